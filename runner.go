@@ -1,0 +1,41 @@
+package codepod
+
+import "time"
+
+// RunnerStatus tells whether a runner has been heard from recently.
+type RunnerStatus string
+
+const (
+	RunnerOnline  RunnerStatus = "online"
+	RunnerOffline RunnerStatus = "offline"
+)
+
+// Capacity is what a runner offers. Zero fields mean "no limit".
+type Capacity struct {
+	Sandboxes   int   `json:"sandboxes"`
+	MemoryBytes int64 `json:"memory_bytes"`
+}
+
+// Runner is a machine that runs sandboxes on its Docker Engine. It dials the
+// server; the server never dials it.
+type Runner struct {
+	ID         string
+	Name       string
+	Labels     map[string]string
+	Capacity   Capacity
+	Version    string
+	SecretHash []byte // SHA-256 of the runner's credential
+	Status     RunnerStatus
+	LastSeenAt time.Time
+	CreatedAt  time.Time
+}
+
+// Matches reports whether the runner carries every label in want.
+func (r *Runner) Matches(want map[string]string) bool {
+	for k, v := range want {
+		if r.Labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

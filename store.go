@@ -1,0 +1,117 @@
+package codepod
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list. Cursor is opaque: pass back the
+// NextCursor of the previous page; "" starts at the beginning.
+type Page struct {
+	Cursor string
+	Limit  int // 0: the store's default (50); capped at 500
+}
+
+// SandboxFilter narrows ListSandboxes. Empty fields match everything.
+type SandboxFilter struct {
+	OwnerID  string            // "" only for admins
+	RunnerID string            // sandboxes placed on this runner
+	Status   []SandboxStatus   // any of these
+	Labels   map[string]string // all of these
+	// IncludeDeleted also returns sandboxes whose status is deleted.
+	IncludeDeleted bool
+	Page
+}
+
+// SandboxUpdate changes some fields of a sandbox; nil fields stay as they are.
+type SandboxUpdate struct {
+	Status             *SandboxStatus
+	Reason             *string
+	RunnerID           *string
+	HostKeyFingerprint *string
+	ExpiresAt          **time.Time
+}
+
+// Store is the server's only state. Every method takes a context first; every
+// "not found" is an ENOTFOUND *Error, every unique clash an ECONFLICT *Error.
+//
+// Implementations must give the same behaviour on SQLite and PostgreSQL;
+// package store does both and runs one conformance suite over them.
+type Store interface {
+	// InTx runs fn in one transaction: fn's store sees and writes only through
+	// it, and everything fn did is rolled back if it returns an error.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	Close() error
+
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, p Page) (users []User, next string, err error)
+	CountUsers(ctx context.Context) (int, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, userID string, p Page) ([]APIKey, string, error)
+	// DeleteAPIKey removes a key of userID (any user's when userID is "").
+	DeleteAPIKey(ctx context.Context, userID, id string) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	CreateRunnerToken(ctx context.Context, t *RunnerToken) error
+	RunnerToken(ctx context.Context, id string) (*RunnerToken, error)
+	ListRunnerTokens(ctx context.Context, p Page) ([]RunnerToken, string, error)
+	DeleteRunnerToken(ctx context.Context, id string) error
+
+	CreateSSHKey(ctx context.Context, k *SSHKey) error
+	ListSSHKeys(ctx context.Context, userID string) ([]SSHKey, error)
+	DeleteSSHKey(ctx context.Context, userID, id string) error
+
+	CreateRunner(ctx context.Context, r *Runner) error
+	Runner(ctx context.Context, id string) (*Runner, error)
+	ListRunners(ctx context.Context, p Page) ([]Runner, string, error)
+	// UpdateRunner writes name, labels, capacity, version, status and last_seen_at.
+	UpdateRunner(ctx context.Context, r *Runner) error
+	DeleteRunner(ctx context.Context, id string) error
+	// MarkStaleRunners sets runners not seen since before to offline and
+	// returns the ids it changed.
+	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)
+	// RunnerUsage returns, per runner id, the sandboxes placed on it that are
+	// not deleted (count and the sum of their memory).
+	RunnerUsage(ctx context.Context) (map[string]Usage, error)
+
+	// CreateSandbox inserts s; a live sandbox with the same owner and name is
+	// an ECONFLICT.
+	CreateSandbox(ctx context.Context, s *Sandbox) error
+	Sandbox(ctx context.Context, id string) (*Sandbox, error)
+	SandboxByName(ctx context.Context, ownerID, name string) (*Sandbox, error)
+	ListSandboxes(ctx context.Context, f SandboxFilter) ([]Sandbox, string, error)
+	UpdateSandbox(ctx context.Context, id string, u SandboxUpdate) (*Sandbox, error)
+	// ExpiredSandboxes returns live sandboxes whose ExpiresAt is before now.
+	ExpiredSandboxes(ctx context.Context, now time.Time, limit int) ([]Sandbox, error)
+	CountSandboxesByStatus(ctx context.Context) (map[SandboxStatus]int, error)
+
+	EnqueueJob(ctx context.Context, j *Job) error
+	Job(ctx context.Context, id string) (*Job, error)
+	// ClaimJobs leases up to max jobs of runnerID that are queued or whose
+	// lease expired before now, setting their lease to now+lease and counting
+	// an attempt. No job is ever leased to two claimants at once: on
+	// PostgreSQL the claim uses FOR UPDATE SKIP LOCKED, on SQLite the single
+	// writer. Expired is how many of the returned jobs were re-leased after
+	// their lease ran out.
+	ClaimJobs(ctx context.Context, runnerID string, now time.Time, lease time.Duration, max int) (jobs []Job, expired int, err error)
+	// ExtendLease moves the lease of a job leased by runnerID to until.
+	ExtendLease(ctx context.Context, runnerID, jobID string, until time.Time) error
+	// FinishJob marks a job leased by runnerID done or failed with its result.
+	// It returns applied=false, and no error, if the job was already finished
+	// (a repeated report), so callers apply the result's effects only once.
+	FinishJob(ctx context.Context, runnerID, jobID string, status JobStatus, result []byte, errMsg string) (job *Job, applied bool, err error)
+	// CancelJobs marks the unfinished jobs of a sandbox failed with reason
+	// (e.g. the create job of a sandbox deleted before it ran).
+	CancelJobs(ctx context.Context, sandboxID, reason string) error
+	CountJobsByStatus(ctx context.Context) (map[JobStatus]int, error)
+}
+
+// Usage is what the sandboxes placed on one runner take.
+type Usage struct {
+	Sandboxes   int
+	MemoryBytes int64
+}

@@ -1,0 +1,51 @@
+package codepod
+
+import "time"
+
+// User is a person or program that owns sandboxes.
+type User struct {
+	ID           string
+	Email        string
+	Name         string
+	PasswordHash string // argon2id PHC string; "" means password login is disabled
+	Admin        bool
+	CreatedAt    time.Time
+}
+
+// APIKey is a bearer credential of one user. Only the hash of the secret is
+// stored; the full key is shown once, at creation.
+//
+// A key reads "cpk_<ID>_<secret>"; Prefix is "cpk_<ID>", which identifies the
+// key in lists without revealing it.
+type APIKey struct {
+	ID         string
+	UserID     string
+	Name       string
+	Prefix     string
+	Hash       []byte // SHA-256 of the full key
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time // nil: never
+}
+
+// RunnerToken lets a runner register. It may be used by many runners until it
+// expires or is deleted. Only its hash is stored.
+type RunnerToken struct {
+	ID        string
+	Prefix    string
+	Hash      []byte
+	CreatedBy string // user id
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+// SSHKey is a public key a user authorizes for SSH into all of their
+// sandboxes (e.g. the identity `codepod ssh-config` manages).
+type SSHKey struct {
+	ID          string
+	UserID      string
+	Name        string
+	PublicKey   string // authorized_keys format
+	Fingerprint string // SHA256:…
+	CreatedAt   time.Time
+}

@@ -1,0 +1,135 @@
+// Package wire holds the JSON messages of the runner protocol, the contract
+// between the server (package api) and runners (package runner). The server
+// registers its runner operations with these types, so the OpenAPI spec, the
+// server and the runner cannot drift apart.
+//
+// It is a leaf: it imports only the standard library.
+//
+// The protocol, all under /api/v1/runners and all plain HTTPS:
+//
+//	POST /runners/register            Bearer <registration token>  RegisterRequest → RegisterResponse
+//	POST /runners/poll                Bearer <runner credential>   PollRequest → PollResponse (held up to WaitSeconds)
+//	POST /runners/jobs/{id}/progress  Bearer <runner credential>   JobProgress → 204 (extends the lease)
+//	POST /runners/jobs/{id}/result    Bearer <runner credential>   JobResult → 204 (applied once)
+//	GET  /runners/tunnels/{id}        Bearer <runner credential>   WebSocket: the runner's end of a tunnel
+package wire
+
+import "time"
+
+// Job kinds, as in codepod.JobKind.
+const (
+	KindCreate = "create"
+	KindStart  = "start"
+	KindStop   = "stop"
+	KindDelete = "delete"
+	KindTunnel = "tunnel"
+)
+
+// Container states a runner reports.
+const (
+	StateRunning = "running"
+	StateStopped = "stopped"
+	StateMissing = "missing"
+)
+
+// Capacity is what a runner offers. Zero means no limit.
+type Capacity struct {
+	Sandboxes   int   `json:"sandboxes" minimum:"0" doc:"Most sandboxes this runner hosts at once; 0 means no limit."`
+	MemoryBytes int64 `json:"memory_bytes" minimum:"0" doc:"Total memory limit of the sandboxes it hosts, in bytes; 0 means no limit."`
+}
+
+// RegisterRequest introduces a new runner. It is sent with a registration
+// token as the bearer credential.
+type RegisterRequest struct {
+	Name     string            `json:"name" minLength:"1" maxLength:"63" doc:"A name for the runner, e.g. its host name."`
+	Labels   map[string]string `json:"labels,omitempty" doc:"Labels sandboxes can ask for."`
+	Capacity Capacity          `json:"capacity"`
+	Version  string            `json:"version,omitempty" maxLength:"64" doc:"The runner's CodePod version."`
+}
+
+// RegisterResponse carries the runner's own credential, shown this once.
+type RegisterResponse struct {
+	RunnerID   string `json:"runner_id"`
+	Credential string `json:"credential" doc:"The runner's bearer credential for every later call. Keep it secret; it is not shown again."`
+}
+
+// SandboxState is one sandbox as the runner sees it on its Docker Engine.
+type SandboxState struct {
+	ID                 string `json:"id"`
+	State              string `json:"state" enum:"running,stopped,missing"`
+	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty"`
+}
+
+// PollRequest asks for jobs and carries the runner's heartbeat.
+type PollRequest struct {
+	Capacity Capacity `json:"capacity"`
+	// Sandboxes is the runner's full inventory when Reconcile is true: the
+	// server deletes orphans and marks sandboxes it expected but that are not
+	// listed.
+	Sandboxes   []SandboxState `json:"sandboxes,omitempty"`
+	Reconcile   bool           `json:"reconcile,omitempty" doc:"Sandboxes is the complete inventory: reconcile against it."`
+	WaitSeconds int            `json:"wait_seconds,omitempty" minimum:"0" maximum:"60" doc:"How long the server may hold the request when no job is ready (default 25)."`
+	MaxJobs     int            `json:"max_jobs,omitempty" minimum:"0" maximum:"100" doc:"Most jobs to lease at once (default 10)."`
+}
+
+// PollResponse carries zero or more leased jobs. An empty list after the wait
+// is normal: poll again.
+type PollResponse struct {
+	Jobs []Job `json:"jobs"`
+}
+
+// Job is a leased unit of work. The runner must report a result before
+// LeaseExpiresAt (or extend the lease with progress), else the job is
+// delivered again. Delivery is at least once: handlers are idempotent by
+// sandbox id.
+type Job struct {
+	ID             string          `json:"id"`
+	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel"`
+	SandboxID      string          `json:"sandbox_id"`
+	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
+	Attempt        int             `json:"attempt" doc:"1 for the first delivery."`
+	Sandbox        *SandboxPayload `json:"sandbox,omitempty" doc:"The sandbox to act on (create, start, stop, delete)."`
+	Tunnel         *TunnelPayload  `json:"tunnel,omitempty" doc:"The tunnel to dial back (tunnel jobs)."`
+}
+
+// SandboxPayload is everything a runner needs to make a sandbox's container.
+type SandboxPayload struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	OwnerID     string            `json:"owner_id"`
+	Image       string            `json:"image"`
+	CPU         float64           `json:"cpu"`
+	MemoryBytes int64             `json:"memory_bytes"`
+	PidsLimit   int64             `json:"pids_limit"`
+	Env         map[string]string `json:"env,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Network     string            `json:"network" enum:"none,bridge"`
+	// SSHSecret is the key the agent checks SSH tokens with (see package
+	// agent/token). The runner writes it where only the agent reads it.
+	SSHSecret []byte `json:"ssh_secret,omitempty"`
+	// AuthorizedKeys are the owner's SSH public keys, authorized_keys lines.
+	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+}
+
+// TunnelPayload asks the runner to connect a new tunnel to a sandbox's agent.
+type TunnelPayload struct {
+	TunnelID string `json:"tunnel_id"`
+	// Path is where the runner dials back, relative to the server URL
+	// (e.g. /api/v1/runners/tunnels/<id>).
+	Path           string   `json:"path"`
+	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+}
+
+// JobProgress reports that a job is still going (e.g. an image pull); it
+// extends the lease and shows Message as the sandbox's reason.
+type JobProgress struct {
+	Message string `json:"message,omitempty" maxLength:"1024"`
+}
+
+// JobResult ends a job. Reporting the same result twice is harmless.
+type JobResult struct {
+	OK                 bool   `json:"ok" doc:"Whether the job succeeded."`
+	Error              string `json:"error,omitempty" maxLength:"4096" doc:"Why it failed, for the user."`
+	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty" doc:"SHA256 fingerprint of the agent's host key (create, start)."`
+	ContainerID        string `json:"container_id,omitempty"`
+}
