@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/codepod-dev/codepod/agent/hostkey"
+	"github.com/codepod-dev/codepod/agent/proc"
+	"github.com/gliderlabs/ssh"
+)
+
+// Defaults of the mount layout the runner sets up (see docs/agent.md).
+const (
+	DefaultEtcDir     = "/.codepod/etc"
+	DefaultSocketPath = "/.codepod/run/agent.sock"
+)
+
+// Config says where the agent finds its keys, where it listens and what it
+// supervises. The zero value, after defaults, is the in-container layout.
+type Config struct {
+	// EtcDir holds host_key, ssh_secret, authorized_keys and sandbox_id.
+	EtcDir string
+	// SocketPath is the Unix socket to listen on; a stale one is removed.
+	SocketPath string
+	// ListenTCP, if set, is a TCP address to listen on as well.
+	ListenTCP string
+	// Command is the image's own entrypoint and command, run as a
+	// supervised child (never restarted). Empty means none.
+	Command []string
+	// ReapAll makes the agent wait for every child, including orphans
+	// re-parented to it. Set it when the agent is PID 1 or a subreaper,
+	// and only then: it takes over all of the process's children.
+	ReapAll bool
+	// Logger receives one line per session and notable events.
+	Logger *slog.Logger
+	// KeepAliveInterval is how often an idle client is probed; after
+	// KeepAliveCountMax unanswered probes the connection is closed.
+	KeepAliveInterval time.Duration
+	KeepAliveCountMax int
+	// OutputGrace is how long the agent keeps reading a command's output
+	// after the command exited while something (a background process) still
+	// holds its stdout open and writes nothing.
+	OutputGrace time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.EtcDir == "" {
+		c.EtcDir = DefaultEtcDir
+	}
+	if c.SocketPath == "" {
+		c.SocketPath = DefaultSocketPath
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.KeepAliveInterval <= 0 {
+		c.KeepAliveInterval = 30 * time.Second
+	}
+	if c.KeepAliveCountMax <= 0 {
+		c.KeepAliveCountMax = 3
+	}
+	if c.OutputGrace <= 0 {
+		c.OutputGrace = 100 * time.Millisecond
+	}
+}
+
+// Agent is a running SSH server for one sandbox.
+type Agent struct {
+	cfg    Config
+	log    *slog.Logger
+	srv    *ssh.Server
+	reaper *proc.Reaper
+
+	ctx    context.Context // ends when the agent is closed
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closing bool
+	tcpAddr net.Addr
+	child   *proc.Process
+	wg      sync.WaitGroup // sessions, forwards, keep-alives, listeners
+	reapWG  sync.WaitGroup
+	conns   sync.Map      // *gossh.ServerConn → keep-alive started
+	seq     atomic.Uint64 // session numbers for logs
+}
+
+// New reads the host key and prepares the server. It does not listen yet.
+func New(cfg Config) (*Agent, error) {
+	cfg.setDefaults()
+	signer, err := hostkey.Signer(cfg.EtcDir)
+	if err != nil {
+		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger)}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.srv = a.newServer(signer)
+	return a, nil
+}
+
+// Start starts reaping (if ReapAll), listens on the socket (and TCP if
+// configured), serves in the background and starts the supervised child.
+func (a *Agent) Start() error {
+	if a.cfg.ReapAll {
+		a.reapWG.Add(1)
+		go func() { defer a.reapWG.Done(); a.reaper.Run(a.ctx) }()
+	}
+	ln, err := listenUnix(a.cfg.SocketPath)
+	if err != nil {
+		a.Close()
+		return err
+	}
+	a.serve(ln)
+	a.log.Info("listening", "socket", a.cfg.SocketPath)
+	if a.cfg.ListenTCP != "" {
+		tl, err := net.Listen("tcp", a.cfg.ListenTCP)
+		if err != nil {
+			a.Close()
+			return fmt.Errorf("listen on %s: %w", a.cfg.ListenTCP, err)
+		}
+		a.mu.Lock()
+		a.tcpAddr = tl.Addr()
+		a.mu.Unlock()
+		a.serve(tl)
+		a.log.Info("listening", "tcp", tl.Addr().String())
+	}
+	if len(a.cfg.Command) > 0 {
+		a.startChild()
+	}
+	return nil
+}
+
+// TCPAddr is the bound TCP address, or nil without ListenTCP.
+func (a *Agent) TCPAddr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tcpAddr
+}
+
+func (a *Agent) serve(ln net.Listener) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			a.log.Error("serve", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+// listenUnix removes a stale socket at path and listens there, mode 0666:
+// only host root and this container can reach the directory.
+func listenUnix(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket directory: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return ln, nil
+}
+
+// Shutdown forwards sig to the supervised child and waits for it to exit
+// (killing it when ctx ends first), then closes the listeners and every
+// connection (sessions' processes are killed), and waits for the agent's
+// goroutines.
+func (a *Agent) Shutdown(ctx context.Context, sig syscall.Signal) error {
+	a.mu.Lock()
+	a.closing = true
+	child := a.child
+	a.mu.Unlock()
+	if child != nil {
+		stopChild(ctx, child, sig)
+	}
+	err := a.srv.Close()
+	a.wg.Wait()
+	a.cancel()
+	a.reapWG.Wait()
+	return err
+}
+
+// Close is Shutdown with SIGKILL for the child.
+func (a *Agent) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return a.Shutdown(ctx, syscall.SIGKILL)
+}
+
+// track registers a goroutine Shutdown waits for; it refuses new work once
+// the agent is closing.
+func (a *Agent) track() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return false
+	}
+	a.wg.Add(1)
+	return true
+}

@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CwdEnv is the environment variable a client sets (an SSH "env" request,
+// e.g. `ssh -o SetEnv=CODEPOD_CWD=/src`) to choose a session's working
+// directory. It is not passed on to the command.
+const CwdEnv = "CODEPOD_CWD"
+
+// defaultPath is PATH when the container's environment has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// sessionEnv builds a session's environment: the container's own
+// environment (what the image set, as docker exec would see it), a default
+// PATH if it has none, the account's HOME, USER, LOGNAME and SHELL, TERM for
+// a PTY, then whatever the client sent. It also returns the working
+// directory: CODEPOD_CWD if the client sent it (relative to the
+// home directory unless absolute), else the account's home.
+func sessionEnv(acct account, shell string, client []string, term string) (env []string, cwd string) {
+	env = os.Environ()
+	if _, ok := os.LookupEnv("PATH"); !ok {
+		env = append(env, "PATH="+defaultPath)
+	}
+	env = setEnv(env, "HOME", acct.homeDir())
+	env = setEnv(env, "USER", acct.name)
+	env = setEnv(env, "LOGNAME", acct.name)
+	env = setEnv(env, "SHELL", shell)
+	if term != "" {
+		env = setEnv(env, "TERM", term)
+	}
+	cwd = acct.homeDir()
+	for _, kv := range client {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if k == CwdEnv {
+			if v != "" {
+				cwd = filepath.Join(acct.homeDir(), v) // absolute v wins
+				if filepath.IsAbs(v) {
+					cwd = filepath.Clean(v)
+				}
+			}
+			continue
+		}
+		env = setEnv(env, k, v)
+	}
+	return env, cwd
+}
+
+// setEnv sets k=v in env, replacing an earlier value.
+func setEnv(env []string, k, v string) []string {
+	prefix := k + "="
+	for i, kv := range env {
+		if strings.HasPrefix(kv, prefix) {
+			env[i] = prefix + v
+			return env
+		}
+	}
+	return append(env, prefix+v)
+}

@@ -1,0 +1,38 @@
+package agent
+
+import (
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// newServer wires authentication, the session handler, sftp, direct-tcpip
+// forwarding and keep-alives into a gliderlabs server.
+func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
+	srv := &ssh.Server{
+		Version:          "CodePod-Agent",
+		HostSigners:      []ssh.Signer{signer},
+		Handler:          a.handleSession,
+		PasswordHandler:  a.checkPassword,
+		PublicKeyHandler: a.checkPublicKey,
+		// The sandbox is the user's own box: forwarding may reach anything
+		// the container can.
+		LocalPortForwardingCallback: func(ssh.Context, string, uint32) bool { return true },
+		ChannelHandlers: map[string]ssh.ChannelHandler{
+			"session":      a.sessionChannel,
+			"direct-tcpip": a.directTCPIP,
+		},
+		SubsystemHandlers: map[string]ssh.SubsystemHandler{
+			"sftp": a.handleSFTP,
+		},
+		// No IdleTimeout: an idle shell must stay open. Dead peers are found
+		// by keep-alives instead.
+	}
+	return srv
+}
+
+// sessionChannel accepts a session through the channel wrapper (see
+// watchedChannel) and hands it to gliderlabs' session machinery.
+func (a *Agent) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	a.watchConn(conn)
+	ssh.DefaultSessionHandler(srv, conn, watchingNewChannel{nc}, ctx)
+}

@@ -1,0 +1,92 @@
+// Package api is CodePod's HTTP API server: Huma operations on a chi router,
+// everything under /api/v1, plus /healthz, /readyz, /metrics, /openapi.yaml
+// and /docs outside it.
+//
+// The package owns authentication (API keys, runner credentials,
+// registration tokens), users, API keys, runner tokens, SSH keys and login,
+// which it keeps directly in a codepod.Store. Sandboxes, runners' jobs and
+// the runner protocol are delegated to package control.
+//
+// Errors leave the server once, here, as RFC 9457 problem documents: domain
+// error codes are mapped to statuses in one place (errors.go) and internal
+// errors are logged with the request id and answered with "internal error".
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/control"
+)
+
+// DefaultMaxBodyBytes is the default limit of a JSON request body.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Prefix is the path every REST operation lives under.
+const Prefix = "/api/v1"
+
+// Config is what New needs. Store and Control are required to serve
+// requests; Logger, MaxBodyBytes and Registry have defaults.
+type Config struct {
+	Store   codepod.Store
+	Control *control.Service
+	Logger  *slog.Logger // nil: slog.Default()
+	// Version is the server's build version, reported by /healthz.
+	Version string
+	// MaxBodyBytes limits JSON request bodies (default 1 MiB); a larger body
+	// gets a 413 problem.
+	MaxBodyBytes int64
+	// Registry receives the HTTP metrics and is served on /metrics; nil
+	// makes a new one. Give the same registry to control so its collectors
+	// show up too.
+	Registry *prometheus.Registry
+	// DataDir is the server's data directory (where Bootstrap writes the
+	// admin key). The API itself keeps no files there today.
+	DataDir string
+}
+
+// Server is the HTTP API. Make it with New and serve Handler().
+//
+// When it runs behind an http.Server, set WriteTimeout to 0 or above the
+// longest poll (60s): the runner poll clears its own deadlines, but other
+// handlers rely on the server's.
+type Server struct {
+	cfg     Config
+	st      codepod.Store
+	ctl     *control.Service
+	log     *slog.Logger
+	api     huma.API
+	router  chi.Router
+	metrics *httpMetrics
+	now     func() time.Time
+	spec    specDocs
+}
+
+// New builds the server and registers every route.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg: cfg, st: cfg.Store, ctl: cfg.Control, log: cfg.Logger,
+		now: time.Now,
+	}
+	s.metrics = newHTTPMetrics(cfg.Registry)
+	s.router = s.newRouter()
+	return s
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.router }

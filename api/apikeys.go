@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/internal/secret"
+)
+
+// CreateAPIKeyRequest names a new key and, optionally, its lifetime.
+type CreateAPIKeyRequest struct {
+	Name      string `json:"name" minLength:"1" maxLength:"100" doc:"What the key is for, e.g. \"laptop\" or \"ci\"."`
+	ExpiresIn string `json:"expires_in,omitempty" doc:"Lifetime as a duration (\"720h\", \"30d\"); absent or \"0\": never expires."`
+}
+
+type createAPIKeyInput struct {
+	Body CreateAPIKeyRequest
+}
+
+type newAPIKeyOutput struct {
+	Body NewAPIKey
+}
+
+type listAPIKeysInput struct {
+	PageParams
+}
+
+type listAPIKeysOutput struct {
+	Body *List[APIKey]
+}
+
+type idPath struct {
+	ID string `path:"id" maxLength:"200" doc:"The id."`
+}
+
+func registerAPIKeys(api huma.API, s *Server) {
+	op := s.operation(userOnly, http.MethodPost, "/api-keys", "create-api-key", "api-keys", "Create an API key")
+	op.DefaultStatus = http.StatusCreated
+	register(api, s, describe(op, "Makes a key for the caller. The response holds the full key, shown this once."),
+		func(ctx context.Context, in *createAPIKeyInput) (*newAPIKeyOutput, error) {
+			ttl, err := parseLifetime("expires_in", in.Body.ExpiresIn)
+			if err != nil {
+				return nil, err
+			}
+			var exp *time.Time
+			if ttl > 0 {
+				t := s.now().Add(ttl)
+				exp = &t
+			}
+			k, err := s.createAPIKey(ctx, caller(ctx).ID, in.Body.Name, exp)
+			if err != nil {
+				return nil, err
+			}
+			return &newAPIKeyOutput{Body: *k}, nil
+		})
+
+	op = s.operation(userOnly, http.MethodGet, "/api-keys", "list-api-keys", "api-keys", "List the caller's API keys")
+	register(api, s, describe(op, "Shows each key's prefix, never the key."),
+		func(ctx context.Context, in *listAPIKeysInput) (*listAPIKeysOutput, error) {
+			keys, next, err := s.st.ListAPIKeys(ctx, caller(ctx).ID, in.page())
+			if err != nil {
+				return nil, err
+			}
+			return &listAPIKeysOutput{Body: newList(keys, next, newAPIKey)}, nil
+		})
+
+	op = s.operation(userOnly, http.MethodDelete, "/api-keys/{id}", "delete-api-key", "api-keys", "Delete an API key", http.StatusNotFound)
+	op.DefaultStatus = http.StatusNoContent
+	register(api, s, describe(op, "Revokes one of the caller's keys (an admin may revoke anyone's). It stops working at once."),
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			owner := caller(ctx).ID
+			if caller(ctx).Admin {
+				owner = ""
+			}
+			if err := s.st.DeleteAPIKey(ctx, owner, in.ID); err != nil {
+				return nil, err
+			}
+			logger(ctx).Info("API key deleted", "key_id", in.ID)
+			return &struct{}{}, nil
+		})
+}
+
+// createAPIKey makes and stores a key for userID; the result carries the
+// full key.
+func (s *Server) createAPIKey(ctx context.Context, userID, name string, exp *time.Time) (*NewAPIKey, error) {
+	sec := secret.New(secret.APIKey, secret.NewID("key"))
+	k := &codepod.APIKey{ID: sec.ID, UserID: userID, Name: name, Prefix: sec.Prefix, Hash: sec.Hash,
+		CreatedAt: s.now(), ExpiresAt: exp}
+	if err := s.st.CreateAPIKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &NewAPIKey{APIKey: newAPIKey(k), Key: sec.Full}, nil
+}
+
+// parseLifetime parses a Go duration, also accepting whole days ("30d").
+// "" and "0" mean no expiry (0).
+func parseLifetime(field, v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(v)
+	}
+	if err != nil || d < time.Minute || d > 10*365*24*time.Hour {
+		return 0, codepod.Errorf(codepod.EINVALID, "%s %q must be a duration between 1m and 3650d, e.g. \"24h\" or \"30d\" (or \"0\" for never)", field, v)
+	}
+	return d, nil
+}

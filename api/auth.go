@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/internal/secret"
+)
+
+// touchEvery is how often at most a key's last_used_at is written.
+const touchEvery = time.Minute
+
+type (
+	callerKey   struct{}
+	runnerKey   struct{}
+	regTokenKey struct{}
+)
+
+// caller is the authenticated user of an apiKey operation.
+func caller(ctx context.Context) *codepod.User {
+	u, _ := ctx.Value(callerKey{}).(*codepod.User)
+	return u
+}
+
+// callerRunner is the authenticated runner of a runner operation.
+func callerRunner(ctx context.Context) *codepod.Runner {
+	r, _ := ctx.Value(runnerKey{}).(*codepod.Runner)
+	return r
+}
+
+// registrationToken is the bearer token of a registration operation.
+func registrationToken(ctx context.Context) string {
+	t, _ := ctx.Value(regTokenKey{}).(string)
+	return t
+}
+
+// authMiddleware enforces the security an operation declares: Huma only
+// documents it. Missing or bad credentials get 401 with a Bearer
+// challenge; admin operations get 403 for other users.
+func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		op := ctx.Operation()
+		if len(op.Security) == 0 {
+			next(ctx)
+			return
+		}
+		tok, ok := bearer(ctx.Header("Authorization"))
+		if !ok {
+			huma.WriteErr(api, ctx, http.StatusUnauthorized, missingCredential(op))
+			return
+		}
+		c, status, msg := s.authenticate(ctx.Context(), op, tok)
+		if status != 0 {
+			huma.WriteErr(api, ctx, status, msg)
+			return
+		}
+		next(huma.WithContext(ctx, c))
+	}
+}
+
+// authenticate checks tok against the operation's scheme and returns the
+// request context carrying who called, or a status and message to refuse.
+func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok string) (context.Context, int, string) {
+	ri := requestInfo(ctx)
+	switch schemeOf(op) {
+	case schemeAPIKey:
+		u, err := s.userForKey(ctx, tok)
+		if err != nil {
+			return nil, s.authStatus(ctx, err), codepod.ErrorMessage(err)
+		}
+		if op.Metadata[metaAdmin] == true && !u.Admin {
+			return nil, http.StatusForbidden, op.OperationID + " requires an admin; ask an admin to do it or to make you one"
+		}
+		if ri != nil {
+			ri.userID = u.ID
+		}
+		return context.WithValue(ctx, callerKey{}, u), 0, ""
+	case schemeRunner:
+		r, err := s.ctl.AuthenticateRunner(ctx, tok)
+		if err != nil {
+			return nil, s.authStatus(ctx, err), codepod.ErrorMessage(err)
+		}
+		if ri != nil {
+			ri.runnerID = r.ID
+		}
+		return context.WithValue(ctx, runnerKey{}, r), 0, ""
+	case schemeRegistration:
+		return context.WithValue(ctx, regTokenKey{}, tok), 0, ""
+	}
+	return nil, http.StatusInternalServerError, internalDetail
+}
+
+// authStatus maps an authentication failure: unauthorized stays 401, a
+// broken store is logged and answered as the status its code maps to.
+func (s *Server) authStatus(ctx context.Context, err error) int {
+	code := codepod.ErrorCode(err)
+	if code == codepod.EUNAUTHORIZED {
+		return http.StatusUnauthorized
+	}
+	if st, ok := codeStatus[code]; ok {
+		return st
+	}
+	logger(ctx).Error("authenticate", "err", err)
+	return http.StatusInternalServerError
+}
+
+// userForKey resolves an API key to its user: the key must exist, match its
+// hash in constant time, and not be expired. A deleted key is gone at once.
+func (s *Server) userForKey(ctx context.Context, tok string) (*codepod.User, error) {
+	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "the API key is invalid, expired or revoked; create a new one with `codepod api-key create` or `codepod login`")
+	id, ok := secret.Parse(secret.APIKey, tok)
+	if !ok {
+		return nil, bad
+	}
+	k, err := s.st.APIKey(ctx, id)
+	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+		return nil, bad
+	} else if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !secret.Equal(k.Hash, tok) || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
+		return nil, bad
+	}
+	u, err := s.st.User(ctx, k.UserID)
+	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+		return nil, bad
+	} else if err != nil {
+		return nil, err
+	}
+	s.touch(ctx, k, now)
+	return u, nil
+}
+
+// touch records a key's use, at most once per touchEvery.
+func (s *Server) touch(ctx context.Context, k *codepod.APIKey, now time.Time) {
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < touchEvery {
+		return
+	}
+	if err := s.st.TouchAPIKey(ctx, k.ID, now); err != nil {
+		logger(ctx).Warn("record API key use", "key_id", k.ID, "err", err)
+	}
+}
+
+func schemeOf(op *huma.Operation) string {
+	for _, req := range op.Security {
+		for name := range req {
+			return name
+		}
+	}
+	return ""
+}
+
+func missingCredential(op *huma.Operation) string {
+	switch schemeOf(op) {
+	case schemeRunner:
+		return "this runner operation needs the runner's credential: Authorization: Bearer cpr_…"
+	case schemeRegistration:
+		return "registering a runner needs a registration token: Authorization: Bearer cpt_… (an admin makes one with `codepod runner-token create`)"
+	}
+	return "this operation needs an API key: send Authorization: Bearer <key> (get one with `codepod login` or `codepod api-key create`)"
+}
+
+// bearer extracts the token of an "Authorization: Bearer <token>" header.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "bearer") || tok == "" {
+		return "", false
+	}
+	return tok, true
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// loginTTL is how long a key made by login lasts.
+const loginTTL = 30 * 24 * time.Hour
+
+// LoginRequest is an email and password.
+type LoginRequest struct {
+	Email    string `json:"email" minLength:"1" maxLength:"254" doc:"The account's email."`
+	Password string `json:"password" minLength:"1" maxLength:"1024" doc:"The account's password."`
+}
+
+// LoginResponse carries a new API key named "login".
+type LoginResponse struct {
+	Token     string    `json:"token" doc:"A new API key (named \"login\"); send it as Authorization: Bearer <token>."`
+	ExpiresAt time.Time `json:"expires_at" doc:"When the token stops working (30 days)."`
+	User      User      `json:"user"`
+}
+
+type loginInput struct {
+	Body LoginRequest
+}
+
+type loginOutput struct {
+	Body LoginResponse
+}
+
+type meOutput struct {
+	Body User
+}
+
+func registerAuth(api huma.API, s *Server) {
+	op := s.operation(public, http.MethodPost, "/auth/login", "login", "auth",
+		"Log in with email and password", http.StatusUnauthorized)
+	register(api, s, describe(op, "Trades an email and password for a new API key named \"login\" that expires in 30 days. "+
+		"A wrong email and a wrong password get the same 401."), s.login)
+
+	op = s.operation(userOnly, http.MethodGet, "/me", "get-me", "auth", "Get the caller's account")
+	register(api, s, op, func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+		return &meOutput{Body: newUser(caller(ctx))}, nil
+	})
+}
+
+func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
+	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "wrong email or password")
+	u, err := s.st.UserByEmail(ctx, in.Body.Email)
+	switch {
+	case codepod.ErrorCode(err) == codepod.ENOTFOUND || (err == nil && u.PasswordHash == ""):
+		checkPassword(dummyPHC(), in.Body.Password) // same time as a real check
+		return nil, bad
+	case err != nil:
+		return nil, err
+	case !checkPassword(u.PasswordHash, in.Body.Password):
+		return nil, bad
+	}
+	exp := s.now().Add(loginTTL)
+	k, err := s.createAPIKey(ctx, u.ID, "login", &exp)
+	if err != nil {
+		return nil, err
+	}
+	return &loginOutput{Body: LoginResponse{Token: k.Key, ExpiresAt: exp, User: newUser(u)}}, nil
+}

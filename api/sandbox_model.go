@@ -1,0 +1,86 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// Sandbox is a sandbox as the API shows it. Its SSH secret never leaves the
+// server this way.
+type Sandbox struct {
+	ID                 string            `json:"id"`
+	Name               string            `json:"name"`
+	OwnerID            string            `json:"owner_id"`
+	Status             string            `json:"status" enum:"pending,creating,running,stopping,stopped,starting,deleting,deleted,error,lost"`
+	Reason             string            `json:"reason" doc:"Why it is pending, in error or lost; empty otherwise."`
+	Image              string            `json:"image"`
+	CPU                float64           `json:"cpu" doc:"CPU cores."`
+	Memory             string            `json:"memory" doc:"Memory limit, human-readable (\"512m\")."`
+	MemoryBytes        int64             `json:"memory_bytes" doc:"Memory limit in bytes."`
+	PidsLimit          int64             `json:"pids_limit"`
+	Env                map[string]string `json:"env"`
+	Labels             map[string]string `json:"labels"`
+	RunnerLabels       map[string]string `json:"runner_labels"`
+	Network            string            `json:"network" enum:"none,bridge"`
+	TTLSeconds         int64             `json:"ttl_seconds" doc:"Lifetime from creation; 0: none."`
+	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
+	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
+	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
+	CreatedAt          time.Time         `json:"created_at"`
+	UpdatedAt          time.Time         `json:"updated_at"`
+}
+
+func newSandbox(sb *codepod.Sandbox) Sandbox {
+	return Sandbox{
+		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, Status: string(sb.Status), Reason: sb.Reason,
+		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
+		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
+		PidsLimit: sb.Spec.PidsLimit, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),
+		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network,
+		TTLSeconds: int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
+		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
+		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
+	}
+}
+
+// CreateSandboxRequest asks for a sandbox. Every field is optional; the
+// server fills defaults (image codepod/base:latest, 1 cpu, 512m, network
+// none, no TTL).
+type CreateSandboxRequest struct {
+	Name         string            `json:"name,omitempty" maxLength:"63" doc:"1-63 lowercase letters, digits or '-', unique among your sandboxes; generated when absent."`
+	Image        string            `json:"image,omitempty" maxLength:"255" doc:"Image reference (default codepod/base:latest)."`
+	CPU          float64           `json:"cpu,omitempty" doc:"CPU cores, may be fractional (default 1)."`
+	Memory       string            `json:"memory,omitempty" maxLength:"32" doc:"Memory limit with a unit, e.g. \"512m\" or \"2g\" (default 512m)."`
+	PidsLimit    int64             `json:"pids_limit,omitempty" doc:"Most processes at once (default 512)."`
+	Env          map[string]string `json:"env,omitempty" doc:"Environment variables of every process in the sandbox."`
+	Labels       map[string]string `json:"labels,omitempty" doc:"Your labels, to filter lists by."`
+	TTL          string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
+	Network      string            `json:"network,omitempty" enum:"none,bridge" doc:"none: loopback only (default); bridge: an isolated bridge with outbound access."`
+	RunnerLabels map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
+}
+
+// spec turns the request into a domain spec; limits and defaults are
+// control's to apply.
+func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
+	spec := codepod.SandboxSpec{
+		Image: strings.TrimSpace(r.Image), CPU: r.CPU, PidsLimit: r.PidsLimit,
+		Env: r.Env, Labels: r.Labels, Network: r.Network, RunnerLabels: r.RunnerLabels,
+	}
+	if r.Memory != "" {
+		n, err := codepod.ParseBytes(r.Memory)
+		if err != nil {
+			return spec, codepod.Errorf(codepod.EINVALID, "memory %q must be a size with a unit, e.g. 512m or 2g", r.Memory)
+		}
+		spec.MemoryBytes = n
+	}
+	if r.TTL != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(r.TTL))
+		if err != nil || d <= 0 {
+			return spec, codepod.Errorf(codepod.EINVALID, "ttl %q must be a positive duration such as 30m or 1h", r.TTL)
+		}
+		spec.TTL = d
+	}
+	return spec, nil
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/codepod-dev/codepod"
+)
+
+type createSandboxInput struct {
+	Body CreateSandboxRequest
+}
+
+type sandboxOutput struct {
+	Body Sandbox
+}
+
+type sandboxRef struct {
+	ID string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+}
+
+type listSandboxesInput struct {
+	PageParams
+	Status []string `query:"status,explode" doc:"Only sandboxes in these statuses; repeat it or separate with commas (status=running,stopped)."`
+	Label  []string `query:"label,explode" doc:"Only sandboxes carrying this label, as key=value; repeat it for several (all must match)."`
+	All    bool     `query:"all" doc:"Admins only: every user's sandboxes, not just the caller's."`
+}
+
+type listSandboxesOutput struct {
+	Body *List[Sandbox]
+}
+
+func registerSandboxes(api huma.API, s *Server) {
+	op := s.operation(userOnly, http.MethodPost, "/sandboxes", "create-sandbox", "sandboxes", "Create a sandbox", http.StatusConflict)
+	op.DefaultStatus = http.StatusCreated
+	register(api, s, describe(op, "Stores the sandbox as pending and queues it for a runner. "+
+		"Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason."),
+		s.createSandbox)
+
+	op = s.operation(userOnly, http.MethodGet, "/sandboxes", "list-sandboxes", "sandboxes", "List sandboxes")
+	register(api, s, describe(op, "The caller's sandboxes, newest last, without deleted ones."), s.listSandboxes)
+
+	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}", "get-sandbox", "sandboxes", "Get a sandbox", http.StatusNotFound)
+	register(api, s, op, s.sandboxAction(s.ctl.GetSandbox))
+
+	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}", "delete-sandbox", "sandboxes", "Delete a sandbox", http.StatusNotFound, http.StatusConflict)
+	register(api, s, describe(op, "Answers with the sandbox, now deleting (its runner removes it) or deleted (it never ran)."),
+		s.sandboxAction(s.ctl.DeleteSandbox))
+
+	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/start", "start-sandbox", "sandboxes", "Start a stopped sandbox", http.StatusNotFound, http.StatusConflict)
+	register(api, s, op, s.sandboxAction(s.ctl.StartSandbox))
+
+	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/stop", "stop-sandbox", "sandboxes", "Stop a running sandbox", http.StatusNotFound, http.StatusConflict)
+	register(api, s, op, s.sandboxAction(s.ctl.StopSandbox))
+}
+
+type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)
+
+// sandboxAction adapts a control call on one sandbox to an operation.
+func (s *Server) sandboxAction(f sandboxFunc) func(context.Context, *sandboxRef) (*sandboxOutput, error) {
+	return func(ctx context.Context, in *sandboxRef) (*sandboxOutput, error) {
+		sb, err := f(ctx, caller(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &sandboxOutput{Body: newSandbox(sb)}, nil
+	}
+}
+
+func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*sandboxOutput, error) {
+	spec, err := in.Body.spec()
+	if err != nil {
+		return nil, err
+	}
+	sb, err := s.ctl.CreateSandbox(ctx, caller(ctx), strings.TrimSpace(in.Body.Name), spec)
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxOutput{Body: newSandbox(sb)}, nil
+}
+
+func (s *Server) listSandboxes(ctx context.Context, in *listSandboxesInput) (*listSandboxesOutput, error) {
+	u := caller(ctx)
+	f, err := sandboxFilter(in)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.All && !u.Admin:
+		return nil, codepod.Errorf(codepod.EFORBIDDEN, "all=true requires an admin; leave it out to list your own sandboxes")
+	case !in.All:
+		f.OwnerID = u.ID
+	}
+	list, next, err := s.ctl.ListSandboxes(ctx, u, f)
+	if err != nil {
+		return nil, err
+	}
+	return &listSandboxesOutput{Body: newList(list, next, newSandbox)}, nil
+}
+
+// sandboxFilter parses the list's status and label parameters.
+func sandboxFilter(in *listSandboxesInput) (codepod.SandboxFilter, error) {
+	f := codepod.SandboxFilter{Page: in.page()}
+	for _, v := range in.Status {
+		for _, st := range strings.Split(v, ",") {
+			st = strings.TrimSpace(st)
+			if st == "" {
+				continue
+			}
+			if !slices.Contains(codepod.SandboxStatuses, codepod.SandboxStatus(st)) {
+				return f, codepod.Errorf(codepod.EINVALID, "status %q is not a sandbox status (one of %s)", st, statusList())
+			}
+			f.Status = append(f.Status, codepod.SandboxStatus(st))
+			if st == string(codepod.SandboxDeleted) {
+				f.IncludeDeleted = true
+			}
+		}
+	}
+	for _, l := range in.Label {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return f, codepod.Errorf(codepod.EINVALID, "label %q must be key=value", l)
+		}
+		if f.Labels == nil {
+			f.Labels = map[string]string{}
+		}
+		f.Labels[k] = v
+	}
+	return f, nil
+}
+
+func statusList() string {
+	names := make([]string, len(codepod.SandboxStatuses))
+	for i, st := range codepod.SandboxStatuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,95 @@
+// Command codepod-agent is the SSH server that runs as the entrypoint of
+// every CodePod sandbox container. See package agent and docs/agent.md.
+//
+//	codepod-agent [--etc /.codepod/etc] [--socket /.codepod/run/agent.sock]
+//	              [--listen-tcp ADDR] [--log-format json|text] [-- CMD ARGS...]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/codepod-dev/codepod/agent"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run parses args, serves until SIGTERM or SIGINT, and returns the exit code.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("codepod-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := agent.Config{}
+	fs.StringVar(&cfg.EtcDir, "etc", agent.DefaultEtcDir, "directory with host_key, ssh_secret, authorized_keys, sandbox_id")
+	fs.StringVar(&cfg.SocketPath, "socket", agent.DefaultSocketPath, "Unix socket to listen on")
+	fs.StringVar(&cfg.ListenTCP, "listen-tcp", "", "also listen on this TCP address (e.g. 127.0.0.1:2222)")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: codepod-agent [flags] [-- CMD ARGS...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return 2
+	}
+	cfg.Command = fs.Args()
+	cfg.Logger = newLogger(*logFormat, stderr)
+	// Orphans are re-parented to PID 1, or to the nearest subreaper: becoming
+	// one makes the agent reap them even when it is not PID 1.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil && os.Getpid() != 1 {
+		cfg.Logger.Warn("not a subreaper; orphans are not reaped", "err", err)
+	}
+	cfg.ReapAll = true // nothing else in this process waits for children
+	return serve(cfg)
+}
+
+func serve(cfg agent.Config) int {
+	log := cfg.Logger
+	// Register before starting anything, so no signal is lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	a, err := agent.New(cfg)
+	if err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	if err := a.Start(); err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	for sig := range sigs {
+		s := sig.(syscall.Signal)
+		if s != syscall.SIGTERM && s != syscall.SIGINT {
+			a.SignalChild(s)
+			continue
+		}
+		log.Info("shutting down", "signal", sig.String())
+		// Docker kills the container 10 s after its SIGTERM by default.
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		err := a.Shutdown(ctx, s)
+		cancel()
+		if err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+		break
+	}
+	return 0
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

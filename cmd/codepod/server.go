@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/api"
+	"github.com/codepod-dev/codepod/control"
+	"github.com/codepod-dev/codepod/internal/version"
+	"github.com/codepod-dev/codepod/store"
+)
+
+// serverOptions are the server's settings; flags and environment fill them.
+type serverOptions struct {
+	Addr          string
+	DataDir       string
+	DatabaseURL   string
+	TLSCert       string
+	TLSKey        string
+	LogLevel      string
+	LogFormat     string
+	Lease         time.Duration
+	RunnerTimeout time.Duration
+	PollWait      time.Duration
+	MaxTTL        time.Duration
+	MaxCPU        float64
+	MaxMemory     string
+}
+
+func (o *serverOptions) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	envString(fs, &o.Addr, "addr", "CODEPOD_ADDR", ":3000", "address to listen on")
+	envString(fs, &o.DataDir, "data-dir", "CODEPOD_DATA_DIR", defaultDataDir(), "data directory (SQLite database, admin key)")
+	envString(fs, &o.DatabaseURL, "database-url", "DATABASE_URL", "", "database: sqlite://PATH or postgres://… (default sqlite://<data-dir>/codepod.db)")
+	envString(fs, &o.TLSCert, "tls-cert", "CODEPOD_TLS_CERT", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS")
+	envString(fs, &o.TLSKey, "tls-key", "CODEPOD_TLS_KEY", "", "TLS private key (PEM)")
+	envString(fs, &o.LogLevel, "log-level", "CODEPOD_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	envString(fs, &o.LogFormat, "log-format", "CODEPOD_LOG_FORMAT", "text", "log format: text or json")
+	envDuration(fs, &o.Lease, "job-lease", "CODEPOD_JOB_LEASE", 60*time.Second, "how long a runner holds a job before it is delivered again")
+	envDuration(fs, &o.RunnerTimeout, "runner-timeout", "CODEPOD_RUNNER_TIMEOUT", 60*time.Second, "a runner not heard from for this long is offline and its sandboxes lost")
+	envDuration(fs, &o.PollWait, "poll-wait", "CODEPOD_POLL_WAIT", 25*time.Second, "how long a runner's poll is held when no job is ready")
+	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
+	fs.Float64Var(&o.MaxCPU, "max-cpu", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
+	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
+}
+
+func newServerCmd() *cobra.Command {
+	var o serverOptions
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the CodePod API server",
+		Long: `Run the CodePod API server: the REST API under /api/v1, the runner
+protocol, WebSocket tunnels, /healthz, /readyz and /metrics, on one port.
+
+On its first start it creates the admin user and prints the admin API key
+once; the key is also written to <data-dir>/admin-api-key (mode 0600).
+Every flag can also be set through the environment variable named in its help.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			srv, err := startServer(cmd.Context(), o, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return srv.wait()
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+// runningServer is a started server: wait blocks until its context ends and
+// it has shut down.
+type runningServer struct {
+	URL    string
+	Store  *store.DB
+	Logger *slog.Logger
+	done   chan error
+}
+
+func (s *runningServer) wait() error { return <-s.done }
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func (o serverOptions) limits() (codepod.Limits, error) {
+	l := codepod.DefaultLimits
+	l.MaxCPU, l.MaxTTL = o.MaxCPU, o.MaxTTL
+	mem, err := codepod.ParseBytes(o.MaxMemory)
+	if err != nil {
+		return l, fmt.Errorf("--max-memory: %w", err)
+	}
+	l.MaxMemory = mem
+	if l.DefaultMemory > mem {
+		l.DefaultMemory = mem
+	}
+	return l, nil
+}
+
+// startServer opens the store, bootstraps the admin, and serves until ctx ends.
+func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([]byte) (int, error) }) (*runningServer, error) {
+	if err := errors.Join(badEnv...); err != nil {
+		return nil, err
+	}
+	logger, err := newLogger(o.LogLevel, o.LogFormat)
+	if err != nil {
+		return nil, err
+	}
+	limits, err := o.limits()
+	if err != nil {
+		return nil, err
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	dbURL := o.DatabaseURL
+	if dbURL == "" {
+		dbURL = "sqlite://" + filepath.Join(o.DataDir, "codepod.db")
+	}
+	st, err := store.Open(ctx, dbURL, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	key, created, err := api.Bootstrap(ctx, st, o.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stderr, "\nCreated the admin user. Its API key, shown only this once (also in %s):\n\n    %s\n\n",
+			filepath.Join(o.DataDir, "admin-api-key"), key)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctl := control.New(st, control.Config{
+		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
+		Logger: logger, Registerer: reg,
+	})
+	handler := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir}).Handler()
+	return serve(ctx, o, st, ctl, handler, logger)
+}
+
+func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Service, h http.Handler, logger *slog.Logger) (*runningServer, error) {
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	scheme := "http"
+	if o.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
+	// No WriteTimeout: polls are held ~25 s and tunnels stream for hours.
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	rs := &runningServer{URL: scheme + "://" + loopbackAddr(ln.Addr()), Store: st, Logger: logger, done: make(chan error, 1)}
+	ctlCtx, stopCtl := context.WithCancel(context.WithoutCancel(ctx))
+	ctlDone := make(chan struct{})
+	go func() { ctl.Run(ctlCtx); close(ctlDone) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	logger.Info("codepod server listening", "url", rs.URL, "version", version.String())
+	go func() {
+		var err error
+		select {
+		case err = <-serveErr: // it failed by itself
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if hs.Shutdown(sctx) != nil {
+				hs.Close()
+			}
+			cancel()
+			if err = <-serveErr; errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+		}
+		stopCtl()
+		<-ctlDone
+		st.Close()
+		rs.done <- err
+	}()
+	return rs, nil
+}
+
+// loopbackAddr turns ":3000" or "[::]:3000" into "127.0.0.1:3000" for URLs.
+func loopbackAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,209 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// Reasons a sandbox waits in pending.
+const (
+	reasonNoCapacity = "waiting for a runner with free capacity"
+	reasonNoRunner   = "waiting for a runner with free capacity (no runner is online)"
+)
+
+// placement is the view of the online runners that placement decides on.
+type placement struct {
+	runners []codepod.Runner
+	usage   map[string]codepod.Usage
+}
+
+// loadPlacement reads the online runners (status online and seen within
+// RunnerTimeout) and what their sandboxes take.
+func (s *Service) loadPlacement(ctx context.Context, st codepod.Store) (*placement, error) {
+	all, err := allRunners(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	since := s.now().Add(-s.cfg.RunnerTimeout)
+	p := &placement{}
+	for _, r := range all {
+		if r.Status == codepod.RunnerOnline && r.LastSeenAt.After(since) {
+			p.runners = append(p.runners, r)
+		}
+	}
+	if len(p.runners) == 0 {
+		return p, nil
+	}
+	if p.usage, err = st.RunnerUsage(ctx); err != nil {
+		return nil, fmt.Errorf("runner usage: %w", err)
+	}
+	return p, nil
+}
+
+// pick chooses the least loaded runner that carries spec's runner labels
+// and has room for it, or says why none fits.
+func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
+	var best *codepod.Runner
+	var bestLoad float64
+	labelled := false
+	for i := range p.runners {
+		r := &p.runners[i]
+		if !r.Matches(spec.RunnerLabels) {
+			continue
+		}
+		labelled = true
+		u := p.usage[r.ID]
+		if !fits(r.Capacity, u, spec) {
+			continue
+		}
+		if l := load(r.Capacity, u); best == nil || l < bestLoad {
+			best, bestLoad = r, l
+		}
+	}
+	switch {
+	case best != nil:
+		return best, ""
+	case len(p.runners) == 0:
+		return nil, reasonNoRunner
+	case !labelled:
+		return nil, "no online runner has labels " + formatLabels(spec.RunnerLabels)
+	}
+	return nil, reasonNoCapacity
+}
+
+// took records that sb now sits on runnerID.
+func (p *placement) took(runnerID string, spec codepod.SandboxSpec) {
+	if p.usage == nil {
+		p.usage = map[string]codepod.Usage{}
+	}
+	u := p.usage[runnerID]
+	u.Sandboxes++
+	u.MemoryBytes += spec.MemoryBytes
+	p.usage[runnerID] = u
+}
+
+func fits(c codepod.Capacity, u codepod.Usage, spec codepod.SandboxSpec) bool {
+	return (c.Sandboxes == 0 || u.Sandboxes < c.Sandboxes) &&
+		(c.MemoryBytes == 0 || u.MemoryBytes+spec.MemoryBytes <= c.MemoryBytes)
+}
+
+// load is the fuller of a runner's two limits, as a fraction; a runner
+// without limits counts its sandboxes as thousandths, so the emptier of two
+// unlimited runners wins and a limited runner with room is not starved.
+func load(c codepod.Capacity, u codepod.Usage) float64 {
+	l := float64(u.Sandboxes) / 1000
+	if c.Sandboxes > 0 {
+		l = max(l, float64(u.Sandboxes)/float64(c.Sandboxes))
+	}
+	if c.MemoryBytes > 0 {
+		l = max(l, float64(u.MemoryBytes)/float64(c.MemoryBytes))
+	}
+	return l
+}
+
+func formatLabels(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// placePending places sandboxes that wait in pending without a runner,
+// oldest first. Each placement is its own transaction; a sandbox that still
+// fits nowhere keeps waiting, its reason updated. When another placement
+// runs in this process, it places them and this call returns at once.
+func (s *Service) placePending(ctx context.Context) error {
+	if !s.placeMu.TryLock() {
+		return nil
+	}
+	defer s.placeMu.Unlock()
+	waiting, err := s.unplaced(ctx)
+	if err != nil || len(waiting) == 0 {
+		return err
+	}
+	p, err := s.loadPlacement(ctx, s.st)
+	if err != nil {
+		return err
+	}
+	for i := range waiting {
+		if err := s.placeOne(ctx, p, &waiting[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unplaced lists pending sandboxes that have no runner, oldest first.
+func (s *Service) unplaced(ctx context.Context) ([]codepod.Sandbox, error) {
+	f := codepod.SandboxFilter{Status: []codepod.SandboxStatus{codepod.SandboxPending}, Page: codepod.Page{Limit: 500}}
+	list, _, err := s.st.ListSandboxes(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list pending sandboxes: %w", err)
+	}
+	list = slices.DeleteFunc(list, func(sb codepod.Sandbox) bool { return sb.RunnerID != "" })
+	slices.SortStableFunc(list, func(a, b codepod.Sandbox) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return list, nil
+}
+
+// placeOne places sb if a runner fits, or refreshes why it waits.
+func (s *Service) placeOne(ctx context.Context, p *placement, sb *codepod.Sandbox) error {
+	r, reason := p.pick(sb.Spec)
+	if r == nil && reason == sb.Reason {
+		return nil
+	}
+	placed := false
+	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		cur, err := tx.Sandbox(ctx, sb.ID)
+		if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+			return nil
+		}
+		if err != nil || cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
+			return err // deleted or placed meanwhile
+		}
+		upd := codepod.SandboxUpdate{Reason: &reason}
+		if r != nil {
+			upd.RunnerID = &r.ID
+		}
+		if cur, err = tx.UpdateSandbox(ctx, sb.ID, upd); err != nil || r == nil {
+			return err
+		}
+		placed = true
+		return s.enqueueSandboxJob(ctx, tx, out, codepod.JobCreate, cur)
+	})
+	if err != nil {
+		return fmt.Errorf("place sandbox %s: %w", sb.ID, err)
+	}
+	if placed {
+		p.took(r.ID, sb.Spec)
+		s.log.Info("sandbox placed", keySandbox, sb.ID, keyRunner, r.ID)
+	}
+	return nil
+}
+
+// allRunners reads every runner, page by page.
+func allRunners(ctx context.Context, st codepod.Store) ([]codepod.Runner, error) {
+	var all []codepod.Runner
+	page := codepod.Page{Limit: 500}
+	for {
+		list, next, err := st.ListRunners(ctx, page)
+		if err != nil {
+			return nil, fmt.Errorf("list runners: %w", err)
+		}
+		all = append(all, list...)
+		if next == "" {
+			return all, nil
+		}
+		page.Cursor = next
+	}
+}

@@ -1,0 +1,86 @@
+package control_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+func TestCapacityIsRespected(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		small := e.runner("small", nil, wire.Capacity{Sandboxes: 1})
+		first := e.create(e.alice, "first", codepod.SandboxSpec{})
+		second := e.create(e.alice, "second", codepod.SandboxSpec{})
+		if first.RunnerID != small.ID {
+			t.Fatalf("first sandbox on %q; want %s", first.RunnerID, small.ID)
+		}
+		if second.RunnerID != "" || !strings.Contains(second.Reason, "free capacity") {
+			t.Fatalf("second sandbox on %q (%q); want pending for capacity", second.RunnerID, second.Reason)
+		}
+		e.ok(small, e.pollOne(small, wire.KindCreate, first.ID))
+		if jobs := e.pollNow(small); len(jobs) != 0 {
+			t.Fatalf("a full runner got %s", describe(jobs))
+		}
+		e.wantStatus(second.ID, codepod.SandboxPending, "free capacity")
+
+		big := e.runner("big", nil, wire.Capacity{})
+		e.pollOne(big, wire.KindCreate, second.ID)
+	})
+}
+
+func TestMemoryCapacity(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		r := e.runner("r1", nil, wire.Capacity{MemoryBytes: 1 << 30})
+		spec := codepod.SandboxSpec{MemoryBytes: 512 << 20}
+		a, b, c := e.create(e.alice, "a", spec), e.create(e.alice, "b", spec), e.create(e.alice, "c", spec)
+		if a.RunnerID != r.ID || b.RunnerID != r.ID || c.RunnerID != "" {
+			t.Fatalf("placed on %q, %q, %q; want two on %s and the third pending", a.RunnerID, b.RunnerID, c.RunnerID, r.ID)
+		}
+		// Deleting one frees room: the next poll places the third.
+		if _, err := e.svc.DeleteSandbox(e.ctx, e.alice, "a"); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range e.poll(r, wire.PollRequest{WaitSeconds: 1, MaxJobs: 10}) {
+			e.ok(r, j)
+		}
+		jobs := e.poll(r, wire.PollRequest{WaitSeconds: 2})
+		if len(jobs) != 1 || jobs[0].SandboxID != c.ID {
+			t.Fatalf("after freeing memory, poll = %s; want the create job of %s", describe(jobs), c.ID)
+		}
+	})
+}
+
+func TestRunnerLabels(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		plain := e.runner("plain", nil, wire.Capacity{})
+		gpu := e.runner("gpu", map[string]string{"gpu": "yes", "zone": "a"}, wire.Capacity{})
+
+		sb := e.create(e.alice, "trainer", codepod.SandboxSpec{RunnerLabels: map[string]string{"gpu": "yes"}})
+		if sb.RunnerID != gpu.ID {
+			t.Fatalf("sandbox asking for gpu=yes placed on %q; want %s", sb.RunnerID, gpu.ID)
+		}
+		far := e.create(e.alice, "far", codepod.SandboxSpec{RunnerLabels: map[string]string{"zone": "b", "gpu": "yes"}})
+		if far.RunnerID != "" || far.Reason != "no online runner has labels gpu=yes,zone=b" {
+			t.Fatalf("sandbox asking for zone=b: runner %q, reason %q", far.RunnerID, far.Reason)
+		}
+		// Unlabelled sandboxes go to the least loaded runner: plain first
+		// (gpu hosts the trainer), then they spread evenly.
+		if a := e.create(e.alice, "a", codepod.SandboxSpec{}); a.RunnerID != plain.ID {
+			t.Fatalf("first unlabelled sandbox on %q; want the empty runner %s", a.RunnerID, plain.ID)
+		}
+		on := map[string]int{}
+		for _, name := range []string{"b", "c", "d", "e"} {
+			on[e.create(e.alice, name, codepod.SandboxSpec{}).RunnerID]++
+		}
+		if on[plain.ID] != 2 || on[gpu.ID] != 2 {
+			t.Fatalf("four more sandboxes spread %v; want 2 on each runner", on)
+		}
+		later := e.runner("zone-b", map[string]string{"zone": "b", "gpu": "yes"}, wire.Capacity{})
+		e.pollOne(later, wire.KindCreate, far.ID)
+	})
+}

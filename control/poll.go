@@ -1,0 +1,168 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// Job counts per poll.
+const (
+	defaultMaxJobs = 10
+	maxMaxJobs     = 100
+)
+
+// Poll records r's heartbeat, reconciles its inventory when req.Reconcile
+// is set, places waiting sandboxes, and leases r's due jobs. When none is
+// due it holds the call up to req.WaitSeconds (Config.PollWait when 0,
+// at most MaxPollWait) or until ctx ends: a job enqueued for r meanwhile is
+// answered at once, else it claims once more at the end and answers,
+// possibly with no jobs. A poll whose ctx ends while it waits answers with
+// no jobs and no error.
+func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequest) (*wire.PollResponse, error) {
+	if req.Capacity.Sandboxes < 0 || req.Capacity.MemoryBytes < 0 {
+		return nil, codepod.Errorf(codepod.EINVALID, "capacity must not be negative")
+	}
+	r, err := s.heartbeat(ctx, r, req.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	max := clamp(req.MaxJobs, defaultMaxJobs, maxMaxJobs)
+	var jobs []wire.Job
+	if req.Reconcile {
+		// Claim first: a lost sandbox whose job is due again turns back
+		// into creating/starting/stopping, which reconcile leaves alone.
+		if jobs, err = s.claim(ctx, r, max); err != nil {
+			return nil, err
+		}
+		if err := s.reconcile(ctx, r, req.Sandboxes); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.placePending(ctx); err != nil {
+		s.log.Error("place pending sandboxes", keyRunner, r.ID, keyErr, err)
+	}
+	more, err := s.await(ctx, r, max-len(jobs), s.pollWait(req.WaitSeconds))
+	if err != nil {
+		return nil, err
+	}
+	return &wire.PollResponse{Jobs: append(jobs, more...)}, nil
+}
+
+func (s *Service) pollWait(seconds int) time.Duration {
+	if seconds <= 0 {
+		return s.cfg.PollWait
+	}
+	return min(time.Duration(seconds)*time.Second, MaxPollWait)
+}
+
+func clamp(n, def, hi int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, hi)
+}
+
+// await claims up to max jobs of r, waiting up to wait for one to be due.
+func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait time.Duration) ([]wire.Job, error) {
+	jobs := []wire.Job{}
+	if max <= 0 {
+		return jobs, nil
+	}
+	start := time.Now()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	final := false
+	for {
+		woken := s.hub.Wait(r.ID) // before the claim: a job enqueued after it wakes us
+		got, err := s.claim(ctx, r, max)
+		if err != nil && ctx.Err() != nil {
+			return jobs, nil // the caller is gone; the jobs wait for the next poll
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(got) > 0 || final {
+			s.metrics.pollWait.Observe(time.Since(start).Seconds())
+			return append(jobs, got...), nil
+		}
+		select {
+		case <-woken:
+		case <-timer.C:
+			final = true
+		case <-ctx.Done():
+			return jobs, nil
+		}
+	}
+}
+
+// claim leases up to max due jobs of r. A create, start or stop job whose
+// sandbox is pending, lost or in error moves it to creating, starting or
+// stopping in the same transaction.
+func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire.Job, error) {
+	now := s.now()
+	var claimed []codepod.Job
+	var expired int
+	err := s.st.InTx(ctx, func(tx codepod.Store) error {
+		var err error
+		if claimed, expired, err = tx.ClaimJobs(ctx, r.ID, now, s.cfg.Lease, max); err != nil {
+			return fmt.Errorf("claim jobs: %w", err)
+		}
+		for i := range claimed {
+			if err := markLeased(ctx, tx, &claimed[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.leased.Add(float64(len(claimed)))
+	s.metrics.leaseExpired.Add(float64(expired))
+	out := make([]wire.Job, 0, len(claimed))
+	for i := range claimed {
+		j := &claimed[i]
+		if j.LeaseExpiresAt != nil {
+			s.leases.set(j.ID, r.ID, *j.LeaseExpiresAt)
+		}
+		w, err := toWire(j)
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("job leased", keyJob, j.ID, keyKind, j.Kind, keySandbox, j.SandboxID, keyRunner, r.ID, "attempt", j.Attempts)
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// leasedStatus is the status a sandbox shows while a job of that kind runs.
+var leasedStatus = map[codepod.JobKind]codepod.SandboxStatus{
+	codepod.JobCreate: codepod.SandboxCreating,
+	codepod.JobStart:  codepod.SandboxStarting,
+	codepod.JobStop:   codepod.SandboxStopping,
+}
+
+func markLeased(ctx context.Context, tx codepod.Store, j *codepod.Job) error {
+	next, ok := leasedStatus[j.Kind]
+	if !ok || j.SandboxID == "" {
+		return nil
+	}
+	sb, err := tx.Sandbox(ctx, j.SandboxID)
+	if err != nil {
+		return fmt.Errorf("get sandbox of job %s: %w", j.ID, err)
+	}
+	switch sb.Status {
+	case codepod.SandboxPending, codepod.SandboxLost, codepod.SandboxError:
+	default:
+		return nil
+	}
+	reason := ""
+	if _, err := tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Status: &next, Reason: &reason}); err != nil {
+		return fmt.Errorf("mark sandbox %s %s: %w", sb.ID, next, err)
+	}
+	return nil
+}

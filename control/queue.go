@@ -1,0 +1,100 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// outbox collects what a transaction enqueued, to announce once it committed.
+type outbox struct{ jobs []*codepod.Job }
+
+// inTx runs fn in one store transaction; after it commits, it counts the
+// jobs fn enqueued and wakes their runners' polls.
+func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbox) error) error {
+	var out outbox
+	err := s.st.InTx(ctx, func(tx codepod.Store) error {
+		out = outbox{}
+		return fn(tx, &out)
+	})
+	if err != nil {
+		return err
+	}
+	for _, j := range out.jobs {
+		s.metrics.enqueued.WithLabelValues(string(j.Kind)).Inc()
+		s.log.Debug("job enqueued", keyJob, j.ID, keyKind, j.Kind, keySandbox, j.SandboxID, keyRunner, j.RunnerID)
+		s.hub.Notify(j.RunnerID)
+	}
+	return nil
+}
+
+// enqueue adds a job of kind for sb to the queue of runnerID.
+func (s *Service) enqueue(ctx context.Context, tx codepod.Store, out *outbox, kind codepod.JobKind, runnerID, sandboxID string, payload any) error {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s job: %w", kind, err)
+	}
+	now := s.now()
+	j := &codepod.Job{
+		Kind: kind, SandboxID: sandboxID, RunnerID: runnerID, Payload: raw,
+		Status: codepod.JobQueued, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.EnqueueJob(ctx, j); err != nil {
+		return fmt.Errorf("enqueue %s job: %w", kind, err)
+	}
+	out.jobs = append(out.jobs, j)
+	return nil
+}
+
+// enqueueSandboxJob enqueues a create, start, stop or delete job for sb on
+// its runner. Create and start carry the SSH secret and the owner's keys
+// (the runner may have to make the container again); stop and delete do not.
+func (s *Service) enqueueSandboxJob(ctx context.Context, tx codepod.Store, out *outbox, kind codepod.JobKind, sb *codepod.Sandbox) error {
+	p := sandboxPayload(sb)
+	if kind == codepod.JobCreate || kind == codepod.JobStart {
+		keys, err := tx.ListSSHKeys(ctx, sb.OwnerID)
+		if err != nil {
+			return fmt.Errorf("list ssh keys of %s: %w", sb.OwnerID, err)
+		}
+		p.SSHSecret = sb.SSHSecret
+		for _, k := range keys {
+			p.AuthorizedKeys = append(p.AuthorizedKeys, k.PublicKey)
+		}
+	}
+	return s.enqueue(ctx, tx, out, kind, sb.RunnerID, sb.ID, p)
+}
+
+// sandboxPayload is what a runner learns of sb, without secrets.
+func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
+	return &wire.SandboxPayload{
+		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID,
+		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit,
+		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network,
+	}
+}
+
+// toWire turns a leased job into what the runner receives.
+func toWire(j *codepod.Job) (wire.Job, error) {
+	w := wire.Job{ID: j.ID, Kind: string(j.Kind), SandboxID: j.SandboxID, Attempt: j.Attempts}
+	if j.LeaseExpiresAt != nil {
+		w.LeaseExpiresAt = *j.LeaseExpiresAt
+	}
+	var err error
+	if j.Kind == codepod.JobTunnel {
+		w.Tunnel = new(wire.TunnelPayload)
+		err = json.Unmarshal(j.Payload, w.Tunnel)
+	} else {
+		w.Sandbox = new(wire.SandboxPayload)
+		err = json.Unmarshal(j.Payload, w.Sandbox)
+		if w.SandboxID == "" {
+			w.SandboxID = w.Sandbox.ID // an orphan the server never knew
+		}
+	}
+	if err != nil {
+		return wire.Job{}, fmt.Errorf("decode payload of job %s: %w", j.ID, err)
+	}
+	return w, nil
+}

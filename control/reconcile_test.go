@@ -1,0 +1,68 @@
+package control_test
+
+import (
+	"testing"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+func TestReconcile(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		r := e.runner("r1", nil, wire.Capacity{Sandboxes: 5})
+		running := func(name string) *codepod.Sandbox {
+			sb := e.create(e.alice, name, codepod.SandboxSpec{})
+			e.ok(r, e.pollOne(r, wire.KindCreate, sb.ID))
+			return sb
+		}
+		kept, vanished, drifted, gone, stopping := running("kept"), running("vanished"), running("drifted"), running("gone"), running("stopping")
+		if _, err := e.svc.DeleteSandbox(e.ctx, e.alice, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		e.ok(r, e.pollOne(r, wire.KindDelete, gone.ID))
+		if _, err := e.svc.StopSandbox(e.ctx, e.alice, "stopping"); err != nil {
+			t.Fatal(err)
+		}
+		e.pollOne(r, wire.KindStop, stopping.ID) // leased, no result yet
+		other := e.runner("r2", nil, wire.Capacity{})
+		elsewhere := e.create(e.bob, "elsewhere", codepod.SandboxSpec{})
+		if elsewhere.RunnerID != other.ID {
+			t.Fatalf("bob's sandbox on %q; want %s", elsewhere.RunnerID, other.ID)
+		}
+		e.ok(other, e.pollOne(other, wire.KindCreate, elsewhere.ID))
+
+		inv := []wire.SandboxState{
+			{ID: kept.ID, State: wire.StateRunning, HostKeyFingerprint: "SHA256:new"},
+			{ID: drifted.ID, State: wire.StateStopped},                // server says running: the runner wins
+			{ID: "sb_unknown0000000000000", State: wire.StateRunning}, // never known
+			{ID: gone.ID, State: wire.StateStopped},                   // deleted on the server
+			{ID: elsewhere.ID, State: wire.StateRunning},              // placed on r2
+		} // vanished and stopping are not reported
+		jobs := e.poll(r, wire.PollRequest{Reconcile: true, Sandboxes: inv, WaitSeconds: 2})
+
+		deletes := map[string]bool{}
+		for _, j := range jobs {
+			if j.Kind != wire.KindDelete || j.Sandbox == nil || j.Sandbox.ID != j.SandboxID {
+				t.Fatalf("reconcile delivered %+v; want only delete jobs", j)
+			}
+			deletes[j.SandboxID] = true
+		}
+		if len(deletes) != 3 || !deletes["sb_unknown0000000000000"] || !deletes[gone.ID] || !deletes[elsewhere.ID] {
+			t.Fatalf("orphan deletes = %v; want the unknown, the deleted and r2's sandbox", deletes)
+		}
+		if got := e.wantStatus(kept.ID, codepod.SandboxRunning, ""); got.HostKeyFingerprint != "SHA256:new" {
+			t.Fatalf("fingerprint %q; want the reported one", got.HostKeyFingerprint)
+		}
+		e.wantStatus(drifted.ID, codepod.SandboxStopped, "")
+		e.wantStatus(vanished.ID, codepod.SandboxError, "container disappeared from runner r1")
+		e.wantStatus(stopping.ID, codepod.SandboxStopping, "") // its stop job is under way
+
+		// The orphans' results change nothing on the server.
+		for _, j := range jobs {
+			e.ok(r, j)
+		}
+		e.wantStatus(elsewhere.ID, codepod.SandboxRunning, "")
+		e.wantStatus(gone.ID, codepod.SandboxDeleted, "")
+	})
+}

@@ -1,0 +1,128 @@
+package control
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// Config tunes a Service. Zero fields take the defaults named below.
+type Config struct {
+	Limits        codepod.Limits // defaults and maxima for sandbox specs (default codepod.DefaultLimits)
+	Lease         time.Duration  // job lease (default 60s)
+	PollWait      time.Duration  // default hold of a poll (25s)
+	RunnerTimeout time.Duration  // no poll for this long → offline (default 60s)
+	TickInterval  time.Duration  // reaper/offline/placement loop (default 2s)
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer // metrics; nil: none
+	Now           func() time.Time      // nil: time.Now
+	// Hub wakes waiting polls when jobs are enqueued; nil: a LocalHub, which
+	// serves one process (see Hub for several replicas).
+	Hub Hub
+}
+
+// Defaults of Config.
+const (
+	DefaultLease         = 60 * time.Second
+	DefaultPollWait      = 25 * time.Second
+	DefaultRunnerTimeout = 60 * time.Second
+	DefaultTickInterval  = 2 * time.Second
+	// MaxPollWait caps how long one poll is held, whatever it asks for.
+	MaxPollWait = 60 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.Limits == (codepod.Limits{}) {
+		c.Limits = codepod.DefaultLimits
+	}
+	setDuration(&c.Lease, DefaultLease)
+	setDuration(&c.PollWait, DefaultPollWait)
+	setDuration(&c.RunnerTimeout, DefaultRunnerTimeout)
+	setDuration(&c.TickInterval, DefaultTickInterval)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Hub == nil {
+		c.Hub = NewLocalHub()
+	}
+	return c
+}
+
+func setDuration(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Service is the control plane. Its methods are safe for concurrent use;
+// Run drives the background work (offline detection, TTL reaper, placement
+// retries, lease-expiry wake-ups).
+type Service struct {
+	st      codepod.Store
+	cfg     Config
+	log     *slog.Logger
+	hub     Hub
+	leases  *leaseWatch
+	metrics *metrics
+	// placeMu serialises placement in this process, so two placements do not
+	// both take a runner's last free slot. (Replicas on one PostgreSQL may
+	// still overfill a runner by a little; the runner refuses what it cannot
+	// run and the job fails with its reason.)
+	placeMu sync.Mutex
+}
+
+// New returns a Service on st. It registers its metrics on cfg.Registerer.
+func New(st codepod.Store, cfg Config) *Service {
+	cfg = cfg.withDefaults()
+	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch()}
+	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger)
+	return s
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// Run does the background work every TickInterval until ctx ends, then
+// returns nil. Several Services (replicas) may run it on one database: each
+// step is idempotent.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.sweepOffline(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("mark sandboxes of offline runners lost", keyErr, err)
+	}
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		s.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// tick runs each background step once; a failing step is logged and the
+// others still run.
+func (s *Service) tick(ctx context.Context) {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"mark offline runners", s.markOffline},
+		{"reap expired sandboxes", s.reapExpired},
+		{"place pending sandboxes", s.placePending},
+	}
+	for _, st := range steps {
+		if err := st.fn(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error(st.name, keyErr, err)
+		}
+	}
+	s.wakeExpiredLeases()
+}

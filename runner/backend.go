@@ -1,0 +1,89 @@
+package runner
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// Backend runs sandbox containers. Package runner/docker implements it on
+// the Docker Engine; it is the only code that talks to the engine.
+//
+// Every method is idempotent by sandbox id: the runner may call it again for
+// a job delivered twice.
+type Backend interface {
+	// EnsureImage makes ref available locally, pulling it when it is missing.
+	// progress (never nil) receives human-readable pull progress. When the
+	// image is neither local nor pullable the error is a *codepod.Error whose
+	// message names the image and the reason.
+	EnsureImage(ctx context.Context, ref string, progress func(msg string)) error
+	// CreateSandbox makes sure the sandbox's container exists and runs, and
+	// returns its container id. A second call finds the first container and
+	// never makes another.
+	CreateSandbox(ctx context.Context, spec ContainerSpec) (containerID string, err error)
+	// StartSandbox starts the sandbox's existing container (a no-op when it
+	// runs). A missing container is an ENOTFOUND *codepod.Error.
+	StartSandbox(ctx context.Context, sandboxID string) (containerID string, err error)
+	// StopSandbox stops the container, killing it after timeout. A stopped or
+	// missing container is success.
+	StopSandbox(ctx context.Context, sandboxID string, timeout time.Duration) error
+	// RemoveSandbox removes the container by force. A missing one is success.
+	RemoveSandbox(ctx context.Context, sandboxID string) error
+	// ListSandboxes returns every container labelled with runnerID, running
+	// or not.
+	ListSandboxes(ctx context.Context, runnerID string) ([]ContainerState, error)
+	// MemoryBytes is the host's total memory, for the default capacity.
+	MemoryBytes(ctx context.Context) (int64, error)
+}
+
+// ContainerSpec is everything a Backend needs to make a sandbox's container.
+type ContainerSpec struct {
+	SandboxID string
+	Name      string // the sandbox's name, used as the host name
+	OwnerID   string
+	RunnerID  string
+	Image     string
+
+	CPU         float64 // cores
+	MemoryBytes int64   // hard limit; swap is not granted on top
+	PidsLimit   int64
+	Env         map[string]string
+	Network     string // codepod.NetworkNone or codepod.NetworkBridge
+	Runtime     string // OCI runtime, e.g. "runsc"; "" is the engine's default
+
+	// Host paths mounted into the container.
+	AgentBinary string // read-only at /.codepod/bin/codepod-agent, the entrypoint
+	EtcDir      string // read-only at /.codepod/etc
+	RunDir      string // read-write at /.codepod/run (the agent's socket)
+}
+
+// ContainerState is one container a Backend found.
+type ContainerState struct {
+	SandboxID   string
+	ContainerID string
+	Running     bool
+}
+
+// Tunneler connects tunnel jobs: it dials Tunnel.URL (a WebSocket on the
+// server) and splices it to the sandbox's agent socket.
+//
+// TODO(tunnels): the tunnel engineer implements this and sets
+// Config.Tunnels; until then tunnel jobs fail with a clear message.
+type Tunneler interface {
+	// OpenTunnel returns once the tunnel is connected (nil) or has failed.
+	// It keeps serving a connected tunnel in its own goroutines until the
+	// tunnel ends or ctx ends (ctx ends when the runner shuts down, not when
+	// the job is reported).
+	OpenTunnel(ctx context.Context, t Tunnel) error
+}
+
+// Tunnel is one tunnel job with what is needed to serve it.
+type Tunnel struct {
+	Job         wire.Job
+	URL         string       // absolute URL to dial back (server URL + Job.Tunnel.Path)
+	Header      http.Header  // carries the runner's bearer credential
+	HTTPClient  *http.Client // proxy- and CA-aware, like every runner request
+	AgentSocket string       // host path of the sandbox agent's Unix socket
+}

@@ -1,0 +1,75 @@
+// Package docker is the runner's Backend on the Docker Engine API. It is the
+// only package of CodePod that talks to the engine: it pulls and imports
+// images, and creates, starts, stops, lists and removes sandbox containers
+// with CodePod's isolation settings (see isolation.go and docs/isolation.md).
+//
+// Containers are found by name (codepod-<sandbox id>) and carry labels that
+// tie them to their sandbox, owner and runner, so every operation is
+// idempotent by sandbox id.
+package docker
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/docker/docker/client"
+
+	"github.com/codepod-dev/codepod/runner"
+)
+
+// Labels every sandbox container carries.
+const (
+	LabelSandbox = "dev.codepod.sandbox" // sandbox id
+	LabelOwner   = "dev.codepod.owner"   // owner's user id
+	LabelRunner  = "dev.codepod.runner"  // runner id
+	LabelName    = "dev.codepod.name"    // sandbox name
+)
+
+// DefaultNetwork is the user-defined bridge that "bridge" sandboxes join.
+const DefaultNetwork = "codepod-sandboxes"
+
+// ContainerName is the name of sandbox id's container.
+func ContainerName(sandboxID string) string { return "codepod-" + sandboxID }
+
+// Config configures a Backend. The zero value is usable.
+type Config struct {
+	// Network is the bridge "bridge" sandboxes join, created on first use
+	// with inter-container traffic disabled (default codepod-sandboxes).
+	Network string
+	Logger  *slog.Logger
+}
+
+// Backend implements runner.Backend on a Docker Engine.
+type Backend struct {
+	cli     *client.Client
+	network string
+	log     *slog.Logger
+
+	netMu    sync.Mutex
+	netReady bool
+}
+
+var _ runner.Backend = (*Backend)(nil)
+
+// New connects to the engine named by the environment (DOCKER_HOST and
+// friends, else the local socket), negotiating the API version.
+func New(cfg Config) (*Backend, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	if cfg.Network == "" {
+		cfg.Network = DefaultNetwork
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{cli: cli, network: cfg.Network, log: cfg.Logger}, nil
+}
+
+// Client is the underlying Docker client (for tests and tools).
+func (b *Backend) Client() *client.Client { return b.cli }
+
+// Close releases the client's connections.
+func (b *Backend) Close() error { return b.cli.Close() }

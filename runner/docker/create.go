@@ -1,0 +1,146 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/runner"
+)
+
+// CreateSandbox makes sure the sandbox's container exists and runs. An
+// existing container (found by name) is started if it is not running; a
+// concurrent create that wins the name race is found the same way, so there
+// is never a second container.
+func (b *Backend) CreateSandbox(ctx context.Context, spec runner.ContainerSpec) (string, error) {
+	c, err := b.find(ctx, spec.SandboxID)
+	if err != nil {
+		return "", err
+	}
+	if c == nil {
+		id, err := b.createContainer(ctx, spec)
+		switch {
+		case cerrdefs.IsConflict(err): // "the container name is already in use": another create won
+			if c, err = b.findWinner(ctx, spec.SandboxID); err != nil {
+				return "", err
+			}
+		case err != nil:
+			return "", err
+		default:
+			return id, b.startNew(ctx, id)
+		}
+	}
+	if c.State != nil && c.State.Running {
+		return c.ID, nil
+	}
+	return c.ID, b.start(ctx, c.ID)
+}
+
+// createContainer creates (but does not start) the container.
+func (b *Backend) createContainer(ctx context.Context, spec runner.ContainerSpec) (string, error) {
+	argv, err := b.imageArgv(ctx, spec.Image)
+	if err != nil {
+		return "", err
+	}
+	netMode := "none"
+	if spec.Network == codepod.NetworkBridge {
+		if err := b.ensureNetwork(ctx); err != nil {
+			return "", err
+		}
+		netMode = b.network
+	}
+	cfg, host := containerConfig(spec, argv, netMode)
+	resp, err := b.cli.ContainerCreate(ctx, cfg, host, nil, nil, ContainerName(spec.SandboxID))
+	if cerrdefs.IsNotFound(err) && netMode != "none" {
+		// The bridge was removed behind our back: make it again, once.
+		b.forgetNetwork()
+		if err := b.ensureNetwork(ctx); err != nil {
+			return "", err
+		}
+		resp, err = b.cli.ContainerCreate(ctx, cfg, host, nil, nil, ContainerName(spec.SandboxID))
+	}
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", ContainerName(spec.SandboxID), err)
+	}
+	for _, w := range resp.Warnings {
+		b.log.Warn("engine warning on container create", "sandbox_id", spec.SandboxID, "warning", w)
+	}
+	return resp.ID, nil
+}
+
+// imageArgv is the image's entrypoint followed by its command.
+func (b *Backend) imageArgv(ctx context.Context, ref string) ([]string, error) {
+	img, err := b.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return nil, codepod.Errorf(codepod.ENOTFOUND, "image %q is not on this runner", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	if img.Config == nil {
+		return nil, nil
+	}
+	return slices.Concat(img.Config.Entrypoint, img.Config.Cmd), nil
+}
+
+// startNew starts a container this call created; when that fails it is
+// removed, so a failed create leaves nothing behind.
+func (b *Backend) startNew(ctx context.Context, id string) error {
+	err := b.start(ctx, id)
+	if err != nil {
+		if rmErr := b.cli.ContainerRemove(context.WithoutCancel(ctx), id, container.RemoveOptions{Force: true}); rmErr != nil {
+			b.log.Warn("cannot remove a container that failed to start", "container_id", id, "err", rmErr)
+		}
+	}
+	return err
+}
+
+func (b *Backend) start(ctx context.Context, id string) error {
+	if err := b.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	return nil
+}
+
+// findWinner finds the container of a create that won the name race. The
+// engine reserves the name before the container can be inspected, so it
+// may take a moment to appear.
+func (b *Backend) findWinner(ctx context.Context, sandboxID string) (*container.InspectResponse, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := b.find(ctx, sandboxID)
+		if err != nil || c != nil {
+			return c, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("create container %s: the name is in use, but no such container appeared", ContainerName(sandboxID))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// find inspects the sandbox's container by name: (nil, nil) when there is
+// none, an error when the name belongs to a container CodePod did not make.
+func (b *Backend) find(ctx context.Context, sandboxID string) (*container.InspectResponse, error) {
+	name := ContainerName(sandboxID)
+	c, err := b.cli.ContainerInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if c.Config == nil || c.Config.Labels[LabelSandbox] != sandboxID {
+		return nil, codepod.Errorf(codepod.ECONFLICT, "container name %s is taken by a container CodePod did not create; remove it", name)
+	}
+	return &c, nil
+}

@@ -1,0 +1,28 @@
+package docker
+
+// Capabilities is the only set a sandbox's processes may hold (everything
+// else is dropped). It is Docker's default set minus MKNOD (no device
+// nodes), NET_RAW (no raw or packet sockets: no ARP or IP spoofing on the
+// bridge) and SETFCAP (no file capabilities). What is left lets root in a
+// sandbox behave as users expect of a Linux box: chown and permission
+// overrides for package managers (CHOWN, DAC_OVERRIDE, FOWNER, FSETID),
+// switching users (SETUID, SETGID, AUDIT_WRITE for PAM, SETPCAP to drop
+// capabilities), signals to its own processes (KILL), servers on low ports
+// (NET_BIND_SERVICE) and chroot for build tools (SYS_CHROOT).
+// docs/isolation.md explains the model.
+var Capabilities = []string{
+	"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "AUDIT_WRITE",
+}
+
+// SecurityOpts are set on every sandbox: no process can gain privileges
+// through setuid binaries or file capabilities. The engine's default
+// seccomp and AppArmor profiles stay on.
+var SecurityOpts = []string{"no-new-privileges"}
+
+// Paths inside a sandbox.
+const (
+	AgentPath = "/.codepod/bin/codepod-agent" // the agent binary, read-only, PID 1
+	EtcPath   = "/.codepod/etc"               // host key, ssh secret, authorized keys (read-only)
+	RunPath   = "/.codepod/run"               // the agent's socket (read-write)
+)

@@ -1,0 +1,72 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// StartSandbox starts the sandbox's container; one that runs already is
+// left alone. A missing container is an ENOTFOUND *codepod.Error.
+func (b *Backend) StartSandbox(ctx context.Context, sandboxID string) (string, error) {
+	c, err := b.find(ctx, sandboxID)
+	if err != nil {
+		return "", err
+	}
+	if c == nil {
+		return "", codepod.Errorf(codepod.ENOTFOUND, "sandbox %s has no container on this runner (it was removed outside CodePod); delete the sandbox and create it again", sandboxID)
+	}
+	if c.State != nil && c.State.Running {
+		return c.ID, nil
+	}
+	return c.ID, b.start(ctx, c.ID)
+}
+
+// StopSandbox stops the container (SIGTERM to the agent, SIGKILL after
+// timeout). A stopped or missing container is success.
+func (b *Backend) StopSandbox(ctx context.Context, sandboxID string, timeout time.Duration) error {
+	secs := int(timeout / time.Second)
+	err := b.cli.ContainerStop(ctx, ContainerName(sandboxID), container.StopOptions{Timeout: &secs})
+	if err == nil || cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("stop container %s: %w", ContainerName(sandboxID), err)
+}
+
+// RemoveSandbox removes the container by force, with its anonymous
+// volumes. A missing container is success; one whose removal is already
+// under way is waited for.
+func (b *Backend) RemoveSandbox(ctx context.Context, sandboxID string) error {
+	name := ContainerName(sandboxID)
+	err := b.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	switch {
+	case err == nil || cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err): // "removal of container … is already in progress"
+		return b.waitGone(ctx, name)
+	default:
+		return fmt.Errorf("remove container %s: %w", name, err)
+	}
+}
+
+// waitGone polls until the container no longer exists (up to 30s).
+func (b *Backend) waitGone(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := b.cli.ContainerInspect(ctx, name)
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove container %s: still there after another removal: %w", name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package docker
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/runner"
+)
+
+// containerConfig turns a sandbox spec and its image's command line into
+// the engine's create request. The agent becomes PID 1 and runs the image's
+// entrypoint and command after "--".
+func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode string) (*container.Config, *container.HostConfig) {
+	cfg := &container.Config{
+		Image:      spec.Image,
+		Hostname:   hostname(spec),
+		Env:        envList(spec.Env),
+		Entrypoint: append([]string{AgentPath, "--"}, imageArgv...),
+		Cmd:        nil, // with Entrypoint set, the engine does not add the image's Cmd
+		Labels: map[string]string{
+			LabelSandbox: spec.SandboxID,
+			LabelOwner:   spec.OwnerID,
+			LabelRunner:  spec.RunnerID,
+			LabelName:    spec.Name,
+		},
+	}
+	host := &container.HostConfig{
+		Mounts:         mounts(spec),
+		NetworkMode:    container.NetworkMode(networkMode),
+		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Privileged:     false,
+		CapDrop:        []string{"ALL"},
+		CapAdd:         slices.Clone(Capabilities),
+		SecurityOpt:    slices.Clone(SecurityOpts),
+		ReadonlyRootfs: false,
+		Init:           new(false), // the agent is PID 1 and reaps orphans itself
+		Runtime:        spec.Runtime,
+		IpcMode:        container.IPCModePrivate,
+		Resources:      resources(spec),
+	}
+	return cfg, host
+}
+
+// resources maps the spec's limits; a zero limit takes CodePod's default
+// rather than none, so a sandbox is never unbounded.
+func resources(spec runner.ContainerSpec) container.Resources {
+	d := codepod.DefaultLimits
+	cpu, mem, pids := spec.CPU, spec.MemoryBytes, spec.PidsLimit
+	if cpu <= 0 {
+		cpu = d.DefaultCPU
+	}
+	if mem <= 0 {
+		mem = d.DefaultMemory
+	}
+	if pids <= 0 {
+		pids = d.DefaultPids
+	}
+	return container.Resources{
+		NanoCPUs:   int64(cpu * 1e9),
+		Memory:     mem,
+		MemorySwap: mem, // no swap on top of the memory limit
+		PidsLimit:  &pids,
+	}
+}
+
+func mounts(spec runner.ContainerSpec) []mount.Mount {
+	return []mount.Mount{
+		{Type: mount.TypeBind, Source: spec.AgentBinary, Target: AgentPath, ReadOnly: true},
+		{Type: mount.TypeBind, Source: spec.EtcDir, Target: EtcPath, ReadOnly: true},
+		{Type: mount.TypeBind, Source: spec.RunDir, Target: RunPath},
+	}
+}
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+var hostnameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// hostname is the sandbox's name when it is a valid host name.
+func hostname(spec runner.ContainerSpec) string {
+	if hostnameRE.MatchString(spec.Name) {
+		return spec.Name
+	}
+	return "sandbox"
+}

@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// Handle runs one job now and returns its result without reporting it
+// (Run reports). progress may be nil. Every kind is idempotent by sandbox
+// id, so a job delivered twice does no harm.
+func (r *Runner) Handle(ctx context.Context, job wire.Job, progress func(msg string)) wire.JobResult {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	res, err := r.handle(ctx, job, progress)
+	if err != nil {
+		return wire.JobResult{Error: failureMessage(err)}
+	}
+	res.OK = true
+	return res
+}
+
+func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)) (wire.JobResult, error) {
+	if job.Kind == wire.KindTunnel {
+		return wire.JobResult{}, r.openTunnel(ctx, job)
+	}
+	if err := validSandboxID(job.SandboxID); err != nil {
+		return wire.JobResult{}, err
+	}
+	if r.ID() == "" {
+		return wire.JobResult{}, errors.New("the runner is not registered yet")
+	}
+	switch job.Kind {
+	case wire.KindCreate:
+		return r.create(ctx, job, progress)
+	case wire.KindStart:
+		return r.start(ctx, job)
+	case wire.KindStop:
+		return wire.JobResult{}, r.cfg.Backend.StopSandbox(ctx, job.SandboxID, r.cfg.StopTimeout)
+	case wire.KindDelete:
+		return wire.JobResult{}, r.delete(ctx, job.SandboxID)
+	default:
+		return wire.JobResult{}, fmt.Errorf("unknown job kind %q (is this runner older than the server?)", job.Kind)
+	}
+}
+
+// create pulls the image if needed, prepares the host directory and makes
+// sure the container exists and runs. The image comes first so that a
+// failed pull leaves nothing behind.
+func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)) (wire.JobResult, error) {
+	p, err := sandboxPayload(job)
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	progress("preparing image " + p.Image)
+	if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
+		return wire.JobResult{}, err
+	}
+	progress("creating container")
+	fp, err := r.prepareDir(p)
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	cid, err := r.cfg.Backend.CreateSandbox(ctx, r.containerSpec(p))
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
+}
+
+// start refreshes the host directory from the payload (when the job has
+// one) and starts the existing container.
+func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error) {
+	var fp string
+	var err error
+	if job.Sandbox != nil {
+		p, perr := sandboxPayload(job)
+		if perr != nil {
+			return wire.JobResult{}, perr
+		}
+		fp, err = r.prepareDir(p)
+	} else {
+		fp, err = r.fingerprint(job.SandboxID)
+	}
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
+}
+
+// delete removes the container and then the host directory; both being
+// gone already is success.
+func (r *Runner) delete(ctx context.Context, id string) error {
+	if err := r.cfg.Backend.RemoveSandbox(ctx, id); err != nil {
+		return err
+	}
+	return r.removeDir(id)
+}
+
+// openTunnel hands a tunnel job to Config.Tunnels.
+func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
+	if r.cfg.Tunnels == nil {
+		return codepod.Errorf(codepod.EUNAVAILABLE, "tunnels not supported by this runner yet")
+	}
+	if job.Tunnel == nil || !strings.HasPrefix(job.Tunnel.Path, "/") || strings.HasPrefix(job.Tunnel.Path, "//") {
+		return errors.New("tunnel job without a server-relative dial-back path")
+	}
+	if err := validSandboxID(job.SandboxID); err != nil {
+		return err
+	}
+	return r.cfg.Tunnels.OpenTunnel(ctx, Tunnel{
+		Job:         job,
+		URL:         r.cfg.Server + job.Tunnel.Path,
+		Header:      http.Header{"Authorization": {"Bearer " + r.credential()}},
+		HTTPClient:  r.cfg.HTTPClient,
+		AgentSocket: r.AgentSocket(job.SandboxID),
+	})
+}
+
+// containerSpec is what the backend needs for p's container.
+func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
+	dir := r.sandboxDir(p.ID)
+	return ContainerSpec{
+		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
+		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
+		Network: p.Network, Runtime: r.cfg.Runtime, AgentBinary: r.cfg.AgentBinary,
+		EtcDir: dir + "/etc", RunDir: dir + "/run",
+	}
+}
+
+// sandboxPayload returns the job's payload, checked against its sandbox id.
+func sandboxPayload(job wire.Job) (*wire.SandboxPayload, error) {
+	p := job.Sandbox
+	switch {
+	case p == nil:
+		return nil, fmt.Errorf("%s job without a sandbox payload", job.Kind)
+	case p.ID == "":
+		cp := *p
+		cp.ID = job.SandboxID
+		p = &cp
+	case p.ID != job.SandboxID:
+		return nil, fmt.Errorf("%s job for sandbox %s carries the payload of %s", job.Kind, job.SandboxID, p.ID)
+	}
+	if p.Image == "" {
+		return nil, fmt.Errorf("%s job without an image", job.Kind)
+	}
+	if p.Network != codepod.NetworkNone && p.Network != codepod.NetworkBridge && p.Network != "" {
+		return nil, codepod.Errorf(codepod.EINVALID, "network %q is not supported by this runner", p.Network)
+	}
+	return p, nil
+}
+
+// sandboxIDRE keeps ids safe as a container name and a path element.
+var sandboxIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+func validSandboxID(id string) error {
+	if !sandboxIDRE.MatchString(id) {
+		return fmt.Errorf("sandbox id %q is not a valid id", id)
+	}
+	return nil
+}
+
+// failureMessage is the text a failed job reports: a *codepod.Error's
+// message, else the error's text, within the wire limit.
+func failureMessage(err error) string {
+	msg := err.Error()
+	var ce *codepod.Error
+	if errors.As(err, &ce) {
+		msg = ce.Message
+	}
+	if len(msg) > 4096 {
+		msg = msg[:4093] + "..."
+	}
+	return msg
+}

@@ -1,0 +1,88 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/codepod-dev/codepod/agent/hostkey"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// Files in a sandbox's etc directory, mounted read-only at /.codepod/etc.
+const (
+	FileSSHSecret      = "ssh_secret"      // the key the agent checks SSH tokens with (0600)
+	FileAuthorizedKeys = "authorized_keys" // the owner's public keys
+	FileSandboxID      = "sandbox_id"
+	AgentSocketName    = "agent.sock" // made by the agent in the run directory
+)
+
+// sandboxDir is <StateDir>/sandboxes/<id>.
+func (r *Runner) sandboxDir(id string) string {
+	return filepath.Join(r.cfg.StateDir, "sandboxes", id)
+}
+
+// AgentSocket is the host path of the Unix socket the agent of sandbox id
+// listens on (it is /.codepod/run/agent.sock inside the container).
+func (r *Runner) AgentSocket(id string) string {
+	return filepath.Join(r.sandboxDir(id), "run", AgentSocketName)
+}
+
+// SandboxDir is the host directory of sandbox id (etc/ and run/ inside).
+func (r *Runner) SandboxDir(id string) string { return r.sandboxDir(id) }
+
+// prepareDir makes <id>/etc and <id>/run, the host key (kept if present)
+// and the files the agent reads, and returns the host key's fingerprint.
+// Files are replaced atomically, so the agent never reads half of one.
+func (r *Runner) prepareDir(p *wire.SandboxPayload) (string, error) {
+	if err := ensurePrivateDir(filepath.Join(r.cfg.StateDir, "sandboxes")); err != nil {
+		return "", err
+	}
+	dir := r.sandboxDir(p.ID)
+	etc, run := filepath.Join(dir, "etc"), filepath.Join(dir, "run")
+	for _, d := range []string{dir, etc, run} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("create sandbox directory: %w", err)
+		}
+	}
+	fp, err := hostkey.Generate(etc)
+	if err != nil {
+		return "", fmt.Errorf("sandbox host key: %w", err)
+	}
+	if len(p.SSHSecret) > 0 {
+		if err := writeFileAtomic(filepath.Join(etc, FileSSHSecret), p.SSHSecret, 0o600); err != nil {
+			return "", err
+		}
+	}
+	keys := strings.Join(p.AuthorizedKeys, "\n")
+	if keys != "" {
+		keys += "\n"
+	}
+	if err := writeFileAtomic(filepath.Join(etc, FileAuthorizedKeys), []byte(keys), 0o644); err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(filepath.Join(etc, FileSandboxID), []byte(p.ID+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return fp, nil
+}
+
+// fingerprint reads the host key of sandbox id.
+func (r *Runner) fingerprint(id string) (string, error) {
+	fp, err := hostkey.Fingerprint(filepath.Join(r.sandboxDir(id), "etc"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("sandbox %s has no host directory on this runner (was it created here?)", id)
+	}
+	return fp, err
+}
+
+// removeDir deletes the sandbox's host directory; a missing one is fine.
+func (r *Runner) removeDir(id string) error {
+	if err := os.RemoveAll(r.sandboxDir(id)); err != nil {
+		return fmt.Errorf("remove sandbox directory: %w", err)
+	}
+	return nil
+}

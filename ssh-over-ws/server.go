@@ -1,0 +1,42 @@
+package sshws
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// AcceptOptions tunes Accept.
+type AcceptOptions struct {
+	// OriginPatterns lists the browser origins allowed besides the
+	// request's own host (see websocket.AcceptOptions). Clients that send
+	// no Origin header, such as the CLI and runners, are always allowed.
+	OriginPatterns []string
+	// PingInterval is how often the conn pings the client: zero means
+	// DefaultPingInterval, negative turns pings off.
+	PingInterval time.Duration
+}
+
+// Accept upgrades the request to a WebSocket (selecting Subprotocol when
+// the client offers it, compression off) and returns it as a net.Conn (see
+// NetConn). On failure it has already answered the request.
+//
+// The conn lives no longer than the handler: r.Context() ends when the
+// handler returns, and with it the conn. Keep the handler running while
+// the conn is in use, for example by calling Splice from it. To refuse
+// after the upgrade, with a status the client can show, use
+// CloseWithReason.
+func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (net.Conn, error) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:    []string{Subprotocol},
+		OriginPatterns:  opts.OriginPatterns,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept websocket: %w", err)
+	}
+	return NetConn(r.Context(), ws, WithPingInterval(opts.PingInterval)), nil
+}

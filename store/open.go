@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+)
+
+// sqlitePragmas are set on every SQLite connection. Transactions begin
+// IMMEDIATE (as writers), so a transaction that reads and then writes never
+// fails with SQLITE_BUSY half-way; writers wait for each other up to the
+// busy timeout instead.
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Open connects to databaseURL and brings its schema up to date.
+//
+// databaseURL is sqlite:///abs/path.db, sqlite://relative/path.db or a bare
+// file path for SQLite (the file and its directory are created if missing),
+// or postgres://… / postgresql://… for PostgreSQL (any libpq-style URL pgx
+// accepts). A nil logger discards logs.
+func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := openPool(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db.logger = logger
+	if err := db.bun.PingContext(ctx); err != nil {
+		db.bun.Close()
+		return nil, fmt.Errorf("open %s database: %w", db.dialect, err)
+	}
+	if db.migrated, err = migrateUp(ctx, db.bun, db.dialect, logger); err != nil {
+		db.bun.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openPool(databaseURL string) (*DB, error) {
+	scheme, rest, hasScheme := strings.Cut(databaseURL, "://")
+	switch {
+	case strings.TrimSpace(databaseURL) == "":
+		return nil, fmt.Errorf("open database: the database URL is empty (use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB)")
+	case scheme == "postgres" || scheme == "postgresql":
+		return openPostgres(databaseURL)
+	case scheme == "sqlite" || scheme == "sqlite3":
+		return openSQLite(rest)
+	case !hasScheme:
+		return openSQLite(databaseURL)
+	default:
+		return nil, fmt.Errorf("open database: unsupported URL scheme %q (use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB)", scheme)
+	}
+}
+
+func openSQLite(path string) (*DB, error) {
+	path, query, _ := strings.Cut(path, "?")
+	if path == "" {
+		return nil, fmt.Errorf("open sqlite database: the URL names no file (use sqlite:///abs/path.db or sqlite://relative.db)")
+	}
+	conns := 8
+	if path == ":memory:" {
+		conns = 1 // every connection would get its own empty database
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite database: %w", err)
+	}
+	dsn := path + "?" + sqlitePragmas
+	if query != "" {
+		dsn += "&" + query
+	}
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(conns)
+	sqldb.SetMaxIdleConns(conns)
+	sqldb.SetConnMaxIdleTime(0)
+	b := bun.NewDB(sqldb, sqlitedialect.New())
+	return &DB{bun: b, idb: b, dialect: DialectSQLite, sqlite: newWriteLock()}, nil
+}
+
+func openPostgres(databaseURL string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres database: %w", err)
+	}
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxIdleConns(10)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	b := bun.NewDB(sqldb, pgdialect.New())
+	return &DB{bun: b, idb: b, dialect: DialectPostgres}, nil
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/codepod-dev/codepod"
+)
+
+type runnerRow struct {
+	bun.BaseModel `bun:"table:runners,alias:r"`
+
+	ID                string            `bun:"id,pk"`
+	Name              string            `bun:"name"`
+	Labels            map[string]string `bun:"labels"`
+	CapacitySandboxes int               `bun:"capacity_sandboxes"`
+	CapacityMemory    int64             `bun:"capacity_memory"`
+	Version           string            `bun:"version"`
+	SecretHash        []byte            `bun:"secret_hash"`
+	Status            string            `bun:"status"`
+	LastSeenAt        time.Time         `bun:"last_seen_at"`
+	CreatedAt         time.Time         `bun:"created_at"`
+}
+
+func (r runnerRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
+
+func newRunnerRow(r *codepod.Runner) runnerRow {
+	return runnerRow{ID: r.ID, Name: r.Name, Labels: nonNil(r.Labels),
+		CapacitySandboxes: r.Capacity.Sandboxes, CapacityMemory: r.Capacity.MemoryBytes,
+		Version: r.Version, SecretHash: r.SecretHash, Status: string(r.Status),
+		LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
+}
+
+func (r *runnerRow) runner() codepod.Runner {
+	return codepod.Runner{ID: r.ID, Name: r.Name, Labels: nilIfEmpty(r.Labels),
+		Capacity: codepod.Capacity{Sandboxes: r.CapacitySandboxes, MemoryBytes: r.CapacityMemory},
+		Version:  r.Version, SecretHash: r.SecretHash, Status: codepod.RunnerStatus(r.Status),
+		LastSeenAt: r.LastSeenAt.UTC(), CreatedAt: r.CreatedAt.UTC()}
+}
+
+// CreateRunner inserts r, assigning its ID, CreatedAt and LastSeenAt when
+// they are empty; an empty Status becomes online.
+func (db *DB) CreateRunner(ctx context.Context, r *codepod.Runner) error {
+	setID(&r.ID, PrefixRunner)
+	t := now()
+	stamp(&r.CreatedAt, t)
+	stamp(&r.LastSeenAt, t)
+	if r.Status == "" {
+		r.Status = codepod.RunnerOnline
+	}
+	row := newRunnerRow(r)
+	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
+	return dbError(err, "create runner", conflicts{"": fmt.Sprintf("a runner with id %q already exists", r.ID)})
+}
+
+// Runner returns the runner with id.
+func (db *DB) Runner(ctx context.Context, id string) (*codepod.Runner, error) {
+	var row runnerRow
+	if err := db.idb.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "get runner", "runner", id)
+	}
+	r := row.runner()
+	return &r, nil
+}
+
+// ListRunners returns a page of runners, oldest first.
+func (db *DB) ListRunners(ctx context.Context, p codepod.Page) ([]codepod.Runner, string, error) {
+	var rows []runnerRow
+	return listPage(ctx, db.idb.NewSelect().Model(&rows), &rows, "r", p, "list runners", (*runnerRow).runner)
+}
+
+// UpdateRunner writes r's name, labels, capacity, version, status and
+// last_seen_at.
+func (db *DB) UpdateRunner(ctx context.Context, r *codepod.Runner) error {
+	r.LastSeenAt = dbTime(r.LastSeenAt)
+	row := newRunnerRow(r)
+	res, err := db.idb.NewUpdate().Model(&row).
+		Column("name", "labels", "capacity_sandboxes", "capacity_memory", "version", "status", "last_seen_at").
+		WherePK().Exec(ctx)
+	return mustAffect(res, err, "update runner", "runner", r.ID)
+}
+
+// DeleteRunner removes the runner with id and its jobs; its sandboxes are
+// left unplaced (runner id "").
+func (db *DB) DeleteRunner(ctx context.Context, id string) error {
+	res, err := db.idb.NewDelete().Model((*runnerRow)(nil)).Where("id = ?", id).Exec(ctx)
+	return mustAffect(res, err, "delete runner", "runner", id)
+}
+
+// MarkStaleRunners sets online runners last seen before before to offline
+// and returns their ids, sorted.
+func (db *DB) MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error) {
+	var ids []string
+	_, err := db.idb.NewUpdate().Model((*runnerRow)(nil)).
+		Set("status = ?", codepod.RunnerOffline).
+		Where("status <> ?", codepod.RunnerOffline).
+		Where("last_seen_at < ?", dbTime(before)).
+		Returning("id").Exec(ctx, &ids)
+	if err != nil {
+		return nil, dbError(err, "mark stale runners", nil)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// RunnerUsage returns, per runner id, how many sandboxes that are not
+// deleted are placed on it and the sum of their memory limits.
+func (db *DB) RunnerUsage(ctx context.Context) (map[string]codepod.Usage, error) {
+	var rows []struct {
+		RunnerID string `bun:"runner_id"`
+		N        int    `bun:"n"`
+		Memory   int64  `bun:"memory"`
+	}
+	err := db.idb.NewSelect().Model((*sandboxRow)(nil)).
+		ColumnExpr("runner_id, COUNT(*) AS n, COALESCE(SUM(memory_bytes), 0) AS memory").
+		Where("runner_id IS NOT NULL").Where("status <> ?", codepod.SandboxDeleted).
+		Group("runner_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, dbError(err, "runner usage", nil)
+	}
+	usage := make(map[string]codepod.Usage, len(rows))
+	for _, r := range rows {
+		usage[r.RunnerID] = codepod.Usage{Sandboxes: r.N, MemoryBytes: r.Memory}
+	}
+	return usage, nil
+}

@@ -1,0 +1,88 @@
+// Package store keeps CodePod's state in SQL through bun: SQLite (the
+// default, one server) or PostgreSQL (several server replicas). It
+// implements codepod.Store with the same behaviour on both, proven by one
+// conformance suite run over both.
+//
+// Open applies the embedded migrations (package migrations) before it
+// returns. IDs left empty on create are assigned here (see NewID); times are
+// stored in UTC with microsecond precision, and the structs passed to Create
+// methods are updated to what was stored.
+package store
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	"github.com/codepod-dev/codepod"
+)
+
+var _ codepod.Store = (*DB)(nil)
+
+// Dialect names, as returned by (*DB).Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// DB is a codepod.Store on one database. The DB returned by Open owns the
+// connection pool; the one handed to an InTx callback runs on a transaction.
+type DB struct {
+	bun      *bun.DB // the pool, shared by every DB of one Open
+	idb      bun.IDB // the pool, or the transaction of an InTx
+	dialect  string
+	logger   *slog.Logger
+	sqlite   *writeLock // serialises SQLite write transactions in this process; nil on PostgreSQL
+	inTx     bool
+	migrated []string
+}
+
+// Dialect returns DialectSQLite or DialectPostgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// Migrated returns the names of the migrations this Open applied, oldest
+// first; empty when the schema was already up to date.
+func (db *DB) Migrated() []string { return append([]string(nil), db.migrated...) }
+
+// Close closes the connection pool. On the store of an InTx callback it does
+// nothing: the transaction ends when the callback returns.
+func (db *DB) Close() error {
+	if db.inTx {
+		return nil
+	}
+	return db.bun.Close()
+}
+
+// InTx runs fn in one transaction. Inside a transaction it runs fn on that
+// same transaction (there are no nested savepoints).
+//
+// fn must use only the tx it is given: on SQLite the transaction is the
+// database's one writer, so a write through the outer store waits for it
+// (and fails after the 10 s busy timeout).
+func (db *DB) InTx(ctx context.Context, fn func(tx codepod.Store) error) error {
+	if db.inTx {
+		return fn(db)
+	}
+	return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return fn(tx) })
+}
+
+// runInTx runs fn on a transaction (or on the current one inside InTx). On
+// SQLite the transaction begins as a writer (BEGIN IMMEDIATE), so reads made
+// in it cannot be invalidated by another writer before fn writes.
+func (db *DB) runInTx(ctx context.Context, fn func(ctx context.Context, tx *DB) error) error {
+	if db.inTx {
+		return fn(ctx, db)
+	}
+	if db.sqlite != nil {
+		if err := db.sqlite.lock(ctx); err != nil {
+			return err
+		}
+		defer db.sqlite.unlock()
+	}
+	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t := *db
+		t.idb, t.inTx = tx, true
+		return fn(ctx, &t)
+	})
+}
