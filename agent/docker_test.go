@@ -29,6 +29,9 @@ var busyboxOnce sync.Once
 func ensureBusyboxImage(t testing.TB) {
 	t.Helper()
 	testenv.Docker(t)
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		testenv.Missing(t, "/bin/busybox", "apt-get install busybox-static")
+	}
 	var err error
 	busyboxOnce.Do(func() {
 		if exec.Command("docker", "image", "inspect", busyboxImage).Run() == nil {

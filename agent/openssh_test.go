@@ -119,3 +119,22 @@ func TestOpenSSHSFTPBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenSSHSCP(t *testing.T) {
+	scpBin := testenv.Command(t, "scp")
+	f := newFixture(t)
+	p := startBinary(t, f, true)
+	o := newOpenSSH(t, f, p.tcp)
+	data := make([]byte, 100<<10)
+	rand.Read(data)
+	src := filepath.Join(t.TempDir(), "src.bin")
+	write(t, src, data)
+	dst := filepath.Join(t.TempDir(), "dst.bin")
+	args := append(append([]string{"-P", o.port}, o.args...), src, "root@"+o.host+":"+dst)
+	if out, err := exec.Command(scpBin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("scp: %v: %s", err, out)
+	}
+	if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("scp copy differs (err %v, %d bytes)", err, len(got))
+	}
+}
