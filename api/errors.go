@@ -25,6 +25,7 @@ var problemTypes = map[int]string{
 	http.StatusNotFound:              "not-found",
 	http.StatusMethodNotAllowed:      "method-not-allowed",
 	http.StatusConflict:              "conflict",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
 	http.StatusRequestEntityTooLarge: "too-large",
 	http.StatusUnprocessableEntity:   "invalid",
 	http.StatusInternalServerError:   "internal",
@@ -84,6 +85,9 @@ func (s *Server) transformProblem(ctx huma.Context, _ string, v any) (any, error
 	}
 	if e.Status == http.StatusRequestEntityTooLarge && strings.HasPrefix(e.Detail, "request body is too large") {
 		e.Detail = fmt.Sprintf("the request body is over this server's limit of %d bytes", ctx.Operation().MaxBodyBytes)
+	}
+	if e.Status == http.StatusUnsupportedMediaType {
+		e.Detail = "request bodies are JSON: send Content-Type: application/json (got " + ctx.Header("Content-Type") + ")"
 	}
 	if e.Status == http.StatusUnauthorized {
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="codepod"`)

@@ -26,6 +26,18 @@ func TestUnknownRoutesAreProblems(t *testing.T) {
 	}
 }
 
+func TestBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/api-keys", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+e.adminKey)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r := e.send(req)
+	wantProblem(t, r, http.StatusUnsupportedMediaType)
+	if !strings.Contains(r.str("detail"), "application/json") {
+		t.Errorf("detail %q", r.str("detail"))
+	}
+}
+
 func TestRequestID(t *testing.T) {
 	e := newEnv(t)
 	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/me", nil)

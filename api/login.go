@@ -19,8 +19,8 @@ type LoginRequest struct {
 	Password string `json:"password" minLength:"1" maxLength:"1024" doc:"The account's password."`
 }
 
-// LoginResponse carries a new API key named "login".
-type LoginResponse struct {
+// LoginResult carries a new API key named "login".
+type LoginResult struct {
 	Token     string    `json:"token" doc:"A new API key (named \"login\"); send it as Authorization: Bearer <token>."`
 	ExpiresAt time.Time `json:"expires_at" doc:"When the token stops working (30 days)."`
 	User      User      `json:"user"`
@@ -31,7 +31,7 @@ type loginInput struct {
 }
 
 type loginOutput struct {
-	Body LoginResponse
+	Body LoginResult
 }
 
 type meOutput struct {
@@ -67,5 +67,5 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	if err != nil {
 		return nil, err
 	}
-	return &loginOutput{Body: LoginResponse{Token: k.Key, ExpiresAt: exp, User: newUser(u)}}, nil
+	return &loginOutput{Body: LoginResult{Token: k.Key, ExpiresAt: exp, User: newUser(u)}}, nil
 }

@@ -67,6 +67,9 @@ func TestOpenAPIValid(t *testing.T) {
 				t.Errorf("%s: operationId %q is not unique kebab-case", name, op.OperationID)
 			}
 			ids[op.OperationID] = true
+			if wrapper := pascal(op.OperationID) + "Response"; doc.Components.Schemas[wrapper] != nil {
+				t.Errorf("%s: schema %s clashes with the Go client's response type of %s", name, wrapper, op.OperationID)
+			}
 			if op.Summary == "" || len(op.Tags) == 0 {
 				t.Errorf("%s: needs a summary and a tag", name)
 			}
@@ -109,4 +112,15 @@ func checkBodies(t *testing.T, name string, op *openapi3.Operation) {
 
 func typed(s *openapi3.SchemaRef) bool {
 	return s != nil && (s.Ref != "" || (s.Value != nil && s.Value.Type != nil && len(*s.Value.Type) > 0))
+}
+
+// pascal turns "create-sandbox" into "CreateSandbox", as oapi-codegen does.
+func pascal(id string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(id, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }

@@ -82,6 +82,14 @@ func TestRunnerProtocolRunsASandbox(t *testing.T) {
 			if d := time.Until(st.ExpiresAt); d < 50*time.Second || d > 61*time.Second {
 				t.Errorf("token expires in %v, want about 60s", d)
 			}
+
+			e.do("DELETE", "/api/v1/runners/"+reg.RunnerID, e.adminKey, nil).want(t, http.StatusNoContent)
+			wantProblem(t, e.do("POST", "/api/v1/runners/poll", reg.Credential, wire.PollRequest{}), http.StatusUnauthorized)
+			e.do("GET", "/api/v1/sandboxes/dev", user, nil).want(t, http.StatusOK).decode(t, &got)
+			if got.Status != "lost" || got.RunnerID != "" {
+				t.Errorf("sandbox of a deleted runner: %+v", got)
+			}
+			wantProblem(t, e.do("GET", "/api/v1/runners/"+reg.RunnerID, e.adminKey, nil), http.StatusNotFound)
 		})
 	}
 }

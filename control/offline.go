@@ -61,6 +61,9 @@ func (s *Service) loseSandboxes(ctx context.Context, runnerID string) error {
 		return err
 	}
 	s.log.Warn("runner went offline", keyRunner, r.ID, "name", r.Name, "last_seen", r.LastSeenAt, "sandboxes", len(list))
+	if err := s.unplaceWaiting(ctx, r); err != nil {
+		return err
+	}
 	lost, reason := codepod.SandboxLost, fmt.Sprintf("runner %s went offline", r.Name)
 	for _, sb := range list {
 		err := s.st.InTx(ctx, func(tx codepod.Store) error {
@@ -75,6 +78,34 @@ func (s *Service) loseSandboxes(ctx context.Context, runnerID string) error {
 			return fmt.Errorf("mark sandbox %s lost: %w", sb.ID, err)
 		}
 		s.log.Warn("sandbox lost", keySandbox, sb.ID, keyRunner, runnerID, "was", sb.Status)
+	}
+	return nil
+}
+
+// unplaceWaiting takes the pending sandboxes of an offline runner, whose
+// create job it never leased, back for placement on another runner.
+func (s *Service) unplaceWaiting(ctx context.Context, r *codepod.Runner) error {
+	list, err := sandboxesOn(ctx, s.st, r.ID, []codepod.SandboxStatus{codepod.SandboxPending})
+	if err != nil {
+		return err
+	}
+	none, reason := "", fmt.Sprintf("runner %s went offline; waiting for another runner", r.Name)
+	for _, sb := range list {
+		err := s.st.InTx(ctx, func(tx codepod.Store) error {
+			cur, err := tx.Sandbox(ctx, sb.ID)
+			if err != nil || cur.RunnerID != r.ID || cur.Status != codepod.SandboxPending {
+				return err
+			}
+			if err := tx.CancelJobs(ctx, sb.ID, reason); err != nil {
+				return err
+			}
+			_, err = tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{RunnerID: &none, Reason: &reason})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("unplace sandbox %s: %w", sb.ID, err)
+		}
+		s.log.Info("sandbox unplaced", keySandbox, sb.ID, keyRunner, r.ID)
 	}
 	return nil
 }

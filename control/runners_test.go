@@ -104,3 +104,25 @@ func TestOfflineRunnerLosesItsSandboxes(t *testing.T) {
 		}
 	})
 }
+
+func TestPendingSandboxOfAnOfflineRunnerMovesOn(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		e.run(e.svc)
+		silent := e.runner("silent", nil, wire.Capacity{})
+		sb := e.create(e.alice, "box", codepod.SandboxSpec{})
+		if sb.RunnerID != silent.ID {
+			t.Fatalf("placed on %q; want %s", sb.RunnerID, silent.ID)
+		}
+		eventually(t, 5*time.Second, "the sandbox unplaced", func() bool { return e.get(sb.ID).RunnerID == "" })
+		e.wantStatus(sb.ID, codepod.SandboxPending, "waiting for a runner")
+
+		next := e.runner("next", nil, wire.Capacity{})
+		if j := e.pollOne(next, wire.KindCreate, sb.ID); j.Attempt != 1 {
+			t.Fatalf("attempt %d; want 1", j.Attempt)
+		}
+		if jobs := e.pollNow(silent); len(jobs) != 0 {
+			t.Fatalf("the runner back from offline got %s; its create job was cancelled", describe(jobs))
+		}
+	})
+}

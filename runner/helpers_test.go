@@ -27,7 +27,8 @@ var (
 )
 
 // dockerBackend connects to the engine (skipping or failing as testenv
-// decides) and builds codepod/tiny:latest once per test binary.
+// decides) and builds codepod/tiny:latest unless it is there (once per
+// test binary; package images tests the build itself).
 func dockerBackend(tb testing.TB) *docker.Backend {
 	tb.Helper()
 	testenv.Docker(tb)
@@ -39,7 +40,7 @@ func dockerBackend(tb testing.TB) *docker.Backend {
 	tinyOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		tinyErr = images.Build(ctx, b, images.Tiny, nil)
+		_, tinyErr = images.Ensure(ctx, b, images.Tiny, nil)
 	})
 	if tinyErr != nil {
 		tb.Fatalf("build the tiny image: %v", tinyErr)

@@ -51,13 +51,19 @@ func (e *CloseError) Error() string {
 // CloseWithReason closes conn, a conn made by this package, with a
 // WebSocket close status and reason, for example 4404 "sandbox not
 // running"; the peer's reads return a *CloseError that carries both. The
-// reason is cut to the 123 bytes a close frame holds. A conn of another
-// kind is closed plainly and an error says so.
+// reason is cut to the 123 bytes a close frame holds. A code that a close
+// frame cannot carry (valid: 1000–1003, 1007–1014, 3000–4999) is sent as
+// 1011 (internal error), and a conn of another kind is closed plainly;
+// both return an error that says so.
 func CloseWithReason(conn net.Conn, code int, reason string) error {
 	c, ok := conn.(*wsConn)
 	if !ok {
 		conn.Close()
 		return fmt.Errorf("close with reason: %T is not a WebSocket conn of package sshws", conn)
+	}
+	if !sendable(code) {
+		c.closeWith(int(websocket.StatusInternalError), reason)
+		return fmt.Errorf("close with reason: status %d cannot be sent, sent 1011 instead", code)
 	}
 	return c.closeWith(code, reason)
 }

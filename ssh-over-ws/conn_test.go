@@ -161,3 +161,16 @@ func TestCloseWithReasonNeedsWebSocket(t *testing.T) {
 		t.Error("the pipe is still open after CloseWithReason")
 	}
 }
+
+func TestCloseWithUnsendableCode(t *testing.T) {
+	srv := wsServer(t, sshws.AcceptOptions{}, func(_ *http.Request, conn net.Conn) {
+		if err := sshws.CloseWithReason(conn, sshws.StatusAbnormalClosure, "oops"); err == nil {
+			t.Error("CloseWithReason(1006) returned nil")
+		}
+	})
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{})
+	var ce *sshws.CloseError
+	if err := within(t, "read", readErr(conn)); !errors.As(err, &ce) || ce.Code != 1011 || ce.Reason != "oops" {
+		t.Errorf("read error = %v, want 1011 \"oops\"", err)
+	}
+}

@@ -67,9 +67,10 @@ func TestSpliceTCPEndClosesClient(t *testing.T) {
 
 // relayServer stands for CodePod's server: it accepts a client's
 // WebSocket, dials upstream (standing for the runner's) and splices the two.
-func relayServer(t *testing.T, upstream string, spliced chan<- error) string {
-	srv := wsServer(t, sshws.AcceptOptions{PingInterval: 100 * time.Millisecond}, func(r *http.Request, conn net.Conn) {
-		up, err := sshws.Dial(r.Context(), upstream, sshws.DialOptions{HTTPClient: testClient(t), PingInterval: 100 * time.Millisecond})
+// Both of its conns ping every ping.
+func relayServer(t *testing.T, upstream string, ping time.Duration, spliced chan<- error) string {
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: ping}, func(r *http.Request, conn net.Conn) {
+		up, err := sshws.Dial(r.Context(), upstream, sshws.DialOptions{HTTPClient: testClient(t), PingInterval: ping})
 		if err != nil {
 			t.Errorf("dial upstream: %v", err)
 			return
@@ -84,7 +85,7 @@ func TestSpliceForwardsCloseStatus(t *testing.T) {
 		sshws.CloseWithReason(conn, 4404, "sandbox not running")
 	})
 	spliced := make(chan error, 1)
-	conn := dial(t, relayServer(t, wsURL(runner, "/"), spliced), sshws.DialOptions{})
+	conn := dial(t, relayServer(t, wsURL(runner, "/"), 0, spliced), sshws.DialOptions{})
 
 	var ce *sshws.CloseError
 	err := within(t, "client read", readErr(conn))
@@ -100,7 +101,7 @@ func TestSpliceReportsVanishedPeer(t *testing.T) {
 	runner := wsServer(t, sshws.AcceptOptions{PingInterval: 100 * time.Millisecond}, echo)
 	rl := newRelay(t, strings.TrimPrefix(runner.URL, "http://"))
 	spliced := make(chan error, 1)
-	conn := dial(t, relayServer(t, "ws://"+rl.addr+"/", spliced), sshws.DialOptions{})
+	conn := dial(t, relayServer(t, "ws://"+rl.addr+"/", 100*time.Millisecond, spliced), sshws.DialOptions{})
 	roundTrip(t, conn, []byte("alive"))
 
 	rl.frozen.Store(true) // the runner vanishes behind the server

@@ -29,13 +29,9 @@ func writeJSON(w io.Writer, v any) error {
 // table writes rows under a header, aligned with tabs.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for i, h := range header {
-		if i > 0 {
-			fmt.Fprint(tw, "\t")
-		}
-		fmt.Fprint(tw, h)
+	if header != nil {
+		rows = append([][]string{header}, rows...)
 	}
-	fmt.Fprintln(tw)
 	for _, r := range rows {
 		for i, c := range r {
 			if i > 0 {

@@ -58,6 +58,7 @@ type Options struct {
 	Busybox string // static busybox for tiny (default /bin/busybox)
 	Mirror  string // Debian mirror for base (default: the host's apt source, else deb.debian.org)
 	TempDir string // where base's root file system is made (default os.TempDir)
+	Ref     string // tag to build instead of the image's own (tests use a throwaway one)
 }
 
 // Build (re)builds image name ("tiny" or "base") with default options.
@@ -71,6 +72,9 @@ func BuildWith(ctx context.Context, e Engine, name string, opts Options, log *sl
 	ref, err := Ref(name)
 	if err != nil {
 		return err
+	}
+	if opts.Ref != "" {
+		ref = opts.Ref
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

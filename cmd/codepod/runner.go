@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/runner"
+	"github.com/codepod-dev/codepod/runner/docker"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// runnerOptions are a runner's settings; flags and environment fill them.
+type runnerOptions struct {
+	Server, Token, StateDir, Name string
+	AgentBinary, Runtime          string
+	Labels                        []string
+	CapSandboxes                  int
+	CapMemory                     string
+	Reconcile                     time.Duration
+	LogLevel, LogFormat           string
+}
+
+func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
+	fs := cmd.Flags()
+	if withServer {
+		envString(fs, &o.Server, "server", "CODEPOD_SERVER_URL", "", "the CodePod server's URL")
+		envString(fs, &o.Token, "token", "CODEPOD_RUNNER_TOKEN", "", "registration token (`codepod runner-token create`); needed only the first time")
+		envString(fs, &o.StateDir, "state-dir", "CODEPOD_RUNNER_STATE_DIR", filepath.Join(defaultDataDir(), "runner"), "keeps the runner's identity and per-sandbox directories")
+		envString(fs, &o.LogLevel, "log-level", "CODEPOD_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+		envString(fs, &o.LogFormat, "log-format", "CODEPOD_LOG_FORMAT", "text", "log format: text or json")
+	}
+	envString(fs, &o.Name, "name", "CODEPOD_RUNNER_NAME", "", "the runner's name (default: the host name)")
+	envString(fs, &o.AgentBinary, "agent-binary", "CODEPOD_AGENT_BINARY", "", "static codepod-agent binary to inject (default: next to this binary, else on PATH)")
+	envString(fs, &o.Runtime, "runtime", "CODEPOD_RUNTIME", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
+	fs.StringArrayVar(&o.Labels, "label", nil, "label key=value sandboxes can ask for (repeatable)")
+	fs.IntVar(&o.CapSandboxes, "capacity-sandboxes", 0, "most sandboxes at once (default 20; -1: no limit)")
+	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
+	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
+}
+
+// findAgent locates the codepod-agent binary.
+func findAgent(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "codepod-agent")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("codepod-agent"); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", errors.New("codepod-agent not found: build it (`go tool task build` puts it in bin/) or give --agent-binary")
+}
+
+func (o runnerOptions) config() (runner.Config, error) {
+	agent, err := findAgent(o.AgentBinary)
+	if err != nil {
+		return runner.Config{}, err
+	}
+	labels, err := parseKV(o.Labels, "label")
+	if err != nil {
+		return runner.Config{}, err
+	}
+	capacity := wire.Capacity{Sandboxes: o.CapSandboxes}
+	if o.CapMemory != "" {
+		if capacity.MemoryBytes, err = codepod.ParseBytes(o.CapMemory); err != nil {
+			return runner.Config{}, fmt.Errorf("--capacity-memory: %w", err)
+		}
+	}
+	return runner.Config{
+		Server: o.Server, Token: o.Token, StateDir: o.StateDir, Name: o.Name, Labels: labels,
+		AgentBinary: agent, Runtime: o.Runtime, Capacity: capacity, ReconcileInterval: o.Reconcile,
+		CAFile: os.Getenv("CODEPOD_CA_FILE"),
+	}, nil
+}
+
+func newRunnerCmd() *cobra.Command {
+	var o runnerOptions
+	cmd := &cobra.Command{
+		Use:   "runner --server URL --token TOKEN",
+		Short: "Run a runner: take jobs from a server and run sandboxes on the local Docker Engine",
+		Long: `Run a runner. It registers with the server once (the registration token is
+needed only the first time; the runner's own credential is kept in its state
+directory), then long-polls the server over HTTPS for jobs and drives the local
+Docker Engine. It only dials out, so it works behind NAT and HTTP proxies
+(HTTPS_PROXY, NO_PROXY); CODEPOD_CA_FILE adds a CA bundle to trust.
+
+` + "`codepod runner list` and `codepod runner delete ID`" + ` manage runners (admin).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Server == "" {
+				return errors.New("--server is required (or CODEPOD_SERVER_URL)")
+			}
+			return runRunner(cmd, o)
+		},
+	}
+	o.register(cmd, true)
+	cmd.AddCommand(runnerListCmd(), runnerDeleteCmd())
+	return cmd
+}
+
+func runRunner(cmd *cobra.Command, o runnerOptions) error {
+	if err := errors.Join(badEnv...); err != nil {
+		return err
+	}
+	logger, err := newLogger(o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	be, err := docker.New(docker.Config{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	cfg.Backend, cfg.Logger = be, logger
+	r, err := runner.New(cfg)
+	if err != nil {
+		return err
+	}
+	return r.Run(cmd.Context())
+}

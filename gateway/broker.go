@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// Broker pairs the two halves of a tunnel inside one server replica: a
+// request that waits for a sandbox's runner (Expect, then Wait) and the
+// runner's WebSocket that dials back for it (Deliver). It holds no
+// goroutines; a tunnel that nobody delivers is gone once its waiter gives
+// up or cancels.
+type Broker struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]*Pending
+}
+
+// NewBroker returns an empty broker. A nil logger discards.
+func NewBroker(logger *slog.Logger) *Broker {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Broker{log: logger, pending: map[string]*Pending{}}
+}
+
+// Pending is one expected tunnel: the runner runnerID is to dial back with
+// tunnelID. Wait for the runner's conn, or Cancel.
+type Pending struct {
+	b        *Broker
+	tunnelID string
+	runnerID string
+	created  time.Time
+	// conn receives the delivered conn; buffered, written at most once.
+	conn chan net.Conn
+}
+
+// Expect registers a tunnel that runnerID will dial back for. The tunnel id
+// must be unguessable (it names the rendezvous); a second Expect with the
+// same id replaces, and cancels, the first.
+func (b *Broker) Expect(tunnelID, runnerID string) *Pending {
+	p := &Pending{b: b, tunnelID: tunnelID, runnerID: runnerID, created: time.Now(), conn: make(chan net.Conn, 1)}
+	b.mu.Lock()
+	old := b.pending[tunnelID]
+	b.pending[tunnelID] = p
+	b.mu.Unlock()
+	if old != nil {
+		old.drain()
+	}
+	return p
+}
+
+// Len is the number of tunnels waiting for their runner.
+func (b *Broker) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
+
+// Wait returns the runner's conn once it has dialed back. When ctx ends
+// first, the tunnel is cancelled and Wait returns an ETIMEOUT *codepod.Error
+// ("runner did not answer within 10s") for a deadline, or ctx's error.
+//
+// The returned conn is the caller's to close; closing it releases the
+// runner's HTTP handler that blocks in Deliver's done channel.
+func (p *Pending) Wait(ctx context.Context) (net.Conn, error) {
+	limit := time.Duration(0)
+	if d, ok := ctx.Deadline(); ok {
+		limit = time.Until(d)
+	}
+	select {
+	case c := <-p.conn:
+		return c, nil
+	case <-ctx.Done():
+	}
+	p.Cancel()
+	// A conn delivered while we gave up was closed by Cancel, unless it
+	// arrived first: prefer it then.
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, codepod.Errorf(codepod.ETIMEOUT, "runner did not answer within %s", roundLimit(limit))
+	}
+	return nil, ctx.Err()
+}
+
+// roundLimit renders a wait limit for a message: whole seconds, at least 1s.
+func roundLimit(d time.Duration) time.Duration {
+	if d < time.Second {
+		return time.Second
+	}
+	return d.Round(time.Second)
+}
+
+// Cancel forgets the tunnel. A conn the runner delivered that nobody took
+// is closed. Cancel is idempotent and safe after Wait returned a conn (it
+// then does nothing to that conn).
+func (p *Pending) Cancel() {
+	p.b.mu.Lock()
+	if p.b.pending[p.tunnelID] == p {
+		delete(p.b.pending, p.tunnelID)
+	}
+	p.b.mu.Unlock()
+	p.drain()
+}
+
+// drain closes a delivered conn that was never taken by Wait.
+func (p *Pending) drain() {
+	select {
+	case c := <-p.conn:
+		c.Close()
+	default:
+	}
+}
+
+// Deliver hands the runner's conn to the waiting request. The tunnel must
+// be expected and belong to runnerID: an unknown or expired tunnel is
+// ENOTFOUND, another runner's EFORBIDDEN, and conn is then left to the
+// caller. On success, done is closed once the conn has been closed by
+// whoever uses it (or by the broker, when the waiter gave up at the same
+// moment); the runner's HTTP handler blocks on it, since its WebSocket
+// ends when the handler returns.
+func (b *Broker) Deliver(tunnelID, runnerID string, conn net.Conn) (done <-chan struct{}, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.pending[tunnelID]
+	switch {
+	case p == nil:
+		return nil, codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
+	case p.runnerID != runnerID:
+		b.log.Warn("tunnel delivered by the wrong runner", "tunnel", tunnelID, "runner", runnerID, "expected", p.runnerID)
+		return nil, codepod.Errorf(codepod.EFORBIDDEN, "tunnel %s belongs to another runner", tunnelID)
+	}
+	delete(b.pending, tunnelID)
+	dc := &doneConn{Conn: conn, done: make(chan struct{})}
+	p.conn <- dc // buffered and written once: never blocks
+	b.log.Debug("tunnel delivered", "tunnel", tunnelID, "runner", runnerID, "wait_ms", time.Since(p.created).Milliseconds())
+	return dc.done, nil
+}
+
+// doneConn closes done when it is closed.
+type doneConn struct {
+	net.Conn
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *doneConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
+
+// Unwrap returns the runner's conn, e.g. for sshws.CloseWithReason.
+func (c *doneConn) Unwrap() net.Conn { return c.Conn }
