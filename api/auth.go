@@ -55,6 +55,9 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			return
 		}
 		c, status, msg := s.authenticate(ctx.Context(), op, tok)
+		if status == http.StatusInternalServerError {
+			msg = internalDetail // authStatus logged the cause
+		}
 		if status != 0 {
 			huma.WriteErr(api, ctx, status, msg)
 			return

@@ -57,6 +57,7 @@ func (s *Server) problem(ctx context.Context, err error) error {
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) && codepod.ErrorCode(err) == codepod.EINTERNAL {
+		logger(ctx).Warn("request timed out", "err", err)
 		return huma.NewError(http.StatusGatewayTimeout, "the operation did not finish in time; try again")
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -79,7 +80,7 @@ func (s *Server) transformProblem(ctx huma.Context, _ string, v any) (any, error
 	if !ok {
 		return v, nil
 	}
-	if e.Status == http.StatusInternalServerError && len(e.Errors) > 0 {
+	if e.Status == http.StatusInternalServerError && e.Detail != internalDetail {
 		logger(ctx.Context()).Error("request failed", "detail", e.Detail, "errors", errorTexts(e.Errors))
 		e.Detail, e.Errors = internalDetail, nil
 	}

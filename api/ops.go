@@ -34,8 +34,7 @@ func (s *Server) operation(acc access, method, path, id, tag, summary string, er
 		MaxBodyBytes: s.cfg.MaxBodyBytes,
 		Errors:       errs,
 	}
-	switch method {
-	case http.MethodPost:
+	if method == http.MethodPost {
 		op.Errors = append(op.Errors, http.StatusRequestEntityTooLarge)
 	}
 	scheme := map[access]string{userOnly: schemeAPIKey, adminOnly: schemeAPIKey, runnerOnly: schemeRunner, registration: schemeRegistration}[acc]

@@ -97,6 +97,7 @@ func pollConcurrently(e *env, runners []*codepod.Runner, pollers, want int, crea
 }
 
 func TestExpiredLeaseIsDeliveredAgain(t *testing.T) {
+	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, testConfig())
 		e.run(e.svc)

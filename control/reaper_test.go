@@ -10,6 +10,7 @@ import (
 )
 
 func TestTTLReaper(t *testing.T) {
+	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, testConfig())
 		e.run(e.svc)
@@ -35,6 +36,7 @@ func TestTTLReaper(t *testing.T) {
 }
 
 func TestTTLSurvivesARestart(t *testing.T) {
+	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, testConfig())
 		sb := e.create(e.alice, "short", codepod.SandboxSpec{TTL: time.Second}) // no runner: pending

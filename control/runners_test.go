@@ -61,6 +61,7 @@ func TestRegisterAndAuthenticateRunner(t *testing.T) {
 }
 
 func TestOfflineRunnerLosesItsSandboxes(t *testing.T) {
+	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, testConfig())
 		e.run(e.svc)
@@ -106,6 +107,7 @@ func TestOfflineRunnerLosesItsSandboxes(t *testing.T) {
 }
 
 func TestPendingSandboxOfAnOfflineRunnerMovesOn(t *testing.T) {
+	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, testConfig())
 		e.run(e.svc)

@@ -78,19 +78,18 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 // start refreshes the host directory from the payload (when the job has
 // one) and starts the existing container.
 func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error) {
-	var fp string
-	var err error
+	fp, err := r.fingerprint(job.SandboxID) // also: was it created here?
+	if err != nil {
+		return wire.JobResult{}, err
+	}
 	if job.Sandbox != nil {
 		p, perr := sandboxPayload(job)
 		if perr != nil {
 			return wire.JobResult{}, perr
 		}
-		fp, err = r.prepareDir(p)
-	} else {
-		fp, err = r.fingerprint(job.SandboxID)
-	}
-	if err != nil {
-		return wire.JobResult{}, err
+		if fp, err = r.prepareDir(p); err != nil {
+			return wire.JobResult{}, err
+		}
 	}
 	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
 	if err != nil {

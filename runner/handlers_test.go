@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+
 	"github.com/codepod-dev/codepod/agent/hostkey"
 	"github.com/codepod-dev/codepod/runner"
 	"github.com/codepod-dev/codepod/runner/docker"
@@ -149,12 +151,30 @@ func TestStopStartDeleteAreIdempotent(t *testing.T) {
 	}
 	mustHandle(t, r, job(wire.KindStop, p)) // stopping what is gone is no error
 	res := r.Handle(t.Context(), job(wire.KindStart, p), nil)
-	if res.OK || !strings.Contains(res.Error, "no host directory") && !strings.Contains(res.Error, "no container") {
+	if res.OK || !strings.Contains(res.Error, "has no host directory on this runner") {
 		t.Fatalf("start of a deleted sandbox: %+v", res)
+	}
+	if _, err := os.Stat(r.SandboxDir(p.ID)); !os.IsNotExist(err) {
+		t.Fatalf("start of a deleted sandbox made its host directory again: %v", err)
 	}
 	if n := countContainers(t, b, p.ID); n != 0 {
 		t.Fatalf("start of a deleted sandbox made %d containers", n)
 	}
+}
+
+func TestStartOfAContainerRemovedBehindOurBackFailsClearly(t *testing.T) {
+	b := dockerBackend(t)
+	r := handleRunner(t, b)
+	p := payload(randID("sb_"))
+	mustHandle(t, r, job(wire.KindCreate, p))
+	if err := b.Client().ContainerRemove(t.Context(), docker.ContainerName(p.ID), container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	res := r.Handle(t.Context(), job(wire.KindStart, p), nil)
+	if res.OK || !strings.Contains(res.Error, "has no container on this runner") {
+		t.Fatalf("start without a container: %+v", res)
+	}
+	mustHandle(t, r, job(wire.KindDelete, p))
 }
 
 func TestMissingImageFailsClearlyAndLeavesNothing(t *testing.T) {

@@ -405,3 +405,29 @@ func TestJobsRunConcurrentlyUpToTheBound(t *testing.T) {
 	}
 }
 
+func TestARedeliveryOfAJobItHoldsIsIgnored(t *testing.T) {
+	f := newFakeServer(t)
+	b := dockerBackend(t)
+	cfg := fastConfig(t, f, b, t.TempDir())
+	var calls atomic.Int32
+	started := make(chan struct{}, 1)
+	cfg.Tunnels = tunnelFunc(func(ctx context.Context, tun runner.Tunnel) error {
+		calls.Add(1)
+		started <- struct{}{}
+		time.Sleep(700 * time.Millisecond)
+		return nil
+	})
+	startRunner(t, cfg)
+	j := tunnelJob(time.Minute)
+	f.enqueue(j)
+	<-started
+	polls := len(f.pollsSeen())
+	f.enqueue(j) // the server thought the lease ran out
+	waitFor(t, 5*time.Second, "the redelivery to be polled", func() bool { return len(f.pollsSeen()) > polls+1 })
+	if res := f.waitResult(t, j.ID, 10*time.Second); !res.OK {
+		t.Fatalf("result %+v", res)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the job ran %d times while held, want 1", n)
+	}
+}

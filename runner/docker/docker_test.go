@@ -65,7 +65,9 @@ func TestANameTakenByAForeignContainerIsAConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { b.Client().ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true}) })
+	t.Cleanup(func() {
+		b.Client().ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true})
+	})
 
 	_, err = b.CreateSandbox(ctx, spec(t, id))
 	if codepod.ErrorCode(err) != codepod.ECONFLICT || !strings.Contains(err.Error(), "did not create") {

@@ -113,7 +113,11 @@ func TestBaseImage(t *testing.T) {
 	if err := images.BuildWith(ctx, b, images.Base, images.Options{Ref: ref}, nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("base image built in %s", time.Since(start).Round(time.Second))
+	img, err := b.Client().ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("base image built in %s, %d MB", time.Since(start).Round(time.Second), img.Size>>20)
 	out := run(t, ref, "bash", "-c", `python3 -c 'import json, subprocess, sqlite3; print("py", json.dumps([1]))'; git --version; curl --version | head -1; test -s /etc/ssl/certs/ca-certificates.crt && echo certs`)
 	for _, want := range []string{"py [1]", "git version", "curl ", "certs"} {
 		if !strings.Contains(out, want) {

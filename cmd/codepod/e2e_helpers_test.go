@@ -1,0 +1,275 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/codepod-dev/codepod/internal/testenv"
+)
+
+// The end-to-end tests run the real binaries as separate processes: a
+// server, one or more runners on the real Docker Engine, and the CLI.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds codepod and codepod-agent (static) once per test binary.
+func binaries(t *testing.T) (codepodBin string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "codepod-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		for _, pkg := range []string{"codepod", "codepod-agent"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, pkg), "./cmd/"+pkg)
+			cmd.Dir = testenv.RepoRoot()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "codepod")
+}
+
+// proc is a background codepod process whose output goes to the test log
+// when the test fails.
+type proc struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+	mu  sync.Mutex
+}
+
+type lockedWriter struct{ p *proc }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func startProc(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{out: &bytes.Buffer{}}
+	p.cmd = exec.Command(binaries(t), args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("--- %s output ---\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits; kill sends SIGKILL.
+func (p *proc) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+// cluster is a server plus the means to start runners and run the CLI.
+type cluster struct {
+	t       *testing.T
+	URL     string
+	DataDir string
+	AdminKey string
+	server  *proc
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// newCluster starts `codepod server` on a free port with SQLite in a temp
+// dir; extra are more server flags.
+func newCluster(t *testing.T, extra ...string) *cluster {
+	t.Helper()
+	testenv.Docker(t)
+	ensureTinyImage(t)
+	addr := freePort(t)
+	c := &cluster{t: t, URL: "http://" + addr, DataDir: t.TempDir()}
+	args := append([]string{"server", "--addr", addr, "--data-dir", c.DataDir, "--database-url", "", "--runner-timeout", "5s", "--job-lease", "4s"}, extra...)
+	c.server = startProc(t, "server", []string{"DATABASE_URL="}, args...)
+	waitHTTP(t, c.URL+"/healthz")
+	b, err := os.ReadFile(filepath.Join(c.DataDir, "admin-api-key"))
+	if err != nil {
+		t.Fatalf("admin key: %v", err)
+	}
+	c.AdminKey = strings.TrimSpace(string(b))
+	return c
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer", url)
+}
+
+// cli runs the codepod CLI as the admin and returns stdout, stderr and the
+// exit code.
+func (c *cluster) cli(args ...string) (string, string, int) {
+	return c.cliAs(c.AdminKey, args...)
+}
+
+func (c *cluster) cliAs(key string, args ...string) (string, string, int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binaries(c.t), args...)
+	home := c.t.TempDir()
+	cmd.Env = append(os.Environ(), "CODEPOD_SERVER_URL="+c.URL, "CODEPOD_API_KEY="+key, "HOME="+home, "XDG_CONFIG_HOME="+home)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("run codepod %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// must runs the CLI and fails the test unless it exits 0.
+func (c *cluster) must(args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.cli(args...)
+	if code != 0 {
+		c.t.Fatalf("codepod %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// startRunner starts `codepod runner` with its own state dir and a fresh
+// registration token; extra are more runner flags.
+func (c *cluster) startRunner(name, stateDir string, extra ...string) *proc {
+	c.t.Helper()
+	token := c.must("runner-token", "create")
+	args := append([]string{"runner", "--server", c.URL, "--token", token, "--state-dir", stateDir, "--name", name,
+		"--agent-binary", filepath.Join(binDir, "codepod-agent"), "--reconcile-interval", "2s"}, extra...)
+	return startProc(c.t, "runner "+name, nil, args...)
+}
+
+// sandbox is the JSON of `sandbox get -o json`.
+type sandbox struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason"`
+	RunnerID string `json:"runner_id"`
+	HostKey  string `json:"host_key_fingerprint"`
+}
+
+func (c *cluster) get(ref string) sandbox {
+	c.t.Helper()
+	var s sandbox
+	if err := json.Unmarshal([]byte(c.must("sandbox", "get", ref, "-o", "json")), &s); err != nil {
+		c.t.Fatal(err)
+	}
+	return s
+}
+
+// waitStatus waits until the sandbox has status want.
+func (c *cluster) waitStatus(ref, want string, timeout time.Duration) sandbox {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var s sandbox
+	for time.Now().Before(deadline) {
+		if s = c.get(ref); s.Status == want {
+			return s
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.t.Fatalf("sandbox %s is %s (%s), want %s after %s", ref, s.Status, s.Reason, want, timeout)
+	return s
+}
+
+// containers lists the names of containers (any state) of a sandbox.
+func containers(t *testing.T, sandboxID string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=dev.codepod.sandbox="+sandboxID, "--format", "{{.Names}} {{.State}}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker ps: %v: %s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+var tinyOnce sync.Once
+
+func ensureTinyImage(t *testing.T) {
+	tinyOnce.Do(func() {
+		if exec.Command("docker", "image", "inspect", "codepod/tiny:latest").Run() == nil {
+			return
+		}
+		cmd := exec.Command(binaries(t), "image", "build", "tiny")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build tiny image: %v\n%s", err, out)
+		}
+	})
+}
