@@ -115,11 +115,11 @@ func (p *proc) kill() {
 
 // cluster is a server plus the means to start runners and run the CLI.
 type cluster struct {
-	t       *testing.T
-	URL     string
-	DataDir string
+	t        *testing.T
+	URL      string
+	DataDir  string
 	AdminKey string
-	server  *proc
+	server   *proc
 }
 
 func freePort(t *testing.T) string {
