@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -20,9 +21,23 @@ func (a *Agent) startChild() {
 		a.log.Error("image command not started", "command", argv[0], "err", err)
 		return
 	}
+	stdout, stderr := os.Stdout, os.Stderr
+	if log, err := openChildLog(filepath.Dir(a.cfg.SocketPath)); err != nil {
+		a.log.Warn("image command output will not be in sandbox logs", "err", err)
+	} else {
+		if stdout, err = log.tee(os.Stdout); err == nil {
+			stderr, err = log.tee(os.Stderr)
+		}
+		if err != nil {
+			a.log.Error("image command not started", "err", err)
+			return
+		}
+		defer stdout.Close()
+		defer stderr.Close()
+	}
 	p, err := a.reaper.Start(path, argv, &os.ProcAttr{
 		Env:   os.Environ(),
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Files: []*os.File{os.Stdin, stdout, stderr},
 	})
 	if err != nil {
 		a.log.Error("image command not started", "command", argv[0], "err", err)

@@ -80,19 +80,18 @@ func (p *Pending) Wait(ctx context.Context) (net.Conn, error) {
 		return c, nil
 	case <-ctx.Done():
 	}
-	p.Cancel()
-	// A conn delivered while we gave up was closed by Cancel, unless it
-	// arrived first: prefer it then.
+	p.Cancel() // closes a conn delivered while we gave up
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, codepod.Errorf(codepod.ETIMEOUT, "runner did not answer within %s", roundLimit(limit))
 	}
 	return nil, ctx.Err()
 }
 
-// roundLimit renders a wait limit for a message: whole seconds, at least 1s.
+// roundLimit renders a wait limit for a message: whole seconds, or
+// milliseconds under a second.
 func roundLimit(d time.Duration) time.Duration {
 	if d < time.Second {
-		return time.Second
+		return d.Round(time.Millisecond)
 	}
 	return d.Round(time.Second)
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"io"
 	"os"
 
 	"golang.org/x/term"
 )
 
-// isTerminal reports whether w is an interactive terminal.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether the reader or writer is an interactive terminal.
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
