@@ -12,6 +12,7 @@ import (
 
 	"github.com/codepod-dev/codepod/agent/proc"
 	"github.com/gliderlabs/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // waitProcess waits for p to exit while forwarding the client's signals to
@@ -94,12 +95,30 @@ func (d *drainer) copyTo(dst io.Writer) {
 			}
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && buffered(d.f) {
+				d.f.SetReadDeadline(time.Now().Add(d.grace))
+				continue
+			}
 			return
 		}
 		if d.exited.Load() {
 			d.f.SetReadDeadline(time.Now().Add(d.grace))
 		}
 	}
+}
+
+// buffered reports whether f has bytes waiting. A Read that starts after
+// the grace deadline fails at once, before looking at the pipe, so a copy
+// that fell behind (a loaded machine, a slow client) checks for output the
+// command wrote before it exited instead of dropping it.
+func buffered(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	return n > 0
 }
 
 // checkDir fails early, with a message a user can act on, when the working

@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/codepod-dev/codepod"
 )
@@ -101,21 +100,19 @@ func (s *Service) DeleteSandbox(ctx context.Context, caller *codepod.User, ref s
 	return sb, nil
 }
 
-// deleteInTx moves sb towards deleted. Its TTL is cleared, so the reaper
-// does not pick it again.
+// deleteInTx moves sb towards deleted.
 func (s *Service) deleteInTx(ctx context.Context, tx codepod.Store, out *outbox, sb *codepod.Sandbox) (*codepod.Sandbox, error) {
 	if sb.Status == codepod.SandboxDeleting {
 		return sb, nil // its delete job is on its way
 	}
 	next, reason := codepod.SandboxDeleted, ""
-	var noExpiry *time.Time
 	if sb.RunnerID != "" {
 		if err := tx.CancelJobs(ctx, sb.ID, "sandbox deleted"); err != nil {
 			return nil, fmt.Errorf("cancel jobs: %w", err)
 		}
 		next = codepod.SandboxDeleting
 	}
-	upd, err := tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Status: &next, Reason: &reason, ExpiresAt: &noExpiry})
+	upd, err := tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Status: &next, Reason: &reason})
 	if err != nil || next == codepod.SandboxDeleted {
 		return upd, err
 	}

@@ -73,7 +73,7 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		return nil, codepod.Errorf(codepod.ECONFLICT, "a sandbox named %q already exists; pick another name or delete it first", name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
+		return nil, wrapUnlessDomain(err, "create sandbox %s", name)
 	}
 	s.log.Info("sandbox created", keySandbox, sb.ID, "name", sb.Name, keyRunner, sb.RunnerID, "reason", sb.Reason)
 	return sb, nil

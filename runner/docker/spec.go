@@ -17,7 +17,10 @@ import (
 // entrypoint and command after "--".
 func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode string) (*container.Config, *container.HostConfig) {
 	cfg := &container.Config{
-		Image:      spec.Image,
+		Image: spec.Image,
+		// The agent starts as root whatever the image's USER, so it can read
+		// its 0600 files; it runs sessions as the user who logs in.
+		User:       "0:0",
 		Hostname:   hostname(spec),
 		Env:        envList(spec.Env),
 		Entrypoint: append([]string{AgentPath, "--"}, imageArgv...),

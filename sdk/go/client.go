@@ -1,0 +1,99 @@
+package codepod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/codepod-dev/codepod/client"
+	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
+)
+
+// DefaultServerURL is the server a Client talks to when neither an option
+// nor CODEPOD_SERVER_URL names one.
+const DefaultServerURL = "http://localhost:3000"
+
+// userAgent identifies the SDK in the server's logs.
+const userAgent = "codepod-sdk-go"
+
+// Client is a connection to one CodePod server, safe for concurrent use.
+type Client struct {
+	serverURL string
+	apiKey    string
+	http      *http.Client
+	api       *client.ClientWithResponses
+}
+
+// Option configures NewClient.
+type Option func(*options)
+
+type options struct {
+	serverURL, apiKey, caFile string
+	httpClient                *http.Client
+}
+
+// WithServerURL sets the server's URL, e.g. https://codepod.example.com
+// (default: CODEPOD_SERVER_URL, else DefaultServerURL).
+func WithServerURL(url string) Option { return func(o *options) { o.serverURL = url } }
+
+// WithAPIKey sets the API key sent as a bearer token (default:
+// CODEPOD_API_KEY).
+func WithAPIKey(key string) Option { return func(o *options) { o.apiKey = key } }
+
+// WithHTTPClient makes the client send its requests, and open its
+// WebSockets, through hc. Without it the client builds one that honours the
+// proxy variables and CODEPOD_CA_FILE. hc must not have an overall Timeout
+// shorter than your longest command: bound calls with their context.
+func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
+
+// NewClient returns a client configured from its options and, for what
+// they leave out, from CODEPOD_SERVER_URL, CODEPOD_API_KEY and
+// CODEPOD_CA_FILE. It makes no request.
+func NewClient(opts ...Option) (*Client, error) {
+	o := options{
+		serverURL: os.Getenv("CODEPOD_SERVER_URL"),
+		apiKey:    os.Getenv("CODEPOD_API_KEY"),
+		caFile:    os.Getenv("CODEPOD_CA_FILE"),
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.serverURL == "" {
+		o.serverURL = DefaultServerURL
+	}
+	if o.apiKey == "" {
+		return nil, errors.New("codepod: no API key: pass WithAPIKey or set CODEPOD_API_KEY")
+	}
+	if o.httpClient == nil {
+		hc, err := sshws.NewHTTPClient(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("codepod: CODEPOD_CA_FILE: %w", err)
+		}
+		o.httpClient = hc
+	}
+	c := &Client{serverURL: strings.TrimRight(o.serverURL, "/"), apiKey: o.apiKey, http: o.httpClient}
+	api, err := client.NewClientWithResponses(c.serverURL, client.WithHTTPClient(c.http),
+		client.WithRequestEditorFn(c.authorize))
+	if err != nil {
+		return nil, fmt.Errorf("codepod: server URL %q: %w", c.serverURL, err)
+	}
+	c.api = api
+	return c, nil
+}
+
+// authorize adds the credential and the user agent to a request.
+func (c *Client) authorize(_ context.Context, r *http.Request) error {
+	r.Header.Set("Authorization", "Bearer "+c.apiKey)
+	r.Header.Set("User-Agent", userAgent)
+	return nil
+}
+
+// ServerURL is the server the client talks to, without a trailing slash.
+func (c *Client) ServerURL() string { return c.serverURL }
+
+// API returns the generated client, authenticated like c, for operations
+// this package does not wrap. Its answers are raw: check their status.
+func (c *Client) API() *client.ClientWithResponses { return c.api }
