@@ -55,7 +55,7 @@ func BenchmarkEnqueueToDelivery(b *testing.B) {
 				if err := e.svc.Result(e.ctx, r, j.ID, wire.JobResult{OK: true}); err != nil {
 					b.Fatal(err)
 				}
-				time.Sleep(2 * time.Millisecond) // the poller is waiting again
+				time.Sleep(5 * time.Millisecond) // the poller is waiting again
 				b.StartTimer()
 			}
 			b.StopTimer()

@@ -142,3 +142,8 @@ func ctx(t testing.TB) context.Context {
 }
 
 var _ = errors.New
+
+// mint returns a token for the sandbox, valid for a minute.
+func mint(sb *sandbox, id string) string {
+	return token.Mint(sb.secret, id, time.Now().Add(time.Minute))
+}

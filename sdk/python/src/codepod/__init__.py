@@ -1,0 +1,64 @@
+"""CodePod's Python SDK: disposable Linux sandboxes for programs and AI agents.
+
+::
+
+    from codepod import Sandbox
+
+    with Sandbox.create(image="codepod/tiny:latest") as sb:
+        print(sb.exec(["echo", "hello"]).stdout)
+
+The client reads ``CODEPOD_SERVER_URL`` and ``CODEPOD_API_KEY`` unless given
+a :class:`Client`. Errors are subclasses of :class:`CodePodError` carrying
+the server's problem document. Only the standard library is used.
+"""
+
+from ._generated import Sandbox as SandboxInfo
+from .client import Client
+from .errors import (
+    BadRequestError,
+    CodePodError,
+    ConflictError,
+    ConnectionError,
+    FieldError,
+    ForbiddenError,
+    InternalServerError,
+    InvalidError,
+    NotFoundError,
+    SandboxFailedError,
+    TimeoutError,
+    TooLargeError,
+    UnauthorizedError,
+    UnavailableError,
+)
+from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
+from .files import FileInfo, Files
+from .sandbox import Sandbox
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadRequestError",
+    "Client",
+    "CodePodError",
+    "ConflictError",
+    "ConnectionError",
+    "ExecResult",
+    "ExecStream",
+    "ExitStatus",
+    "FieldError",
+    "FileInfo",
+    "Files",
+    "ForbiddenError",
+    "InternalServerError",
+    "InvalidError",
+    "NotFoundError",
+    "OutputChunk",
+    "PIPE",
+    "Sandbox",
+    "SandboxFailedError",
+    "SandboxInfo",
+    "TimeoutError",
+    "TooLargeError",
+    "UnauthorizedError",
+    "UnavailableError",
+]

@@ -1,0 +1,237 @@
+"""Sandboxes: create (and wait until running), connect, list, delete."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from ._generated import CreateSandboxRequest, ListSandbox
+from ._generated import Sandbox as SandboxInfo
+from .client import Client, default_client
+from .errors import NotFoundError, SandboxFailedError, TimeoutError
+from .exec import ExecResult, ExecStream, run_exec, start_stream
+from .files import Files
+
+DEFAULT_WAIT_TIMEOUT = 120.0
+"""Seconds ``Sandbox.create`` and ``start`` wait for the sandbox to run."""
+
+_FAILED = {"error", "lost", "deleted", "deleting", "stopped"}
+
+
+def _duration(value: float | int | str | None) -> str | None:
+    """A TTL as the API takes it: seconds or a Go duration string."""
+    if value is None or isinstance(value, str):
+        return value
+    return f"{float(value):g}s"
+
+
+class Sandbox:
+    """A handle on one sandbox.
+
+    Make one with :meth:`create` or :meth:`connect`. Used as a context
+    manager it deletes the sandbox on exit, so it never outlives the block::
+
+        with Sandbox.create(image="codepod/tiny:latest") as sb:
+            print(sb.exec("echo hello").stdout)
+    """
+
+    def __init__(self, client: Client, info: SandboxInfo) -> None:
+        self.client = client
+        self.info = info
+        self.files = Files(client, info.id)
+        """The sandbox's files: read, write, list, mkdir, remove, upload, download."""
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def status(self) -> str:
+        """The status when the handle last heard from the server (see refresh)."""
+        return self.info.status
+
+    def __repr__(self) -> str:
+        return f"Sandbox(id={self.id!r}, name={self.name!r}, status={self.status!r})"
+
+    # Lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        image: str | None = None,
+        name: str | None = None,
+        cpu: float | None = None,
+        memory: str | None = None,
+        pids_limit: int | None = None,
+        env: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        ttl: float | str | None = None,
+        network: str | None = None,
+        runner_labels: Mapping[str, str] | None = None,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        client: Client | None = None,
+    ) -> Sandbox:
+        """Creates a sandbox and waits until it runs.
+
+        ``memory`` takes a unit (``"512m"``, ``"2g"``); ``ttl`` is seconds or
+        a duration string (``"30m"``) after which the server deletes it;
+        ``network`` is ``"none"`` (default) or ``"bridge"``. ``timeout``
+        bounds the wait in seconds (None: do not wait). If the sandbox does
+        not run in time (:class:`TimeoutError`) or fails to start
+        (:class:`SandboxFailedError`), it is deleted and the error raised.
+        """
+        client = client or default_client()
+        req = CreateSandboxRequest(
+            image=image,
+            name=name,
+            cpu=cpu,
+            memory=memory,
+            pids_limit=pids_limit,
+            env=dict(env) if env else None,
+            labels=dict(labels) if labels else None,
+            ttl=_duration(ttl),
+            network=network,  # type: ignore[arg-type]
+            runner_labels=dict(runner_labels) if runner_labels else None,
+        )
+        sb = cls(client, SandboxInfo.from_dict(client.call("create-sandbox", body=req.to_dict())))
+        if timeout is None:
+            return sb
+        try:
+            sb.wait_running(timeout)
+        except BaseException:
+            sb.close()
+            raise
+        return sb
+
+    @classmethod
+    def connect(cls, id_or_name: str, *, client: Client | None = None) -> Sandbox:
+        """Returns a handle on an existing sandbox; raises
+        :class:`NotFoundError` when there is none (or it is not yours)."""
+        client = client or default_client()
+        return cls(client, SandboxInfo.from_dict(client.call("get-sandbox", path={"id": id_or_name})))
+
+    @staticmethod
+    def list(
+        *,
+        status: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        all_users: bool = False,
+        client: Client | None = None,
+    ) -> list[SandboxInfo]:
+        """Lists your sandboxes (not deleted ones), oldest first, optionally
+        only those in the given statuses or carrying all the given labels."""
+        client = client or default_client()
+        query: dict[str, Any] = {"limit": 500}
+        if status:
+            query["status"] = list(status)
+        if labels:
+            query["label"] = [f"{k}={v}" for k, v in labels.items()]
+        if all_users:
+            query["all"] = "true"
+        items: list[SandboxInfo] = []
+        while True:
+            page = ListSandbox.from_dict(client.call("list-sandboxes", query=query))
+            items.extend(page.items or [])
+            if not page.next_cursor:
+                return items
+            query["cursor"] = page.next_cursor
+
+    def refresh(self) -> SandboxInfo:
+        """Asks the server for the sandbox's current state."""
+        self.info = SandboxInfo.from_dict(self.client.call("get-sandbox", path={"id": self.id}))
+        return self.info
+
+    def wait_running(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+        """Polls until the sandbox runs. Raises :class:`SandboxFailedError`
+        when it ends in error, lost or deleted, :class:`TimeoutError` after
+        ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            info = self.refresh()
+            if info.status == "running":
+                return
+            if info.status in _FAILED:
+                raise SandboxFailedError(
+                    f"sandbox {info.name} is {info.status}, not running: {info.reason or 'no reason given'}"
+                )
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"sandbox {info.name} is still {info.status} after {timeout:g}s: "
+                    f"{info.reason or 'no reason given'}"
+                )
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 0.5)
+
+    def delete(self) -> None:
+        """Deletes the sandbox and everything in it (alias: :meth:`kill`).
+        Raises :class:`NotFoundError` if it is already gone."""
+        self.info = SandboxInfo.from_dict(self.client.call("delete-sandbox", path={"id": self.id}))
+
+    kill = delete
+
+    def close(self) -> None:
+        """Deletes the sandbox unless it is already gone."""
+        try:
+            self.delete()
+        except NotFoundError:
+            pass
+
+    def stop(self) -> None:
+        """Stops the sandbox's container; its files stay for :meth:`start`."""
+        self.info = SandboxInfo.from_dict(self.client.call("stop-sandbox", path={"id": self.id}))
+
+    def start(self, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+        """Starts a stopped sandbox and waits until it runs."""
+        self.info = SandboxInfo.from_dict(self.client.call("start-sandbox", path={"id": self.id}))
+        self.wait_running(timeout)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # Commands ----------------------------------------------------------
+
+    def exec(
+        self,
+        cmd: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
+        max_output_bytes: int | None = None,
+    ) -> ExecResult:
+        """Runs a command and waits for it: a list is an argv, a string a
+        shell script (``sh -c``). A command that fails or times out is not an
+        exception: look at ``exit_code`` and ``timed_out``. ``timeout`` is in
+        seconds (default 60 on the server; the process group is killed)."""
+        return run_exec(self.client, self.id, cmd, env=env, cwd=cwd, stdin=stdin, timeout=timeout,
+                        max_output_bytes=max_output_bytes)
+
+    def exec_stream(
+        self,
+        cmd: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        stdin: str | bytes | Any = None,
+        timeout: float | None = None,
+    ) -> ExecStream:
+        """Starts a command over a WebSocket and returns an :class:`ExecStream`:
+        iterate it for output chunks as they come, or call
+        ``wait(on_stdout=..., on_stderr=...)``. ``stdin`` may be bytes, str,
+        a binary file or an iterable of bytes; None closes stdin at once;
+        ``PIPE`` leaves it open for ``write_stdin`` and ``close_stdin``."""
+        return start_stream(self.client, self.id, cmd, env=env, cwd=cwd, stdin=stdin, timeout=timeout)
