@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,6 +33,41 @@ func envDuration(fs *pflag.FlagSet, p *time.Duration, name, env string, def time
 	fs.DurationVar(p, name, def, fmt.Sprintf("%s [$%s]", usage, env))
 }
 
+// envFloat is envString for numbers.
+func envFloat(fs *pflag.FlagSet, p *float64, name, env string, def float64, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			def = f
+		} else {
+			badEnv = append(badEnv, fmt.Errorf("$%s=%q: not a number", env, v))
+		}
+	}
+	fs.Float64Var(p, name, def, fmt.Sprintf("%s [$%s]", usage, env))
+}
+
+// envInt is envString for integers.
+func envInt(fs *pflag.FlagSet, p *int, name, env string, def int, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		} else {
+			badEnv = append(badEnv, fmt.Errorf("$%s=%q: not a whole number", env, v))
+		}
+	}
+	fs.IntVar(p, name, def, fmt.Sprintf("%s [$%s]", usage, env))
+}
+
+// envList registers a repeatable flag whose default is the comma-separated
+// list in env.
+func envList(fs *pflag.FlagSet, p *[]string, name, env, usage string) {
+	var def []string
+	if v := os.Getenv(env); v != "" {
+		def = strings.Split(v, ",")
+	}
+	fs.StringArrayVar(p, name, def, fmt.Sprintf("%s [$%s, comma-separated]", usage, env))
+}
+
+// badEnv collects malformed environment values; commands report them.
 var badEnv []error
 
 // defaultDataDir is $XDG_DATA_HOME/codepod, or ~/.local/share/codepod.

@@ -39,8 +39,8 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 	envString(fs, &o.Name, "name", "CODEPOD_RUNNER_NAME", "", "the runner's name (default: the host name)")
 	envString(fs, &o.AgentBinary, "agent-binary", "CODEPOD_AGENT_BINARY", "", "static codepod-agent binary to inject (default: next to this binary, else on PATH)")
 	envString(fs, &o.Runtime, "runtime", "CODEPOD_RUNTIME", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
-	fs.StringArrayVar(&o.Labels, "label", nil, "label key=value sandboxes can ask for (repeatable)")
-	fs.IntVar(&o.CapSandboxes, "capacity-sandboxes", 0, "most sandboxes at once (default 20; -1: no limit)")
+	envList(fs, &o.Labels, "label", "CODEPOD_RUNNER_LABELS", "label key=value sandboxes can ask for (repeatable)")
+	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
 	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
 }

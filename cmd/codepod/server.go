@@ -53,7 +53,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.RunnerTimeout, "runner-timeout", "CODEPOD_RUNNER_TIMEOUT", 60*time.Second, "a runner not heard from for this long is offline and its sandboxes lost")
 	envDuration(fs, &o.PollWait, "poll-wait", "CODEPOD_POLL_WAIT", 25*time.Second, "how long a runner's poll is held when no job is ready")
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
-	fs.Float64Var(&o.MaxCPU, "max-cpu", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
+	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 }
 

@@ -24,6 +24,7 @@ def _parse_time(value: str) -> datetime.datetime:
 def _format_time(value: datetime.datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
+
 API_VERSION = "1.0.0"
 
 CreateSandboxRequestNetwork = Literal["none", "bridge"]
@@ -67,7 +68,7 @@ class APIKey:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> APIKey:
-        """Builds a APIKey from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             created_at=_parse_time(d["created_at"]),
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
@@ -103,7 +104,7 @@ class Capacity:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Capacity:
-        """Builds a Capacity from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             memory_bytes=int(d["memory_bytes"]),
             sandboxes=int(d["sandboxes"]),
@@ -129,7 +130,7 @@ class CreateAPIKeyRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateAPIKeyRequest:
-        """Builds a CreateAPIKeyRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             expires_in=d["expires_in"] if d.get("expires_in") is not None else None,
             name=d["name"],
@@ -153,7 +154,7 @@ class CreateRunnerTokenRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateRunnerTokenRequest:
-        """Builds a CreateRunnerTokenRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             expires_in=d["expires_in"] if d.get("expires_in") is not None else None,
         )
@@ -178,7 +179,7 @@ class CreateSSHKeyRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateSSHKeyRequest:
-        """Builds a CreateSSHKeyRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             name=d["name"],
             public_key=d["public_key"],
@@ -201,7 +202,7 @@ class CreateSSHTokenRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateSSHTokenRequest:
-        """Builds a CreateSSHTokenRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             ttl_seconds=int(d["ttl_seconds"]) if d.get("ttl_seconds") is not None else None,
         )
@@ -250,7 +251,7 @@ class CreateSandboxRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateSandboxRequest:
-        """Builds a CreateSandboxRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
@@ -308,7 +309,7 @@ class CreateUserRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateUserRequest:
-        """Builds a CreateUserRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             admin=bool(d["admin"]) if d.get("admin") is not None else None,
             email=d["email"],
@@ -344,7 +345,7 @@ class ErrorDetail:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorDetail:
-        """Builds a ErrorDetail from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             location=d["location"] if d.get("location") is not None else None,
             message=d["message"] if d.get("message") is not None else None,
@@ -387,7 +388,7 @@ class ErrorModel:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
-        """Builds a ErrorModel from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             detail=d["detail"] if d.get("detail") is not None else None,
             errors=[ErrorDetail.from_dict(v) for v in d["errors"]] if d.get("errors") is not None else None,
@@ -427,7 +428,7 @@ class Health:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Health:
-        """Builds a Health from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             status=d["status"],
             version=d["version"] if d.get("version") is not None else None,
@@ -463,7 +464,7 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Job:
-        """Builds a Job from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             attempt=int(d["attempt"]),
             id=d["id"],
@@ -497,7 +498,7 @@ class JobProgress:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JobProgress:
-        """Builds a JobProgress from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             message=d["message"] if d.get("message") is not None else None,
         )
@@ -527,7 +528,7 @@ class JobResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JobResult:
-        """Builds a JobResult from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             container_id=d["container_id"] if d.get("container_id") is not None else None,
             error=d["error"] if d.get("error") is not None else None,
@@ -560,7 +561,7 @@ class ListAPIKey:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListAPIKey:
-        """Builds a ListAPIKey from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[APIKey.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -586,7 +587,7 @@ class ListRunner:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListRunner:
-        """Builds a ListRunner from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[Runner.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -612,7 +613,7 @@ class ListRunnerToken:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListRunnerToken:
-        """Builds a ListRunnerToken from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[RunnerToken.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -638,7 +639,7 @@ class ListSSHKey:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListSSHKey:
-        """Builds a ListSSHKey from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[SSHKey.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -664,7 +665,7 @@ class ListSandbox:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListSandbox:
-        """Builds a ListSandbox from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[Sandbox.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -690,7 +691,7 @@ class ListUser:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ListUser:
-        """Builds a ListUser from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             items=[User.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
@@ -716,7 +717,7 @@ class LoginRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LoginRequest:
-        """Builds a LoginRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             email=d["email"],
             password=d["password"],
@@ -744,7 +745,7 @@ class LoginResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LoginResult:
-        """Builds a LoginResult from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             expires_at=_parse_time(d["expires_at"]),
             token=d["token"],
@@ -784,7 +785,7 @@ class NewAPIKey:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NewAPIKey:
-        """Builds a NewAPIKey from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             created_at=_parse_time(d["created_at"]),
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
@@ -832,7 +833,7 @@ class NewRunnerToken:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NewRunnerToken:
-        """Builds a NewRunnerToken from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             created_at=_parse_time(d["created_at"]),
             created_by=d["created_by"],
@@ -874,7 +875,7 @@ class PollRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PollRequest:
-        """Builds a PollRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             capacity=Capacity.from_dict(d["capacity"]),
             max_jobs=int(d["max_jobs"]) if d.get("max_jobs") is not None else None,
@@ -906,7 +907,7 @@ class PollResponse:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PollResponse:
-        """Builds a PollResponse from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             jobs=[Job.from_dict(v) for v in d["jobs"]] if d.get("jobs") is not None else None,
         )
@@ -936,7 +937,7 @@ class RegisterRequest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RegisterRequest:
-        """Builds a RegisterRequest from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             capacity=Capacity.from_dict(d["capacity"]),
             labels={k: v for k, v in d["labels"].items()} if d.get("labels") is not None else None,
@@ -967,7 +968,7 @@ class RegisterResponse:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RegisterResponse:
-        """Builds a RegisterResponse from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             credential=d["credential"],
             runner_id=d["runner_id"],
@@ -1006,7 +1007,7 @@ class Runner:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Runner:
-        """Builds a Runner from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             capacity=Capacity.from_dict(d["capacity"]),
             created_at=_parse_time(d["created_at"]),
@@ -1053,7 +1054,7 @@ class RunnerToken:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunnerToken:
-        """Builds a RunnerToken from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             created_at=_parse_time(d["created_at"]),
             created_by=d["created_by"],
@@ -1086,7 +1087,7 @@ class RunnerUsage:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunnerUsage:
-        """Builds a RunnerUsage from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             memory_bytes=int(d["memory_bytes"]),
             sandboxes=int(d["sandboxes"]),
@@ -1118,7 +1119,7 @@ class SSHKey:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SSHKey:
-        """Builds a SSHKey from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             created_at=_parse_time(d["created_at"]),
             fingerprint=d["fingerprint"],
@@ -1157,7 +1158,7 @@ class SSHToken:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SSHToken:
-        """Builds a SSHToken from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             expires_at=_parse_time(d["expires_at"]),
             host_key_fingerprint=d["host_key_fingerprint"],
@@ -1231,7 +1232,7 @@ class Sandbox:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sandbox:
-        """Builds a Sandbox from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             cpu=float(d["cpu"]),
             created_at=_parse_time(d["created_at"]),
@@ -1312,7 +1313,7 @@ class SandboxPayload:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SandboxPayload:
-        """Builds a SandboxPayload from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             authorized_keys=[v for v in d["authorized_keys"]] if d.get("authorized_keys") is not None else None,
             cpu=float(d["cpu"]),
@@ -1362,7 +1363,7 @@ class SandboxState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SandboxState:
-        """Builds a SandboxState from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
             id=d["id"],
@@ -1391,7 +1392,7 @@ class TunnelPayload:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TunnelPayload:
-        """Builds a TunnelPayload from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             authorized_keys=[v for v in d["authorized_keys"]] if d.get("authorized_keys") is not None else None,
             path=d["path"],
@@ -1424,7 +1425,7 @@ class User:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> User:
-        """Builds a User from its JSON object."""
+        """Builds the model from its JSON object."""
         return cls(
             admin=bool(d["admin"]),
             created_at=_parse_time(d["created_at"]),
