@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,7 +30,7 @@ var (
 )
 
 // binaries builds codepod and codepod-agent (static) once per test binary.
-func binaries(t *testing.T) (codepodBin string) {
+func binaries(t testing.TB) (codepodBin string) {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "codepod-e2e-bin-")
@@ -74,11 +75,11 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-func startProc(t *testing.T, name string, env []string, args ...string) *proc {
+func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &bytes.Buffer{}}
 	p.cmd = exec.Command(binaries(t), args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Env = append(baseEnv(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -115,14 +116,20 @@ func (p *proc) kill() {
 
 // cluster is a server plus the means to start runners and run the CLI.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
 	URL      string
 	DataDir  string
 	AdminKey string
 	server   *proc
+	// HTTP is a client for the server (it trusts the test CA when the
+	// server speaks TLS; it ignores proxies).
+	HTTP *http.Client
+	// CLIEnv and RunnerEnv are appended to the environment of every CLI
+	// and runner process (CA file, proxies).
+	CLIEnv, RunnerEnv []string
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -133,15 +140,44 @@ func freePort(t *testing.T) string {
 
 // newCluster starts `codepod server` on a free port with SQLite in a temp
 // dir; extra are more server flags.
-func newCluster(t *testing.T, extra ...string) *cluster {
+func newCluster(t testing.TB, extra ...string) *cluster {
+	t.Helper()
+	return newClusterWith(t, clusterOptions{}, extra...)
+}
+
+// clusterOptions change how newClusterWith starts the server.
+type clusterOptions struct {
+	// Host names the server in its URL instead of 127.0.0.1 (it must
+	// resolve to 127.0.0.1), e.g. "codepod.test" for proxy tests.
+	Host string
+	// PKI, when set, makes the server speak TLS with PKI's certificate.
+	PKI *testPKI
+}
+
+// newClusterWith starts `codepod server` on a free loopback port with
+// SQLite in a temp dir; extra are more server flags.
+func newClusterWith(t testing.TB, o clusterOptions, extra ...string) *cluster {
 	t.Helper()
 	testenv.Docker(t)
 	ensureTinyImage(t)
 	addr := freePort(t)
-	c := &cluster{t: t, URL: "http://" + addr, DataDir: t.TempDir()}
-	args := append([]string{"server", "--addr", addr, "--data-dir", c.DataDir, "--database-url", "", "--runner-timeout", "5s", "--job-lease", "4s"}, extra...)
-	c.server = startProc(t, "server", []string{"DATABASE_URL="}, args...)
-	waitHTTP(t, c.URL+"/healthz")
+	_, port, _ := net.SplitHostPort(addr)
+	host, scheme := "127.0.0.1", "http"
+	if o.Host != "" {
+		host = o.Host
+	}
+	c := &cluster{t: t, DataDir: t.TempDir(), HTTP: &http.Client{Transport: &http.Transport{}}}
+	args := []string{"server", "--addr", addr, "--data-dir", c.DataDir, "--database-url", "", "--runner-timeout", "5s", "--job-lease", "4s"}
+	if o.PKI != nil {
+		scheme = "https"
+		args = append(args, "--tls-cert", o.PKI.CertFile, "--tls-key", o.PKI.KeyFile)
+		c.HTTP = o.PKI.client()
+		c.CLIEnv = append(c.CLIEnv, "CODEPOD_CA_FILE="+o.PKI.CAFile)
+		c.RunnerEnv = append(c.RunnerEnv, "CODEPOD_CA_FILE="+o.PKI.CAFile)
+	}
+	c.URL = scheme + "://" + net.JoinHostPort(host, port)
+	c.server = startProc(t, "server", []string{"DATABASE_URL="}, append(args, extra...)...)
+	waitHTTP(t, c.HTTP, c.URL+"/healthz")
 	b, err := os.ReadFile(filepath.Join(c.DataDir, "admin-api-key"))
 	if err != nil {
 		t.Fatalf("admin key: %v", err)
@@ -150,11 +186,11 @@ func newCluster(t *testing.T, extra ...string) *cluster {
 	return c
 }
 
-func waitHTTP(t *testing.T, url string) {
+func waitHTTP(t testing.TB, hc *http.Client, url string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if r, err := http.Get(url); err == nil {
+		if r, err := hc.Get(url); err == nil {
 			r.Body.Close()
 			if r.StatusCode == 200 {
 				return
@@ -173,11 +209,58 @@ func (c *cluster) cli(args ...string) (string, string, int) {
 
 func (c *cluster) cliAs(key string, args ...string) (string, string, int) {
 	c.t.Helper()
+	r := c.run(cliOpts{key: key}, args...)
+	return string(r.stdout), string(r.stderr), r.code
+}
+
+// cliOpts shape one CLI run.
+type cliOpts struct {
+	key   string    // API key in CODEPOD_API_KEY; "" with noCreds: none
+	home  string    // HOME (XDG_CONFIG_HOME is HOME/.config); "" makes a fresh one
+	stdin io.Reader // nil: empty
+	env   []string  // appended after the cluster's CLIEnv
+	// noCreds leaves CODEPOD_SERVER_URL and CODEPOD_API_KEY unset, so the
+	// CLI reads them from its config file.
+	noCreds bool
+}
+
+// cliResult is what a CLI run printed and how it ended.
+type cliResult struct {
+	stdout, stderr []byte
+	code           int
+}
+
+// run runs the codepod CLI with o and returns its output and exit code.
+func (c *cluster) run(o cliOpts, args ...string) cliResult {
+	c.t.Helper()
+	return runCmd(c.t, o.stdin, c.cliEnv(o), binaries(c.t), args...)
+}
+
+// cliEnv is the environment of a CLI run with o.
+func (c *cluster) cliEnv(o cliOpts) []string {
+	if o.home == "" {
+		o.home = c.t.TempDir()
+	}
+	env := append(baseEnv(), "HOME="+o.home, "XDG_CONFIG_HOME="+filepath.Join(o.home, ".config"))
+	if !o.noCreds {
+		key := o.key
+		if key == "" {
+			key = c.AdminKey
+		}
+		env = append(env, "CODEPOD_SERVER_URL="+c.URL, "CODEPOD_API_KEY="+key)
+	}
+	env = append(env, c.CLIEnv...)
+	return append(env, o.env...)
+}
+
+// runCmd runs a program to its end (at most two minutes) and returns its
+// output and exit code.
+func runCmd(t testing.TB, stdin io.Reader, env []string, name string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binaries(c.t), args...)
-	home := c.t.TempDir()
-	cmd.Env = append(os.Environ(), "CODEPOD_SERVER_URL="+c.URL, "CODEPOD_API_KEY="+key, "HOME="+home, "XDG_CONFIG_HOME="+home)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env, cmd.Stdin = env, stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -185,9 +268,24 @@ func (c *cluster) cliAs(key string, args ...string) (string, string, int) {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		c.t.Fatalf("run codepod %v: %v", args, err)
+		t.Fatalf("run %s %v: %v", name, args, err)
 	}
-	return stdout.String(), stderr.String(), code
+	return cliResult{stdout.Bytes(), stderr.Bytes(), code}
+}
+
+// baseEnv is this process's environment without the CodePod client
+// settings and proxies, which each test sets itself.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "CODEPOD_"), strings.HasSuffix(strings.ToUpper(k), "_PROXY"):
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // must runs the CLI and fails the test unless it exits 0.
@@ -207,7 +305,7 @@ func (c *cluster) startRunner(name, stateDir string, extra ...string) *proc {
 	token := c.must("runner-token", "create")
 	args := append([]string{"runner", "--server", c.URL, "--token", token, "--state-dir", stateDir, "--name", name,
 		"--agent-binary", filepath.Join(binDir, "codepod-agent"), "--reconcile-interval", "2s"}, extra...)
-	return startProc(c.t, "runner "+name, nil, args...)
+	return startProc(c.t, "runner "+name, c.RunnerEnv, args...)
 }
 
 // sandbox is the JSON of `sandbox get -o json`.
@@ -245,7 +343,7 @@ func (c *cluster) waitStatus(ref, want string, timeout time.Duration) sandbox {
 }
 
 // containers lists the names of containers (any state) of a sandbox.
-func containers(t *testing.T, sandboxID string) []string {
+func containers(t testing.TB, sandboxID string) []string {
 	t.Helper()
 	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=dev.codepod.sandbox="+sandboxID, "--format", "{{.Names}} {{.State}}").CombinedOutput()
 	if err != nil {
@@ -262,7 +360,7 @@ func containers(t *testing.T, sandboxID string) []string {
 
 var tinyOnce sync.Once
 
-func ensureTinyImage(t *testing.T) {
+func ensureTinyImage(t testing.TB) {
 	tinyOnce.Do(func() {
 		if exec.Command("docker", "image", "inspect", "codepod/tiny:latest").Run() == nil {
 			return

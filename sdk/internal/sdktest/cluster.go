@@ -54,8 +54,7 @@ func (c *Cluster) start(ctx context.Context, bin string) error {
 	}
 	c.URL = "http://" + addr
 	dataDir := filepath.Join(c.dir, "server")
-	srv, err := startProc("server", codepod, []string{"DATABASE_URL="}, "server", "--addr", addr, "--data-dir", dataDir,
-		"--runner-timeout", "5s", "--job-lease", "4s")
+	srv, err := startProc("server", codepod, []string{"DATABASE_URL="}, "server", "--addr", addr, "--data-dir", dataDir)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ class LifecycleTest(unittest.TestCase):
             codepod.Sandbox.connect(sb.id, client=self.client)
         self.assertEqual(cm.exception.status, 404)
         self.assertTrue(cm.exception.detail)
+        with self.assertRaises(codepod.NotFoundError):
+            sb.exec(["echo", "too late"])
         sb.close()  # already gone: no error
 
     def test_context_manager_deletes_on_exception(self) -> None:

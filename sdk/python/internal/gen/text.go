@@ -88,4 +88,3 @@ func (g *generator) operations(doc *openapi3.T) {
 	g.p("}")
 	g.p(`"""Every operation of the API, by operationId."""`)
 }
-

@@ -4,6 +4,7 @@ relative to the user's home."""
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import json
 import os
@@ -97,7 +98,7 @@ class Files:
         ) as resp:
             return int(json.loads(resp.read())["size"])
 
-    def list(self, path: str = ".") -> list[FileInfo]:
+    def list(self, path: str = ".") -> builtins.list[FileInfo]:
         """Returns the entries of a directory."""
         r = self._client.transport.json("GET", self._base + "/list", query={"path": path})
         return [FileInfo.from_dict(e) for e in r.get("entries") or []]

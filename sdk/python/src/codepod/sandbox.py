@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -124,7 +125,7 @@ class Sandbox:
         labels: Mapping[str, str] | None = None,
         all_users: bool = False,
         client: Client | None = None,
-    ) -> list[SandboxInfo]:
+    ) -> builtins.list[SandboxInfo]:
         """Lists your sandboxes (not deleted ones), oldest first, optionally
         only those in the given statuses or carrying all the given labels."""
         client = client or default_client()
@@ -135,7 +136,7 @@ class Sandbox:
             query["label"] = [f"{k}={v}" for k, v in labels.items()]
         if all_users:
             query["all"] = "true"
-        items: list[SandboxInfo] = []
+        items: builtins.list[SandboxInfo] = []
         while True:
             page = ListSandbox.from_dict(client.call("list-sandboxes", query=query))
             items.extend(page.items or [])
