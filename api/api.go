@@ -23,6 +23,7 @@ import (
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/control"
+	"github.com/codepod-dev/codepod/gateway"
 )
 
 // DefaultMaxBodyBytes is the default limit of a JSON request body.
@@ -49,9 +50,13 @@ type Config struct {
 	// DataDir is the server's data directory (where Bootstrap writes the
 	// admin key). The API itself keeps no files there today.
 	DataDir string
+	// TunnelWait is how long a tunnel (a client's, or one of the server's
+	// own SSH connections) waits for the runner to dial back; default 10s.
+	TunnelWait time.Duration
 }
 
-// Server is the HTTP API. Make it with New and serve Handler().
+// Server is the HTTP API. Make it with New, serve Handler(), and Close it
+// after the HTTP server has shut down (it pools SSH connections to agents).
 //
 // When it runs behind an http.Server, set WriteTimeout to 0 or above the
 // longest poll (60s): the runner poll clears its own deadlines, but other
@@ -66,6 +71,8 @@ type Server struct {
 	metrics *httpMetrics
 	now     func() time.Time
 	spec    specDocs
+	broker  *gateway.Broker // pairs clients' tunnels with runners' dial-backs
+	pool    *gateway.Pool   // one SSH connection per sandbox, for exec and files
 }
 
 // New builds the server and registers every route.
@@ -79,11 +86,15 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.TunnelWait <= 0 {
+		cfg.TunnelWait = DefaultTunnelWait
+	}
 	s := &Server{
 		cfg: cfg, st: cfg.Store, ctl: cfg.Control, log: cfg.Logger,
 		now: time.Now,
 	}
 	s.metrics = newHTTPMetrics(cfg.Registry)
+	s.newGateway()
 	s.router = s.newRouter()
 	return s
 }

@@ -50,6 +50,10 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			return
 		}
 		tok, ok := bearer(ctx.Header("Authorization"))
+		if !ok && op.Metadata[metaQueryToken] == true {
+			tok = ctx.Query("access_token")
+			ok = tok != ""
+		}
 		if !ok {
 			huma.WriteErr(api, ctx, http.StatusUnauthorized, missingCredential(op))
 			return

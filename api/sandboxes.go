@@ -49,16 +49,28 @@ func registerSandboxes(api huma.API, s *Server) {
 
 	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}", "delete-sandbox", "sandboxes", "Delete a sandbox", http.StatusNotFound, http.StatusConflict)
 	register(api, s, describe(op, "Answers with the sandbox, now deleting (its runner removes it) or deleted (it never ran)."),
-		s.sandboxAction(s.ctl.DeleteSandbox))
+		s.sandboxAction(s.forgetting(s.ctl.DeleteSandbox)))
 
 	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/start", "start-sandbox", "sandboxes", "Start a stopped sandbox", http.StatusNotFound, http.StatusConflict)
 	register(api, s, op, s.sandboxAction(s.ctl.StartSandbox))
 
 	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/stop", "stop-sandbox", "sandboxes", "Stop a running sandbox", http.StatusNotFound, http.StatusConflict)
-	register(api, s, op, s.sandboxAction(s.ctl.StopSandbox))
+	register(api, s, op, s.sandboxAction(s.forgetting(s.ctl.StopSandbox)))
 }
 
 type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)
+
+// forgetting drops the server's pooled SSH connection to a sandbox that f
+// stops or deletes.
+func (s *Server) forgetting(f sandboxFunc) sandboxFunc {
+	return func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error) {
+		sb, err := f(ctx, caller, ref)
+		if err == nil {
+			s.pool.Forget(sb.ID)
+		}
+		return sb, err
+	}
+}
 
 // sandboxAction adapts a control call on one sandbox to an operation.
 func (s *Server) sandboxAction(f sandboxFunc) func(context.Context, *sandboxRef) (*sandboxOutput, error) {

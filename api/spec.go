@@ -65,6 +65,10 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerRunners(api, s)
 	registerSandboxes(api, s)
 	registerSSHTokens(api, s)
+	registerExec(api, s)
+	registerFiles(api, s)
+	registerTunnels(api, s)
+	registerPTY(api, s)
 	registerRunnerProtocol(api, s)
 	return api
 }
@@ -89,6 +93,8 @@ func securitySchemes() map[string]*huma.SecurityScheme {
 func tags() []*huma.Tag {
 	return []*huma.Tag{
 		{Name: "sandboxes", Description: "Isolated Linux boxes and their lifecycle."},
+		{Name: "exec", Description: "Running commands and terminals in a running sandbox."},
+		{Name: "files", Description: "Reading and writing a running sandbox's files (SFTP underneath)."},
 		{Name: "auth", Description: "Login and the caller's identity."},
 		{Name: "users", Description: "User accounts (admin)."},
 		{Name: "api-keys", Description: "The caller's API keys."},

@@ -111,6 +111,9 @@ func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire
 		if claimed, expired, err = tx.ClaimJobs(ctx, r.ID, now, s.cfg.Lease, max); err != nil {
 			return fmt.Errorf("claim jobs: %w", err)
 		}
+		if claimed, err = failStale(ctx, tx, r.ID, claimed, now); err != nil {
+			return err
+		}
 		for i := range claimed {
 			if err := markLeased(ctx, tx, &claimed[i]); err != nil {
 				return err

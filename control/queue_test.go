@@ -212,23 +212,3 @@ func TestProgressExtendsLeaseAndShowsReason(t *testing.T) {
 	})
 }
 
-func TestOpenTunnel(t *testing.T) {
-	forEachDB(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, testConfig())
-		r := e.runner("r1", nil, wire.Capacity{})
-		sb := e.create(e.alice, "box", codepod.SandboxSpec{})
-		_, err := e.svc.OpenTunnel(e.ctx, sb.ID, wire.TunnelPayload{TunnelID: "t1"})
-		wantCode(t, err, codepod.ECONFLICT)
-		e.ok(r, e.pollOne(r, wire.KindCreate, sb.ID))
-		job, err := e.svc.OpenTunnel(e.ctx, sb.ID, wire.TunnelPayload{TunnelID: "t1", Path: "/api/v1/runners/tunnels/t1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		j := e.pollOne(r, wire.KindTunnel, sb.ID)
-		if j.ID != job.ID || j.Tunnel == nil || j.Tunnel.TunnelID != "t1" || j.Tunnel.Path != "/api/v1/runners/tunnels/t1" {
-			t.Fatalf("tunnel job = %+v (tunnel %+v)", j, j.Tunnel)
-		}
-		e.ok(r, j)
-		e.wantStatus(sb.ID, codepod.SandboxRunning, "")
-	})
-}

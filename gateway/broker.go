@@ -17,18 +17,30 @@ import (
 // goroutines; a tunnel that nobody delivers is gone once its waiter gives
 // up or cancels.
 type Broker struct {
+	// EarlyWait is how long Deliver holds a dial-back that arrived before
+	// its Expect (default EarlyDeliveryWait). Set it before use.
+	EarlyWait time.Duration
+
 	log *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]*Pending
+	// early holds, per tunnel id, a channel that Expect closes: a runner
+	// whose dial-back overtook the Expect waits on it (see Deliver).
+	early map[string]chan struct{}
 }
+
+// EarlyDeliveryWait is how long Deliver holds a runner whose dial-back
+// arrived before the Expect for its tunnel: the tunnel job is enqueued
+// before the waiter registers, and a fast runner can win that race.
+const EarlyDeliveryWait = 2 * time.Second
 
 // NewBroker returns an empty broker. A nil logger discards.
 func NewBroker(logger *slog.Logger) *Broker {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Broker{log: logger, pending: map[string]*Pending{}}
+	return &Broker{EarlyWait: EarlyDeliveryWait, log: logger, pending: map[string]*Pending{}, early: map[string]chan struct{}{}}
 }
 
 // Pending is one expected tunnel: the runner runnerID is to dial back with
@@ -50,6 +62,10 @@ func (b *Broker) Expect(tunnelID, runnerID string) *Pending {
 	b.mu.Lock()
 	old := b.pending[tunnelID]
 	b.pending[tunnelID] = p
+	if ch, ok := b.early[tunnelID]; ok {
+		close(ch)
+		delete(b.early, tunnelID)
+	}
 	b.mu.Unlock()
 	if old != nil {
 		old.drain()
@@ -120,14 +136,18 @@ func (p *Pending) drain() {
 // Deliver hands the runner's conn to the waiting request. The tunnel must
 // be expected and belong to runnerID: an unknown or expired tunnel is
 // ENOTFOUND, another runner's EFORBIDDEN, and conn is then left to the
-// caller. On success, done is closed once the conn has been closed by
-// whoever uses it (or by the broker, when the waiter gave up at the same
-// moment); the runner's HTTP handler blocks on it, since its WebSocket
-// ends when the handler returns.
+// caller. A dial-back that arrives before its Expect is held up to
+// EarlyWait. On success, done is closed once the conn has been
+// closed by whoever uses it (or by the broker, when the waiter gave up at
+// the same moment); the runner's HTTP handler blocks on it, since its
+// WebSocket ends when the handler returns.
 func (b *Broker) Deliver(tunnelID, runnerID string, conn net.Conn) (done <-chan struct{}, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p := b.pending[tunnelID]
+	if p == nil {
+		p = b.awaitExpectLocked(tunnelID)
+	}
 	switch {
 	case p == nil:
 		return nil, codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
@@ -140,6 +160,48 @@ func (b *Broker) Deliver(tunnelID, runnerID string, conn net.Conn) (done <-chan 
 	p.conn <- dc // buffered and written once: never blocks
 	b.log.Debug("tunnel delivered", "tunnel", tunnelID, "runner", runnerID, "wait_ms", time.Since(p.created).Milliseconds())
 	return dc.done, nil
+}
+
+// Expecting checks, before a runner's dial-back is upgraded, that tunnelID
+// is expected from runnerID (holding an early one up to EarlyWait), so a
+// stale dial-back can be refused with a plain HTTP error. Deliver checks
+// again: the waiter may give up in between.
+func (b *Broker) Expecting(tunnelID, runnerID string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.pending[tunnelID]
+	if p == nil {
+		p = b.awaitExpectLocked(tunnelID)
+	}
+	switch {
+	case p == nil:
+		return codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
+	case p.runnerID != runnerID:
+		return codepod.Errorf(codepod.EFORBIDDEN, "tunnel %s belongs to another runner", tunnelID)
+	}
+	return nil
+}
+
+// awaitExpectLocked waits, with b.mu released, up to b.EarlyWait for
+// tunnelID to be expected, and returns its Pending or nil.
+func (b *Broker) awaitExpectLocked(tunnelID string) *Pending {
+	ch, ok := b.early[tunnelID]
+	if !ok {
+		ch = make(chan struct{})
+		b.early[tunnelID] = ch
+	}
+	b.mu.Unlock()
+	t := time.NewTimer(b.EarlyWait)
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+	t.Stop()
+	b.mu.Lock()
+	if b.early[tunnelID] == ch {
+		delete(b.early, tunnelID)
+	}
+	return b.pending[tunnelID]
 }
 
 // doneConn closes done when it is closed.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/pkg/sftp"
@@ -38,6 +39,8 @@ func classify(p string, err error) *codepod.Error {
 		return codepod.Errorf(codepod.EFORBIDDEN, "permission denied for path %s in sandbox", p)
 	case isStatus:
 		return classifyMessage(p, strings.ToLower(se.Error()))
+	case errors.Is(err, syscall.ENOTDIR): // from the client's own MkdirAll
+		return classifyMessage(p, "not a directory")
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, sftp.ErrSSHFxConnectionLost):
 		return codepod.Errorf(codepod.EUNAVAILABLE, "lost the connection to the sandbox agent while working on %s", p)
 	}

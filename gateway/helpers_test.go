@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -140,8 +139,6 @@ func ctx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
-
-var _ = errors.New
 
 // mint returns a token for the sandbox, valid for a minute.
 func mint(sb *sandbox, id string) string {

@@ -47,6 +47,9 @@ func TestPoolReconnectsAfterAgentRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One exec first: gliderlabs/ssh tracks a connection (so that Close
+	// closes it) only a moment after the client's handshake returns.
+	exec(t, first, gateway.ExecRequest{Command: []string{"true"}})
 	if err := sb.agent.Close(); err != nil {
 		t.Fatal(err)
 	}

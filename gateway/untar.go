@@ -20,7 +20,8 @@ import (
 // Entries that would land outside dir are refused with EINVALID: absolute
 // names, names with "..", hard links to such names, and names below a
 // symlink the same archive created. Symlinks are written as symlinks,
-// whatever they point at, and never followed. An existing file is
+// whatever they point at, and never followed (a relative target is made
+// with the sandbox's ln, see makeSymlink). An existing file is
 // replaced. Extraction stops at the first bad entry; what came before it
 // stays. Devices, FIFOs and other special entries are skipped.
 func UntarDir(ctx context.Context, c *ssh.Client, dir string, r io.Reader) (files int, err error) {
@@ -31,7 +32,7 @@ func UntarDir(ctx context.Context, c *ssh.Client, dir string, r io.Reader) (file
 	if err := sc.MkdirAll(dir); err != nil {
 		return 0, fileError("create directory", dir, err)
 	}
-	x := &extractor{sc: sc, dir: path.Clean(dir), dirs: map[string]bool{".": true}, links: map[string]bool{}}
+	x := &extractor{ctx: ctx, c: c, sc: sc, dir: path.Clean(dir), dirs: map[string]bool{".": true}, links: map[string]bool{}}
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -57,6 +58,8 @@ func UntarDir(ctx context.Context, c *ssh.Client, dir string, r io.Reader) (file
 // extractor writes entries below dir. dirs are directories known to
 // exist; links are symlinks this archive created (relative names).
 type extractor struct {
+	ctx   context.Context
+	c     *ssh.Client // for ln (see makeSymlink)
 	sc    *sftp.Client
 	dir   string
 	dirs  map[string]bool

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 )
@@ -37,25 +39,40 @@ func (x *extractor) writeFile(name, target string, hdr *tar.Header, body io.Read
 
 // symlink writes a symlink entry as a symlink, replacing what is there.
 func (x *extractor) symlink(name, target, linkname string) error {
-	if linkname == "" {
-		return codepod.Errorf(codepod.EINVALID, "archive symlink %q has no target", name)
+	if linkname == "" || len(linkname) > 4096 || strings.ContainsRune(linkname, 0) {
+		return codepod.Errorf(codepod.EINVALID, "archive symlink %q has no valid target", name)
 	}
 	if err := x.parent(name); err != nil {
 		return err
 	}
-	if err := x.sc.Symlink(linkname, target); err != nil {
-		if _, lerr := x.sc.Lstat(target); lerr != nil {
-			return fileError("create symlink", target, err)
-		}
+	if _, err := x.sc.Lstat(target); err == nil {
 		if err := x.removeExisting(target); err != nil {
 			return err
 		}
-		if err := x.sc.Symlink(linkname, target); err != nil {
-			return fileError("create symlink", target, err)
-		}
+	}
+	if err := x.makeSymlink(linkname, target); err != nil {
+		return err
 	}
 	x.links[name] = true
 	delete(x.dirs, name)
+	return nil
+}
+
+// makeSymlink creates target pointing at linkname. The agent's SFTP server
+// (pkg/sftp with a working directory) turns a relative link target into an
+// absolute one, so relative targets are made by running ln in the sandbox.
+func (x *extractor) makeSymlink(linkname, target string) error {
+	if path.IsAbs(linkname) {
+		return fileError("create symlink", target, x.sc.Symlink(linkname, target))
+	}
+	res, err := Exec(x.ctx, x.c, ExecRequest{Command: []string{"ln", "-s", "--", linkname, target}, Timeout: time.Minute})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return codepod.Errorf(codepod.EUNAVAILABLE, "could not create the symlink %s -> %s in the sandbox (ln exited %d: %s)",
+			target, linkname, res.ExitCode, strings.TrimSpace(string(res.Stderr.Data)))
+	}
 	return nil
 }
 

@@ -67,10 +67,8 @@ type ContainerState struct {
 }
 
 // Tunneler connects tunnel jobs: it dials Tunnel.URL (a WebSocket on the
-// server) and splices it to the sandbox's agent socket.
-//
-// TODO(tunnels): the tunnel engineer implements this and sets
-// Config.Tunnels; until then tunnel jobs fail with a clear message.
+// server) and splices it to the sandbox's agent socket. WSTunneler is the
+// runner's own; tests may put a function in its place.
 type Tunneler interface {
 	// OpenTunnel returns once the tunnel is connected (nil) or has failed.
 	// It keeps serving a connected tunnel in its own goroutines until the

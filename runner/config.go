@@ -64,7 +64,8 @@ type Config struct {
 	HTTPClient *http.Client
 	CAFile     string
 
-	// Tunnels serves tunnel jobs; nil fails them (not supported yet).
+	// Tunnels serves tunnel jobs; nil means the built-in WSTunneler, whose
+	// tunnels Run waits for on shutdown.
 	Tunnels Tunneler
 	Logger  *slog.Logger
 }
@@ -99,6 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.ProgressInterval, DefaultProgressInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Tunnels == nil {
+		c.Tunnels = NewWSTunneler(c.Logger)
 	}
 	if c.HTTPClient == nil {
 		hc, err := httpclient.New(c.CAFile)

@@ -107,15 +107,17 @@ func (r *Runner) delete(ctx context.Context, id string) error {
 	return r.removeDir(id)
 }
 
-// openTunnel hands a tunnel job to Config.Tunnels.
+// openTunnel refreshes the sandbox's authorized keys from the job and hands
+// the job to Config.Tunnels, which returns once the tunnel is connected, so
+// the result is reported right after the dial-back.
 func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
-	if r.cfg.Tunnels == nil {
-		return codepod.Errorf(codepod.EUNAVAILABLE, "tunnels not supported by this runner yet")
-	}
 	if job.Tunnel == nil || !strings.HasPrefix(job.Tunnel.Path, "/") || strings.HasPrefix(job.Tunnel.Path, "//") {
 		return errors.New("tunnel job without a server-relative dial-back path")
 	}
 	if err := validSandboxID(job.SandboxID); err != nil {
+		return err
+	}
+	if err := r.writeAuthorizedKeys(job.SandboxID, job.Tunnel.AuthorizedKeys); err != nil {
 		return err
 	}
 	return r.cfg.Tunnels.OpenTunnel(ctx, Tunnel{

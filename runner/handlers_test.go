@@ -197,12 +197,12 @@ func TestMissingImageFailsClearlyAndLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestTunnelJobsFailClearlyWithoutTunnels(t *testing.T) {
+func TestTunnelJobsForUnknownSandboxesFailClearly(t *testing.T) {
 	b := dockerBackend(t)
 	r := handleRunner(t, b)
 	j := wire.Job{ID: "job_t", Kind: wire.KindTunnel, SandboxID: "sb_x", Tunnel: &wire.TunnelPayload{TunnelID: "tun_1", Path: "/api/v1/runners/tunnels/tun_1"}}
 	res := r.Handle(t.Context(), j, nil)
-	if res.OK || res.Error != "tunnels not supported by this runner yet" {
+	if res.OK || res.Error != "sandbox sb_x has no host directory on this runner" {
 		t.Fatalf("tunnel job: %+v", res)
 	}
 }

@@ -97,6 +97,11 @@ func (r *Runner) shutdown(d *dispatcher, cancelJobs context.CancelFunc) {
 		d.wait(0)
 	}
 	r.bg.Wait()
+	// Tunnels outlive their jobs; they end with the jobs' context.
+	if w, ok := r.cfg.Tunnels.(interface{ Wait() }); ok {
+		cancelJobs()
+		w.Wait()
+	}
 	r.log.Info("runner stopped")
 }
 

@@ -239,9 +239,13 @@ function open(client: Client, id: string): Promise<WebSocket> {
     const ws = new WebSocket(url, { headers: client.headers(), handshakeTimeout: client.timeoutMs });
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {
+      const socket = res.socket; // detached once the body is read
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => reject(problemError(res.statusCode ?? 0, body, String(res.headers["x-request-id"] ?? ""))));
+      res.on("end", () => {
+        socket?.destroy(); // else it idles in the agent's pool and keeps the process alive
+        reject(problemError(res.statusCode ?? 0, body, String(res.headers["x-request-id"] ?? "")));
+      });
     });
     ws.once("error", (err) => reject(new ConnectionError(`cannot reach the CodePod server at ${client.serverUrl}: ${err.message}`, { cause: err })));
   });

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/gateway"
+)
+
+// fileInput names a path in a sandbox. (Huma documents only exported
+// embedded structs, so inputs spell their fields out.)
+type fileInput struct {
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+}
+
+// uploadInput streams its body: Huma does not read it (there is no Body
+// field); Resolve hands the request body over as it arrives.
+type uploadInput struct {
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Mode string `query:"mode" pattern:"^0?[0-7]{3,4}$" doc:"Permission bits in octal, e.g. 0644 or 755 (default: 0644 for a new file, unchanged for an existing one)."`
+	body io.Reader
+}
+
+// Resolve implements huma.Resolver: it keeps the raw, unbuffered body.
+func (in *uploadInput) Resolve(ctx huma.Context) []error {
+	in.body = ctx.BodyReader()
+	return nil
+}
+
+// FileWritten answers an upload.
+type FileWritten struct {
+	Path string `json:"path"`
+	Size int64  `json:"size" doc:"Bytes written."`
+}
+
+type fileWrittenOutput struct {
+	Body FileWritten
+}
+
+type deleteFileInput struct {
+	ID        string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path      string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Recursive bool   `query:"recursive" doc:"Delete a directory and everything in it."`
+}
+
+// FileEntry is one entry of a directory listing (symlinks not followed).
+type FileEntry struct {
+	Name       string    `json:"name"`
+	Path       string    `json:"path" doc:"Absolute path in the sandbox."`
+	Size       int64     `json:"size"`
+	Mode       int       `json:"mode" doc:"Permission bits (e.g. 420 = 0644)."`
+	ModeString string    `json:"mode_string" doc:"As ls -l shows it, e.g. -rw-r--r--."`
+	MTime      time.Time `json:"mtime" doc:"Last modification (RFC 3339)."`
+	Type       string    `json:"type" enum:"file,dir,symlink,other"`
+}
+
+// FileList is a directory listing.
+type FileList struct {
+	Path    string      `json:"path" doc:"The path as asked for."`
+	Entries []FileEntry `json:"entries" nullable:"false" doc:"Sorted by name."`
+}
+
+type fileListOutput struct {
+	Body FileList
+}
+
+// MkdirRequest creates a directory.
+type MkdirRequest struct {
+	Path    string `json:"path" minLength:"1" maxLength:"4096" doc:"The directory to create."`
+	Parents bool   `json:"parents,omitempty" doc:"Also create missing parents; an existing directory is then fine."`
+}
+
+// Directory answers mkdir.
+type Directory struct {
+	Path string `json:"path"`
+}
+
+type mkdirInput struct {
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Body MkdirRequest
+}
+
+type mkdirOutput struct {
+	Body Directory
+}
+
+// binarySchema documents a body of raw bytes.
+var binarySchema = &huma.Schema{Type: "string", Format: "binary"}
+
+func registerFiles(api huma.API, s *Server) {
+	errs := []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files", "download-file", "files", "Download a file", errs...)
+	op.Responses = map[string]*huma.Response{"200": {Description: "The file's bytes, streamed.",
+		Content: map[string]*huma.MediaType{"application/octet-stream": {Schema: binarySchema}}}}
+	register(api, s, describe(op, "Streams the file's content. A directory is a 400."), s.downloadFile)
+
+	op = s.operation(userOnly, http.MethodPut, "/sandboxes/{id}/files", "upload-file", "files", "Upload a file", errs...)
+	op.RequestBody = &huma.RequestBody{Required: true, Description: "The file's new content, raw and of any size (streamed, not buffered; no JSON body limit).",
+		Content: map[string]*huma.MediaType{"application/octet-stream": {Schema: binarySchema}}}
+	register(api, s, describe(op, "Writes the request body to the file, creating it and its parent directories, replacing its content."), s.uploadFile)
+
+	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}/files", "delete-file", "files", "Delete a file or directory", errs...)
+	op.DefaultStatus = http.StatusNoContent
+	register(api, s, describe(op, "Deletes a file, a symlink (not its target) or an empty directory; with recursive=true also a directory and its contents."), s.deleteFile)
+
+	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files/list", "list-files", "files", "List a directory", errs...)
+	register(api, s, op, s.listFiles)
+
+	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/files/mkdir", "make-directory", "files", "Create a directory", errs...)
+	op.DefaultStatus = http.StatusCreated
+	register(api, s, op, s.makeDirectory)
+
+	registerArchives(api, s, errs)
+}
+
+// fileError maps a files error: a bad path is 400 here (not 422, which is
+// for request bodies that fail validation).
+func fileError(err error) error {
+	if codepod.ErrorCode(err) == codepod.EINVALID {
+		return huma.NewError(http.StatusBadRequest, codepod.ErrorMessage(err))
+	}
+	return err
+}
+
+func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamResponse, error) {
+	sb, err := s.runningSandbox(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	var rc io.ReadCloser
+	var fi os.FileInfo
+	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
+		rc, fi, err = gateway.ReadFile(ctx, c, in.Path)
+		return err
+	})
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer rc.Close()
+		clearWriteDeadline(ctx)
+		hctx.SetHeader("Content-Type", "application/octet-stream")
+		hctx.SetHeader("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		hctx.SetStatus(http.StatusOK)
+		if _, err := io.Copy(hctx.BodyWriter(), rc); err != nil {
+			logger(ctx).Info("download cut short", "sandbox_id", sb.ID, "err", err)
+			panic(http.ErrAbortHandler) // the client must not take a short body for the file
+		}
+	}}, nil
+}
+
+func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileWrittenOutput, error) {
+	clearWriteDeadline(ctx)
+	sb, err := s.runningSandbox(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := parseMode(in.Mode)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
+		n, err = gateway.WriteFile(ctx, c, in.Path, in.body, mode)
+		return err
+	})
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return &fileWrittenOutput{Body: FileWritten{Path: in.Path, Size: n}}, nil
+}
+
+// parseMode reads an octal mode; "" is 0 (the default).
+func parseMode(s string) (os.FileMode, error) {
+	if s == "" {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0o7777 {
+		return 0, huma.NewError(http.StatusBadRequest, "mode "+strconv.Quote(s)+" must be octal permission bits, e.g. 0644")
+	}
+	mode := os.FileMode(m & 0o777)
+	for bit, flag := range map[uint64]os.FileMode{0o4000: os.ModeSetuid, 0o2000: os.ModeSetgid, 0o1000: os.ModeSticky} {
+		if m&bit != 0 {
+			mode |= flag
+		}
+	}
+	return mode, nil
+}
+
+func (s *Server) deleteFile(ctx context.Context, in *deleteFileInput) (*struct{}, error) {
+	sb, err := s.runningSandbox(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.withAgent(ctx, sb, func(c *ssh.Client) error { return gateway.Remove(ctx, c, in.Path, in.Recursive) })
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return &struct{}{}, nil
+}
+
+func (s *Server) listFiles(ctx context.Context, in *fileInput) (*fileListOutput, error) {
+	sb, err := s.runningSandbox(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	var entries []gateway.FileEntry
+	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
+		entries, err = gateway.List(ctx, c, in.Path)
+		return err
+	})
+	if err != nil {
+		return nil, fileError(err)
+	}
+	out := FileList{Path: in.Path, Entries: make([]FileEntry, 0, len(entries))}
+	for _, e := range entries {
+		out.Entries = append(out.Entries, FileEntry{Name: e.Name, Path: e.Path, Size: e.Size, Mode: int(e.Mode.Perm()),
+			ModeString: e.Mode.String(), MTime: e.ModTime.UTC(), Type: e.Type})
+	}
+	return &fileListOutput{Body: out}, nil
+}
+
+func (s *Server) makeDirectory(ctx context.Context, in *mkdirInput) (*mkdirOutput, error) {
+	sb, err := s.runningSandbox(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.withAgent(ctx, sb, func(c *ssh.Client) error { return gateway.Mkdir(ctx, c, in.Body.Path, in.Body.Parents) })
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return &mkdirOutput{Body: Directory{Path: in.Body.Path}}, nil
+}

@@ -1,0 +1,146 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/codepod-dev/codepod/runner"
+	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// tunnelServer accepts the runner's dial-back and hands the server's end
+// to the test; the handler lives until that end is closed.
+func tunnelServer(t *testing.T) (*httptest.Server, <-chan net.Conn) {
+	conns := make(chan net.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer cpr_test" || !strings.HasPrefix(r.URL.Path, "/api/v1/runners/tunnels/") {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		c, err := sshws.Accept(w, r, sshws.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		done := make(chan struct{})
+		conns <- closeNotify{c, done}
+		select {
+		case <-done:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, conns
+}
+
+type closeNotify struct {
+	net.Conn
+	done chan struct{}
+}
+
+func (c closeNotify) Close() error { err := c.Conn.Close(); close(c.done); return err }
+
+// echoAgent stands in for an agent: it echoes what it reads.
+func echoAgent(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "cpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return sock
+}
+
+func tunnelFor(srv *httptest.Server, sock string) runner.Tunnel {
+	j := wire.Job{ID: "job_t", Kind: wire.KindTunnel, SandboxID: "sb_t", Tunnel: &wire.TunnelPayload{TunnelID: "tun_1", Path: "/api/v1/runners/tunnels/tun_1"}}
+	return runner.Tunnel{Job: j, URL: srv.URL + j.Tunnel.Path, Header: http.Header{"Authorization": {"Bearer cpr_test"}}, AgentSocket: sock}
+}
+
+func TestWSTunnelerSplicesTheDialBackToTheAgent(t *testing.T) {
+	leaks := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // runs last
+	srv, conns := tunnelServer(t)
+	sock := echoAgent(t)
+	w := runner.NewWSTunneler(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := w.OpenTunnel(ctx, tunnelFor(srv, sock)); err != nil {
+		t.Fatal(err)
+	}
+	c := <-conns
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("read %q, %v: the bytes did not travel through the agent", buf, err)
+	}
+	cancel() // the runner stops: its tunnels end
+	if _, err := c.Read(buf); err == nil {
+		t.Error("the server's end still reads data after the runner stopped")
+	}
+	done := make(chan struct{})
+	go func() { w.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after the context ended")
+	}
+	c.Close()
+	srv.Close()
+}
+
+func TestWSTunnelerReportsAnUnreachableAgent(t *testing.T) {
+	srv, conns := tunnelServer(t)
+	readErr := make(chan error, 1)
+	go func() { // the server reads, as its splice would
+		c := <-conns
+		defer c.Close()
+		_, err := c.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	w := runner.NewWSTunneler(nil)
+	err := w.OpenTunnel(context.Background(), tunnelFor(srv, filepath.Join(t.TempDir(), "missing.sock")))
+	if err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Fatalf("OpenTunnel: %v, want the agent reported unreachable", err)
+	}
+	var ce *sshws.CloseError
+	if err := <-readErr; !errors.As(err, &ce) || ce.Code != runner.CloseAgentUnreachable || !strings.Contains(ce.Reason, "sb_t") {
+		t.Fatalf("the server read %v, want close status 4502 naming the sandbox", err)
+	}
+	w.Wait()
+}
+
+func TestWSTunnelerDialBackRefused(t *testing.T) {
+	srv, _ := tunnelServer(t)
+	tun := tunnelFor(srv, echoAgent(t))
+	tun.Header = http.Header{"Authorization": {"Bearer wrong"}}
+	err := runner.NewWSTunneler(nil).OpenTunnel(context.Background(), tun)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("OpenTunnel with a refused credential: %v", err)
+	}
+}
