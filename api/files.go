@@ -94,8 +94,10 @@ type mkdirOutput struct {
 	Body Directory
 }
 
-// binarySchema documents a body of raw bytes.
-var binarySchema = &huma.Schema{Type: "string", Format: "binary"}
+// binarySchema documents a body of raw bytes: OpenAPI 3.0's string with
+// format binary. (Set as an extension: Huma would add 3.1's
+// contentMediaType for Format "binary", which 3.0 tools reject.)
+var binarySchema = &huma.Schema{Type: "string", Extensions: map[string]any{"format": "binary"}}
 
 func registerFiles(api huma.API, s *Server) {
 	errs := []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout}

@@ -60,7 +60,7 @@ The server answers with an API key valid for 30 days, stored as API_KEY.`,
 				return err
 			}
 			r, err := c.LoginWithResponse(cmd.Context(), client.LoginRequest{Email: email, Password: pw})
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			cfg["API_KEY"] = r.JSON200.Token
@@ -103,7 +103,7 @@ func newAPIKeyCmd() *cobra.Command {
 				return err
 			}
 			r, err := c.CreateApiKeyWithResponse(cmd.Context(), client.CreateAPIKeyRequest{Name: name, ExpiresIn: optString(expires)})
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			if out == "json" {
@@ -119,7 +119,7 @@ func newAPIKeyCmd() *cobra.Command {
 	create.Flags().VarP(&out, "output", "o", "output format: table (the key) or json")
 	list := listCmd("list", "List your API keys (prefixes only)", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListApiKeysWithResponse(cmd.Context(), &client.ListApiKeysParams{})
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, nil, err
 		}
 		var rows [][]string
@@ -130,7 +130,7 @@ func newAPIKeyCmd() *cobra.Command {
 	}, "ID", "NAME", "PREFIX", "CREATED", "EXPIRES")
 	del := deleteCmd("delete ID...", "Revoke API keys", func(cmd *cobra.Command, c *apiClient, id string) error {
 		r, err := c.DeleteApiKeyWithResponse(cmd.Context(), id)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	})
 	cmd.AddCommand(create, list, del)
 	return cmd

@@ -22,7 +22,7 @@ func newRunnerTokenCmd() *cobra.Command {
 				return err
 			}
 			r, err := c.CreateRunnerTokenWithResponse(cmd.Context(), client.CreateRunnerTokenRequest{ExpiresIn: optString(expires)})
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			if out == "json" {
@@ -36,7 +36,7 @@ func newRunnerTokenCmd() *cobra.Command {
 	create.Flags().VarP(&out, "output", "o", "output format: table (the token) or json")
 	list := listCmd("list", "List registration tokens", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListRunnerTokensWithResponse(cmd.Context(), &client.ListRunnerTokensParams{})
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, nil, err
 		}
 		var rows [][]string
@@ -47,7 +47,7 @@ func newRunnerTokenCmd() *cobra.Command {
 	}, "ID", "PREFIX", "CREATED", "EXPIRES")
 	del := deleteCmd("delete ID...", "Delete registration tokens", func(cmd *cobra.Command, c *apiClient, id string) error {
 		r, err := c.DeleteRunnerTokenWithResponse(cmd.Context(), id)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	})
 	cmd.AddCommand(create, list, del)
 	return cmd
@@ -56,7 +56,7 @@ func newRunnerTokenCmd() *cobra.Command {
 func runnerListCmd() *cobra.Command {
 	return listCmd("list", "List runners", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListRunnersWithResponse(cmd.Context(), &client.ListRunnersParams{})
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, nil, err
 		}
 		var rows [][]string
@@ -72,7 +72,7 @@ func runnerListCmd() *cobra.Command {
 func runnerDeleteCmd() *cobra.Command {
 	return deleteCmd("delete ID...", "Delete runners (their sandboxes become unplaced)", func(cmd *cobra.Command, c *apiClient, id string) error {
 		r, err := c.DeleteRunnerWithResponse(cmd.Context(), id)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	})
 }
 
@@ -97,7 +97,7 @@ func newUserCmd() *cobra.Command {
 				req.Password = &pw
 			}
 			r, err := c.CreateUserWithResponse(cmd.Context(), req)
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			if out == "json" {
@@ -115,7 +115,7 @@ func newUserCmd() *cobra.Command {
 	create.MarkFlagRequired("email")
 	list := listCmd("list", "List users", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListUsersWithResponse(cmd.Context(), &client.ListUsersParams{})
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, nil, err
 		}
 		var rows [][]string

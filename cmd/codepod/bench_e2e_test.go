@@ -19,13 +19,20 @@ import (
 //	go test -run '^$' -bench 'CreateToRunning|FirstExec|TunnelThroughput' -benchtime 5x ./cmd/codepod/
 
 // benchCluster starts a server and a runner without a sandbox limit and
-// returns them with the runner's state directory.
-func benchCluster(b *testing.B) (*cluster, string) {
+// returns them with the runner's state directory and a first running
+// sandbox (so the runner is registered and polling, and Docker is warm).
+func benchCluster(b *testing.B) (*cluster, string, apiSandbox) {
 	b.Helper()
-	c := newCluster(b)
+	c := newCluster(b, longRunnerTimeout...)
 	state := b.TempDir()
 	c.startRunner("bench", state, "--capacity-sandboxes", "-1")
-	return c, state
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := c.createSandboxAPI(ctx, tinySpec, 20*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, state, sb
 }
 
 // deleteAll deletes the sandboxes the benchmark made, off the clock.
@@ -43,7 +50,7 @@ var tinySpec = map[string]any{"image": "codepod/tiny:latest", "memory": "64m"}
 // BenchmarkCreateToRunning measures POST /sandboxes until GET says
 // running (polled every 20 ms).
 func BenchmarkCreateToRunning(b *testing.B) {
-	c, _ := benchCluster(b)
+	c, _, _ := benchCluster(b)
 	ctx := context.Background()
 	var ids []string
 	b.ResetTimer()
@@ -62,7 +69,7 @@ func BenchmarkCreateToRunning(b *testing.B) {
 // the first REST exec of `true` (which opens the server's pooled SSH
 // connection through a fresh tunnel).
 func BenchmarkCreateWaitToFirstExec(b *testing.B) {
-	c, _ := benchCluster(b)
+	c, _, _ := benchCluster(b)
 	ctx := context.Background()
 	var ids []string
 	var toExec time.Duration
@@ -91,11 +98,7 @@ func BenchmarkCreateWaitToFirstExec(b *testing.B) {
 // WebSocket hops) and directly to the agent's Unix socket in the runner's
 // state directory, in the same run.
 func BenchmarkTunnelThroughput(b *testing.B) {
-	c, state := benchCluster(b)
-	sb, err := c.createSandboxAPI(context.Background(), tinySpec, 20*time.Millisecond)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, state, sb := benchCluster(b)
 	sock := filepath.Join(state, "sandboxes", sb.ID, "run", "agent.sock")
 	dials := map[string]func(token string) (*ssh.Client, error){
 		"tunnel": func(token string) (*ssh.Client, error) {

@@ -64,16 +64,24 @@ type problem struct {
 	} `json:"errors"`
 }
 
+// response is what every generated *…Response has. The generated client
+// returns a nil one with a transport error, so check reads it only when
+// err is nil.
+type response interface {
+	StatusCode() int
+	GetBody() []byte
+}
+
 // check turns a transport error or a non-2xx answer into an error a user can
 // act on: the problem's detail, its field errors, and the HTTP status.
-func (c *apiClient) check(err error, resp *http.Response, body []byte) error {
+func (c *apiClient) check(err error, r response) error {
 	if err != nil {
 		return fmt.Errorf("cannot reach the CodePod server at %s: %w", c.ServerURL, err)
 	}
-	if resp.StatusCode < 300 {
-		return nil
+	if code := r.StatusCode(); code >= 300 {
+		return problemError(code, r.GetBody())
 	}
-	return problemError(resp.StatusCode, body)
+	return nil
 }
 
 func problemError(status int, body []byte) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 )
 
 // splitRemote parses "ID|NAME:/path"; ok is false for a local path.
@@ -58,7 +59,7 @@ modes are kept.`,
 			}
 			defer fc.Close()
 			if dstRemote {
-				return upload(fc, src, remoteTarget(fc, dst, filepath.Base(src)))
+				return upload(remoteFS{fc, sc}, src, remoteTarget(fc, dst, filepath.Base(src)))
 			}
 			return download(fc, src, localTarget(dst, path.Base(src)))
 		},
@@ -80,7 +81,35 @@ func localTarget(dst, base string) string {
 	return dst
 }
 
-func upload(fc *sftp.Client, src, dst string) error {
+// remoteFS is the sandbox's file system: SFTP, plus a session for what
+// SFTP does wrong.
+type remoteFS struct {
+	fc *sftp.Client
+	sc *ssh.Client
+}
+
+// symlink makes link point to target. The agent's SFTP server resolves a
+// relative target against the home directory (pkg/sftp's working
+// directory) and would store "/root/a/b" for "a/b", so a relative target
+// is made with `ln -s` in a session instead.
+func (r remoteFS) symlink(target, link string) error {
+	r.fc.Remove(link)
+	if path.IsAbs(target) {
+		return r.fc.Symlink(target, link)
+	}
+	s, err := r.sc.NewSession()
+	if err != nil {
+		return fmt.Errorf("open session: %w", err)
+	}
+	defer s.Close()
+	if out, err := s.CombinedOutput("ln -sfn -- " + shellJoin([]string{target, link})); err != nil {
+		return fmt.Errorf("make symlink %s -> %s in the sandbox: %v %s", link, target, err, out)
+	}
+	return nil
+}
+
+func upload(r remoteFS, src, dst string) error {
+	fc := r.fc
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -104,8 +133,7 @@ func upload(fc *sftp.Client, src, dst string) error {
 			if err != nil {
 				return err
 			}
-			fc.Remove(target)
-			return fc.Symlink(link, target)
+			return r.symlink(link, target)
 		}
 		return nil // sockets, devices: skipped like tar does with a warning
 	})

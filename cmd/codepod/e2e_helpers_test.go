@@ -183,7 +183,23 @@ func newClusterWith(t testing.TB, o clusterOptions, extra ...string) *cluster {
 		t.Fatalf("admin key: %v", err)
 	}
 	c.AdminKey = strings.TrimSpace(string(b))
+	c.removeContainersAtEnd()
 	return c
+}
+
+// removeContainersAtEnd removes, when the test ends, every container of
+// the admin's sandboxes that the test left behind. Cleanups run last
+// registered first, so the runners have stopped by then and the server
+// is still up.
+func (c *cluster) removeContainersAtEnd() {
+	var me struct{ ID string }
+	c.mustAPI("GET", "/api/v1/me", nil, &me, http.StatusOK)
+	c.t.Cleanup(func() {
+		out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=dev.codepod.owner="+me.ID).Output()
+		if ids := strings.Fields(string(out)); err == nil && len(ids) > 0 {
+			exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+		}
+	})
 }
 
 func waitHTTP(t testing.TB, hc *http.Client, url string) {

@@ -56,11 +56,13 @@ func startTinyproxy(t testing.TB, connectPort string) *forwardProxy {
 	return p
 }
 
-// startSquid runs Debian's squid on a free loopback port with no disk cache,
-// passing WebSocket upgrades on plain http (http_upgrade_request_protocols).
-// Squid runs as root and drops to the proxy user, so its directory is
-// world-writable.
-func startSquid(t testing.TB) *forwardProxy {
+// startSquid runs Debian's squid on a free loopback port with no disk
+// cache. With upgrade it passes WebSocket upgrades on plain http: squid
+// matches the protocol name case-sensitively, and clients send
+// "Upgrade: websocket", so the line must say "websocket" ("WebSocket"
+// matches nothing and squid drops the header). Squid runs as root and
+// drops to the proxy user, so its directory is world-writable.
+func startSquid(t testing.TB, upgrade bool) *forwardProxy {
 	t.Helper()
 	bin := testenv.Command(t, "squid")
 	dir, err := os.MkdirTemp("", "codepod-squid-")
@@ -77,7 +79,6 @@ func startSquid(t testing.TB) *forwardProxy {
 		"http_port 127.0.0.1:" + port,
 		"http_access allow localhost",
 		"http_access deny all",
-		"http_upgrade_request_protocols WebSocket allow all",
 		"cache deny all",
 		"cache_mem 8 MB",
 		"pinger_enable off",
@@ -91,6 +92,9 @@ func startSquid(t testing.TB) *forwardProxy {
 		"read_timeout 5 minutes",
 		"",
 	}, "\n")
+	if upgrade {
+		conf += "http_upgrade_request_protocols websocket allow all\n"
+	}
 	p.start(t, dir, port, conf, bin, "-N", "-f")
 	return p
 }

@@ -9,8 +9,13 @@ import (
 // processes: OpenSSH through `codepod ssh-proxy`, scp and sftp, `sandbox
 // exec`, `cp`, `port-forward` and `logs`, the REST exec under load and the
 // browser terminal's WebSocket. The subtests share the sandbox.
+// longRunnerTimeout keeps an idle runner online: it asks the server to
+// hold each poll 25 s, and the harness's default --runner-timeout of 5 s
+// would mark it offline (and its sandboxes lost) in the middle of one.
+var longRunnerTimeout = []string{"--runner-timeout", "60s"}
+
 func TestSessionsE2E(t *testing.T) {
-	c := newCluster(t)
+	c := newCluster(t, longRunnerTimeout...)
 	c.startRunner("r1", t.TempDir())
 	c.must("sandbox", "create", "box", "--image", "codepod/tiny:latest", "--wait", "--timeout", "60s")
 

@@ -98,7 +98,7 @@ func newSandboxCreateCmd() *cobra.Command {
 				req.Labels = &labelMap
 			}
 			r, err := c.CreateSandboxWithResponse(cmd.Context(), req)
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			sb := r.JSON201
@@ -147,7 +147,7 @@ func waitRunning(cmd *cobra.Command, c *apiClient, id string, timeout time.Durat
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("sandbox %s is not running after %s (status %s)", id, timeout, last)
 		}
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, err
 		}
 		sb := r.JSON200

@@ -39,7 +39,7 @@ func newSandboxListCmd() *cobra.Command {
 			items := []client.Sandbox{}
 			for {
 				r, err := c.ListSandboxesWithResponse(cmd.Context(), &params)
-				if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+				if err := c.check(err, r); err != nil {
 					return err
 				}
 				items = append(items, r.JSON200.Items...)
@@ -78,7 +78,7 @@ func newSandboxGetCmd() *cobra.Command {
 				return err
 			}
 			r, err := c.GetSandboxWithResponse(cmd.Context(), args[0])
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			s := r.JSON200
@@ -161,12 +161,12 @@ func sandboxAction(cmd *cobra.Command, c *apiClient, action, ref string) error {
 	switch action {
 	case "stop":
 		r, err := c.StopSandboxWithResponse(ctx, ref)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	case "start":
 		r, err := c.StartSandboxWithResponse(ctx, ref)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	default:
 		r, err := c.DeleteSandboxWithResponse(ctx, ref)
-		return c.check(err, r.HTTPResponse, r.Body)
+		return c.check(err, r)
 	}
 }

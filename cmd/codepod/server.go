@@ -163,11 +163,12 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
 		Logger: logger, Registerer: reg,
 	})
-	handler := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir}).Handler()
-	return serve(ctx, o, st, ctl, handler, logger)
+	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir})
+	return serve(ctx, o, st, ctl, apiSrv, logger)
 }
 
-func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Service, h http.Handler, logger *slog.Logger) (*runningServer, error) {
+func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Service, apiSrv *api.Server, logger *slog.Logger) (*runningServer, error) {
+	h := apiSrv.Handler()
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		st.Close()
@@ -209,6 +210,7 @@ func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Serv
 				err = nil
 			}
 		}
+		apiSrv.Close() // the pooled SSH connections to agents
 		stopCtl()
 		<-ctlDone
 		st.Close()

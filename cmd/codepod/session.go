@@ -31,7 +31,7 @@ func (c *apiClient) sshTo(ctx context.Context, ref string) (*ssh.Client, *client
 // sshToWith is sshTo that also hands the verified host key to onHostKey.
 func (c *apiClient) sshToWith(ctx context.Context, ref string, onHostKey func(ssh.PublicKey)) (*ssh.Client, *client.Sandbox, error) {
 	r, err := c.GetSandboxWithResponse(ctx, ref)
-	if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+	if err := c.check(err, r); err != nil {
 		return nil, nil, err
 	}
 	sb := r.JSON200
@@ -39,7 +39,7 @@ func (c *apiClient) sshToWith(ctx context.Context, ref string, onHostKey func(ss
 		return nil, nil, fmt.Errorf("sandbox %s is %s, not running", ref, sb.Status)
 	}
 	tr, err := c.CreateSshTokenWithResponse(ctx, sb.Id, client.CreateSSHTokenRequest{})
-	if err := c.check(err, tr.HTTPResponse, tr.Body); err != nil {
+	if err := c.check(err, tr); err != nil {
 		return nil, nil, err
 	}
 	sc, err := sandboxssh.Dial(ctx, sandboxssh.Target{

@@ -118,7 +118,7 @@ func ensureIdentity(dir string) (ssh.PublicKey, error) {
 // authorizeKey registers pub with the server unless it already is.
 func (c *apiClient) authorizeKey(cmd *cobra.Command, pub ssh.PublicKey) error {
 	r, err := c.ListSshKeysWithResponse(cmd.Context())
-	if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+	if err := c.check(err, r); err != nil {
 		return err
 	}
 	fp := ssh.FingerprintSHA256(pub)
@@ -131,14 +131,14 @@ func (c *apiClient) authorizeKey(cmd *cobra.Command, pub ssh.PublicKey) error {
 	cr, err := c.CreateSshKeyWithResponse(cmd.Context(), client.CreateSSHKeyRequest{
 		Name: "codepod-cli@" + host, PublicKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))),
 	})
-	return c.check(err, cr.HTTPResponse, cr.Body)
+	return c.check(err, cr)
 }
 
 func (c *apiClient) sandboxesFor(cmd *cobra.Command, refs []string) ([]client.Sandbox, error) {
 	if len(refs) == 0 {
 		running := []string{"running"}
 		r, err := c.ListSandboxesWithResponse(cmd.Context(), &client.ListSandboxesParams{Status: &running})
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, err
 		}
 		return r.JSON200.Items, nil
@@ -146,7 +146,7 @@ func (c *apiClient) sandboxesFor(cmd *cobra.Command, refs []string) ([]client.Sa
 	var out []client.Sandbox
 	for _, ref := range refs {
 		r, err := c.GetSandboxWithResponse(cmd.Context(), ref)
-		if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+		if err := c.check(err, r); err != nil {
 			return nil, err
 		}
 		out = append(out, *r.JSON200)

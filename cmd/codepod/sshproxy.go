@@ -29,7 +29,7 @@ ProxyCommand; ` + "`codepod ssh-config`" + ` writes the whole Host block:
 				return err
 			}
 			r, err := c.GetSandboxWithResponse(cmd.Context(), args[0])
-			if err := c.check(err, r.HTTPResponse, r.Body); err != nil {
+			if err := c.check(err, r); err != nil {
 				return err
 			}
 			conn, err := sandboxssh.DialTunnel(cmd.Context(), sandboxssh.Target{

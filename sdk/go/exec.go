@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"time"
+
+	"github.com/codepod-dev/codepod/client"
 )
 
 // ExecOptions tune a command. The zero value runs it in the user's home
@@ -44,64 +46,48 @@ type ExecResult struct {
 // ExecStream: sb.Exec(ctx, codepod.Shell("ls | wc -l"), nil).
 func Shell(script string) []string { return []string{"sh", "-c", script} }
 
-// execRequest is the body of POST /sandboxes/{id}/exec.
-type execRequest struct {
-	Command        []string          `json:"command"`
-	Env            map[string]string `json:"env,omitempty"`
-	Cwd            string            `json:"cwd,omitempty"`
-	StdinBase64    string            `json:"stdin_base64,omitempty"`
-	TimeoutSeconds int64             `json:"timeout_seconds,omitempty"`
-	MaxOutputBytes int               `json:"max_output_bytes,omitempty"`
-}
-
-func newExecRequest(argv []string, o *ExecOptions) execRequest {
-	r := execRequest{Command: argv}
+// execRequest is the body of POST /sandboxes/{id}/exec (and the first
+// message of the exec stream).
+func execRequest(argv []string, o *ExecOptions) client.ExecRequest {
+	r := client.ExecRequest{Command: &argv}
 	if o == nil {
 		return r
 	}
-	r.Env, r.Cwd, r.MaxOutputBytes = o.Env, o.Cwd, o.MaxOutputBytes
+	r.Env = mapIf(o.Env)
+	r.Cwd = ptrIf(o.Cwd)
 	if len(o.Stdin) > 0 {
-		r.StdinBase64 = base64.StdEncoding.EncodeToString(o.Stdin)
+		r.StdinBase64 = ptrIf(base64.StdEncoding.EncodeToString(o.Stdin))
 	}
 	if o.Timeout > 0 {
-		r.TimeoutSeconds = int64((o.Timeout + time.Second - 1) / time.Second)
+		secs := int64((o.Timeout + time.Second - 1) / time.Second)
+		r.TimeoutSeconds = &secs
+	}
+	if o.MaxOutputBytes > 0 {
+		n := int64(o.MaxOutputBytes)
+		r.MaxOutputBytes = &n
 	}
 	return r
 }
 
-// execResponse is the answer of POST /sandboxes/{id}/exec.
-type execResponse struct {
-	ExitCode        int    `json:"exit_code"`
-	Signal          string `json:"signal"`
-	TimedOut        bool   `json:"timed_out"`
-	Stdout          string `json:"stdout"`
-	Stderr          string `json:"stderr"`
-	StdoutEncoding  string `json:"stdout_encoding"`
-	StderrEncoding  string `json:"stderr_encoding"`
-	StdoutTruncated bool   `json:"stdout_truncated"`
-	StderrTruncated bool   `json:"stderr_truncated"`
-	DurationMs      int64  `json:"duration_ms"`
-}
-
 // Exec runs argv in the sandbox, waits for it to end and returns its exit
 // status and output. A command that fails or times out is not an error:
-// look at the result's ExitCode and TimedOut. Errors are for a command
-// that could not run (ErrNotFound: no such sandbox; ErrConflict: it is not
+// look at the result's ExitCode and TimedOut. Errors are for a command that
+// could not run (ErrNotFound: no such sandbox; ErrConflict: it is not
 // running; ErrInvalid: a bad option).
 func (s *Sandbox) Exec(ctx context.Context, argv []string, opts *ExecOptions) (*ExecResult, error) {
-	r, err := decode[execResponse](s.c.requestJSON(ctx, "POST", s.sandboxPath("/exec"), newExecRequest(argv, opts)))
+	r, err := decode[client.ExecResponse](s.c.check(s.c.api.ExecSandbox(ctx, s.id, execRequest(argv, opts))))
 	if err != nil {
 		return nil, err
 	}
 	res := &ExecResult{
-		ExitStatus: ExitStatus{ExitCode: r.ExitCode, Signal: r.Signal, TimedOut: r.TimedOut,
+		ExitStatus: ExitStatus{ExitCode: int(r.ExitCode), Signal: r.Signal, TimedOut: r.TimedOut,
 			Duration: time.Duration(r.DurationMs) * time.Millisecond},
 		StdoutTruncated: r.StdoutTruncated, StderrTruncated: r.StderrTruncated,
 	}
-	if res.Stdout, err = decodeOutput(r.Stdout, r.StdoutEncoding); err != nil {
+	if res.Stdout, err = decodeOutput(r.Stdout, string(r.StdoutEncoding)); err != nil {
 		return nil, err
 	}
-	if res.Stderr, err = decodeOutput(r.Stderr, r.StderrEncoding); err != nil {
+	if res.Stderr, err = decodeOutput(r.Stderr, string(r.StderrEncoding)); err != nil {
 		return nil, err
 	}
 	return res, nil

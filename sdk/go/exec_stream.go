@@ -52,7 +52,7 @@ func (s *Sandbox) ExecStream(ctx context.Context, argv []string, opts *StreamOpt
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(16 << 20)
-	first := newExecRequest(argv, &ExecOptions{Env: opts.Env, Cwd: opts.Cwd, Timeout: opts.Timeout})
+	first := execRequest(argv, &ExecOptions{Env: opts.Env, Cwd: opts.Cwd, Timeout: opts.Timeout})
 	if err := writeJSON(ctx, conn, first); err != nil {
 		return nil, fmt.Errorf("codepod: send the command: %w", err)
 	}

@@ -5,9 +5,10 @@ import (
 	"context"
 	"io"
 	"io/fs"
-	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/codepod-dev/codepod/client"
 )
 
 // Files reads and writes the files of a sandbox. Paths are resolved inside
@@ -19,30 +20,35 @@ func (s *Sandbox) Files() *Files { return &Files{s: s} }
 
 // FileInfo describes one entry of a directory listing.
 type FileInfo struct {
-	Name       string      `json:"name"`
-	Path       string      `json:"path"`
-	Size       int64       `json:"size"`
-	Mode       fs.FileMode `json:"-"` // permission bits and type
-	ModeString string      `json:"mode_string"`
-	ModTime    time.Time   `json:"mtime"`
-	Type       string      `json:"type"` // "file", "dir", "symlink" or "other"
-	RawMode    uint32      `json:"mode"` // permission bits as the server sent them
+	Name       string
+	Path       string // absolute, in the sandbox
+	Size       int64
+	Mode       fs.FileMode // permission bits and type
+	ModeString string      // as ls -l shows it, e.g. "-rw-r--r--"
+	ModTime    time.Time
+	Type       string // "file", "dir", "symlink" or "other"
 }
 
 // IsDir reports whether the entry is a directory.
 func (fi FileInfo) IsDir() bool { return fi.Type == "dir" }
 
-func pathQuery(path string, extra ...string) url.Values {
-	q := url.Values{"path": {path}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
+func newFileInfo(e client.FileEntry) FileInfo {
+	fi := FileInfo{Name: e.Name, Path: e.Path, Size: e.Size, ModeString: e.ModeString, ModTime: e.Mtime, Type: string(e.Type)}
+	fi.Mode = fs.FileMode(e.Mode).Perm()
+	switch fi.Type {
+	case "dir":
+		fi.Mode |= fs.ModeDir
+	case "symlink":
+		fi.Mode |= fs.ModeSymlink
+	case "other":
+		fi.Mode |= fs.ModeIrregular
 	}
-	return q
+	return fi
 }
 
 // Open streams the content of the file at path. The caller closes it.
 func (f *Files) Open(ctx context.Context, path string) (io.ReadCloser, error) {
-	resp, err := f.s.c.request(ctx, "GET", f.s.sandboxPath("/files"), pathQuery(path), nil, "")
+	resp, err := f.s.c.check(f.s.c.api.DownloadFile(ctx, f.s.id, &client.DownloadFileParams{Path: path}))
 	if err != nil {
 		return nil, err
 	}
@@ -59,67 +65,56 @@ func (f *Files) Read(ctx context.Context, path string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// Write makes the file at path hold data (mode 0644), creating its parent
-// directories.
+// Write makes the file at path hold data (mode 0644 for a new file),
+// creating its parent directories.
 func (f *Files) Write(ctx context.Context, path string, data []byte) error {
-	_, err := f.WriteFrom(ctx, path, bytes.NewReader(data), 0o644)
+	_, err := f.WriteFrom(ctx, path, bytes.NewReader(data), 0)
 	return err
 }
 
-// WriteFrom streams r into the file at path with the given permission
-// bits, creating its parent directories, and returns the size written.
+// WriteFrom streams r into the file at path, creating its parent
+// directories, and returns the size written. A non-zero mode sets the
+// file's permission bits (else a new file gets 0644, an existing one keeps
+// its own).
 func (f *Files) WriteFrom(ctx context.Context, path string, r io.Reader, mode fs.FileMode) (int64, error) {
-	q := pathQuery(path, "mode", "0"+strconv.FormatUint(uint64(mode.Perm()), 8))
-	v, err := decode[struct {
-		Size int64 `json:"size"`
-	}](f.s.c.request(ctx, "PUT", f.s.sandboxPath("/files"), q, r, "application/octet-stream"))
+	params := &client.UploadFileParams{Path: path}
+	if mode != 0 {
+		params.Mode = ptrIf("0" + strconv.FormatUint(uint64(mode.Perm()), 8))
+	}
+	v, err := decode[client.FileWritten](f.s.c.check(f.s.c.api.UploadFileWithBody(ctx, f.s.id, params, "application/octet-stream", r)))
 	if err != nil {
 		return 0, err
 	}
 	return v.Size, nil
 }
 
-// List returns the entries of the directory at path.
+// List returns the entries of the directory at path, sorted by name.
 func (f *Files) List(ctx context.Context, path string) ([]FileInfo, error) {
-	v, err := decode[struct {
-		Entries []FileInfo `json:"entries"`
-	}](f.s.c.request(ctx, "GET", f.s.sandboxPath("/files/list"), pathQuery(path), nil, ""))
+	v, err := decode[client.FileList](f.s.c.check(f.s.c.api.ListFiles(ctx, f.s.id, &client.ListFilesParams{Path: path})))
 	if err != nil {
 		return nil, err
 	}
-	for i := range v.Entries {
-		v.Entries[i].Mode = fileMode(v.Entries[i])
+	out := make([]FileInfo, len(v.Entries))
+	for i, e := range v.Entries {
+		out[i] = newFileInfo(e)
 	}
-	return v.Entries, nil
-}
-
-func fileMode(fi FileInfo) fs.FileMode {
-	m := fs.FileMode(fi.RawMode).Perm()
-	switch fi.Type {
-	case "dir":
-		m |= fs.ModeDir
-	case "symlink":
-		m |= fs.ModeSymlink
-	case "other":
-		m |= fs.ModeIrregular
-	}
-	return m
+	return out, nil
 }
 
 // Mkdir makes the directory at path and its missing parents; an existing
 // directory is fine.
 func (f *Files) Mkdir(ctx context.Context, path string) error {
-	body := map[string]any{"path": path, "parents": true}
-	return drain(f.s.c.requestJSON(ctx, "POST", f.s.sandboxPath("/files/mkdir"), body))
+	parents := true
+	return drain(f.s.c.check(f.s.c.api.MakeDirectory(ctx, f.s.id, client.MkdirRequest{Path: path, Parents: &parents})))
 }
 
 // Remove removes the file or empty directory at path.
 func (f *Files) Remove(ctx context.Context, path string) error {
-	return drain(f.s.c.request(ctx, "DELETE", f.s.sandboxPath("/files"), pathQuery(path), nil, ""))
+	return drain(f.s.c.check(f.s.c.api.DeleteFile(ctx, f.s.id, &client.DeleteFileParams{Path: path})))
 }
 
 // RemoveAll removes path and everything under it.
 func (f *Files) RemoveAll(ctx context.Context, path string) error {
-	q := pathQuery(path, "recursive", "true")
-	return drain(f.s.c.request(ctx, "DELETE", f.s.sandboxPath("/files"), q, nil, ""))
+	recursive := true
+	return drain(f.s.c.check(f.s.c.api.DeleteFile(ctx, f.s.id, &client.DeleteFileParams{Path: path, Recursive: &recursive})))
 }

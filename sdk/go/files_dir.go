@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/codepod-dev/codepod/client"
 )
 
 // Upload copies the local directory localDir, with everything under it,
@@ -19,13 +21,12 @@ func (f *Files) Upload(ctx context.Context, localDir, remoteDir string) (int, er
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTar(pw, localDir)) }()
 	defer pr.Close()
-	v, err := decode[struct {
-		Files int `json:"files"`
-	}](f.s.c.request(ctx, "PUT", f.s.sandboxPath("/files/archive"), pathQuery(remoteDir), pr, "application/x-tar"))
+	params := &client.UploadArchiveParams{Path: remoteDir}
+	v, err := decode[client.ArchiveExtracted](f.s.c.check(f.s.c.api.UploadArchiveWithBody(ctx, f.s.id, params, "application/x-tar", pr)))
 	if err != nil {
 		return 0, err
 	}
-	return v.Files, nil
+	return int(v.Files), nil
 }
 
 // writeTar writes dir's contents (names relative to dir) as a tar stream.
@@ -85,7 +86,7 @@ func addTarEntry(tw *tar.Writer, dir, path string, d fs.DirEntry) error {
 // it, into the local directory localDir (created if missing). Entries that
 // would land outside localDir are refused.
 func (f *Files) Download(ctx context.Context, remoteDir, localDir string) error {
-	resp, err := f.s.c.request(ctx, "GET", f.s.sandboxPath("/files/archive"), pathQuery(remoteDir), nil, "")
+	resp, err := f.s.c.check(f.s.c.api.DownloadArchive(ctx, f.s.id, &client.DownloadArchiveParams{Path: remoteDir}))
 	if err != nil {
 		return err
 	}

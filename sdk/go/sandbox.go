@@ -3,6 +3,7 @@ package codepod
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"time"
 
@@ -131,4 +132,9 @@ func (s *Sandbox) Start(ctx context.Context) error {
 	}
 	s.setInfo(*info)
 	return s.WaitRunning(ctx, DefaultWaitTimeout)
+}
+
+// sandboxPath is the API path of one of the sandbox's resources.
+func (s *Sandbox) sandboxPath(sub string) string {
+	return "/sandboxes/" + url.PathEscape(s.id) + sub
 }

@@ -28,7 +28,7 @@ func StartCluster(t testing.TB) (url, adminKey string) {
 		if err := c.Close(); err != nil {
 			t.Errorf("%v", err)
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("CODEPOD_SDKTEST_LOGS") != "" {
 			t.Logf("%s", c.Logs())
 		}
 	})
@@ -48,6 +48,9 @@ func Shared(t testing.TB) (url, adminKey string) {
 	return shared.URL, shared.AdminKey
 }
 
+// Setting CODEPOD_SDKTEST_LOGS=1 prints the cluster's logs even when the
+// tests pass.
+
 // Main runs a package's tests and examples with one shared cluster whose
 // URL and key are in CODEPOD_SERVER_URL and CODEPOD_API_KEY, so Example
 // functions run against a real server. Without Docker it fails in CI;
@@ -60,7 +63,9 @@ func Main(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "sdktest: Docker Engine is required in CI but `docker info` failed")
 			return 1
 		}
-		flag.Set("test.run", "^Test") // examples need a server: skip them
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+			f.Value.Set("^Test") // examples need a server: run only the tests, which skip
+		}
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -78,7 +83,7 @@ func Main(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "sdktest: %v\n", err)
 		code = 1
 	}
-	if code != 0 {
+	if code != 0 || os.Getenv("CODEPOD_SDKTEST_LOGS") != "" {
 		fmt.Fprint(os.Stderr, c.Logs())
 	}
 	return code

@@ -31,7 +31,7 @@ class FilesTest(unittest.TestCase):
         f.mkdir("/data/empty/deeper")
         entries = {e.name: e for e in f.list("/data")}
         self.assertEqual(sorted(entries), ["empty", "note.txt", "sub"])
-        self.assertTrue(entries["empty"].is_dir)
+        self.assertEqual(entries["empty"].type, "dir")
         self.assertEqual((entries["note.txt"].size, entries["note.txt"].mode), (len("héllo\n".encode()), 0o644))
         self.assertEqual(entries["note.txt"].mode_string, "-rw-r--r--")
 

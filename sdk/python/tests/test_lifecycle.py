@@ -38,10 +38,12 @@ class LifecycleTest(unittest.TestCase):
         sb.close()  # already gone: no error
 
     def test_context_manager_deletes_on_exception(self) -> None:
+        made: list[codepod.Sandbox] = []
         with self.assertRaises(RuntimeError):
             with codepod.Sandbox.create(image=TINY, memory="64m", client=self.client) as sb:
+                made.append(sb)
                 raise RuntimeError("boom")
-        wait_gone(self.client, sb.id)
+        wait_gone(self.client, made[0].id)
 
     def test_invalid_request_carries_the_problem(self) -> None:
         with self.assertRaises(codepod.InvalidError) as cm:

@@ -90,17 +90,6 @@ export class Client {
     if (!res.ok) throw problemError(res.status, await res.text(), res.headers.get("X-Request-Id") ?? "");
     return res;
   }
-
-  /** Like request, with a JSON body and a JSON answer. */
-  async requestJSON<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
-    const res = await this.request(method, path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      contentType: body === undefined ? undefined : "application/json",
-      timeoutMs,
-    });
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
 }
 
 /** A hand-made request's options. */

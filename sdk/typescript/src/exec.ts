@@ -1,6 +1,9 @@
 import WebSocket from "ws";
 import { Client, sandboxPath } from "./client.js";
 import { CodePodError, ConnectionError, errorForStatus, problemError } from "./errors.js";
+import type { components } from "./generated/openapi.js";
+
+type ExecRequest = components["schemas"]["ExecRequest"];
 
 /** A command: an argv array, or a shell script string run with sh -c. */
 export type Command = string | string[];
@@ -54,7 +57,7 @@ function b64(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
 }
 
-function execRequest(cmd: Command, o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number }) {
+function execRequest(cmd: Command, o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number }): ExecRequest {
   return {
     command: argv(cmd),
     env: o.env,
@@ -63,45 +66,35 @@ function execRequest(cmd: Command, o: { env?: Record<string, string>; cwd?: stri
   };
 }
 
-interface ExecResponse {
-  exit_code: number;
-  signal?: string;
-  timed_out?: boolean;
-  stdout?: string;
-  stderr?: string;
-  stdout_encoding?: string;
-  stderr_encoding?: string;
-  stdout_truncated?: boolean;
-  stderr_truncated?: boolean;
-  duration_ms?: number;
-}
-
 function output(text: string | undefined, encoding: string | undefined): Uint8Array {
   return encoding === "base64" ? new Uint8Array(Buffer.from(text ?? "", "base64")) : new TextEncoder().encode(text ?? "");
 }
 
 export async function exec(client: Client, id: string, cmd: Command, o: ExecOptions): Promise<ExecResult> {
-  const body = {
+  const body: ExecRequest = {
     ...execRequest(cmd, o),
     stdin_base64: o.stdin === undefined ? undefined : b64(bytesOf(o.stdin)),
     max_output_bytes: o.maxOutputBytes,
   };
   const httpTimeout = client.timeoutMs + (o.timeoutMs ?? 60_000);
-  const r = await client.requestJSON<ExecResponse>("POST", sandboxPath(id, "/exec"), body, httpTimeout);
+  const r = await client.call(
+    (api, signal) => api.POST("/api/v1/sandboxes/{id}/exec", { params: { path: { id } }, body, signal }),
+    httpTimeout,
+  );
   const stdoutBytes = output(r.stdout, r.stdout_encoding);
   const stderrBytes = output(r.stderr, r.stderr_encoding);
   const dec = new TextDecoder();
   return {
     exitCode: r.exit_code,
-    signal: r.signal ?? "",
-    timedOut: r.timed_out ?? false,
-    durationMs: r.duration_ms ?? 0,
+    signal: r.signal,
+    timedOut: r.timed_out,
+    durationMs: r.duration_ms,
     stdout: dec.decode(stdoutBytes),
     stderr: dec.decode(stderrBytes),
     stdoutBytes,
     stderrBytes,
-    stdoutTruncated: r.stdout_truncated ?? false,
-    stderrTruncated: r.stderr_truncated ?? false,
+    stdoutTruncated: r.stdout_truncated,
+    stderrTruncated: r.stderr_truncated,
   };
 }
 

@@ -1,6 +1,7 @@
 import { mkdir, writeFile, symlink, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { Client, sandboxPath } from "./client.js";
+import type { components } from "./generated/openapi.js";
 import { packDir, unpack } from "./tar.js";
 
 /** One entry of a directory listing. */
@@ -16,15 +17,7 @@ export interface FileInfo {
   type: "file" | "dir" | "symlink" | "other";
 }
 
-interface RawEntry {
-  name: string;
-  path: string;
-  size: number;
-  mode: number;
-  mode_string?: string;
-  mtime: string;
-  type: FileInfo["type"];
-}
+type FileEntry = components["schemas"]["FileEntry"];
 
 /** Options of file transfers. */
 export interface TransferOptions {
@@ -38,10 +31,12 @@ export interface TransferOptions {
  */
 export class Files {
   readonly #client: Client;
+  readonly #id: string;
   readonly #base: string;
 
   constructor(client: Client, sandboxId: string) {
     this.#client = client;
+    this.#id = sandboxId;
     this.#base = sandboxPath(sandboxId, "/files");
   }
 
@@ -76,16 +71,17 @@ export class Files {
     return ((await res.json()) as { size: number }).size;
   }
 
-  /** The entries of a directory. */
+  /** The entries of a directory, sorted by name. */
   async list(path = "."): Promise<FileInfo[]> {
-    const res = await this.#client.request("GET", this.#base + "/list", { query: { path } });
-    const { entries } = (await res.json()) as { entries: RawEntry[] | null };
-    return (entries ?? []).map((e) => ({
+    const { entries } = await this.#client.call((api, signal) =>
+      api.GET("/api/v1/sandboxes/{id}/files/list", { params: { path: { id: this.#id }, query: { path } }, signal }),
+    );
+    return entries.map((e: FileEntry) => ({
       name: e.name,
       path: e.path,
       size: e.size,
       mode: e.mode,
-      modeString: e.mode_string ?? "",
+      modeString: e.mode_string,
       mtime: new Date(e.mtime),
       type: e.type,
     }));
@@ -93,12 +89,15 @@ export class Files {
 
   /** Makes a directory and its missing parents; an existing one is fine. */
   async mkdir(path: string): Promise<void> {
-    await this.#client.requestJSON("POST", this.#base + "/mkdir", { path, parents: true });
+    await this.#client.call((api, signal) =>
+      api.POST("/api/v1/sandboxes/{id}/files/mkdir", { params: { path: { id: this.#id } }, body: { path, parents: true }, signal }),
+    );
   }
 
   /** Removes a file or an empty directory; with recursive, a directory and everything under it. */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    await this.#client.request("DELETE", this.#base, { query: { path, recursive: options.recursive ? "true" : undefined } });
+    const query = { path, recursive: options.recursive || undefined };
+    await this.#client.call((api, signal) => api.DELETE("/api/v1/sandboxes/{id}/files", { params: { path: { id: this.#id }, query }, signal }));
   }
 
   /** Copies a local directory's contents into remoteDir (created if missing) as one tar stream; returns the number of files. */

@@ -31,6 +31,7 @@ from .errors import (
     UnavailableError,
 )
 from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
+from ._generated import FileEntry
 from .files import FileInfo, Files
 from .sandbox import Sandbox
 
@@ -46,6 +47,7 @@ __all__ = [
     "ExecStream",
     "ExitStatus",
     "FieldError",
+    "FileEntry",
     "FileInfo",
     "Files",
     "ForbiddenError",

@@ -30,6 +30,13 @@ API_VERSION = "1.0.0"
 CreateSandboxRequestNetwork = Literal["none", "bridge"]
 """none: loopback only (default); bridge: an isolated bridge with outbound access."""
 
+ExecResponseStderrEncoding = Literal["utf-8", "base64"]
+
+ExecResponseStdoutEncoding = Literal["utf-8", "base64"]
+"""utf-8 when the output is valid UTF-8 text, else base64."""
+
+FileEntryType = Literal["file", "dir", "symlink", "other"]
+
 HealthStatus = Literal["ok"]
 """Always ok when the server answers."""
 
@@ -89,6 +96,31 @@ class APIKey:
             out["last_used_at"] = _format_time(self.last_used_at)
         out["name"] = self.name
         out["prefix"] = self.prefix
+        return out
+
+
+@dataclass(kw_only=True)
+class ArchiveExtracted:
+    """The ArchiveExtracted schema of the API."""
+
+    files: int
+    """Entries written: files, directories and links."""
+
+    path: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ArchiveExtracted:
+        """Builds the model from its JSON object."""
+        return cls(
+            files=int(d["files"]),
+            path=d["path"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["files"] = self.files
+        out["path"] = self.path
         return out
 
 
@@ -331,6 +363,26 @@ class CreateUserRequest:
 
 
 @dataclass(kw_only=True)
+class Directory:
+    """The Directory schema of the API."""
+
+    path: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Directory:
+        """Builds the model from its JSON object."""
+        return cls(
+            path=d["path"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["path"] = self.path
+        return out
+
+
+@dataclass(kw_only=True)
 class ErrorDetail:
     """The ErrorDetail schema of the API."""
 
@@ -413,6 +465,233 @@ class ErrorModel:
             out["title"] = self.title
         if self.type is not None:
             out["type"] = self.type
+        return out
+
+
+@dataclass(kw_only=True)
+class ExecRequest:
+    """The ExecRequest schema of the API."""
+
+    command: list[str] | None = None
+    """The argv, e.g. ["python3", "-c", "print(6*7)"]. Give command or shell, not both."""
+
+    cwd: str | None = None
+    """Working directory; empty: the user's home; relative: from the home."""
+
+    env: dict[str, str] | None = None
+    """Extra environment variables."""
+
+    max_output_bytes: int | None = None
+    """Most bytes kept per stream (default 1 MiB); the rest is dropped and *_truncated set. Ignored by the streaming variant."""
+
+    shell: str | None = None
+    """A shell script, run as ["sh", "-c", shell]. Give command or shell, not both."""
+
+    stdin: str | None = None
+    """Standard input as UTF-8 text. Give stdin or stdin_base64, not both."""
+
+    stdin_base64: str | None = None
+    """Binary standard input, base64 (standard encoding)."""
+
+    timeout_seconds: int | None = None
+    """The command's process group is killed (SIGKILL) after this many seconds; default 60."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExecRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            command=[v for v in d["command"]] if d.get("command") is not None else None,
+            cwd=d["cwd"] if d.get("cwd") is not None else None,
+            env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            max_output_bytes=int(d["max_output_bytes"]) if d.get("max_output_bytes") is not None else None,
+            shell=d["shell"] if d.get("shell") is not None else None,
+            stdin=d["stdin"] if d.get("stdin") is not None else None,
+            stdin_base64=d["stdin_base64"] if d.get("stdin_base64") is not None else None,
+            timeout_seconds=int(d["timeout_seconds"]) if d.get("timeout_seconds") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.command is not None:
+            out["command"] = [v for v in self.command]
+        if self.cwd is not None:
+            out["cwd"] = self.cwd
+        if self.env is not None:
+            out["env"] = {k: v for k, v in self.env.items()}
+        if self.max_output_bytes is not None:
+            out["max_output_bytes"] = self.max_output_bytes
+        if self.shell is not None:
+            out["shell"] = self.shell
+        if self.stdin is not None:
+            out["stdin"] = self.stdin
+        if self.stdin_base64 is not None:
+            out["stdin_base64"] = self.stdin_base64
+        if self.timeout_seconds is not None:
+            out["timeout_seconds"] = self.timeout_seconds
+        return out
+
+
+@dataclass(kw_only=True)
+class ExecResponse:
+    """The ExecResponse schema of the API."""
+
+    duration_ms: int
+    """Wall time of the command, in milliseconds."""
+
+    exit_code: int
+    """The exit status; 128+N when signal N killed the command."""
+
+    signal: str
+    """Name of the signal that killed the command, without SIG (KILL, TERM); empty otherwise."""
+
+    stderr: str
+    """Standard error, as stderr_encoding says."""
+
+    stderr_encoding: ExecResponseStderrEncoding
+
+    stderr_truncated: bool
+
+    stdout: str
+    """Standard output, as stdout_encoding says."""
+
+    stdout_encoding: ExecResponseStdoutEncoding
+    """utf-8 when the output is valid UTF-8 text, else base64."""
+
+    stdout_truncated: bool
+    """Output beyond max_output_bytes was dropped."""
+
+    timed_out: bool
+    """The timeout fired (the signal is then KILL)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExecResponse:
+        """Builds the model from its JSON object."""
+        return cls(
+            duration_ms=int(d["duration_ms"]),
+            exit_code=int(d["exit_code"]),
+            signal=d["signal"],
+            stderr=d["stderr"],
+            stderr_encoding=d["stderr_encoding"],
+            stderr_truncated=bool(d["stderr_truncated"]),
+            stdout=d["stdout"],
+            stdout_encoding=d["stdout_encoding"],
+            stdout_truncated=bool(d["stdout_truncated"]),
+            timed_out=bool(d["timed_out"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["duration_ms"] = self.duration_ms
+        out["exit_code"] = self.exit_code
+        out["signal"] = self.signal
+        out["stderr"] = self.stderr
+        out["stderr_encoding"] = self.stderr_encoding
+        out["stderr_truncated"] = self.stderr_truncated
+        out["stdout"] = self.stdout
+        out["stdout_encoding"] = self.stdout_encoding
+        out["stdout_truncated"] = self.stdout_truncated
+        out["timed_out"] = self.timed_out
+        return out
+
+
+@dataclass(kw_only=True)
+class FileEntry:
+    """The FileEntry schema of the API."""
+
+    mode: int
+    """Permission bits (e.g. 420 = 0644)."""
+
+    mode_string: str
+    """As ls -l shows it, e.g. -rw-r--r--."""
+
+    mtime: datetime.datetime
+    """Last modification (RFC 3339)."""
+
+    name: str
+
+    path: str
+    """Absolute path in the sandbox."""
+
+    size: int
+
+    type: FileEntryType
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileEntry:
+        """Builds the model from its JSON object."""
+        return cls(
+            mode=int(d["mode"]),
+            mode_string=d["mode_string"],
+            mtime=_parse_time(d["mtime"]),
+            name=d["name"],
+            path=d["path"],
+            size=int(d["size"]),
+            type=d["type"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["mode"] = self.mode
+        out["mode_string"] = self.mode_string
+        out["mtime"] = _format_time(self.mtime)
+        out["name"] = self.name
+        out["path"] = self.path
+        out["size"] = self.size
+        out["type"] = self.type
+        return out
+
+
+@dataclass(kw_only=True)
+class FileList:
+    """The FileList schema of the API."""
+
+    entries: list[FileEntry]
+    """Sorted by name."""
+
+    path: str
+    """The path as asked for."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileList:
+        """Builds the model from its JSON object."""
+        return cls(
+            entries=[FileEntry.from_dict(v) for v in d["entries"]],
+            path=d["path"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["entries"] = [v.to_dict() for v in self.entries]
+        out["path"] = self.path
+        return out
+
+
+@dataclass(kw_only=True)
+class FileWritten:
+    """The FileWritten schema of the API."""
+
+    path: str
+
+    size: int
+    """Bytes written."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileWritten:
+        """Builds the model from its JSON object."""
+        return cls(
+            path=d["path"],
+            size=int(d["size"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["path"] = self.path
+        out["size"] = self.size
         return out
 
 
@@ -758,6 +1037,33 @@ class LoginResult:
         out["expires_at"] = _format_time(self.expires_at)
         out["token"] = self.token
         out["user"] = self.user.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
+class MkdirRequest:
+    """The MkdirRequest schema of the API."""
+
+    parents: bool | None = None
+    """Also create missing parents; an existing directory is then fine."""
+
+    path: str
+    """The directory to create."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MkdirRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            parents=bool(d["parents"]) if d.get("parents") is not None else None,
+            path=d["path"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.parents is not None:
+            out["parents"] = self.parents
+        out["path"] = self.path
         return out
 
 
@@ -1455,6 +1761,7 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "connect-runner-tunnel": Operation("GET", "/api/v1/runners/tunnels/{id}", "Connect the runner's end of a tunnel (WebSocket)"),
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
@@ -1462,27 +1769,38 @@ OPERATIONS: dict[str, Operation] = {
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
     "delete-api-key": Operation("DELETE", "/api/v1/api-keys/{id}", "Delete an API key"),
+    "delete-file": Operation("DELETE", "/api/v1/sandboxes/{id}/files", "Delete a file or directory"),
     "delete-runner": Operation("DELETE", "/api/v1/runners/{id}", "Delete a runner"),
     "delete-runner-token": Operation("DELETE", "/api/v1/runner-tokens/{id}", "Delete a runner registration token"),
     "delete-sandbox": Operation("DELETE", "/api/v1/sandboxes/{id}", "Delete a sandbox"),
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
+    "download-archive": Operation("GET", "/api/v1/sandboxes/{id}/files/archive", "Download a directory as tar"),
+    "download-file": Operation("GET", "/api/v1/sandboxes/{id}/files", "Download a file"),
+    "exec-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/exec", "Run a command"),
+    "exec-sandbox-stream": Operation("GET", "/api/v1/sandboxes/{id}/exec/stream", "Run a command with streamed input and output (WebSocket)"),
     "get-health": Operation("GET", "/healthz", "Liveness: the process answers"),
     "get-me": Operation("GET", "/api/v1/me", "Get the caller's account"),
     "get-readiness": Operation("GET", "/readyz", "Readiness: the database answers"),
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
+    "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
     "list-runners": Operation("GET", "/api/v1/runners", "List runners"),
     "list-sandboxes": Operation("GET", "/api/v1/sandboxes", "List sandboxes"),
     "list-ssh-keys": Operation("GET", "/api/v1/ssh-keys", "List the caller's SSH public keys"),
     "list-users": Operation("GET", "/api/v1/users", "List users"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
+    "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
+    "open-terminal": Operation("GET", "/api/v1/sandboxes/{id}/pty", "Open a terminal in a sandbox (WebSocket, for browsers)"),
+    "open-tunnel": Operation("GET", "/api/v1/sandboxes/{id}/tunnel", "Open an SSH tunnel to a sandbox (WebSocket)"),
     "poll-jobs": Operation("POST", "/api/v1/runners/poll", "Poll for jobs (long poll, heartbeat)"),
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
+    "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
+    "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
 }
 """Every operation of the API, by operationId."""

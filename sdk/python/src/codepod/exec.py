@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from . import _ws
+from ._generated import OPERATIONS, ExecRequest, ExecResponse
 from .client import Client
 from .errors import CodePodError, error_for_status
 
@@ -68,15 +70,13 @@ def _argv(cmd: str | Sequence[str]) -> list[str]:
 
 def _request(
     cmd: str | Sequence[str], env: Mapping[str, str] | None, cwd: str | None, timeout: float | None
-) -> dict[str, Any]:
-    req: dict[str, Any] = {"command": _argv(cmd)}
-    if env:
-        req["env"] = dict(env)
-    if cwd:
-        req["cwd"] = cwd
-    if timeout is not None:
-        req["timeout_seconds"] = max(1, int(-(-timeout // 1)))
-    return req
+) -> ExecRequest:
+    return ExecRequest(
+        command=_argv(cmd),
+        env=dict(env) if env else None,
+        cwd=cwd or None,
+        timeout_seconds=None if timeout is None else max(1, math.ceil(timeout)),
+    )
 
 
 def _output(text: str, encoding: str | None) -> bytes:
@@ -100,20 +100,21 @@ def run_exec(
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     if stdin:
-        req["stdin_base64"] = base64.b64encode(stdin).decode("ascii")
-    if max_output_bytes is not None:
-        req["max_output_bytes"] = max_output_bytes
+        req.stdin_base64 = base64.b64encode(stdin).decode("ascii")
+    req.max_output_bytes = max_output_bytes
     http_timeout = client.transport.timeout + (timeout if timeout is not None else 60)
-    r = client.call("exec-sandbox", path={"id": sandbox_id}, body=req, timeout=http_timeout)
+    r = ExecResponse.from_dict(
+        client.call("exec-sandbox", path={"id": sandbox_id}, body=req.to_dict(), timeout=http_timeout)
+    )
     return ExecResult(
-        exit_code=int(r["exit_code"]),
-        signal=r.get("signal") or "",
-        timed_out=bool(r.get("timed_out")),
-        duration=int(r.get("duration_ms") or 0) / 1000,
-        stdout_bytes=_output(r.get("stdout") or "", r.get("stdout_encoding")),
-        stderr_bytes=_output(r.get("stderr") or "", r.get("stderr_encoding")),
-        stdout_truncated=bool(r.get("stdout_truncated")),
-        stderr_truncated=bool(r.get("stderr_truncated")),
+        exit_code=r.exit_code,
+        signal=r.signal,
+        timed_out=r.timed_out,
+        duration=r.duration_ms / 1000,
+        stdout_bytes=_output(r.stdout, r.stdout_encoding),
+        stderr_bytes=_output(r.stderr, r.stderr_encoding),
+        stdout_truncated=r.stdout_truncated,
+        stderr_truncated=r.stderr_truncated,
     )
 
 
@@ -240,10 +241,10 @@ def start_stream(
     timeout: float | None,
 ) -> ExecStream:
     t = client.transport
-    path = f"/api/v1/sandboxes/{urllib.parse.quote(sandbox_id, safe='')}/exec/stream"
+    path = OPERATIONS["exec-sandbox-stream"].path.replace("{id}", urllib.parse.quote(sandbox_id, safe=""))
     conn = _ws.connect(t.url(path), t.headers(), timeout=t.timeout, ssl_context=t.ssl_context)
     stream = ExecStream(conn)
-    stream._send(_request(cmd, env, cwd, timeout))
+    stream._send(_request(cmd, env, cwd, timeout).to_dict())
     if stdin is None:
         stream.close_stdin()
     elif stdin is not PIPE:

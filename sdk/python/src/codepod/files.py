@@ -5,7 +5,6 @@ relative to the user's home."""
 from __future__ import annotations
 
 import builtins
-import datetime
 import json
 import os
 import shutil
@@ -13,45 +12,18 @@ import tarfile
 import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
-from ._generated import _parse_time
+from ._generated import OPERATIONS, ArchiveExtracted, FileEntry, FileList, FileWritten, MkdirRequest
 from .client import Client
 
 _CHUNK = 64 << 10
 
 
-@dataclass
-class FileInfo:
-    """One entry of a directory listing."""
-
-    name: str
-    path: str
-    size: int
-    mode: int
-    """Permission bits, e.g. 0o644."""
-    mode_string: str
-    """As ``ls -l`` shows it, e.g. ``-rw-r--r--``."""
-    mtime: datetime.datetime
-    type: str
-    """"file", "dir", "symlink" or "other"."""
-
-    @property
-    def is_dir(self) -> bool:
-        return self.type == "dir"
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FileInfo:
-        return cls(
-            name=d["name"],
-            path=d["path"],
-            size=int(d["size"]),
-            mode=int(d["mode"]),
-            mode_string=d.get("mode_string", ""),
-            mtime=_parse_time(d["mtime"]),
-            type=d["type"],
-        )
+FileInfo = FileEntry
+"""One entry of a directory listing (the API's FileEntry model): name,
+path, size, mode (permission bits), mode_string, mtime, type ("file",
+"dir", "symlink" or "other")."""
 
 
 def _chunks(f: IO[bytes]) -> Iterator[bytes]:
@@ -64,7 +36,10 @@ class Files:
 
     def __init__(self, client: Client, sandbox_id: str) -> None:
         self._client = client
-        self._base = f"/api/v1/sandboxes/{urllib.parse.quote(sandbox_id, safe='')}/files"
+        self._id = sandbox_id
+
+    def _path(self, operation_id: str) -> str:
+        return OPERATIONS[operation_id].path.replace("{id}", urllib.parse.quote(self._id, safe=""))
 
     def read(self, path: str) -> bytes:
         """Returns the file's content, byte for byte."""
@@ -77,12 +52,13 @@ class Files:
 
     def open(self, path: str) -> IO[bytes]:
         """Returns the file's content as a stream to read from; close it."""
-        return self._client.transport.open("GET", self._base, query={"path": path})
+        return self._client.transport.open("GET", self._path("download-file"), query={"path": path})
 
-    def write(self, path: str, data: bytes | str | IO[bytes] | Iterable[bytes], mode: int = 0o644) -> int:
+    def write(self, path: str, data: bytes | str | IO[bytes] | Iterable[bytes], mode: int | None = None) -> int:
         """Makes the file hold ``data`` (bytes, text as UTF-8, a binary file
         or an iterable of bytes, streamed), creating parent directories.
-        Returns the size written."""
+        ``mode`` sets the permission bits (default: 0o644 for a new file,
+        unchanged for an existing one). Returns the size written."""
         body: bytes | Iterable[bytes]
         if isinstance(data, str):
             body = data.encode("utf-8")
@@ -92,26 +68,26 @@ class Files:
             body = _chunks(data)  # type: ignore[arg-type]
         else:
             body = data
-        query = {"path": path, "mode": f"0{mode:o}"}
+        query = {"path": path, "mode": None if mode is None else f"0{mode:o}"}
         with self._client.transport.open(
-            "PUT", self._base, query=query, body=body, content_type="application/octet-stream"
+            "PUT", self._path("upload-file"), query=query, body=body, content_type="application/octet-stream"
         ) as resp:
-            return int(json.loads(resp.read())["size"])
+            return FileWritten.from_dict(json.loads(resp.read())).size
 
     def list(self, path: str = ".") -> builtins.list[FileInfo]:
-        """Returns the entries of a directory."""
-        r = self._client.transport.json("GET", self._base + "/list", query={"path": path})
-        return [FileInfo.from_dict(e) for e in r.get("entries") or []]
+        """Returns the entries of a directory, sorted by name."""
+        r = self._client.call("list-files", path={"id": self._id}, query={"path": path})
+        return FileList.from_dict(r).entries
 
     def mkdir(self, path: str) -> None:
         """Makes a directory and its missing parents; an existing one is fine."""
-        self._client.transport.json("POST", self._base + "/mkdir", {"path": path, "parents": True})
+        self._client.call("make-directory", path={"id": self._id}, body=MkdirRequest(path=path, parents=True).to_dict())
 
     def remove(self, path: str, recursive: bool = False) -> None:
         """Removes a file or an empty directory; with ``recursive``, a
         directory and everything under it."""
         query = {"path": path, "recursive": "true" if recursive else None}
-        self._client.transport.json("DELETE", self._base, query=query)
+        self._client.call("delete-file", path={"id": self._id}, query=query)
 
     def upload_dir(self, local_dir: str | os.PathLike[str], remote_dir: str) -> int:
         """Copies a local directory's contents into ``remote_dir`` (created
@@ -122,16 +98,16 @@ class Files:
                     tar.add(os.path.join(local_dir, entry), arcname=entry, filter=_plain)
             tmp.seek(0)
             with self._client.transport.open(
-                "PUT", self._base + "/archive", query={"path": remote_dir}, body=_chunks(tmp),
+                "PUT", self._path("upload-archive"), query={"path": remote_dir}, body=_chunks(tmp),
                 content_type="application/x-tar",
             ) as resp:
-                return int(json.loads(resp.read())["files"])
+                return ArchiveExtracted.from_dict(json.loads(resp.read())).files
 
     def download_dir(self, remote_dir: str, local_dir: str | os.PathLike[str]) -> None:
         """Copies the contents of ``remote_dir`` into a local directory
         (created if missing). Entries that would land outside it are refused."""
         os.makedirs(local_dir, exist_ok=True)
-        with self._client.transport.open("GET", self._base + "/archive", query={"path": remote_dir}) as resp:
+        with self._client.transport.open("GET", self._path("download-archive"), query={"path": remote_dir}) as resp:
             with tempfile.TemporaryFile() as tmp:
                 shutil.copyfileobj(resp, tmp)
                 tmp.seek(0)
