@@ -17,6 +17,9 @@ var liveOnRunner = []codepod.SandboxStatus{
 // markOffline marks runners not seen for RunnerTimeout offline and their
 // sandboxes lost.
 func (s *Service) markOffline(ctx context.Context) error {
+	if err := s.touchPolling(ctx); err != nil {
+		return err
+	}
 	ids, err := s.st.MarkStaleRunners(ctx, s.now().Add(-s.cfg.RunnerTimeout))
 	if err != nil {
 		return fmt.Errorf("mark stale runners: %w", err)

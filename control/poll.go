@@ -30,6 +30,8 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if err != nil {
 		return nil, err
 	}
+	s.polls.begin(r.ID)
+	defer s.polls.end(r.ID)
 	max := clamp(req.MaxJobs, defaultMaxJobs, maxMaxJobs)
 	var jobs []wire.Job
 	if req.Reconcile {
@@ -45,7 +47,11 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if err := s.placePending(ctx); err != nil {
 		s.log.Error("place pending sandboxes", keyRunner, r.ID, keyErr, err)
 	}
-	more, err := s.await(ctx, r, max-len(jobs), s.pollWait(req.WaitSeconds))
+	wait := s.pollWait(req.WaitSeconds)
+	if len(jobs) > 0 {
+		wait = 0 // answer with what the reconcile claim found; do not hold it
+	}
+	more, err := s.await(ctx, r, max-len(jobs), wait)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,9 @@ type Service struct {
 	// still overfill a runner by a little; the runner refuses what it cannot
 	// run and the job fails with its reason.)
 	placeMu sync.Mutex
+	// polls are the runners whose poll this process holds right now: a
+	// runner waiting in a poll is not silent, however long the wait.
+	polls activePolls
 }
 
 // New returns a Service on st. It registers its metrics on cfg.Registerer.
