@@ -211,4 +211,3 @@ func TestProgressExtendsLeaseAndShowsReason(t *testing.T) {
 		e.wantStatus(sb.ID, codepod.SandboxCreating, "")
 	})
 }
-

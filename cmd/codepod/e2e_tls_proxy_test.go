@@ -68,9 +68,10 @@ func TestTLSThroughHTTPSProxy(t *testing.T) {
 		if r.code != 6 || string(r.stdout) != "via proxy\n" {
 			t.Errorf("exec through the proxy: exit %d, %q, %s", r.code, r.stdout, r.stderr)
 		}
-		// The CLI's REST calls, its tunnel and the runner's dial-back.
-		if after := proxy.count(connect); after < before+3 {
-			t.Errorf("exec through the proxy: %d new CONNECTs, want at least 3", after-before)
+		// The CLI's REST calls and tunnel (which may share one kept-alive
+		// connection) and the runner's dial-back or its next poll.
+		if after := proxy.count(connect); after < before+2 {
+			t.Errorf("exec through the proxy: %d new CONNECTs, want at least 2", after-before)
 		}
 	})
 	t.Run("with the proxy stopped the same commands fail", func(t *testing.T) {

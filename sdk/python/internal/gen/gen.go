@@ -50,12 +50,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 def _parse_time(value: str) -> datetime.datetime:
-    """Parses an RFC 3339 time as the server writes it (Z, nanoseconds)."""
-    text = _FRACTION.sub(r"\1", value.replace("Z", "+00:00"))
+    """Parses an RFC 3339 time as the server writes it (Z, 0 to 9 fractional
+    digits), on every Python from 3.10 on."""
+    text = value.replace("Z", "+00:00").replace("z", "+00:00")
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
     return datetime.datetime.fromisoformat(text)
 
 
