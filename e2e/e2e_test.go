@@ -106,6 +106,8 @@ func TestSandboxEndToEnd(t *testing.T) {
 	t.Run("file upload and download", func(t *testing.T) { testFiles(ctx, t, c, sb) })
 	t.Run("tunnel carries an SSH session", func(t *testing.T) { testTunnel(ctx, t, c, sb) })
 	t.Run("50 concurrent execs", func(t *testing.T) { testConcurrentExecs(ctx, t, c, sb) })
+	t.Run("streaming exec", func(t *testing.T) { testExecStream(ctx, t, c, sb) })
+	t.Run("terminal", func(t *testing.T) { testTerminal(ctx, t, c, sb) })
 	t.Run("stopped sandbox", func(t *testing.T) { testStopped(ctx, t, c) })
 }
 

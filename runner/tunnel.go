@@ -23,7 +23,6 @@ import (
 // client (see the tunnel API contract).
 const (
 	CloseAgentUnreachable = 4502
-	CloseSandboxNotFound  = 4404
 )
 
 // Timeouts of a tunnel's setup.
@@ -84,11 +83,14 @@ func (w *WSTunneler) Wait() { w.wg.Wait() }
 
 // writeAuthorizedKeys makes the sandbox's authorized_keys hold keys (the
 // owner's keys as the server knows them now), rewriting it only when it
-// changed. The agent reads it at every login.
+// changed. The agent reads it at every login. A sandbox without a host
+// directory here is left to the Tunneler, which tells the client at once
+// that its agent is unreachable (failing before the dial-back would leave
+// the client waiting for the runner).
 func (r *Runner) writeAuthorizedKeys(sandboxID string, keys []string) error {
 	etc := filepath.Join(r.sandboxDir(sandboxID), "etc")
 	if _, err := os.Stat(etc); errors.Is(err, fs.ErrNotExist) {
-		return codepod.Errorf(codepod.ENOTFOUND, "sandbox %s has no host directory on this runner", sandboxID)
+		return nil
 	}
 	want := []byte(strings.Join(keys, "\n"))
 	if len(want) > 0 {

@@ -144,3 +144,33 @@ func TestWSTunnelerDialBackRefused(t *testing.T) {
 		t.Fatalf("OpenTunnel with a refused credential: %v", err)
 	}
 }
+
+// TestTunnelJobsRefreshAuthorizedKeys: a tunnel job carries the owner's
+// keys as the server knows them now; the runner writes them where the
+// agent reads them before it connects the tunnel.
+func TestTunnelJobsRefreshAuthorizedKeys(t *testing.T) {
+	b := dockerBackend(t)
+	called := false
+	r := handleRunner(t, b, func(cfg *runner.Config) {
+		cfg.Tunnels = tunnelFunc(func(context.Context, runner.Tunnel) error { called = true; return nil })
+	})
+	etc := filepath.Join(r.SandboxDir("sb_k"), "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two"}
+	j := wire.Job{ID: "job_k", Kind: wire.KindTunnel, SandboxID: "sb_k",
+		Tunnel: &wire.TunnelPayload{TunnelID: "tun_k", Path: "/api/v1/runners/tunnels/tun_k", AuthorizedKeys: keys}}
+	if res := r.Handle(t.Context(), j, nil); !res.OK || !called {
+		t.Fatalf("tunnel job: %+v (tunneler called: %v)", res, called)
+	}
+	b2, err := os.ReadFile(filepath.Join(etc, runner.FileAuthorizedKeys))
+	if err != nil || string(b2) != strings.Join(keys, "\n")+"\n" {
+		t.Fatalf("authorized_keys = %q, %v", b2, err)
+	}
+	j.Tunnel.AuthorizedKeys = nil // the owner removed them
+	r.Handle(t.Context(), j, nil)
+	if b2, _ := os.ReadFile(filepath.Join(etc, runner.FileAuthorizedKeys)); len(b2) != 0 {
+		t.Fatalf("authorized_keys after the keys were removed: %q", b2)
+	}
+}
