@@ -19,14 +19,14 @@ func TLSConfigWithCA(caFile string) (*tls.Config, error) {
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("read CA file: %w", err)
+		return nil, fmt.Errorf("read CA bundle %s: %w", caFile, err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
 	}
 	cfg.RootCAs = pool
 	return cfg, nil
@@ -45,5 +45,8 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
 	tr.TLSClientConfig = cfg
+	// HTTP/1.1 only: a WebSocket upgrade does not exist in HTTP/2, and a
+	// front end that offers h2 would otherwise win the ALPN negotiation.
+	tr.ForceAttemptHTTP2 = false
 	return &http.Client{Transport: tr}, nil
 }

@@ -6,13 +6,12 @@
 package httpclient
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"time"
+
+	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
 )
 
 // CAFileEnv names the environment variable with an extra PEM CA bundle.
@@ -35,7 +34,7 @@ func FromEnv() (*http.Client, error) { return New(os.Getenv(CAFileEnv)) }
 
 // Transport is the transport New uses, for callers that wrap it.
 func Transport(caFile string) (*http.Transport, error) {
-	pool, err := rootsWith(caFile)
+	tlsCfg, err := sshws.TLSConfigWithCA(caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -43,32 +42,14 @@ func Transport(caFile string) (*http.Transport, error) {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
-		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       tlsCfg,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ResponseHeaderTimeout: 0, // a long-poll holds the headers back on purpose
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   16,
-		ForceAttemptHTTP2:     true,
+		// HTTP/1.1 only: the same client dials WebSocket tunnels, whose
+		// upgrade does not exist in HTTP/2.
+		ForceAttemptHTTP2: false,
 	}, nil
-}
-
-// rootsWith returns the system roots plus the certificates in caFile, or nil
-// (Go's default: system roots) when caFile is "".
-func rootsWith(caFile string) (*x509.CertPool, error) {
-	if caFile == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("read CA bundle %s: %w", caFile, err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
-	}
-	return pool, nil
 }
