@@ -144,7 +144,9 @@ func mutedSandbox(ctx context.Context, t *testing.T, c *cluster) string {
 	if err := mute.call(ctx, "POST", "/api/v1/runners/register", wire.RegisterRequest{Name: "mute", Labels: map[string]string{"mute": "yes"}}, &reg, http.StatusCreated); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.call(context.Background(), "DELETE", "/api/v1/runners/"+reg.RunnerID, nil, nil, http.StatusNoContent) })
+	t.Cleanup(func() {
+		c.call(context.Background(), "DELETE", "/api/v1/runners/"+reg.RunnerID, nil, nil, http.StatusNoContent)
+	})
 	mute.AdminKey = reg.Credential
 	var sb sandbox
 	if err := c.call(ctx, "POST", "/api/v1/sandboxes", map[string]any{"name": "e2e-muted", "image": "codepod/tiny:latest", "runner_labels": map[string]string{"mute": "yes"}}, &sb, http.StatusCreated); err != nil {
