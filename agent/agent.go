@@ -36,6 +36,10 @@ type Config struct {
 	// Command is the image's own entrypoint and command, run as a
 	// supervised child (never restarted). Empty means none.
 	Command []string
+	// CommandDir is the image command's working directory ("" = the
+	// agent's). The binary moves itself to root's home (see cmd/codepod-agent)
+	// and hands the image's WORKDIR here.
+	CommandDir string
 	// ReapAll makes the agent wait for every child, including orphans
 	// re-parented to it. Set it when the agent is PID 1 or a subreaper,
 	// and only then: it takes over all of the process's children.

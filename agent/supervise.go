@@ -36,6 +36,7 @@ func (a *Agent) startChild() {
 		defer stderr.Close()
 	}
 	p, err := a.reaper.Start(path, argv, &os.ProcAttr{
+		Dir:   a.cfg.CommandDir,
 		Env:   os.Environ(),
 		Files: []*os.File{os.Stdin, stdout, stderr},
 	})

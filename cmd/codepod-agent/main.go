@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"syscall"
 	"time"
 
@@ -51,6 +52,14 @@ func run(args []string, stderr io.Writer) int {
 		cfg.Logger.Warn("not a subreaper; orphans are not reaped", "err", err)
 	}
 	cfg.ReapAll = true // nothing else in this process waits for children
+	// Work from root's home, where SFTP resolves relative paths (see
+	// agent's sftpOptions); the image's command keeps its WORKDIR.
+	if wd, err := os.Getwd(); err == nil {
+		cfg.CommandDir = wd
+	}
+	if err := os.Chdir(rootHome()); err != nil {
+		cfg.Logger.Warn("cannot move to root's home; SFTP keeps a working-directory option", "err", err)
+	}
 	return serve(cfg)
 }
 
@@ -92,4 +101,14 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, nil))
 	}
 	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// rootHome is uid 0's home directory from /etc/passwd, else "/".
+func rootHome() string {
+	if u, err := user.LookupId("0"); err == nil && u.HomeDir != "" {
+		if fi, err := os.Stat(u.HomeDir); err == nil && fi.IsDir() {
+			return u.HomeDir
+		}
+	}
+	return "/"
 }
