@@ -871,6 +871,9 @@ type TunnelPayload struct {
 	AuthorizedKeys *[]string `json:"authorized_keys,omitempty"`
 	Path           string    `json:"path"`
 	TunnelId       string    `json:"tunnel_id"`
+
+	// Url Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path.
+	Url *string `json:"url,omitempty"`
 }
 
 // User defines model for User.

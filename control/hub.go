@@ -14,11 +14,11 @@ import (
 // after the transaction that enqueued a job committed, and by the tick loop
 // when a lease this process handed out expires.
 //
-// LocalHub serves one process. For several replicas on PostgreSQL, a Hub can
-// wrap a LocalHub and add LISTEN/NOTIFY: Notify sends
-// `NOTIFY codepod_jobs, '<runner id>'` (besides waking local waiters), and a
-// goroutine LISTENing on codepod_jobs calls the LocalHub's Notify for every
-// notification, so the replica that holds a runner's poll wakes it.
+// LocalHub serves one process. For several replicas on PostgreSQL,
+// store.Hub (from (*store.DB).NewHub) adds LISTEN/NOTIFY: Notify sends
+// `pg_notify('codepod_jobs', '<runner id>')` besides waking local waiters,
+// and a goroutine LISTENing on codepod_jobs wakes this process's waiters for
+// every notification, so the replica that holds a runner's poll wakes it.
 type Hub interface {
 	// Wait returns a channel that is closed by the next Notify of runnerID.
 	Wait(runnerID string) <-chan struct{}

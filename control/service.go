@@ -24,6 +24,11 @@ type Config struct {
 	// Hub wakes waiting polls when jobs are enqueued; nil: a LocalHub, which
 	// serves one process (see Hub for several replicas).
 	Hub Hub
+	// AdvertiseURL is this replica's base URL as runners reach it
+	// (e.g. https://replica-1.internal:3000); when set, tunnel jobs name it
+	// (wire.TunnelPayload.URL) so the runner dials back the replica that
+	// holds the client's side. Empty: runners dial their configured server.
+	AdvertiseURL string
 }
 
 // Defaults of Config.

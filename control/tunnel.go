@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/codepod-dev/codepod"
@@ -49,6 +50,9 @@ func (s *Service) OpenSystemTunnel(ctx context.Context, sandboxID string) (*code
 			return fmt.Errorf("list ssh keys of %s: %w", sb.OwnerID, err)
 		}
 		p := wire.TunnelPayload{TunnelID: id, Path: TunnelPathPrefix + id}
+		if base := strings.TrimRight(s.cfg.AdvertiseURL, "/"); base != "" {
+			p.URL = base + p.Path
+		}
 		for _, k := range keys {
 			p.AuthorizedKeys = append(p.AuthorizedKeys, k.PublicKey)
 		}

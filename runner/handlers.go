@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -114,6 +115,10 @@ func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
 	if job.Tunnel == nil || !strings.HasPrefix(job.Tunnel.Path, "/") || strings.HasPrefix(job.Tunnel.Path, "//") {
 		return errors.New("tunnel job without a server-relative dial-back path")
 	}
+	dialURL, err := r.tunnelURL(job.Tunnel)
+	if err != nil {
+		return err
+	}
 	if err := validSandboxID(job.SandboxID); err != nil {
 		return err
 	}
@@ -122,11 +127,27 @@ func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
 	}
 	return r.cfg.Tunnels.OpenTunnel(ctx, Tunnel{
 		Job:         job,
-		URL:         r.cfg.Server + job.Tunnel.Path,
+		URL:         dialURL,
 		Header:      http.Header{"Authorization": {"Bearer " + r.credential()}},
 		HTTPClient:  r.cfg.HTTPClient,
 		AgentSocket: r.AgentSocket(job.SandboxID),
 	})
+}
+
+// tunnelURL is where a tunnel job is dialed back: its absolute URL (the
+// server replica that holds the client's side) when it names one, else the
+// server URL + its path. The runner sends its credential there, so only an
+// http or https URL with a host is accepted; the server choosing it is
+// trusted like the server itself.
+func (r *Runner) tunnelURL(t *wire.TunnelPayload) (string, error) {
+	if t.URL == "" {
+		return r.cfg.Server + t.Path, nil
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("tunnel job with a dial-back URL that is not an absolute http(s) URL: %q", t.URL)
+	}
+	return t.URL, nil
 }
 
 // containerSpec is what the backend needs for p's container.

@@ -431,3 +431,38 @@ func TestARedeliveryOfAJobItHoldsIsIgnored(t *testing.T) {
 		t.Fatalf("the job ran %d times while held, want 1", n)
 	}
 }
+
+// A tunnel job naming an absolute http(s) URL (the server replica that
+// holds the client's side) is dialed there; any other URL is refused
+// before the runner's credential goes anywhere.
+func TestTunnelsDialTheURLTheJobNames(t *testing.T) {
+	f := newFakeServer(t)
+	b := dockerBackend(t)
+	cfg := fastConfig(t, f, b, t.TempDir())
+	urls := make(chan string, 4)
+	cfg.Tunnels = tunnelFunc(func(ctx context.Context, tun runner.Tunnel) error {
+		urls <- tun.URL
+		return nil
+	})
+	startRunner(t, cfg)
+	good := tunnelJob(10 * time.Second)
+	good.Tunnel.URL = "https://replica-2.example:3000" + good.Tunnel.Path
+	f.enqueue(good)
+	if res := f.waitResult(t, good.ID, 10*time.Second); !res.OK {
+		t.Fatalf("tunnel with a URL: %+v", res)
+	}
+	if got := <-urls; got != good.Tunnel.URL {
+		t.Errorf("dialed %q, want %q", got, good.Tunnel.URL)
+	}
+	for _, bad := range []string{"ws://replica-2.example/x", "file:///etc/passwd", "/relative", "https:///no-host"} {
+		j := tunnelJob(10 * time.Second)
+		j.Tunnel.URL = bad
+		f.enqueue(j)
+		if res := f.waitResult(t, j.ID, 10*time.Second); res.OK || !strings.Contains(res.Error, "not an absolute http(s) URL") {
+			t.Errorf("tunnel to %q: %+v, want refused", bad, res)
+		}
+	}
+	if len(urls) != 0 {
+		t.Errorf("a bad URL reached the tunneler: %q", <-urls)
+	}
+}

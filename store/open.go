@@ -103,5 +103,5 @@ func openPostgres(databaseURL string) (*DB, error) {
 	sqldb.SetMaxIdleConns(10)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	b := bun.NewDB(sqldb, pgdialect.New())
-	return &DB{bun: b, idb: b, dialect: DialectPostgres}, nil
+	return &DB{bun: b, idb: b, dialect: DialectPostgres, pgConfig: cfg}, nil
 }

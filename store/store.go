@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/codepod-dev/codepod"
@@ -33,7 +34,8 @@ type DB struct {
 	idb      bun.IDB // the pool, or the transaction of an InTx
 	dialect  string
 	logger   *slog.Logger
-	sqlite   *writeLock // serialises SQLite write transactions in this process; nil on PostgreSQL
+	sqlite   *writeLock      // serialises SQLite write transactions in this process; nil on PostgreSQL
+	pgConfig *pgx.ConnConfig // PostgreSQL: what NewHub's listener connects with; nil on SQLite
 	inTx     bool
 	migrated []string
 }

@@ -116,7 +116,13 @@ type TunnelPayload struct {
 	TunnelID string `json:"tunnel_id"`
 	// Path is where the runner dials back, relative to the server URL
 	// (e.g. /api/v1/runners/tunnels/<id>).
-	Path           string   `json:"path"`
+	Path string `json:"path"`
+	// URL, when set, is the absolute dial-back URL (http or https) on the
+	// server replica that holds the client's side of the tunnel; the runner
+	// dials it instead of its server URL + Path. A server can thus direct
+	// its runners' dial-backs (with their credential) elsewhere: runners
+	// trust their server anyway.
+	URL            string   `json:"url,omitempty" doc:"Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path."`
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
 }
 

@@ -152,6 +152,15 @@ type clusterOptions struct {
 	Host string
 	// PKI, when set, makes the server speak TLS with PKI's certificate.
 	PKI *testPKI
+	// DatabaseURL, when set, is the server's database instead of SQLite
+	// in its data dir (e.g. a PostgreSQL shared by several replicas).
+	DatabaseURL string
+	// AdminKey, when set, is the admin's key, for a replica started after
+	// the one that bootstrapped the database (which alone writes the key
+	// file).
+	AdminKey string
+	// Advertise passes the server's own URL as --advertise-url.
+	Advertise bool
 }
 
 // newClusterWith starts `codepod server` on a free loopback port with
@@ -167,7 +176,7 @@ func newClusterWith(t testing.TB, o clusterOptions, extra ...string) *cluster {
 		host = o.Host
 	}
 	c := &cluster{t: t, DataDir: t.TempDir(), HTTP: &http.Client{Transport: &http.Transport{}}}
-	args := []string{"server", "--addr", addr, "--data-dir", c.DataDir, "--database-url", "", "--runner-timeout", "5s", "--job-lease", "4s"}
+	args := []string{"server", "--addr", addr, "--data-dir", c.DataDir, "--database-url", o.DatabaseURL, "--runner-timeout", "5s", "--job-lease", "4s"}
 	if o.PKI != nil {
 		scheme = "https"
 		args = append(args, "--tls-cert", o.PKI.CertFile, "--tls-key", o.PKI.KeyFile)
@@ -176,14 +185,19 @@ func newClusterWith(t testing.TB, o clusterOptions, extra ...string) *cluster {
 		c.RunnerEnv = append(c.RunnerEnv, "CODEPOD_CA_FILE="+o.PKI.CAFile)
 	}
 	c.URL = scheme + "://" + net.JoinHostPort(host, port)
-	c.server = startProc(t, "server", []string{"DATABASE_URL="}, append(args, extra...)...)
-	waitHTTP(t, c.HTTP, c.URL+"/healthz")
-	b, err := os.ReadFile(filepath.Join(c.DataDir, "admin-api-key"))
-	if err != nil {
-		t.Fatalf("admin key: %v", err)
+	if o.Advertise {
+		args = append(args, "--advertise-url", c.URL)
 	}
-	c.AdminKey = strings.TrimSpace(string(b))
-	c.removeContainersAtEnd()
+	c.server = startProc(t, "server "+c.URL, []string{"DATABASE_URL="}, append(args, extra...)...)
+	waitHTTP(t, c.HTTP, c.URL+"/healthz")
+	if c.AdminKey = o.AdminKey; c.AdminKey == "" {
+		b, err := os.ReadFile(filepath.Join(c.DataDir, "admin-api-key"))
+		if err != nil {
+			t.Fatalf("admin key: %v", err)
+		}
+		c.AdminKey = strings.TrimSpace(string(b))
+		c.removeContainersAtEnd()
+	}
 	return c
 }
 

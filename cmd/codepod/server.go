@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -38,6 +39,7 @@ type serverOptions struct {
 	MaxTTL        time.Duration
 	MaxCPU        float64
 	MaxMemory     string
+	AdvertiseURL  string
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -54,6 +56,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.PollWait, "poll-wait", "CODEPOD_POLL_WAIT", 25*time.Second, "how long a runner's poll is held when no job is ready")
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
+	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 }
 
@@ -134,6 +137,9 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAdvertiseURL(o.AdvertiseURL); err != nil {
+		return nil, err
+	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
@@ -157,21 +163,53 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		fmt.Fprintf(stderr, "\nCreated the admin user. Its API key, shown only this once (also in %s):\n\n    %s\n\n",
 			filepath.Join(o.DataDir, "admin-api-key"), key)
 	}
+	hub, closeHub, err := newHub(ctx, st, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctl := control.New(st, control.Config{
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
-		Logger: logger, Registerer: reg,
+		Logger: logger, Registerer: reg, Hub: hub, AdvertiseURL: o.AdvertiseURL,
 	})
 	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir})
-	return serve(ctx, o, st, ctl, apiSrv, logger)
+	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
 
-func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Service, apiSrv *api.Server, logger *slog.Logger) (*runningServer, error) {
+// newHub is the hub that wakes runner polls: on PostgreSQL one that also
+// wakes them on the other replicas (LISTEN/NOTIFY), on SQLite nil (the
+// control plane's local hub). closeAll stops the hub, if any, and closes st.
+func newHub(ctx context.Context, st *store.DB, logger *slog.Logger) (hub control.Hub, closeAll func(), err error) {
+	if st.Dialect() != store.DialectPostgres {
+		return nil, func() { st.Close() }, nil
+	}
+	h, err := st.NewHub(ctx, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start the job listener: %w", err)
+	}
+	return h, func() { h.Close(); st.Close() }, nil
+}
+
+// checkAdvertiseURL accepts "" or an absolute http(s) URL with a host.
+func checkAdvertiseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--advertise-url %q: give this replica's base URL as runners reach it, e.g. https://10.0.0.5:3000", s)
+	}
+	return nil
+}
+
+// serve serves until ctx ends; closeStore releases the store (and the hub).
+func serve(ctx context.Context, o serverOptions, st *store.DB, closeStore func(), ctl *control.Service, apiSrv *api.Server, logger *slog.Logger) (*runningServer, error) {
 	h := apiSrv.Handler()
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)
 	}
 	scheme := "http"
@@ -179,7 +217,7 @@ func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Serv
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
 		if err != nil {
 			ln.Close()
-			st.Close()
+			closeStore()
 			return nil, fmt.Errorf("load TLS certificate: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
@@ -213,7 +251,7 @@ func serve(ctx context.Context, o serverOptions, st *store.DB, ctl *control.Serv
 		apiSrv.Close() // the pooled SSH connections to agents
 		stopCtl()
 		<-ctlDone
-		st.Close()
+		closeStore()
 		rs.done <- err
 	}()
 	return rs, nil

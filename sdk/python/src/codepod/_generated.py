@@ -1698,6 +1698,9 @@ class TunnelPayload:
 
     tunnel_id: str
 
+    url: str | None = None
+    """Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TunnelPayload:
         """Builds the model from its JSON object."""
@@ -1705,6 +1708,7 @@ class TunnelPayload:
             authorized_keys=[v for v in d["authorized_keys"]] if d.get("authorized_keys") is not None else None,
             path=d["path"],
             tunnel_id=d["tunnel_id"],
+            url=d["url"] if d.get("url") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1714,6 +1718,8 @@ class TunnelPayload:
             out["authorized_keys"] = [v for v in self.authorized_keys]
         out["path"] = self.path
         out["tunnel_id"] = self.tunnel_id
+        if self.url is not None:
+            out["url"] = self.url
         return out
 
 

@@ -1216,6 +1216,8 @@ export interface components {
             authorized_keys?: string[] | null;
             path: string;
             tunnel_id: string;
+            /** @description Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path. */
+            url?: string;
         };
         User: {
             admin: boolean;
