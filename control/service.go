@@ -78,9 +78,9 @@ type Service struct {
 	leases  *leaseWatch
 	metrics *metrics
 	// placeMu serialises placement in this process, so two placements do not
-	// both take a runner's last free slot. (Replicas on one PostgreSQL may
-	// still overfill a runner by a little; the runner refuses what it cannot
-	// run and the job fails with its reason.)
+	// both take a runner's last free slot. (Replicas on one PostgreSQL
+	// placing at the same moment may still overfill a runner by a sandbox;
+	// a row lock on the runner during placement would close that gap.)
 	placeMu sync.Mutex
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
