@@ -3,6 +3,8 @@ package control
 import (
 	"sync"
 	"time"
+
+	"github.com/codepod-dev/codepod/internal/wakeup"
 )
 
 // Hub wakes polls that wait for jobs. It only cuts latency: the database is
@@ -28,37 +30,18 @@ type Hub interface {
 
 // LocalHub is a Hub for the polls of one process: one channel per runner,
 // closed and replaced by Notify.
-type LocalHub struct {
-	mu    sync.Mutex
-	chans map[string]chan struct{}
-}
+type LocalHub struct{ set wakeup.Set }
 
 var _ Hub = (*LocalHub)(nil)
 
 // NewLocalHub returns an empty LocalHub.
-func NewLocalHub() *LocalHub { return &LocalHub{chans: map[string]chan struct{}{}} }
+func NewLocalHub() *LocalHub { return &LocalHub{} }
 
 // Wait implements Hub.
-func (h *LocalHub) Wait(runnerID string) <-chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok := h.chans[runnerID]
-	if !ok {
-		c = make(chan struct{})
-		h.chans[runnerID] = c
-	}
-	return c
-}
+func (h *LocalHub) Wait(runnerID string) <-chan struct{} { return h.set.Wait(runnerID) }
 
 // Notify implements Hub.
-func (h *LocalHub) Notify(runnerID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c, ok := h.chans[runnerID]; ok {
-		close(c)
-		delete(h.chans, runnerID)
-	}
-}
+func (h *LocalHub) Notify(runnerID string) { h.set.Wake(runnerID) }
 
 // leaseWatch remembers the leases this process handed out, so the tick loop
 // can wake the runner's waiting poll when one expires and the job is due

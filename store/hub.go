@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/codepod-dev/codepod/internal/wakeup"
 )
 
 // HubChannel is the PostgreSQL channel a Hub NOTIFYs and LISTENs on; the
@@ -40,8 +41,7 @@ type Hub struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the listener has stopped
 
-	mu    sync.Mutex
-	chans map[string]chan struct{} // by runner id; closed and removed by a wake
+	waiters wakeup.Set // by runner id
 }
 
 // NewHub connects a listener to db's PostgreSQL database and returns the
@@ -58,7 +58,7 @@ func (db *DB) NewHub(ctx context.Context, logger *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{db: db, log: logger, done: make(chan struct{}), chans: map[string]chan struct{}{}}
+	h := &Hub{db: db, log: logger, done: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	go h.run(conn)
 	return h, nil
@@ -66,16 +66,7 @@ func (db *DB) NewHub(ctx context.Context, logger *slog.Logger) (*Hub, error) {
 
 // Wait returns a channel that is closed by the next Notify of runnerID,
 // on any replica.
-func (h *Hub) Wait(runnerID string) <-chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok := h.chans[runnerID]
-	if !ok {
-		c = make(chan struct{})
-		h.chans[runnerID] = c
-	}
-	return c
-}
+func (h *Hub) Wait(runnerID string) <-chan struct{} { return h.waiters.Wait(runnerID) }
 
 // Notify wakes runnerID's waiting polls here at once and on the other
 // replicas through pg_notify. A failed pg_notify is logged: the other
@@ -98,24 +89,10 @@ func (h *Hub) Close() error {
 }
 
 // wake closes runnerID's wait channel, if a poll waits on it.
-func (h *Hub) wake(runnerID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c, ok := h.chans[runnerID]; ok {
-		close(c)
-		delete(h.chans, runnerID)
-	}
-}
+func (h *Hub) wake(runnerID string) { h.waiters.Wake(runnerID) }
 
 // wakeAll wakes every waiting poll.
-func (h *Hub) wakeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for id, c := range h.chans {
-		close(c)
-		delete(h.chans, id)
-	}
-}
+func (h *Hub) wakeAll() { h.waiters.WakeAll() }
 
 // listen opens a dedicated connection that LISTENs on HubChannel.
 func (db *DB) listen(ctx context.Context) (*pgx.Conn, error) {
