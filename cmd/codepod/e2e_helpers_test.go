@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,34 +22,19 @@ import (
 // The end-to-end tests run the real binaries as separate processes: a
 // server, one or more runners on the real Docker Engine, and the CLI.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// binDir holds the binaries the tests run (see binaries).
+var binDir string
 
-// binaries builds codepod and codepod-agent (static) once per test binary.
+// binaries builds codepod and codepod-agent (static) once per test binary
+// and returns codepod's path.
 func binaries(t testing.TB) (codepodBin string) {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "codepod-e2e-bin-")
-		if buildErr != nil {
-			return
-		}
-		for _, pkg := range []string{"codepod", "codepod-agent"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, pkg), "./cmd/"+pkg)
-			cmd.Dir = testenv.RepoRoot()
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	dir, err := testenv.Binaries()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(binDir, "codepod")
+	binDir = dir
+	return filepath.Join(dir, "codepod")
 }
 
 // proc is a background codepod process whose output goes to the test log
@@ -388,16 +372,8 @@ func containers(t testing.TB, sandboxID string) []string {
 	return lines
 }
 
-var tinyOnce sync.Once
-
 func ensureTinyImage(t testing.TB) {
-	tinyOnce.Do(func() {
-		if exec.Command("docker", "image", "inspect", "codepod/tiny:latest").Run() == nil {
-			return
-		}
-		cmd := exec.Command(binaries(t), "image", "build", "tiny")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build tiny image: %v\n%s", err, out)
-		}
-	})
+	if err := testenv.TinyImage(binaries(t)); err != nil {
+		t.Fatal(err)
+	}
 }

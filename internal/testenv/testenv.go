@@ -115,33 +115,77 @@ func RepoRoot() string {
 }
 
 var (
-	agentOnce sync.Once
-	agentPath string
-	agentErr  error
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+	builds  sync.Map // package name → *build
 )
 
-// AgentBinary builds cmd/codepod-agent once per test binary (static,
-// CGO_ENABLED=0) and returns its path.
-func AgentBinary(tb testing.TB) string {
-	tb.Helper()
-	agentOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "codepod-agent-")
-		if err != nil {
-			agentErr = err
-			return
-		}
-		agentPath = filepath.Join(dir, "codepod-agent")
-		cmd := exec.Command("go", "build", "-o", agentPath, "./cmd/codepod-agent")
+type build struct {
+	once sync.Once
+	err  error
+}
+
+// Build compiles ./cmd/<name> (static, CGO_ENABLED=0) once per test binary
+// into one temporary directory shared by all builds, so `codepod runner`
+// finds codepod-agent next to itself, and returns the binary's path.
+func Build(name string) (string, error) {
+	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "codepod-test-bin-") })
+	if binErr != nil {
+		return "", binErr
+	}
+	v, _ := builds.LoadOrStore(name, &build{})
+	b := v.(*build)
+	path := filepath.Join(binDir, name)
+	b.once.Do(func() {
+		cmd := exec.Command("go", "build", "-o", path, "./cmd/"+name)
 		cmd.Dir = RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			agentErr = fmt.Errorf("build agent: %v: %s", err, out)
+			b.err = fmt.Errorf("build %s: %v\n%s", name, err, out)
 		}
 	})
-	if agentErr != nil {
-		tb.Fatal(agentErr)
+	return path, b.err
+}
+
+// Binaries builds codepod and codepod-agent and returns their directory.
+func Binaries() (string, error) {
+	for _, name := range []string{"codepod", "codepod-agent"} {
+		if _, err := Build(name); err != nil {
+			return "", err
+		}
 	}
-	return agentPath
+	return binDir, nil
+}
+
+// AgentBinary builds cmd/codepod-agent once per test binary and returns its
+// path, failing the test when it does not build.
+func AgentBinary(tb testing.TB) string {
+	tb.Helper()
+	p, err := Build("codepod-agent")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+var (
+	tinyOnce sync.Once
+	tinyErr  error
+)
+
+// TinyImage makes sure codepod/tiny:latest exists, building it with
+// `codepod image build tiny` when it does not.
+func TinyImage(codepodBin string) error {
+	tinyOnce.Do(func() {
+		if exec.Command("docker", "image", "inspect", "codepod/tiny:latest").Run() == nil {
+			return
+		}
+		if out, err := exec.Command(codepodBin, "image", "build", "tiny").CombinedOutput(); err != nil {
+			tinyErr = fmt.Errorf("build codepod/tiny:latest: %v\n%s", err, out)
+		}
+	})
+	return tinyErr
 }
 
 func randHex(n int) string {
