@@ -6,10 +6,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/codepod-dev/codepod/web"
 )
 
 // newRouter builds the chi router: middleware, the Huma operations and the
-// few plain routes (metrics, spec, docs).
+// few plain routes (metrics, spec, docs, the web UI).
 func (s *Server) newRouter() chi.Router {
 	mux := chi.NewMux()
 	mux.Use(s.instrument)
@@ -31,6 +33,11 @@ func (s *Server) newRouter() chi.Router {
 	mux.Get("/openapi.yaml", s.spec.serve("application/yaml", s.spec.yaml))
 	mux.Get("/openapi.json", s.spec.serve("application/json", s.spec.json))
 	mux.Get("/docs", s.serveDocs)
+	// The web UI: public static files (its API calls carry the user's key).
+	ui := web.Handler()
+	mux.Get("/", ui.ServeHTTP)
+	mux.Get("/ui", ui.ServeHTTP)
+	mux.Get("/ui/*", ui.ServeHTTP)
 	return mux
 }
 

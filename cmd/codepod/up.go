@@ -77,7 +77,7 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(ctx) }()
-	log.Info("CodePod is up", "url", srv.URL, "data_dir", so.DataDir)
+	log.Info("CodePod is up", "url", srv.URL, "web_ui", srv.URL+"/ui/", "data_dir", so.DataDir)
 	select {
 	case err = <-runErr:
 		cancel()
