@@ -22,6 +22,9 @@ func TestImportDirection(t *testing.T) {
 		{mod + "/runner/...", []string{mod + "/api", mod + "/store", mod + "/control"}},
 		{mod + "/store", []string{mod + "/api", mod + "/control", mod + "/runner"}},
 		{mod + "/control", []string{mod + "/api", mod + "/store", mod + "/runner"}},
+		{mod + "/gateway", []string{mod + "/api", mod + "/store", mod + "/control", mod + "/runner"}},
+		{mod + "/web", []string{mod}},
+		{mod + "/client", []string{mod}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {
