@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -22,26 +21,9 @@ import (
 // subreaper (the same code path as PID 1 in a container).
 type agentProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testenv.Buffer
 	tcp    string
 	exited chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startBinary runs the agent binary with the fixture's layout; tcp adds
@@ -49,7 +31,7 @@ func (s *syncBuffer) String() string {
 func startBinary(t testing.TB, f *fixture, tcp bool, child ...string) *agentProc {
 	t.Helper()
 	args := []string{"--etc", f.etc, "--socket", f.socket}
-	p := &agentProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &agentProc{stderr: &testenv.Buffer{}, exited: make(chan struct{})}
 	if tcp {
 		p.tcp = freePort(t)
 		args = append(args, "--listen-tcp", p.tcp)

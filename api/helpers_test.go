@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ type env struct {
 	srv      *httptest.Server
 	adminKey string
 	dataDir  string
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 }
 
 // stores names the databases a test runs on: SQLite always, PostgreSQL
@@ -57,7 +56,7 @@ func newEnvOn(tb testing.TB, kind string, tweak func(*http.Server)) *env {
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := prometheus.NewRegistry()
 	ctl := control.New(st, control.Config{Logger: log, Registerer: reg, TickInterval: 100 * time.Millisecond})
@@ -189,22 +188,4 @@ func wantProblem(tb testing.TB, r *resp, status int) {
 	if status == http.StatusInternalServerError && !strings.HasPrefix(r.str("detail"), "internal error") {
 		tb.Errorf("500 detail leaks: %q", r.str("detail"))
 	}
-}
-
-// syncBuffer is a log sink goroutines share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

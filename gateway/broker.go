@@ -144,16 +144,9 @@ func (p *Pending) drain() {
 func (b *Broker) Deliver(tunnelID, runnerID string, conn net.Conn) (done <-chan struct{}, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	p := b.pending[tunnelID]
-	if p == nil {
-		p = b.awaitExpectLocked(tunnelID)
-	}
-	switch {
-	case p == nil:
-		return nil, codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
-	case p.runnerID != runnerID:
-		b.log.Warn("tunnel delivered by the wrong runner", "tunnel", tunnelID, "runner", runnerID, "expected", p.runnerID)
-		return nil, codepod.Errorf(codepod.EFORBIDDEN, "tunnel %s belongs to another runner", tunnelID)
+	p, err := b.expectedLocked(tunnelID, runnerID)
+	if err != nil {
+		return nil, err
 	}
 	delete(b.pending, tunnelID)
 	dc := &doneConn{Conn: conn, done: make(chan struct{})}
@@ -169,17 +162,25 @@ func (b *Broker) Deliver(tunnelID, runnerID string, conn net.Conn) (done <-chan 
 func (b *Broker) Expecting(tunnelID, runnerID string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	_, err := b.expectedLocked(tunnelID, runnerID)
+	return err
+}
+
+// expectedLocked returns the Pending of tunnelID (waiting up to EarlyWait
+// for an early dial-back) if runnerID is the runner it expects.
+func (b *Broker) expectedLocked(tunnelID, runnerID string) (*Pending, error) {
 	p := b.pending[tunnelID]
 	if p == nil {
 		p = b.awaitExpectLocked(tunnelID)
 	}
 	switch {
 	case p == nil:
-		return codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
+		return nil, codepod.Errorf(codepod.ENOTFOUND, "tunnel %s is unknown or expired", tunnelID)
 	case p.runnerID != runnerID:
-		return codepod.Errorf(codepod.EFORBIDDEN, "tunnel %s belongs to another runner", tunnelID)
+		b.log.Warn("tunnel dial-back by the wrong runner", "tunnel", tunnelID, "runner", runnerID, "expected", p.runnerID)
+		return nil, codepod.Errorf(codepod.EFORBIDDEN, "tunnel %s belongs to another runner", tunnelID)
 	}
-	return nil
+	return p, nil
 }
 
 // awaitExpectLocked waits, with b.mu released, up to b.EarlyWait for

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/codepod-dev/codepod/internal/testenv"
 	"github.com/codepod-dev/codepod/store"
 )
 
@@ -56,7 +57,7 @@ func testStaleMigrationLock(t *testing.T, b backend) {
 	_, err := raw.ExecContext(ctx, "INSERT INTO bun_migration_locks (table_name) VALUES ('bun_migrations')")
 	must(t, err)
 
-	var logs syncBuffer
+	var logs testenv.Buffer
 	db := openURL(t, url, slog.New(slog.NewTextHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), "stale") {
 		t.Errorf("no warning about the stale lock in the log:\n%s", logs.String())

@@ -44,11 +44,7 @@ modes are kept.`,
 			if dstRemote {
 				ref = dstRef
 			}
-			c, err := newAPIClient(true)
-			if err != nil {
-				return err
-			}
-			sc, _, err := c.sshTo(cmd.Context(), ref)
+			sc, err := dialSandbox(cmd, ref)
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,30 +40,17 @@ func binaries(t testing.TB) (codepodBin string) {
 // when the test fails.
 type proc struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
-	mu  sync.Mutex
+	out testenv.Buffer
 }
 
-type lockedWriter struct{ p *proc }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.p.out.Write(b)
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) output() string { return p.out.String() }
 
 func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &bytes.Buffer{}}
+	p := &proc{}
 	p.cmd = exec.Command(binaries(t), args...)
 	p.cmd.Env = append(baseEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -78,17 +64,21 @@ func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits; kill sends SIGKILL.
-func (p *proc) stop() {
-	if p.cmd.ProcessState != nil {
+func (p *proc) stop() { stopProcess(p.cmd, 20*time.Second) }
+
+// stopProcess sends SIGTERM to a started command and waits for it, killing
+// it when it has not exited within grace.
+func stopProcess(cmd *exec.Cmd, grace time.Duration) {
+	if cmd.ProcessState != nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
+	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
+	case <-time.After(grace):
+		cmd.Process.Kill()
 		<-done
 	}
 }

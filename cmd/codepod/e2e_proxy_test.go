@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -128,20 +127,7 @@ func (p *forwardProxy) start(t testing.TB, dir, port, conf, bin string, args ...
 }
 
 // stop ends the proxy (by its own pid) and waits for it.
-func (p *forwardProxy) stop() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-done
-	}
-}
+func (p *forwardProxy) stop() { stopProcess(p.cmd, 5*time.Second) }
 
 // log is the proxy's access log so far.
 func (p *forwardProxy) log() string {

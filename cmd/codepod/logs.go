@@ -23,11 +23,7 @@ func newLogsCmd() *cobra.Command {
 		Short: "Print the output of the sandbox image's own command",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(true)
-			if err != nil {
-				return err
-			}
-			sc, _, err := c.sshTo(cmd.Context(), args[0])
+			sc, err := dialSandbox(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -24,11 +24,7 @@ func newPortForwardCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := newAPIClient(true)
-			if err != nil {
-				return err
-			}
-			sc, _, err := c.sshTo(cmd.Context(), args[0])
+			sc, err := dialSandbox(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,17 @@ func sandboxSessionCommands() []*cobra.Command {
 	return []*cobra.Command{newExecCmd(), newSSHCmd(), newCpCmd(), newPortForwardCmd(), newLogsCmd()}
 }
 
+// dialSandbox opens an SSH client to a running sandbox with the CLI's
+// settings: what every command that reaches into a sandbox starts with.
+func dialSandbox(cmd *cobra.Command, ref string) (*ssh.Client, error) {
+	c, err := newAPIClient(true)
+	if err != nil {
+		return nil, err
+	}
+	sc, _, err := c.sshTo(cmd.Context(), ref)
+	return sc, err
+}
+
 // sshTo opens an SSH client to a running sandbox: a short-lived token from
 // the server, the tunnel, and the host key pinned to the server's record.
 func (c *apiClient) sshTo(ctx context.Context, ref string) (*ssh.Client, *client.Sandbox, error) {
@@ -61,11 +72,7 @@ type execOptions struct {
 // runRemote runs argv (or a login shell) in the sandbox with the local
 // terminal and streams, and returns its exit code.
 func runRemote(cmd *cobra.Command, ref string, argv []string, o execOptions) error {
-	c, err := newAPIClient(true)
-	if err != nil {
-		return err
-	}
-	sc, _, err := c.sshTo(cmd.Context(), ref)
+	sc, err := dialSandbox(cmd, ref)
 	if err != nil {
 		return err
 	}
