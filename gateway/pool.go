@@ -30,7 +30,18 @@ type PoolConfig struct {
 	// by every caller waiting for the same sandbox, so it does not end with
 	// any one caller's context.
 	DialTimeout time.Duration
-	Logger      *slog.Logger
+	// RetryFor is how long a dial keeps retrying while the agent is
+	// unreachable (EUNAVAILABLE: a sandbox that just started, a tunnel that
+	// failed once) before the error reaches callers; default 5s. Wrong host
+	// keys, refused credentials and other errors are returned at once.
+	RetryFor time.Duration
+	// IdleTimeout closes a connection no call has used for this long;
+	// default 5m. A connection in use (a running exec, a terminal) is never
+	// idle.
+	IdleTimeout time.Duration
+	// Now is the clock for idleness; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Pool keeps one SSH connection per sandbox. Client dials once for many
@@ -54,6 +65,11 @@ type entry struct {
 	client *ssh.Client   // set before ready closes, when err is nil
 	err    error
 	dead   chan struct{} // closed when the connection ended
+
+	// Guarded by Pool.mu: calls running on the connection, and when the
+	// last one ended (or the entry was made).
+	active   int
+	lastUsed time.Time
 }
 
 // NewPool returns an empty pool. Dial and Auth are required.
@@ -64,11 +80,22 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 20 * time.Second
 	}
+	if cfg.RetryFor <= 0 {
+		cfg.RetryFor = 5 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Pool{cfg: cfg, log: cfg.Logger, entries: map[string]*entry{}}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.wg.Add(1)
+	go p.closeIdleLoop()
 	return p
 }
 
@@ -105,7 +132,7 @@ func (p *Pool) entry(sandboxID string) (*entry, error) {
 	if e := p.entries[sandboxID]; e != nil && e.usable() {
 		return e, nil
 	}
-	e := &entry{ready: make(chan struct{}), dead: make(chan struct{})}
+	e := &entry{ready: make(chan struct{}), dead: make(chan struct{}), lastUsed: p.cfg.Now()}
 	p.entries[sandboxID] = e
 	p.wg.Add(1)
 	go p.dial(sandboxID, e)

@@ -18,7 +18,7 @@ func (p *Pool) dial(sandboxID string, e *entry) {
 	defer p.wg.Done()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.DialTimeout)
-	c, err := p.connect(ctx, sandboxID)
+	c, err := p.connectRetrying(ctx, sandboxID)
 	cancel()
 
 	p.mu.Lock()
@@ -55,6 +55,41 @@ func (p *Pool) watch(sandboxID string, e *entry) {
 	p.mu.Unlock()
 	p.log.Debug("ssh connection ended", "sandbox", sandboxID, "err", err)
 }
+
+// connectRetrying connects, retrying with a short backoff for up to
+// RetryFor while the agent is merely unreachable (a tunnel that failed
+// once, an agent a moment from listening), so callers see a 503 only when
+// the agent stays away.
+func (p *Pool) connectRetrying(ctx context.Context, sandboxID string) (*ssh.Client, error) {
+	deadline := p.cfg.Now().Add(p.cfg.RetryFor)
+	wait := 50 * time.Millisecond
+	for {
+		c, err := p.connect(ctx, sandboxID)
+		if err == nil || !retryable(err) || !p.cfg.Now().Add(wait).Before(deadline) {
+			return c, err
+		}
+		p.log.Debug("agent unreachable; retrying", "sandbox", sandboxID, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}
+
+// retryable: the agent could not be reached, which a moment may fix. A
+// wrong host key or refused credentials will not change by retrying, and a
+// runner that did not answer (ETIMEOUT) has already been waited for.
+func retryable(err error) bool {
+	var perm permanentError
+	return codepod.ErrorCode(err) == codepod.EUNAVAILABLE && !errors.As(err, &perm)
+}
+
+// permanentError is a connect error that retrying will not fix.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
 
 // connect authenticates to sandboxID's agent over a fresh Dial, pinning its
 // host key. ctx bounds the dial and the handshake.
@@ -118,11 +153,11 @@ func handshakeError(sandboxID string, err error) error {
 	var mismatch *hostKeyMismatch
 	switch {
 	case errors.As(err, &mismatch):
-		return fmt.Errorf("%w (%v)", codepod.Errorf(codepod.EUNAVAILABLE,
-			"the agent of sandbox %s presented a host key that does not match its recorded fingerprint; refusing to connect", sandboxID), err)
+		return permanentError{fmt.Errorf("%w (%v)", codepod.Errorf(codepod.EUNAVAILABLE,
+			"the agent of sandbox %s presented a host key that does not match its recorded fingerprint; refusing to connect", sandboxID), err)}
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("%w (%v)", codepod.Errorf(codepod.EUNAVAILABLE,
-			"the agent of sandbox %s refused the server's credentials", sandboxID), err)
+		return permanentError{fmt.Errorf("%w (%v)", codepod.Errorf(codepod.EUNAVAILABLE,
+			"the agent of sandbox %s refused the server's credentials", sandboxID), err)}
 	default:
 		return fmt.Errorf("%w (%v)", codepod.Errorf(codepod.EUNAVAILABLE,
 			"could not reach the agent of sandbox %s", sandboxID), err)

@@ -23,7 +23,9 @@ func (p *Pool) Do(ctx context.Context, sandboxID string, fn func(c *ssh.Client) 
 		if err != nil {
 			return err
 		}
+		e := p.acquire(sandboxID, c)
 		err = fn(c)
+		p.release(e)
 		if attempt > 0 || !errors.Is(err, ErrConnLost) {
 			return err
 		}
