@@ -56,7 +56,8 @@ type Pool struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	closed  bool
-	wg      sync.WaitGroup // dials and connection watchers
+	janitor bool           // closeIdleLoop runs
+	wg      sync.WaitGroup // dials, connection watchers and closeIdleLoop
 }
 
 // entry is one sandbox's connection, or the dial that will make it.
@@ -94,8 +95,6 @@ func NewPool(cfg PoolConfig) *Pool {
 	}
 	p := &Pool{cfg: cfg, log: cfg.Logger, entries: map[string]*entry{}}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.wg.Add(1)
-	go p.closeIdleLoop()
 	return p
 }
 
@@ -134,6 +133,11 @@ func (p *Pool) entry(sandboxID string) (*entry, error) {
 	}
 	e := &entry{ready: make(chan struct{}), dead: make(chan struct{}), lastUsed: p.cfg.Now()}
 	p.entries[sandboxID] = e
+	if !p.janitor { // started with the first connection: an unused pool runs nothing
+		p.janitor = true
+		p.wg.Add(1)
+		go p.closeIdleLoop()
+	}
 	p.wg.Add(1)
 	go p.dial(sandboxID, e)
 	return e, nil
