@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -73,6 +74,10 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err != nil {
 		return wire.JobResult{}, err
 	}
+	progress("waiting for the agent")
+	if err := r.waitReachable(ctx, p.ID, fp); err != nil {
+		return wire.JobResult{}, err
+	}
 	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
 }
 
@@ -94,6 +99,9 @@ func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error
 	}
 	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
 	if err != nil {
+		return wire.JobResult{}, err
+	}
+	if err := r.waitReachable(ctx, job.SandboxID, fp); err != nil {
 		return wire.JobResult{}, err
 	}
 	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
@@ -126,11 +134,13 @@ func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
 		return err
 	}
 	return r.cfg.Tunnels.OpenTunnel(ctx, Tunnel{
-		Job:         job,
-		URL:         dialURL,
-		Header:      http.Header{"Authorization": {"Bearer " + r.credential()}},
-		HTTPClient:  r.cfg.HTTPClient,
-		AgentSocket: r.AgentSocket(job.SandboxID),
+		Job:        job,
+		URL:        dialURL,
+		Header:     http.Header{"Authorization": {"Bearer " + r.credential()}},
+		HTTPClient: r.cfg.HTTPClient,
+		DialAgent: func(ctx context.Context) (net.Conn, error) {
+			return r.cfg.Backend.DialAgent(ctx, job.SandboxID)
+		},
 	})
 }
 
@@ -152,12 +162,15 @@ func (r *Runner) tunnelURL(t *wire.TunnelPayload) (string, error) {
 
 // containerSpec is what the backend needs for p's container.
 func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
-	dir := r.sandboxDir(p.ID)
+	rt := p.Runtime
+	if rt == "" {
+		rt = r.cfg.Runtime
+	}
 	return ContainerSpec{
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
-		Network: p.Network, Runtime: r.cfg.Runtime, AgentBinary: r.cfg.AgentBinary,
-		EtcDir: dir + "/etc", RunDir: dir + "/run",
+		Network: p.Network, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
+		EtcDir: r.sandboxDir(p.ID) + "/etc",
 	}
 }
 

@@ -303,7 +303,7 @@ func TestLongJobsKeepTheirLeaseAndTunnelsGetWhatTheyNeed(t *testing.T) {
 		time.Sleep(1600 * time.Millisecond)
 		return nil
 	})
-	rr := startRunner(t, cfg)
+	startRunner(t, cfg)
 	j := tunnelJob(1500 * time.Millisecond)
 	f.enqueue(j)
 	if res := f.waitResult(t, j.ID, 10*time.Second); !res.OK {
@@ -314,8 +314,7 @@ func TestLongJobsKeepTheirLeaseAndTunnelsGetWhatTheyNeed(t *testing.T) {
 		t.Errorf("%d progress reports during a job longer than its lease, want at least 2", n)
 	}
 	st, _ := runner.LoadState(cfg.StateDir)
-	if got.URL != f.URL+j.Tunnel.Path || got.Header.Get("Authorization") != "Bearer "+st.Credential || got.HTTPClient == nil ||
-		got.AgentSocket != filepath.Join(cfg.StateDir, "sandboxes", "sb_t", "run", "agent.sock") || got.AgentSocket != rr.r.AgentSocket("sb_t") {
+	if got.URL != f.URL+j.Tunnel.Path || got.Header.Get("Authorization") != "Bearer "+st.Credential || got.HTTPClient == nil || got.DialAgent == nil {
 		t.Errorf("tunnel got %+v", got)
 	}
 }
