@@ -51,6 +51,14 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 	return cfg, host
 }
 
+// GVisorPidsOverhead is added to the pids limit of a sandbox under gVisor.
+// There the engine's pids limit counts the host threads of gVisor's own
+// kernel (the sentry: about 75 with one idle shell, more under load), not
+// the sandbox's processes, and the sentry dies when it cannot make a
+// thread (a 64 limit kills it at the first exec). The guest's processes are
+// then bounded by the memory limit (each costs sentry memory).
+const GVisorPidsOverhead = 512
+
 // resources maps the spec's limits; a zero limit takes CodePod's default
 // rather than none, so a sandbox is never unbounded.
 func resources(spec runner.ContainerSpec) container.Resources {
@@ -64,6 +72,9 @@ func resources(spec runner.ContainerSpec) container.Resources {
 	}
 	if pids <= 0 {
 		pids = d.DefaultPids
+	}
+	if engineRuntime(spec.Runtime) == "runsc" {
+		pids += GVisorPidsOverhead
 	}
 	return container.Resources{
 		NanoCPUs:   int64(cpu * 1e9),
