@@ -316,8 +316,9 @@ func TestAttackHundredMegabytesIntoTheRunDirectoryStayInTheTmpfs(t *testing.T) {
 	}
 }
 
-// TestAttackWritesToEtcAndBinFail: the host-backed paths left are
-// read-only, and root cannot remount them.
+// TestAttackWritesToEtcAndBinFail: the host-backed paths left (etc and the
+// agent binary) are read-only, and root cannot remount them. (The directory
+// /.codepod/bin itself is the container's own layer, like any directory.)
 func TestAttackWritesToEtcAndBinFail(t *testing.T) {
 	b := backend(t, docker.Config{})
 	for _, rt := range runtimes(t, b) {
@@ -332,7 +333,8 @@ func TestAttackWritesToEtcAndBinFail(t *testing.T) {
 				"rm -f /.codepod/etc/host_key",
 				"ln -s /var/run/docker.sock /.codepod/etc/sock",
 				"cp /bin/busybox /.codepod/bin/codepod-agent",
-				"touch /.codepod/bin/x",
+				"echo evil >> /.codepod/bin/codepod-agent",
+				"rm /.codepod/bin/codepod-agent",
 				"mount -o remount,rw /.codepod/etc && touch /.codepod/etc/x",
 				"mount -o remount,rw /.codepod/bin/codepod-agent",
 			} {
