@@ -138,6 +138,9 @@ func checkHeartbeat(t *testing.T, b *docker.Backend, req wire.PollRequest) {
 	if !req.Reconcile || req.WaitSeconds != 1 || req.MaxJobs < 1 {
 		t.Errorf("first poll: reconcile %v, wait %d, max jobs %d", req.Reconcile, req.WaitSeconds, req.MaxJobs)
 	}
+	if !slices.Contains(req.Runtimes, "runc") {
+		t.Errorf("heartbeat runtimes %v, want at least runc", req.Runtimes)
+	}
 	if req.Capacity.Sandboxes != 20 || req.Capacity.MemoryBytes != mem*80/100 {
 		t.Errorf("capacity %+v, want 20 sandboxes and %d bytes (80%% of %d)", req.Capacity, mem*80/100, mem)
 	}
