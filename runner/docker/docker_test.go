@@ -21,7 +21,7 @@ import (
 	"github.com/codepod-dev/codepod/runner/images"
 )
 
-func backend(t *testing.T, cfg docker.Config) *docker.Backend {
+func backend(t testing.TB, cfg docker.Config) *docker.Backend {
 	t.Helper()
 	testenv.Docker(t)
 	b, err := docker.New(cfg)
@@ -44,7 +44,7 @@ func randHex() string {
 }
 
 // spec is a sandbox spec with real host directories and agent.
-func spec(t *testing.T, id string) runner.ContainerSpec {
+func spec(t testing.TB, id string) runner.ContainerSpec {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
 	if _, err := hostkey.Generate(filepath.Join(dir, "etc")); err != nil {

@@ -413,3 +413,35 @@ func TestAgentPortMatchesTheAgent(t *testing.T) {
 		t.Fatalf("runner dials port %d, agent listens on %d", docker.AgentPort, agent.Port)
 	}
 }
+
+// BenchmarkDialAgent measures one dial as a tunnel makes it (two inspects,
+// the namespace switch and a loopback connect) plus the SSH key exchange
+// the runner's probe does.
+func BenchmarkDialAgent(b *testing.B) {
+	be := backend(b, docker.Config{})
+	s := spec(b, "sb_bench"+randHex())
+	ctx := context.Background()
+	if _, err := be.CreateSandbox(ctx, s); err != nil {
+		b.Fatal(err)
+	}
+	defer be.RemoveSandbox(context.Background(), s.SandboxID)
+	for agentHandshake(be, s) != nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Run("dial", func(b *testing.B) {
+		for b.Loop() {
+			c, err := be.DialAgent(ctx, s.SandboxID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+		}
+	})
+	b.Run("dial+handshake", func(b *testing.B) {
+		for b.Loop() {
+			if err := agentHandshake(be, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
