@@ -134,7 +134,7 @@ func dialInNetns(ctx context.Context, ns *os.File, addr string) (net.Conn, error
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		c, err, restored := dialLocked(ctx, ns, addr)
+		c, restored, err := dialLocked(ctx, ns, addr)
 		if restored {
 			runtime.UnlockOSThread()
 		}
@@ -149,20 +149,20 @@ func dialInNetns(ctx context.Context, ns *os.File, addr string) (net.Conn, error
 
 // dialLocked runs on a locked thread; restored says whether the thread is
 // back in its own network namespace.
-func dialLocked(ctx context.Context, ns *os.File, addr string) (net.Conn, error, bool) {
+func dialLocked(ctx context.Context, ns *os.File, addr string) (c net.Conn, restored bool, err error) {
 	self, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
-		return nil, fmt.Errorf("open this thread's network namespace: %w", err), true
+		return nil, true, fmt.Errorf("open this thread's network namespace: %w", err)
 	}
 	defer self.Close()
 	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("enter the network namespace: %w", err), true
+		return nil, true, fmt.Errorf("enter the network namespace: %w", err)
 	}
-	c, dialErr := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+	c, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if serr := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); serr != nil {
 		// The socket is made and belongs to the sandbox's namespace; only
 		// this thread is lost.
-		return c, dialErr, false
+		return c, false, err
 	}
-	return c, dialErr, true
+	return c, true, err
 }
