@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func tunnelServer(t *testing.T) (*httptest.Server, <-chan net.Conn) {
 			return
 		}
 		done := make(chan struct{})
-		conns <- closeNotify{c, done}
+		conns <- closeNotify{c, done, &sync.Once{}}
 		select {
 		case <-done:
 		case <-r.Context().Done():
@@ -47,9 +48,15 @@ func tunnelServer(t *testing.T) (*httptest.Server, <-chan net.Conn) {
 type closeNotify struct {
 	net.Conn
 	done chan struct{}
+	once *sync.Once
 }
 
-func (c closeNotify) Close() error { err := c.Conn.Close(); close(c.done); return err }
+// Close may be called more than once (an SSH client closes on failure).
+func (c closeNotify) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
 
 // echoAgent stands in for an agent: it echoes what it reads. It returns
 // the dial function a Tunnel carries.
