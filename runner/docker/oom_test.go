@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/codepod-dev/codepod/agent/hostkey"
@@ -21,6 +22,10 @@ import (
 // login authorizes a new key in the sandbox's etc and opens an SSH client
 // to its agent as root, through DialAgent with the host key pinned.
 func login(t *testing.T, b *docker.Backend, s runner.ContainerSpec) *ssh.Client {
+	return loginTB(t, b, s)
+}
+
+func loginTB(t testing.TB, b *docker.Backend, s runner.ContainerSpec) *ssh.Client {
 	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, err := ssh.NewSignerFromKey(priv)
@@ -50,7 +55,7 @@ func login(t *testing.T, b *docker.Backend, s runner.ContainerSpec) *ssh.Client 
 }
 
 // run runs script in a new session and returns its output and error.
-func run(t *testing.T, c *ssh.Client, script string) (string, error) {
+func run(t testing.TB, c *ssh.Client, script string) (string, error) {
 	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
@@ -149,5 +154,73 @@ func TestGVisorSandboxRunsUnderGVisorWithOnlyLoopback(t *testing.T) {
 	}
 	if ifaces := lines[len(lines)-1:]; !strings.Contains(out, "lo") || strings.Count(out, "eth") > 0 || ifaces[0] != "lo" {
 		t.Errorf("interfaces besides lo with network none: %q", out)
+	}
+}
+
+// TestAttackSymlinkThroughSFTPIsNotFollowed: the same swap without exec,
+// through the agent's SFTP (what the files API uses): the symlink stays a
+// file in the sandbox's tmpfs and the next dial reaches the agent.
+func TestAttackSymlinkThroughSFTPIsNotFollowed(t *testing.T) {
+	b := backend(t, docker.Config{})
+	fake, conns := fakeDockerSocket(t)
+	s := attackSandbox(t, b, "", 64<<20)
+	fc, err := sftp.NewClient(login(t, b, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	if err := fc.Symlink(fake, "/.codepod/run/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.PosixRename("/.codepod/run/x", "/.codepod/run/agent.sock"); err != nil {
+		t.Fatal(err)
+	}
+	if err := agentHandshake(b, s); err != nil {
+		t.Fatalf("after the symlink the dial does not reach the agent: %v", err)
+	}
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("the host's stand-in Docker socket got %d connections", n)
+	}
+}
+
+// BenchmarkRuntime compares runc and gVisor: create→agent answering, and
+// one SSH session running `true` through DialAgent.
+//
+//	go test -run '^$' -bench Runtime -benchtime 5x ./runner/docker/
+func BenchmarkRuntime(b *testing.B) {
+	be := backend(b, docker.Config{})
+	for _, rt := range []string{"runc", "gvisor"} {
+		b.Run(rt+"/create-to-reachable", func(b *testing.B) {
+			for b.Loop() {
+				s := spec(b, "sb_bench"+randHex())
+				s.Runtime, s.MemoryBytes = rt, 128<<20
+				if _, err := be.CreateSandbox(context.Background(), s); err != nil {
+					b.Fatal(err)
+				}
+				for agentHandshake(be, s) != nil {
+					time.Sleep(5 * time.Millisecond)
+				}
+				b.StopTimer()
+				be.RemoveSandbox(context.Background(), s.SandboxID)
+				b.StartTimer()
+			}
+		})
+		b.Run(rt+"/exec-true", func(b *testing.B) {
+			s := spec(b, "sb_bench"+randHex())
+			s.Runtime, s.MemoryBytes = rt, 128<<20
+			if _, err := be.CreateSandbox(context.Background(), s); err != nil {
+				b.Fatal(err)
+			}
+			defer be.RemoveSandbox(context.Background(), s.SandboxID)
+			for agentHandshake(be, s) != nil {
+				time.Sleep(5 * time.Millisecond)
+			}
+			c := loginTB(b, be, s)
+			for b.Loop() {
+				if out, err := run(b, c, "true"); err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+			}
+		})
 	}
 }
