@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/codepod-dev/codepod"
@@ -59,6 +60,9 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)) (wire.JobResult, error) {
 	p, err := sandboxPayload(job)
 	if err != nil {
+		return wire.JobResult{}, err
+	}
+	if err := r.checkRuntime(ctx, p.Runtime); err != nil {
 		return wire.JobResult{}, err
 	}
 	progress("preparing image " + p.Image)
@@ -158,6 +162,16 @@ func (r *Runner) tunnelURL(t *wire.TunnelPayload) (string, error) {
 		return "", fmt.Errorf("tunnel job with a dial-back URL that is not an absolute http(s) URL: %q", t.URL)
 	}
 	return t.URL, nil
+}
+
+// checkRuntime refuses a runtime the engine does not have (when the runner
+// knows what it has), before anything is pulled or made.
+func (r *Runner) checkRuntime(ctx context.Context, rt string) error {
+	have := r.runtimes(ctx, false)
+	if rt == "" || have == nil || slices.Contains(have, rt) {
+		return nil
+	}
+	return codepod.Errorf(codepod.EINVALID, "runtime %q is not available on this runner (it has %s)", rt, strings.Join(have, ", "))
 }
 
 // containerSpec is what the backend needs for p's container.

@@ -111,3 +111,19 @@ func TestInventoryCarriesWhyASandboxStopped(t *testing.T) {
 		t.Fatalf("inventory %+v, want %+v", inv, want)
 	}
 }
+
+// TestACreateForARuntimeTheRunnerLacksFailsClearly: nothing is pulled or
+// made for a runtime the engine does not have.
+func TestACreateForARuntimeTheRunnerLacksFailsClearly(t *testing.T) {
+	b := dockerBackend(t)
+	r := handleRunner(t, b)
+	p := payload(randID("sb_"))
+	p.Runtime = "kata"
+	res := r.Handle(t.Context(), job(wire.KindCreate, p), nil)
+	if res.OK || !strings.Contains(res.Error, `runtime "kata" is not available on this runner (it has `) {
+		t.Fatalf("create: %+v", res)
+	}
+	if n := countContainers(t, b, p.ID); n != 0 {
+		t.Fatalf("%d containers made", n)
+	}
+}
