@@ -18,21 +18,38 @@ import (
 	"github.com/gliderlabs/ssh"
 )
 
-// Defaults of the mount layout the runner sets up (see docs/agent.md).
+// Defaults of the layout the runner sets up (see docs/agent.md and
+// docs/security-channel.md).
 const (
-	DefaultEtcDir     = "/.codepod/etc"
-	DefaultSocketPath = "/.codepod/run/agent.sock"
+	DefaultEtcDir = "/.codepod/etc"
+	// DefaultRunDir is a size-limited tmpfs inside the container: the agent
+	// keeps main.log there. Nothing of it is on the runner's host.
+	DefaultRunDir = "/.codepod/run"
+	// Port is the TCP port the agent listens on at 127.0.0.1 inside the
+	// sandbox's network namespace. The runner reaches it by entering that
+	// namespace (runner/docker's DialAgent); it is never published. It is
+	// high and fixed so a sandbox's own servers rarely want it.
+	Port = 49983
 )
+
+// DefaultListenTCP is where the agent listens unless told otherwise.
+var DefaultListenTCP = fmt.Sprintf("127.0.0.1:%d", Port)
 
 // Config says where the agent finds its keys, where it listens and what it
 // supervises. The zero value, after defaults, is the in-container layout.
 type Config struct {
 	// EtcDir holds host_key, ssh_secret, authorized_keys and sandbox_id.
 	EtcDir string
-	// SocketPath is the Unix socket to listen on; a stale one is removed.
+	// SocketPath, if set, is a Unix socket to listen on; a stale one is
+	// removed. The runner does not use one (a socket in a directory the
+	// tenant can write is a path the host must never follow); tests do.
 	SocketPath string
-	// ListenTCP, if set, is a TCP address to listen on as well.
+	// ListenTCP, if set, is a TCP address to listen on. With neither
+	// SocketPath nor ListenTCP the agent listens on DefaultListenTCP.
 	ListenTCP string
+	// RunDir keeps main.log, the image command's output. Default: the
+	// socket's directory when SocketPath is set, else DefaultRunDir.
+	RunDir string
 	// Command is the image's own entrypoint and command, run as a
 	// supervised child (never restarted). Empty means none.
 	Command []string
@@ -44,6 +61,11 @@ type Config struct {
 	// re-parented to it. Set it when the agent is PID 1 or a subreaper,
 	// and only then: it takes over all of the process's children.
 	ReapAll bool
+	// ChildOOMScoreAdj, when not 0, is written to the oom_score_adj of
+	// every process the agent starts (the image command, exec and terminal
+	// sessions), so the kernel's OOM killer picks the workload before the
+	// agent. The binary sets proc.OOMFirst.
+	ChildOOMScoreAdj int
 	// Logger receives one line per session and notable events.
 	Logger *slog.Logger
 	// KeepAliveInterval is how often an idle client is probed; after
@@ -60,8 +82,14 @@ func (c *Config) setDefaults() {
 	if c.EtcDir == "" {
 		c.EtcDir = DefaultEtcDir
 	}
-	if c.SocketPath == "" {
-		c.SocketPath = DefaultSocketPath
+	if c.SocketPath == "" && c.ListenTCP == "" {
+		c.ListenTCP = DefaultListenTCP
+	}
+	if c.RunDir == "" {
+		c.RunDir = DefaultRunDir
+		if c.SocketPath != "" {
+			c.RunDir = filepath.Dir(c.SocketPath)
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -105,25 +133,28 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger)}
+	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.srv = a.newServer(signer)
 	return a, nil
 }
 
-// Start starts reaping (if ReapAll), listens on the socket (and TCP if
-// configured), serves in the background and starts the supervised child.
+// Start starts reaping (if ReapAll), listens on the socket and/or TCP
+// address, serves in the background and starts the supervised child.
 func (a *Agent) Start() error {
 	if a.cfg.ReapAll {
 		a.reapWG.Add(1)
 		go func() { defer a.reapWG.Done(); a.reaper.Run(a.ctx) }()
 	}
-	ln, err := listenUnix(a.cfg.SocketPath)
-	if err != nil {
-		a.Close()
-		return err
+	if a.cfg.SocketPath != "" {
+		ln, err := listenUnix(a.cfg.SocketPath)
+		if err != nil {
+			a.Close()
+			return err
+		}
+		a.serve(ln)
+		a.log.Info("listening", "socket", a.cfg.SocketPath)
 	}
-	a.serve(ln)
-	a.log.Info("listening", "socket", a.cfg.SocketPath)
 	if a.cfg.ListenTCP != "" {
 		tl, err := net.Listen("tcp", a.cfg.ListenTCP)
 		if err != nil {

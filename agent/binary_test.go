@@ -30,11 +30,13 @@ type agentProc struct {
 // --listen-tcp on a free loopback port; child is the image command.
 func startBinary(t testing.TB, f *fixture, tcp bool, child ...string) *agentProc {
 	t.Helper()
-	args := []string{"--etc", f.etc, "--socket", f.socket}
+	args := []string{"--etc", f.etc, "--socket", f.socket, "--run-dir", filepath.Dir(f.socket)}
 	p := &agentProc{stderr: &testenv.Buffer{}, exited: make(chan struct{})}
 	if tcp {
 		p.tcp = freePort(t)
 		args = append(args, "--listen-tcp", p.tcp)
+	} else {
+		args = append(args, "--listen-tcp=") // not the sandbox's fixed port on this machine
 	}
 	if len(child) > 0 {
 		args = append(append(args, "--"), child...)

@@ -35,17 +35,30 @@ func openChildLog(dir string) (*childLog, error) {
 	return &childLog{f: f, size: fi.Size()}, nil
 }
 
+// Write never fails: the log lives on a small tmpfs the tenant can fill,
+// and a failed write must not stop the copy to the container's stdout (the
+// image command would then die of SIGPIPE). A full file system starts the
+// file over, once; a write that still fails is dropped.
 func (l *childLog) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.size+int64(len(b)) > maxLogBytes {
-		if err := l.f.Truncate(0); err == nil {
-			l.size = 0
-		}
+		l.restart()
 	}
 	n, err := l.f.Write(b)
 	l.size += int64(n)
-	return n, err
+	if err != nil && n == 0 {
+		l.restart()
+		n, _ = l.f.Write(b)
+		l.size += int64(n)
+	}
+	return len(b), nil
+}
+
+func (l *childLog) restart() {
+	if err := l.f.Truncate(0); err == nil {
+		l.size = 0
+	}
 }
 
 // tee returns a pipe whose reads go to both out and the log; the caller

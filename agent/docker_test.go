@@ -84,7 +84,10 @@ func busyboxTar() ([]byte, error) {
 }
 
 // runContainer starts the busybox image with the agent as its entrypoint,
-// mounted as the runner does, and returns the container's name.
+// its binary and etc mounted as the runner does, and returns the
+// container's name. The agent's own tests reach it on a Unix socket in a
+// bind-mounted test directory (the runner uses no such socket: it dials
+// from the container's network namespace, see runner/docker).
 func runContainer(t testing.TB, f *fixture, child ...string) string {
 	t.Helper()
 	ensureBusyboxImage(t)
@@ -95,7 +98,7 @@ func runContainer(t testing.TB, f *fixture, child ...string) string {
 		"-v", testenv.AgentBinary(t) + ":/.codepod/bin/codepod-agent:ro",
 		"-v", f.etc + ":/.codepod/etc:ro",
 		"-v", filepath.Dir(f.socket) + ":/.codepod/run",
-		"--entrypoint", "/.codepod/bin/codepod-agent", busyboxImage, "--"}
+		"--entrypoint", "/.codepod/bin/codepod-agent", busyboxImage, "--socket", "/.codepod/run/agent.sock", "--"}
 	out, err := exec.Command("docker", append(args, child...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker run: %v: %s", err, out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -22,7 +21,7 @@ func (a *Agent) startChild() {
 		return
 	}
 	stdout, stderr := os.Stdout, os.Stderr
-	if log, err := openChildLog(filepath.Dir(a.cfg.SocketPath)); err != nil {
+	if log, err := openChildLog(a.cfg.RunDir); err != nil {
 		a.log.Warn("image command output will not be in sandbox logs", "err", err)
 	} else {
 		if stdout, err = log.tee(os.Stdout); err == nil {

@@ -689,7 +689,10 @@ type PollRequest struct {
 	MaxJobs *int64 `json:"max_jobs,omitempty"`
 
 	// Reconcile Sandboxes is the complete inventory: reconcile against it.
-	Reconcile *bool           `json:"reconcile,omitempty"`
+	Reconcile *bool `json:"reconcile,omitempty"`
+
+	// Runtimes Sandbox runtimes this runner's engine has now: runc, gvisor.
+	Runtimes  *[]string       `json:"runtimes,omitempty"`
 	Sandboxes *[]SandboxState `json:"sandboxes,omitempty"`
 
 	// WaitSeconds How long the server may hold the request when no job is ready (default 25).
@@ -710,6 +713,9 @@ type RegisterRequest struct {
 
 	// Name A name for the runner, e.g. its host name.
 	Name string `json:"name"`
+
+	// Runtimes Sandbox runtimes this runner's engine has: runc, gvisor.
+	Runtimes *[]string `json:"runtimes,omitempty"`
 
 	// Version The runner's CodePod version.
 	Version *string `json:"version,omitempty"`
@@ -850,7 +856,10 @@ type SandboxPayload struct {
 	Network        SandboxPayloadNetwork `json:"network"`
 	OwnerId        string                `json:"owner_id"`
 	PidsLimit      int64                 `json:"pids_limit"`
-	SshSecret      *string               `json:"ssh_secret,omitempty"`
+
+	// Runtime Sandbox runtime: runc or gvisor; empty takes the runner's default.
+	Runtime   *string `json:"runtime,omitempty"`
+	SshSecret *string `json:"ssh_secret,omitempty"`
 }
 
 // SandboxPayloadNetwork defines model for SandboxPayload.Network.
@@ -858,9 +867,17 @@ type SandboxPayloadNetwork string
 
 // SandboxState defines model for SandboxState.
 type SandboxState struct {
-	HostKeyFingerprint *string           `json:"host_key_fingerprint,omitempty"`
-	Id                 string            `json:"id"`
-	State              SandboxStateState `json:"state"`
+	// ExitCode Exit code of the sandbox's agent (PID 1) when it stopped.
+	ExitCode           *int64  `json:"exit_code,omitempty"`
+	HostKeyFingerprint *string `json:"host_key_fingerprint,omitempty"`
+	Id                 string  `json:"id"`
+
+	// OomKilled The kernel killed the sandbox's processes for want of memory.
+	OomKilled *bool `json:"oom_killed,omitempty"`
+
+	// Reason Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop.
+	Reason *string           `json:"reason,omitempty"`
+	State  SandboxStateState `json:"state"`
 }
 
 // SandboxStateState defines model for SandboxState.State.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"time"
 
@@ -36,6 +37,15 @@ type Backend interface {
 	ListSandboxes(ctx context.Context, runnerID string) ([]ContainerState, error)
 	// MemoryBytes is the host's total memory, for the default capacity.
 	MemoryBytes(ctx context.Context) (int64, error)
+	// Runtimes lists the CodePod runtimes the engine has ("runc",
+	// "gvisor"), which the runner advertises to the server.
+	Runtimes(ctx context.Context) ([]string, error)
+	// DialAgent connects to the agent of a running sandbox (an SSH server).
+	// It never opens a path inside a directory the sandbox can write; the
+	// Docker backend dials from inside the container's network namespace
+	// (docs/security-channel.md). A sandbox that does not run is an
+	// EUNAVAILABLE *codepod.Error.
+	DialAgent(ctx context.Context, sandboxID string) (net.Conn, error)
 }
 
 // ContainerSpec is everything a Backend needs to make a sandbox's container.
@@ -64,10 +74,17 @@ type ContainerState struct {
 	SandboxID   string
 	ContainerID string
 	Running     bool
+	// Why a container that does not run stopped, when the engine says:
+	// OOMKilled when the kernel killed it for want of memory, ExitCode the
+	// agent's exit code, and Reason a sentence for the user ("the sandbox
+	// ran out of memory (limit 512 MiB)"); "" after a clean stop.
+	OOMKilled bool
+	ExitCode  int
+	Reason    string
 }
 
 // Tunneler connects tunnel jobs: it dials Tunnel.URL (a WebSocket on the
-// server) and splices it to the sandbox's agent socket. WSTunneler is the
+// server) and splices it to a connection to the sandbox's agent. WSTunneler is the
 // runner's own; tests may put a function in its place.
 type Tunneler interface {
 	// OpenTunnel returns once the tunnel is connected (nil) or has failed.
@@ -79,9 +96,11 @@ type Tunneler interface {
 
 // Tunnel is one tunnel job with what is needed to serve it.
 type Tunnel struct {
-	Job         wire.Job
-	URL         string       // absolute URL to dial back (server URL + Job.Tunnel.Path)
-	Header      http.Header  // carries the runner's bearer credential
-	HTTPClient  *http.Client // proxy- and CA-aware, like every runner request
-	AgentSocket string       // host path of the sandbox agent's Unix socket
+	Job        wire.Job
+	URL        string       // absolute URL to dial back (server URL + Job.Tunnel.Path)
+	Header     http.Header  // carries the runner's bearer credential
+	HTTPClient *http.Client // proxy- and CA-aware, like every runner request
+	// DialAgent connects to the sandbox's agent (Backend.DialAgent for
+	// the job's sandbox).
+	DialAgent func(ctx context.Context) (net.Conn, error)
 }

@@ -28,6 +28,7 @@ const (
 	DefaultReportTimeout     = 30 * time.Second
 	DefaultStopTimeout       = 10 * time.Second
 	DefaultProgressInterval  = 3 * time.Second
+	DefaultReachableTimeout  = 30 * time.Second
 )
 
 // Config configures a Runner. Only Server, StateDir, AgentBinary and Backend
@@ -43,7 +44,7 @@ type Config struct {
 
 	AgentBinary string  // host path of the static codepod-agent binary
 	Backend     Backend // the container engine (runner/docker)
-	Runtime     string  // OCI runtime for sandboxes, e.g. "runsc"; "": engine default
+	Runtime     string  // default runtime for sandboxes: "gvisor", "runc" (or an engine runtime name); "": engine default
 
 	// Capacity is sent in every heartbeat. A zero field takes its default
 	// (20 sandboxes; 80% of the host's memory); a negative one means "no
@@ -58,6 +59,7 @@ type Config struct {
 	ReportTimeout     time.Duration // a result report retries for this long (30s)
 	StopTimeout       time.Duration // container stop grace before SIGKILL (10s)
 	ProgressInterval  time.Duration // least time between two progress reports (3s)
+	ReachableTimeout  time.Duration // a created or started sandbox's agent must answer within (30s)
 
 	// HTTPClient dials the server; nil builds one that honours the proxy
 	// environment and trusts CAFile on top of the system roots.
@@ -98,6 +100,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.ReportTimeout, DefaultReportTimeout)
 	setDefault(&c.StopTimeout, DefaultStopTimeout)
 	setDefault(&c.ProgressInterval, DefaultProgressInterval)
+	setDefault(&c.ReachableTimeout, DefaultReachableTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

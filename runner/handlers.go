@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/codepod-dev/codepod"
@@ -60,6 +62,9 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err != nil {
 		return wire.JobResult{}, err
 	}
+	if err := r.checkRuntime(ctx, p.Runtime); err != nil {
+		return wire.JobResult{}, err
+	}
 	progress("preparing image " + p.Image)
 	if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
 		return wire.JobResult{}, err
@@ -71,6 +76,10 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	}
 	cid, err := r.cfg.Backend.CreateSandbox(ctx, r.containerSpec(p))
 	if err != nil {
+		return wire.JobResult{}, err
+	}
+	progress("waiting for the agent")
+	if err := r.waitReachable(ctx, p.ID, fp); err != nil {
 		return wire.JobResult{}, err
 	}
 	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
@@ -94,6 +103,9 @@ func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error
 	}
 	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
 	if err != nil {
+		return wire.JobResult{}, err
+	}
+	if err := r.waitReachable(ctx, job.SandboxID, fp); err != nil {
 		return wire.JobResult{}, err
 	}
 	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
@@ -126,11 +138,13 @@ func (r *Runner) openTunnel(ctx context.Context, job wire.Job) error {
 		return err
 	}
 	return r.cfg.Tunnels.OpenTunnel(ctx, Tunnel{
-		Job:         job,
-		URL:         dialURL,
-		Header:      http.Header{"Authorization": {"Bearer " + r.credential()}},
-		HTTPClient:  r.cfg.HTTPClient,
-		AgentSocket: r.AgentSocket(job.SandboxID),
+		Job:        job,
+		URL:        dialURL,
+		Header:     http.Header{"Authorization": {"Bearer " + r.credential()}},
+		HTTPClient: r.cfg.HTTPClient,
+		DialAgent: func(ctx context.Context) (net.Conn, error) {
+			return r.cfg.Backend.DialAgent(ctx, job.SandboxID)
+		},
 	})
 }
 
@@ -150,14 +164,27 @@ func (r *Runner) tunnelURL(t *wire.TunnelPayload) (string, error) {
 	return t.URL, nil
 }
 
+// checkRuntime refuses a runtime the engine does not have (when the runner
+// knows what it has), before anything is pulled or made.
+func (r *Runner) checkRuntime(ctx context.Context, rt string) error {
+	have := r.runtimes(ctx, false)
+	if rt == "" || have == nil || slices.Contains(have, rt) {
+		return nil
+	}
+	return codepod.Errorf(codepod.EINVALID, "runtime %q is not available on this runner (it has %s)", rt, strings.Join(have, ", "))
+}
+
 // containerSpec is what the backend needs for p's container.
 func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
-	dir := r.sandboxDir(p.ID)
+	rt := p.Runtime
+	if rt == "" {
+		rt = r.cfg.Runtime
+	}
 	return ContainerSpec{
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
-		Network: p.Network, Runtime: r.cfg.Runtime, AgentBinary: r.cfg.AgentBinary,
-		EtcDir: dir + "/etc", RunDir: dir + "/run",
+		Network: p.Network, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
+		EtcDir: r.sandboxDir(p.ID) + "/etc",
 	}
 }
 

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ func TestCreateRunsTheAgentAsPID1(t *testing.T) {
 	}
 	name := docker.ContainerName(p.ID)
 	cmdline := strings.Split(strings.TrimRight(mustExec(t, name, "cat", "/proc/1/cmdline"), "\x00"), "\x00")
-	if want := []string{docker.AgentPath, "--", "/bin/sh"}; strings.Join(cmdline, " ") != strings.Join(want, " ") {
+	if want := []string{docker.AgentPath, "--listen-tcp", "127.0.0.1:49983", "--", "/bin/sh"}; strings.Join(cmdline, " ") != strings.Join(want, " ") {
 		t.Errorf("PID 1 is %q, want %q", cmdline, want)
 	}
 	if got := strings.TrimSpace(mustExec(t, name, "hostname")); got != p.Name {
@@ -48,10 +49,17 @@ func TestCreateRunsTheAgentAsPID1(t *testing.T) {
 		}
 	}
 	checkHostDir(t, r, p)
-	waitFor(t, 10*time.Second, "the agent's socket on the host", func() bool {
-		st, err := os.Stat(r.AgentSocket(p.ID))
-		return err == nil && st.Mode()&os.ModeSocket != 0
-	})
+	// The create's result came after the agent answered: it answers now.
+	conn, err := b.DialAgent(t.Context(), p.ID)
+	if err != nil {
+		t.Fatalf("dial the agent right after create: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	banner := make([]byte, 8)
+	if _, err := io.ReadFull(conn, banner); err != nil || string(banner) != "SSH-2.0-" {
+		t.Fatalf("agent banner %q, %v", banner, err)
+	}
 }
 
 func checkHostDir(t *testing.T, r *runner.Runner, p *wire.SandboxPayload) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/codepod-dev/codepod/wire"
 )
@@ -20,7 +21,8 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 	}
 	out := make([]wire.SandboxState, 0, len(list))
 	for _, c := range list {
-		s := wire.SandboxState{ID: c.SandboxID, State: wire.StateStopped}
+		s := wire.SandboxState{ID: c.SandboxID, State: wire.StateStopped,
+			OOMKilled: c.OOMKilled, ExitCode: c.ExitCode, Reason: truncate(c.Reason, 1024)}
 		if c.Running {
 			s.State = wire.StateRunning
 		}
@@ -31,4 +33,15 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// truncate cuts s to at most n bytes on a UTF-8 character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

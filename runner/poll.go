@@ -53,6 +53,7 @@ func (r *Runner) pollLoop(ctx, jobsCtx context.Context, d *dispatcher) error {
 func (r *Runner) pollRequest(ctx context.Context, d *dispatcher, reconcile bool) wire.PollRequest {
 	req := wire.PollRequest{
 		Capacity:    r.capacity(ctx),
+		Runtimes:    r.runtimes(ctx, reconcile),
 		WaitSeconds: int(r.cfg.PollWait / time.Second),
 		MaxJobs:     min(max(d.free(), 1), 100),
 	}

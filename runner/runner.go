@@ -21,6 +21,7 @@ type Runner struct {
 	mu    sync.Mutex
 	state *State
 	capa  *wire.Capacity // resolved on first use
+	rts   []string       // runtimes the engine had when last asked
 
 	bg sync.WaitGroup // lease keepers
 }
@@ -114,7 +115,8 @@ func (r *Runner) ensureRegistered(ctx context.Context) error {
 	if err := ensurePrivateDir(r.cfg.StateDir); err != nil {
 		return err
 	}
-	req := wire.RegisterRequest{Name: r.cfg.Name, Labels: r.cfg.Labels, Capacity: r.capacity(ctx), Version: r.cfg.Version}
+	req := wire.RegisterRequest{Name: r.cfg.Name, Labels: r.cfg.Labels, Capacity: r.capacity(ctx), Version: r.cfg.Version,
+		Runtimes: r.runtimes(ctx, true)}
 	bo := newBackoff(r.cfg.MaxBackoff)
 	for {
 		resp, err := r.api.register(ctx, r.cfg.Token, req)
@@ -174,6 +176,30 @@ func (r *Runner) capacity(ctx context.Context) wire.Capacity {
 		r.mu.Unlock()
 	}
 	return c
+}
+
+// runtimes is the list of sandbox runtimes the engine has, asked again
+// when refresh is set (every reconcile) or when it is not known yet; a
+// failure keeps the last known list.
+func (r *Runner) runtimes(ctx context.Context, refresh bool) []string {
+	r.mu.Lock()
+	known := r.rts
+	r.mu.Unlock()
+	if known != nil && !refresh {
+		return known
+	}
+	rts, err := r.cfg.Backend.Runtimes(ctx)
+	if err != nil {
+		r.log.Warn("cannot read the engine's runtimes", "err", err)
+		return known
+	}
+	if rts == nil {
+		rts = []string{}
+	}
+	r.mu.Lock()
+	r.rts = rts
+	r.mu.Unlock()
+	return rts
 }
 
 var errCredentialRejected = errors.New("the server rejected this runner's credential (was the runner deleted?); remove the state file and register again with a new token")

@@ -17,7 +17,6 @@ const (
 	FileSSHSecret      = "ssh_secret"      // the key the agent checks SSH tokens with (0600)
 	FileAuthorizedKeys = "authorized_keys" // the owner's public keys
 	FileSandboxID      = "sandbox_id"
-	AgentSocketName    = "agent.sock" // made by the agent in the run directory
 )
 
 // sandboxDir is <StateDir>/sandboxes/<id>.
@@ -25,16 +24,11 @@ func (r *Runner) sandboxDir(id string) string {
 	return filepath.Join(r.cfg.StateDir, "sandboxes", id)
 }
 
-// AgentSocket is the host path of the Unix socket the agent of sandbox id
-// listens on (it is /.codepod/run/agent.sock inside the container).
-func (r *Runner) AgentSocket(id string) string {
-	return filepath.Join(r.sandboxDir(id), "run", AgentSocketName)
-}
-
-// SandboxDir is the host directory of sandbox id (etc/ and run/ inside).
+// SandboxDir is the host directory of sandbox id (etc/ inside, mounted
+// read-only; nothing in it is written from the sandbox).
 func (r *Runner) SandboxDir(id string) string { return r.sandboxDir(id) }
 
-// prepareDir makes <id>/etc and <id>/run, the host key (kept if present)
+// prepareDir makes <id>/etc, the host key (kept if present)
 // and the files the agent reads, and returns the host key's fingerprint.
 // Files are replaced atomically, so the agent never reads half of one.
 func (r *Runner) prepareDir(p *wire.SandboxPayload) (string, error) {
@@ -42,8 +36,8 @@ func (r *Runner) prepareDir(p *wire.SandboxPayload) (string, error) {
 		return "", err
 	}
 	dir := r.sandboxDir(p.ID)
-	etc, run := filepath.Join(dir, "etc"), filepath.Join(dir, "run")
-	for _, d := range []string{dir, etc, run} {
+	etc := filepath.Join(dir, "etc")
+	for _, d := range []string{dir, etc} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", fmt.Errorf("create sandbox directory: %w", err)
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,12 +27,12 @@ const (
 // Timeouts of a tunnel's setup.
 const (
 	tunnelDialTimeout = 15 * time.Second // the dial back to the server
-	agentDialTimeout  = 5 * time.Second  // the agent's Unix socket
+	agentDialTimeout  = 5 * time.Second  // the agent, in the sandbox's network namespace
 )
 
 // WSTunneler is the runner's own Tunneler: it dials the server back with a
 // WebSocket (sshws.Dial, through the runner's proxy-aware HTTP client) and
-// splices it to the sandbox agent's Unix socket. The splices run until the
+// splices it to a connection to the sandbox's agent (Tunnel.DialAgent). The splices run until the
 // tunnel ends or the runner stops; Wait waits for them.
 type WSTunneler struct {
 	log *slog.Logger
@@ -60,7 +59,9 @@ func (w *WSTunneler) OpenTunnel(ctx context.Context, t Tunnel) error {
 	if err != nil {
 		return fmt.Errorf("dial the tunnel back to the server: %w", err)
 	}
-	agent, err := (&net.Dialer{Timeout: agentDialTimeout}).DialContext(ctx, "unix", t.AgentSocket)
+	actx, cancel := context.WithTimeout(ctx, agentDialTimeout)
+	agent, err := t.DialAgent(actx)
+	cancel()
 	if err != nil {
 		reason := fmt.Sprintf("the agent of sandbox %s is not reachable; is the sandbox running?", t.Job.SandboxID)
 		sshws.CloseWithReason(ws, CloseAgentUnreachable, reason)

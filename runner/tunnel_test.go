@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func tunnelServer(t *testing.T) (*httptest.Server, <-chan net.Conn) {
 			return
 		}
 		done := make(chan struct{})
-		conns <- closeNotify{c, done}
+		conns <- closeNotify{c, done, &sync.Once{}}
 		select {
 		case <-done:
 		case <-r.Context().Done():
@@ -47,12 +48,19 @@ func tunnelServer(t *testing.T) (*httptest.Server, <-chan net.Conn) {
 type closeNotify struct {
 	net.Conn
 	done chan struct{}
+	once *sync.Once
 }
 
-func (c closeNotify) Close() error { err := c.Conn.Close(); close(c.done); return err }
+// Close may be called more than once (an SSH client closes on failure).
+func (c closeNotify) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.done) })
+	return err
+}
 
-// echoAgent stands in for an agent: it echoes what it reads.
-func echoAgent(t *testing.T) string {
+// echoAgent stands in for an agent: it echoes what it reads. It returns
+// the dial function a Tunnel carries.
+func echoAgent(t *testing.T) func(context.Context) (net.Conn, error) {
 	dir, err := os.MkdirTemp("", "cpt")
 	if err != nil {
 		t.Fatal(err)
@@ -73,22 +81,28 @@ func echoAgent(t *testing.T) string {
 			go func() { io.Copy(c, c); c.Close() }()
 		}
 	}()
-	return sock
+	return dialUnix(sock)
 }
 
-func tunnelFor(srv *httptest.Server, sock string) runner.Tunnel {
+func dialUnix(path string) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}
+}
+
+func tunnelFor(srv *httptest.Server, dial func(context.Context) (net.Conn, error)) runner.Tunnel {
 	j := wire.Job{ID: "job_t", Kind: wire.KindTunnel, SandboxID: "sb_t", Tunnel: &wire.TunnelPayload{TunnelID: "tun_1", Path: "/api/v1/runners/tunnels/tun_1"}}
-	return runner.Tunnel{Job: j, URL: srv.URL + j.Tunnel.Path, Header: http.Header{"Authorization": {"Bearer cpr_test"}}, AgentSocket: sock}
+	return runner.Tunnel{Job: j, URL: srv.URL + j.Tunnel.Path, Header: http.Header{"Authorization": {"Bearer cpr_test"}}, DialAgent: dial}
 }
 
 func TestWSTunnelerSplicesTheDialBackToTheAgent(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // runs last
 	srv, conns := tunnelServer(t)
-	sock := echoAgent(t)
+	dial := echoAgent(t)
 	w := runner.NewWSTunneler(nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := w.OpenTunnel(ctx, tunnelFor(srv, sock)); err != nil {
+	if err := w.OpenTunnel(ctx, tunnelFor(srv, dial)); err != nil {
 		t.Fatal(err)
 	}
 	c := <-conns
@@ -124,7 +138,7 @@ func TestWSTunnelerReportsAnUnreachableAgent(t *testing.T) {
 		readErr <- err
 	}()
 	w := runner.NewWSTunneler(nil)
-	err := w.OpenTunnel(context.Background(), tunnelFor(srv, filepath.Join(t.TempDir(), "missing.sock")))
+	err := w.OpenTunnel(context.Background(), tunnelFor(srv, dialUnix(filepath.Join(t.TempDir(), "missing.sock"))))
 	if err == nil || !strings.Contains(err.Error(), "not reachable") {
 		t.Fatalf("OpenTunnel: %v, want the agent reported unreachable", err)
 	}

@@ -45,6 +45,7 @@ type RegisterRequest struct {
 	Labels   map[string]string `json:"labels,omitempty" doc:"Labels sandboxes can ask for."`
 	Capacity Capacity          `json:"capacity"`
 	Version  string            `json:"version,omitempty" maxLength:"64" doc:"The runner's CodePod version."`
+	Runtimes []string          `json:"runtimes,omitempty" maxItems:"16" doc:"Sandbox runtimes this runner's engine has: runc, gvisor."`
 }
 
 // RegisterResponse carries the runner's own credential, shown this once.
@@ -58,11 +59,16 @@ type SandboxState struct {
 	ID                 string `json:"id"`
 	State              string `json:"state" enum:"running,stopped,missing"`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty"`
+	// Why a container that is not running stopped, as the engine tells it.
+	OOMKilled bool   `json:"oom_killed,omitempty" doc:"The kernel killed the sandbox's processes for want of memory."`
+	ExitCode  int    `json:"exit_code,omitempty" doc:"Exit code of the sandbox's agent (PID 1) when it stopped."`
+	Reason    string `json:"reason,omitempty" maxLength:"1024" doc:"Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop."`
 }
 
 // PollRequest asks for jobs and carries the runner's heartbeat.
 type PollRequest struct {
 	Capacity Capacity `json:"capacity"`
+	Runtimes []string `json:"runtimes,omitempty" maxItems:"16" doc:"Sandbox runtimes this runner's engine has now: runc, gvisor."`
 	// Sandboxes is the runner's full inventory when Reconcile is true: the
 	// server deletes orphans and marks sandboxes it expected but that are not
 	// listed.
@@ -104,6 +110,7 @@ type SandboxPayload struct {
 	Env         map[string]string `json:"env,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Network     string            `json:"network" enum:"none,bridge"`
+	Runtime     string            `json:"runtime,omitempty" doc:"Sandbox runtime: runc or gvisor; empty takes the runner's default."`
 	// SSHSecret is the key the agent checks SSH tokens with (see package
 	// agent/token). The runner writes it where only the agent reads it.
 	SSHSecret []byte `json:"ssh_secret,omitempty"`

@@ -30,6 +30,8 @@ type Reaper struct {
 	log  *slog.Logger
 	mu   sync.Mutex // held across start+register and across a reap pass
 	owns map[int]*Process
+
+	childOOM int // oom_score_adj for started processes; 0: inherited
 }
 
 // NewReaper returns a reaper. With reapAll, Run must be running for any
@@ -87,6 +89,11 @@ func (r *Reaper) Start(path string, argv []string, attr *os.ProcAttr) (*Process,
 		return nil, err
 	}
 	p := &Process{Pid: op.Pid, done: make(chan struct{})}
+	if r.childOOM != 0 {
+		if err := SetOOMScoreAdj(p.Pid, r.childOOM); err != nil {
+			r.log.Warn("cannot raise a process's oom_score_adj; it is as likely to be killed as the agent", "pid", p.Pid, "err", err)
+		}
+	}
 	// Drop os.Process's handle (a pidfd): this package does the waiting.
 	op.Release()
 	if r.all {

@@ -1,8 +1,12 @@
 // Command codepod-agent is the SSH server that runs as the entrypoint of
 // every CodePod sandbox container. See package agent and docs/agent.md.
 //
-//	codepod-agent [--etc /.codepod/etc] [--socket /.codepod/run/agent.sock]
-//	              [--listen-tcp ADDR] [--log-format json|text] [-- CMD ARGS...]
+//	codepod-agent [--etc /.codepod/etc] [--run-dir /.codepod/run]
+//	              [--listen-tcp 127.0.0.1:49983] [--socket PATH]
+//	              [--log-format json|text] [-- CMD ARGS...]
+//
+// The runner starts it with --listen-tcp 127.0.0.1:49983 and reaches it
+// from the container's network namespace (docs/security-channel.md).
 package main
 
 import (
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"github.com/codepod-dev/codepod/agent"
+	"github.com/codepod-dev/codepod/agent/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,8 +37,9 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfg := agent.Config{}
 	fs.StringVar(&cfg.EtcDir, "etc", agent.DefaultEtcDir, "directory with host_key, ssh_secret, authorized_keys, sandbox_id")
-	fs.StringVar(&cfg.SocketPath, "socket", agent.DefaultSocketPath, "Unix socket to listen on")
-	fs.StringVar(&cfg.ListenTCP, "listen-tcp", "", "also listen on this TCP address (e.g. 127.0.0.1:2222)")
+	fs.StringVar(&cfg.RunDir, "run-dir", agent.DefaultRunDir, "directory for main.log (a tmpfs in a sandbox)")
+	fs.StringVar(&cfg.ListenTCP, "listen-tcp", agent.DefaultListenTCP, "TCP address to listen on (\"\": none)")
+	fs.StringVar(&cfg.SocketPath, "socket", "", "also listen on this Unix socket (for tests; the runner does not use one)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: codepod-agent [flags] [-- CMD ARGS...]")
@@ -46,6 +52,11 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg.Command = fs.Args()
 	cfg.Logger = newLogger(*logFormat, stderr)
+	if cfg.ListenTCP == "" && cfg.SocketPath == "" {
+		fmt.Fprintln(stderr, "codepod-agent: --listen-tcp or --socket is required")
+		return 2
+	}
+	protectFromOOM(&cfg)
 	// Orphans are re-parented to PID 1, or to the nearest subreaper: becoming
 	// one makes the agent reap them even when it is not PID 1.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil && os.Getpid() != 1 {
@@ -94,6 +105,22 @@ func serve(cfg agent.Config) int {
 		break
 	}
 	return 0
+}
+
+// protectFromOOM asks the kernel never to pick the agent when the sandbox
+// runs out of memory, and to pick what it starts first. Lowering the
+// agent's own score needs CAP_SYS_RESOURCE, which sandboxes do not hold:
+// it fails there and the agent keeps the container's default (0), while its
+// children get proc.OOMFirst (raising needs no privilege), which makes the
+// kernel pick them first all the same.
+func protectFromOOM(cfg *agent.Config) {
+	cfg.ChildOOMScoreAdj = proc.OOMFirst
+	if err := proc.SetOOMScoreAdj(0, proc.OOMNever); err != nil {
+		adj, _ := proc.OOMScoreAdj(0)
+		cfg.Logger.Info("the agent's oom_score_adj stays as it started; its children get 1000", "oom_score_adj", adj, "err", err)
+		return
+	}
+	cfg.Logger.Info("the agent's oom_score_adj is -1000; its children get 1000")
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {

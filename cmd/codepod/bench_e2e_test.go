@@ -2,15 +2,14 @@ package main_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/codepod-dev/codepod/internal/sandboxssh"
+	"github.com/codepod-dev/codepod/runner/docker"
 )
 
 // The benchmarks run against a real server, a real runner and the real
@@ -95,11 +94,15 @@ func BenchmarkCreateWaitToFirstExec(b *testing.B) {
 
 // BenchmarkTunnelThroughput writes 64 MiB per op into `cat > /dev/null`
 // over SSH, through the tunnel (client → server → runner → agent, two
-// WebSocket hops) and directly to the agent's Unix socket in the runner's
-// state directory, in the same run.
+// WebSocket hops) and directly to the agent, dialed as the runner does
+// (from inside the container's network namespace), in the same run.
 func BenchmarkTunnelThroughput(b *testing.B) {
-	c, state, sb := benchCluster(b)
-	sock := filepath.Join(state, "sandboxes", sb.ID, "run", "agent.sock")
+	c, _, sb := benchCluster(b)
+	engine, err := docker.New(docker.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer engine.Close()
 	dials := map[string]func(token string) (*ssh.Client, error){
 		"tunnel": func(token string) (*ssh.Client, error) {
 			return sandboxssh.Dial(context.Background(), sandboxssh.Target{
@@ -108,7 +111,7 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 			})
 		},
 		"direct": func(token string) (*ssh.Client, error) {
-			conn, err := net.Dial("unix", sock)
+			conn, err := engine.DialAgent(context.Background(), sb.ID)
 			if err != nil {
 				return nil, err
 			}

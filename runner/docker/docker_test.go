@@ -21,7 +21,7 @@ import (
 	"github.com/codepod-dev/codepod/runner/images"
 )
 
-func backend(t *testing.T, cfg docker.Config) *docker.Backend {
+func backend(t testing.TB, cfg docker.Config) *docker.Backend {
 	t.Helper()
 	testenv.Docker(t)
 	b, err := docker.New(cfg)
@@ -44,17 +44,15 @@ func randHex() string {
 }
 
 // spec is a sandbox spec with real host directories and agent.
-func spec(t *testing.T, id string) runner.ContainerSpec {
+func spec(t testing.TB, id string) runner.ContainerSpec {
 	dir := t.TempDir()
-	for _, d := range []string{"etc", "run"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
 	if _, err := hostkey.Generate(filepath.Join(dir, "etc")); err != nil {
 		t.Fatal(err)
 	}
 	return runner.ContainerSpec{SandboxID: id, Name: "box", OwnerID: "usr_t", RunnerID: "rn_t", Image: codepod.TinyImage,
 		CPU: 0.25, MemoryBytes: 32 << 20, PidsLimit: 64, Network: codepod.NetworkNone,
-		AgentBinary: testenv.AgentBinary(t), EtcDir: filepath.Join(dir, "etc"), RunDir: filepath.Join(dir, "run")}
+		AgentBinary: testenv.AgentBinary(t), EtcDir: filepath.Join(dir, "etc")}
 }
 
 func TestANameTakenByAForeignContainerIsAConflict(t *testing.T) {

@@ -22,7 +22,24 @@ var SecurityOpts = []string{"no-new-privileges"}
 
 // Paths inside a sandbox.
 const (
-	AgentPath = "/.codepod/bin/codepod-agent" // the agent binary, read-only, PID 1
-	EtcPath   = "/.codepod/etc"               // host key, ssh secret, authorized keys (read-only)
-	RunPath   = "/.codepod/run"               // the agent's socket (read-write)
+	AgentPath = "/.codepod/bin/codepod-agent" // the agent binary, read-only bind, PID 1
+	EtcPath   = "/.codepod/etc"               // host key, ssh secret, authorized keys (read-only bind)
+	RunPath   = "/.codepod/run"               // the agent's main.log: a tmpfs, nothing of it on the host
 )
+
+// RunTmpfsOptions size /.codepod/run. It is the only place the agent
+// writes, and tenant root can write there too: a tmpfs in the container
+// (counted against the container's memory) keeps that off the runner's
+// disk, and 64 MiB holds main.log's 16 MiB cap with room to spare.
+const RunTmpfsOptions = "size=64m,mode=0755"
+
+// AgentPort is the TCP port the agent listens on at 127.0.0.1 inside the
+// sandbox's network namespace (agent.Port). The runner reaches it only by
+// entering that namespace (DialAgent); it is never published on the host.
+const AgentPort = 49983
+
+// Runtimes maps CodePod's runtime names to the engine's OCI runtimes.
+var Runtimes = map[string]string{
+	"runc":   "runc",
+	"gvisor": "runsc",
+}

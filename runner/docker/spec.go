@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -23,7 +24,7 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		User:       "0:0",
 		Hostname:   hostname(spec),
 		Env:        envList(spec.Env),
-		Entrypoint: append([]string{AgentPath, "--"}, imageArgv...),
+		Entrypoint: append([]string{AgentPath, "--listen-tcp", fmt.Sprintf("127.0.0.1:%d", AgentPort), "--"}, imageArgv...),
 		Cmd:        nil, // with Entrypoint set, the engine does not add the image's Cmd
 		Labels: map[string]string{
 			LabelSandbox: spec.SandboxID,
@@ -34,6 +35,7 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 	}
 	host := &container.HostConfig{
 		Mounts:         mounts(spec),
+		Tmpfs:          map[string]string{RunPath: RunTmpfsOptions},
 		NetworkMode:    container.NetworkMode(networkMode),
 		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Privileged:     false,
@@ -42,12 +44,20 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		SecurityOpt:    slices.Clone(SecurityOpts),
 		ReadonlyRootfs: false,
 		Init:           new(false), // the agent is PID 1 and reaps orphans itself
-		Runtime:        spec.Runtime,
+		Runtime:        engineRuntime(spec.Runtime),
 		IpcMode:        container.IPCModePrivate,
 		Resources:      resources(spec),
 	}
 	return cfg, host
 }
+
+// GVisorPidsOverhead is added to the pids limit of a sandbox under gVisor.
+// There the engine's pids limit counts the host threads of gVisor's own
+// kernel (the sentry: about 75 with one idle shell, more under load), not
+// the sandbox's processes, and the sentry dies when it cannot make a
+// thread (a 64 limit kills it at the first exec). The guest's processes are
+// then bounded by the memory limit (each costs sentry memory).
+const GVisorPidsOverhead = 512
 
 // resources maps the spec's limits; a zero limit takes CodePod's default
 // rather than none, so a sandbox is never unbounded.
@@ -63,6 +73,9 @@ func resources(spec runner.ContainerSpec) container.Resources {
 	if pids <= 0 {
 		pids = d.DefaultPids
 	}
+	if engineRuntime(spec.Runtime) == "runsc" {
+		pids += GVisorPidsOverhead
+	}
 	return container.Resources{
 		NanoCPUs:   int64(cpu * 1e9),
 		Memory:     mem,
@@ -71,12 +84,23 @@ func resources(spec runner.ContainerSpec) container.Resources {
 	}
 }
 
+// mounts are the only host paths a sandbox sees, both read-only: no
+// tenant-writable host directory exists (docs/security-channel.md).
 func mounts(spec runner.ContainerSpec) []mount.Mount {
 	return []mount.Mount{
 		{Type: mount.TypeBind, Source: spec.AgentBinary, Target: AgentPath, ReadOnly: true},
 		{Type: mount.TypeBind, Source: spec.EtcDir, Target: EtcPath, ReadOnly: true},
-		{Type: mount.TypeBind, Source: spec.RunDir, Target: RunPath},
 	}
+}
+
+// engineRuntime maps a CodePod runtime name ("gvisor", "runc") to the
+// engine's; any other name is passed on as the engine's own ("" is the
+// engine's default).
+func engineRuntime(name string) string {
+	if rt, ok := Runtimes[name]; ok {
+		return rt
+	}
+	return name
 }
 
 func envList(env map[string]string) []string {

@@ -1176,6 +1176,9 @@ class PollRequest:
     reconcile: bool | None = None
     """Sandboxes is the complete inventory: reconcile against it."""
 
+    runtimes: list[str] | None = None
+    """Sandbox runtimes this runner's engine has now: runc, gvisor."""
+
     sandboxes: list[SandboxState] | None = None
 
     wait_seconds: int | None = None
@@ -1188,6 +1191,7 @@ class PollRequest:
             capacity=Capacity.from_dict(d["capacity"]),
             max_jobs=int(d["max_jobs"]) if d.get("max_jobs") is not None else None,
             reconcile=bool(d["reconcile"]) if d.get("reconcile") is not None else None,
+            runtimes=[v for v in d["runtimes"]] if d.get("runtimes") is not None else None,
             sandboxes=[SandboxState.from_dict(v) for v in d["sandboxes"]] if d.get("sandboxes") is not None else None,
             wait_seconds=int(d["wait_seconds"]) if d.get("wait_seconds") is not None else None,
         )
@@ -1200,6 +1204,8 @@ class PollRequest:
             out["max_jobs"] = self.max_jobs
         if self.reconcile is not None:
             out["reconcile"] = self.reconcile
+        if self.runtimes is not None:
+            out["runtimes"] = [v for v in self.runtimes]
         if self.sandboxes is not None:
             out["sandboxes"] = [v.to_dict() for v in self.sandboxes]
         if self.wait_seconds is not None:
@@ -1240,6 +1246,9 @@ class RegisterRequest:
     name: str
     """A name for the runner, e.g. its host name."""
 
+    runtimes: list[str] | None = None
+    """Sandbox runtimes this runner's engine has: runc, gvisor."""
+
     version: str | None = None
     """The runner's CodePod version."""
 
@@ -1250,6 +1259,7 @@ class RegisterRequest:
             capacity=Capacity.from_dict(d["capacity"]),
             labels={k: v for k, v in d["labels"].items()} if d.get("labels") is not None else None,
             name=d["name"],
+            runtimes=[v for v in d["runtimes"]] if d.get("runtimes") is not None else None,
             version=d["version"] if d.get("version") is not None else None,
         )
 
@@ -1260,6 +1270,8 @@ class RegisterRequest:
         if self.labels is not None:
             out["labels"] = {k: v for k, v in self.labels.items()}
         out["name"] = self.name
+        if self.runtimes is not None:
+            out["runtimes"] = [v for v in self.runtimes]
         if self.version is not None:
             out["version"] = self.version
         return out
@@ -1617,6 +1629,9 @@ class SandboxPayload:
 
     pids_limit: int
 
+    runtime: str | None = None
+    """Sandbox runtime: runc or gvisor; empty takes the runner's default."""
+
     ssh_secret: str | None = None
 
     @classmethod
@@ -1634,6 +1649,7 @@ class SandboxPayload:
             network=d["network"],
             owner_id=d["owner_id"],
             pids_limit=int(d["pids_limit"]),
+            runtime=d["runtime"] if d.get("runtime") is not None else None,
             ssh_secret=d["ssh_secret"] if d.get("ssh_secret") is not None else None,
         )
 
@@ -1654,6 +1670,8 @@ class SandboxPayload:
         out["network"] = self.network
         out["owner_id"] = self.owner_id
         out["pids_limit"] = self.pids_limit
+        if self.runtime is not None:
+            out["runtime"] = self.runtime
         if self.ssh_secret is not None:
             out["ssh_secret"] = self.ssh_secret
         return out
@@ -1663,9 +1681,18 @@ class SandboxPayload:
 class SandboxState:
     """The SandboxState schema of the API."""
 
+    exit_code: int | None = None
+    """Exit code of the sandbox's agent (PID 1) when it stopped."""
+
     host_key_fingerprint: str | None = None
 
     id: str
+
+    oom_killed: bool | None = None
+    """The kernel killed the sandbox's processes for want of memory."""
+
+    reason: str | None = None
+    """Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop."""
 
     state: SandboxStateState
 
@@ -1673,17 +1700,26 @@ class SandboxState:
     def from_dict(cls, d: dict[str, Any]) -> SandboxState:
         """Builds the model from its JSON object."""
         return cls(
+            exit_code=int(d["exit_code"]) if d.get("exit_code") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
             id=d["id"],
+            oom_killed=bool(d["oom_killed"]) if d.get("oom_killed") is not None else None,
+            reason=d["reason"] if d.get("reason") is not None else None,
             state=d["state"],
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.exit_code is not None:
+            out["exit_code"] = self.exit_code
         if self.host_key_fingerprint is not None:
             out["host_key_fingerprint"] = self.host_key_fingerprint
         out["id"] = self.id
+        if self.oom_killed is not None:
+            out["oom_killed"] = self.oom_killed
+        if self.reason is not None:
+            out["reason"] = self.reason
         out["state"] = self.state
         return out
 

@@ -1038,6 +1038,8 @@ export interface components {
             max_jobs?: number;
             /** @description Sandboxes is the complete inventory: reconcile against it. */
             reconcile?: boolean;
+            /** @description Sandbox runtimes this runner's engine has now: runc, gvisor. */
+            runtimes?: string[] | null;
             sandboxes?: components["schemas"]["SandboxState"][] | null;
             /**
              * Format: int64
@@ -1056,6 +1058,8 @@ export interface components {
             };
             /** @description A name for the runner, e.g. its host name. */
             name: string;
+            /** @description Sandbox runtimes this runner's engine has: runc, gvisor. */
+            runtimes?: string[] | null;
             /** @description The runner's CodePod version. */
             version?: string;
         };
@@ -1203,12 +1207,23 @@ export interface components {
             owner_id: string;
             /** Format: int64 */
             pids_limit: number;
+            /** @description Sandbox runtime: runc or gvisor; empty takes the runner's default. */
+            runtime?: string;
             /** Format: base64 */
             ssh_secret?: string;
         };
         SandboxState: {
+            /**
+             * Format: int64
+             * @description Exit code of the sandbox's agent (PID 1) when it stopped.
+             */
+            exit_code?: number;
             host_key_fingerprint?: string;
             id: string;
+            /** @description The kernel killed the sandbox's processes for want of memory. */
+            oom_killed?: boolean;
+            /** @description Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop. */
+            reason?: string;
             /** @enum {string} */
             state: "running" | "stopped" | "missing";
         };

@@ -1,0 +1,7 @@
+package docker
+
+// DialPidNetns exposes dialPidNetns to the black-box attack tests.
+var DialPidNetns = dialPidNetns
+
+// ErrOwnNetns is the refusal to dial into the runner's own namespace.
+var ErrOwnNetns = errOwnNetns

@@ -1,0 +1,104 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/codepod-dev/codepod"
+)
+
+// ErrNotRunning is what Backend.DialAgent wraps when the sandbox's
+// container does not run (or does not exist).
+var ErrNotRunning = errors.New("the sandbox's container is not running")
+
+// Bounds of one reachability probe.
+const (
+	probeTimeout  = 3 * time.Second
+	probeFirstGap = 20 * time.Millisecond
+	probeMaxGap   = 500 * time.Millisecond
+)
+
+// errHostKeyMismatch: something answered SSH, but not with the key the
+// runner made for this sandbox's agent.
+var errHostKeyMismatch = errors.New("the SSH server in the sandbox does not hold the agent's host key")
+
+// waitReachable returns once the sandbox's agent answers an SSH handshake
+// with the host key whose fingerprint is fp, retrying with a short backoff
+// for up to Config.ReachableTimeout. This is what makes "running" mean
+// "an exec will reach the agent". A sandbox that does not run fails at once.
+func (r *Runner) waitReachable(parent context.Context, sandboxID, fp string) error {
+	limit := r.cfg.ReachableTimeout
+	ctx, cancel := context.WithTimeout(parent, limit)
+	defer cancel()
+	gap := probeFirstGap
+	for {
+		err := r.probe(ctx, sandboxID, fp)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrNotRunning):
+			return codepod.Errorf(codepod.EUNAVAILABLE, "the sandbox stopped as it started (its agent exited; see the sandbox's logs): %v", err)
+		case errors.Is(err, errHostKeyMismatch):
+			return codepod.Errorf(codepod.EUNAVAILABLE, "the sandbox's agent is not the one this runner started: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			if parent.Err() != nil {
+				return parent.Err() // the job itself was cancelled
+			}
+			return codepod.Errorf(codepod.EUNAVAILABLE, "the agent did not answer within %s: %v", limit, err)
+		case <-time.After(gap):
+		}
+		gap = min(gap*2, probeMaxGap)
+	}
+}
+
+// probe dials the agent and runs an SSH handshake up to the host key
+// check: a key with fingerprint fp proves it is the agent, so a failed
+// authentication afterwards (the probe offers no credential) still counts.
+func (r *Runner) probe(ctx context.Context, sandboxID, fp string) error {
+	conn, err := r.cfg.Backend.DialAgent(ctx, sandboxID)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return handshake(conn, fp)
+}
+
+// handshake runs an SSH key exchange on conn and checks the server's host
+// key against fp.
+func handshake(conn net.Conn, fp string) error {
+	conn.SetDeadline(time.Now().Add(probeTimeout))
+	matched := false
+	cfg := &ssh.ClientConfig{
+		User: "codepod-runner-probe",
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			if got := ssh.FingerprintSHA256(key); got != fp {
+				return fmt.Errorf("%w (got %s, want %s)", errHostKeyMismatch, got, fp)
+			}
+			matched = true
+			return nil
+		},
+		Timeout: probeTimeout,
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, "agent", cfg)
+	if err == nil {
+		go ssh.DiscardRequests(reqs)
+		go func() {
+			for ch := range chans {
+				ch.Reject(ssh.Prohibited, "")
+			}
+		}()
+		c.Close()
+		return nil
+	}
+	if matched {
+		return nil // the key exchange proved it is the agent
+	}
+	return fmt.Errorf("ssh handshake with the agent: %w", err)
+}
