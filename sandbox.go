@@ -38,6 +38,12 @@ const (
 	NetworkBridge = "bridge" // an isolated bridge with outbound access
 )
 
+// Sandbox runtimes: the kernel boundary a sandbox's processes run behind.
+const (
+	RuntimeRunc   = "runc"   // Linux namespaces and cgroups (Docker's default)
+	RuntimeGVisor = "gvisor" // gVisor's user-space kernel (runsc): a far smaller host-kernel surface
+)
+
 // Default images.
 const (
 	DefaultImage = "codepod/base:latest"
@@ -54,6 +60,7 @@ type SandboxSpec struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	TTL         time.Duration     `json:"ttl"` // 0: no TTL
 	Network     string            `json:"network"`
+	Runtime     string            `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
 }
@@ -104,6 +111,9 @@ type Limits struct {
 	DefaultPids   int64
 	MaxPids       int64
 	MaxTTL        time.Duration // 0: no maximum
+	// DefaultRuntime is the runtime of a sandbox that names none
+	// ("": RuntimeRunc).
+	DefaultRuntime string
 }
 
 // DefaultLimits are used when the operator sets none.
@@ -145,6 +155,15 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	}
 	if spec.Network != NetworkNone && spec.Network != NetworkBridge {
 		return Errorf(EINVALID, "network %q must be %q or %q", spec.Network, NetworkNone, NetworkBridge)
+	}
+	if spec.Runtime == "" {
+		spec.Runtime = l.DefaultRuntime
+	}
+	if spec.Runtime == "" {
+		spec.Runtime = RuntimeRunc
+	}
+	if spec.Runtime != RuntimeRunc && spec.Runtime != RuntimeGVisor {
+		return Errorf(EINVALID, "runtime %q must be %q or %q", spec.Runtime, RuntimeRunc, RuntimeGVisor)
 	}
 	if spec.TTL < 0 || (spec.TTL > 0 && spec.TTL < time.Second) {
 		return Errorf(EINVALID, "ttl %s must be at least 1s (or 0 for none)", spec.TTL)

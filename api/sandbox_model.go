@@ -24,6 +24,7 @@ type Sandbox struct {
 	Labels             map[string]string `json:"labels"`
 	RunnerLabels       map[string]string `json:"runner_labels"`
 	Network            string            `json:"network" enum:"none,bridge"`
+	Runtime            string            `json:"runtime" enum:"runc,gvisor" doc:"runc: namespaces and cgroups; gvisor: gVisor's user-space kernel."`
 	TTLSeconds         int64             `json:"ttl_seconds" doc:"Lifetime from creation; 0: none."`
 	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
@@ -38,7 +39,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
 		PidsLimit: sb.Spec.PidsLimit, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),
-		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network,
+		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network, Runtime: runtimeOf(sb.Spec),
 		TTLSeconds: int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
 		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
 		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
@@ -59,6 +60,16 @@ type CreateSandboxRequest struct {
 	TTL          string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
 	Network      string            `json:"network,omitempty" enum:"none,bridge" doc:"none: loopback only (default); bridge: an isolated bridge with outbound access."`
 	RunnerLabels map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
+	Runtime      string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
+}
+
+// runtimeOf is the sandbox's runtime; sandboxes made before runtimes
+// existed ran under runc.
+func runtimeOf(spec codepod.SandboxSpec) string {
+	if spec.Runtime == "" {
+		return codepod.RuntimeRunc
+	}
+	return spec.Runtime
 }
 
 // spec turns the request into a domain spec; limits and defaults are
@@ -67,6 +78,7 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 	spec := codepod.SandboxSpec{
 		Image: strings.TrimSpace(r.Image), CPU: r.CPU, PidsLimit: r.PidsLimit,
 		Env: r.Env, Labels: r.Labels, Network: r.Network, RunnerLabels: r.RunnerLabels,
+		Runtime: r.Runtime,
 	}
 	if r.Memory != "" {
 		n, err := codepod.ParseBytes(r.Memory)

@@ -36,6 +36,24 @@ func (e CreateSandboxRequestNetwork) Valid() bool {
 	}
 }
 
+// Defines values for CreateSandboxRequestRuntime.
+const (
+	CreateSandboxRequestRuntimeGvisor CreateSandboxRequestRuntime = "gvisor"
+	CreateSandboxRequestRuntimeRunc   CreateSandboxRequestRuntime = "runc"
+)
+
+// Valid indicates whether the value is a known member of the CreateSandboxRequestRuntime enum.
+func (e CreateSandboxRequestRuntime) Valid() bool {
+	switch e {
+	case CreateSandboxRequestRuntimeGvisor:
+		return true
+	case CreateSandboxRequestRuntimeRunc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExecResponseStderrEncoding.
 const (
 	ExecResponseStderrEncodingBase64 ExecResponseStderrEncoding = "base64"
@@ -168,6 +186,24 @@ func (e SandboxNetwork) Valid() bool {
 	case SandboxNetworkBridge:
 		return true
 	case SandboxNetworkNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxRuntime.
+const (
+	SandboxRuntimeGvisor SandboxRuntime = "gvisor"
+	SandboxRuntimeRunc   SandboxRuntime = "runc"
+)
+
+// Valid indicates whether the value is a known member of the SandboxRuntime enum.
+func (e SandboxRuntime) Valid() bool {
+	switch e {
+	case SandboxRuntimeGvisor:
+		return true
+	case SandboxRuntimeRunc:
 		return true
 	default:
 		return false
@@ -346,12 +382,18 @@ type CreateSandboxRequest struct {
 	// RunnerLabels Labels the hosting runner must carry.
 	RunnerLabels *map[string]string `json:"runner_labels,omitempty"`
 
+	// Runtime runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it.
+	Runtime *CreateSandboxRequestRuntime `json:"runtime,omitempty"`
+
 	// Ttl Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none.
 	Ttl *string `json:"ttl,omitempty"`
 }
 
 // CreateSandboxRequestNetwork none: loopback only (default); bridge: an isolated bridge with outbound access.
 type CreateSandboxRequestNetwork string
+
+// CreateSandboxRequestRuntime runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it.
+type CreateSandboxRequestRuntime string
 
 // CreateUserRequest defines model for CreateUserRequest.
 type CreateUserRequest struct {
@@ -830,7 +872,10 @@ type Sandbox struct {
 	// RunnerId The runner hosting it; empty until placed.
 	RunnerId     string            `json:"runner_id"`
 	RunnerLabels map[string]string `json:"runner_labels"`
-	Status       SandboxStatus     `json:"status"`
+
+	// Runtime runc: namespaces and cgroups; gvisor: gVisor's user-space kernel.
+	Runtime SandboxRuntime `json:"runtime"`
+	Status  SandboxStatus  `json:"status"`
 
 	// TtlSeconds Lifetime from creation; 0: none.
 	TtlSeconds int64     `json:"ttl_seconds"`
@@ -839,6 +884,9 @@ type Sandbox struct {
 
 // SandboxNetwork defines model for Sandbox.Network.
 type SandboxNetwork string
+
+// SandboxRuntime runc: namespaces and cgroups; gvisor: gVisor's user-space kernel.
+type SandboxRuntime string
 
 // SandboxStatus defines model for Sandbox.Status.
 type SandboxStatus string

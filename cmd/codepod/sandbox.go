@@ -47,6 +47,7 @@ func newSandboxCreateCmd() *cobra.Command {
 		req          client.CreateSandboxRequest
 		image, mem   string
 		ttl, network string
+		runtime      string
 		devcontainer string
 		cpu          float64
 		env, labels  []string
@@ -79,6 +80,10 @@ func newSandboxCreateCmd() *cobra.Command {
 			if network != "" {
 				n := client.CreateSandboxRequestNetwork(network)
 				req.Network = &n
+			}
+			if runtime != "" {
+				rt := client.CreateSandboxRequestRuntime(runtime)
+				req.Runtime = &rt
 			}
 			if cmd.Flags().Changed("cpu") {
 				req.Cpu = &cpu
@@ -122,6 +127,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	f.StringVar(&ttl, "ttl", "", "delete the sandbox after this long, e.g. 30m or 1h")
 	f.StringVar(&network, "network", "", "none (loopback only, default) or bridge")
+	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")
 	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json")
 	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")

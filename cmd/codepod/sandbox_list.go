@@ -88,7 +88,7 @@ func newSandboxGetCmd() *cobra.Command {
 			rows := [][]string{
 				{"ID", s.Id}, {"Name", s.Name}, {"Status", string(s.Status)}, {"Reason", s.Reason},
 				{"Image", s.Image}, {"CPU", fmt.Sprint(s.Cpu)}, {"Memory", s.Memory},
-				{"Network", string(s.Network)}, {"Runner", s.RunnerId},
+				{"Network", string(s.Network)}, {"Runtime", string(s.Runtime)}, {"Runner", s.RunnerId},
 				{"Host key", s.HostKeyFingerprint}, {"Created", s.CreatedAt.Format(time.RFC3339)},
 				{"Labels", joinKV(s.Labels)},
 			}

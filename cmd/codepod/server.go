@@ -40,6 +40,7 @@ type serverOptions struct {
 	MaxCPU        float64
 	MaxMemory     string
 	AdvertiseURL  string
+	Runtime       string
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -57,6 +58,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
+	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 }
 
@@ -113,6 +115,10 @@ func newLogger(level, format string) (*slog.Logger, error) {
 func (o serverOptions) limits() (codepod.Limits, error) {
 	l := codepod.DefaultLimits
 	l.MaxCPU, l.MaxTTL = o.MaxCPU, o.MaxTTL
+	if o.Runtime != codepod.RuntimeRunc && o.Runtime != codepod.RuntimeGVisor {
+		return l, fmt.Errorf("--default-runtime %q: use %s or %s", o.Runtime, codepod.RuntimeRunc, codepod.RuntimeGVisor)
+	}
+	l.DefaultRuntime = o.Runtime
 	mem, err := codepod.ParseBytes(o.MaxMemory)
 	if err != nil {
 		return l, fmt.Errorf("--max-memory: %w", err)

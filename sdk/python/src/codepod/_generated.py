@@ -32,6 +32,9 @@ API_VERSION = "1.0.0"
 CreateSandboxRequestNetwork = Literal["none", "bridge"]
 """none: loopback only (default); bridge: an isolated bridge with outbound access."""
 
+CreateSandboxRequestRuntime = Literal["runc", "gvisor"]
+"""runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."""
+
 ExecResponseStderrEncoding = Literal["utf-8", "base64"]
 
 ExecResponseStdoutEncoding = Literal["utf-8", "base64"]
@@ -48,6 +51,9 @@ RunnerStatus = Literal["online", "offline"]
 """online while it polls; offline when it has not for a while."""
 
 SandboxNetwork = Literal["none", "bridge"]
+
+SandboxRuntime = Literal["runc", "gvisor"]
+"""runc: namespaces and cgroups; gvisor: gVisor's user-space kernel."""
 
 SandboxStatus = Literal["pending", "creating", "running", "stopping", "stopped", "starting", "deleting", "deleted", "error", "lost"]
 
@@ -280,6 +286,9 @@ class CreateSandboxRequest:
     runner_labels: dict[str, str] | None = None
     """Labels the hosting runner must carry."""
 
+    runtime: CreateSandboxRequestRuntime | None = None
+    """runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."""
+
     ttl: str | None = None
     """Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none."""
 
@@ -296,6 +305,7 @@ class CreateSandboxRequest:
             network=d["network"] if d.get("network") is not None else None,
             pids_limit=int(d["pids_limit"]) if d.get("pids_limit") is not None else None,
             runner_labels={k: v for k, v in d["runner_labels"].items()} if d.get("runner_labels") is not None else None,
+            runtime=d["runtime"] if d.get("runtime") is not None else None,
             ttl=d["ttl"] if d.get("ttl") is not None else None,
         )
 
@@ -320,6 +330,8 @@ class CreateSandboxRequest:
             out["pids_limit"] = self.pids_limit
         if self.runner_labels is not None:
             out["runner_labels"] = {k: v for k, v in self.runner_labels.items()}
+        if self.runtime is not None:
+            out["runtime"] = self.runtime
         if self.ttl is not None:
             out["ttl"] = self.ttl
         return out
@@ -1543,6 +1555,9 @@ class Sandbox:
 
     runner_labels: dict[str, str]
 
+    runtime: SandboxRuntime
+    """runc: namespaces and cgroups; gvisor: gVisor's user-space kernel."""
+
     status: SandboxStatus
 
     ttl_seconds: int
@@ -1571,6 +1586,7 @@ class Sandbox:
             reason=d["reason"],
             runner_id=d["runner_id"],
             runner_labels={k: v for k, v in d["runner_labels"].items()},
+            runtime=d["runtime"],
             status=d["status"],
             ttl_seconds=int(d["ttl_seconds"]),
             updated_at=_parse_time(d["updated_at"]),
@@ -1597,6 +1613,7 @@ class Sandbox:
         out["reason"] = self.reason
         out["runner_id"] = self.runner_id
         out["runner_labels"] = {k: v for k, v in self.runner_labels.items()}
+        out["runtime"] = self.runtime
         out["status"] = self.status
         out["ttl_seconds"] = self.ttl_seconds
         out["updated_at"] = _format_time(self.updated_at)

@@ -749,6 +749,11 @@ export interface components {
             runner_labels?: {
                 [key: string]: string;
             };
+            /**
+             * @description runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it.
+             * @enum {string}
+             */
+            runtime?: "runc" | "gvisor";
             /** @description Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none. */
             ttl?: string;
         };
@@ -1177,6 +1182,11 @@ export interface components {
             runner_labels: {
                 [key: string]: string;
             };
+            /**
+             * @description runc: namespaces and cgroups; gvisor: gVisor's user-space kernel.
+             * @enum {string}
+             */
+            runtime: "runc" | "gvisor";
             /** @enum {string} */
             status: "pending" | "creating" | "running" | "stopping" | "stopped" | "starting" | "deleting" | "deleted" | "error" | "lost";
             /**
