@@ -122,4 +122,3 @@ func (r *ExecRequest) gateway(withStdin bool) (gateway.ExecRequest, error) {
 	}
 	return out, out.Validate()
 }
-

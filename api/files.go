@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"os"
@@ -64,10 +65,18 @@ type FileEntry struct {
 	Type       string    `json:"type" enum:"file,dir,symlink,other"`
 }
 
-// FileList is a directory listing.
+// FileList is one page of a directory listing.
 type FileList struct {
-	Path    string      `json:"path" doc:"The path as asked for."`
-	Entries []FileEntry `json:"entries" nullable:"false" doc:"Sorted by name."`
+	Path       string      `json:"path" doc:"The path as asked for."`
+	Entries    []FileEntry `json:"entries" nullable:"false" doc:"Sorted by name; at most limit of them."`
+	NextCursor string      `json:"next_cursor" doc:"Pass as cursor to get the next page; empty on the last page."`
+}
+
+type listFilesInput struct {
+	ID     string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path   string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Limit  int    `query:"limit" minimum:"1" maximum:"10000" default:"1000" doc:"Most entries in this page (default 1000, at most 10000)."`
+	Cursor string `query:"cursor" maxLength:"8192" doc:"next_cursor of the previous page; empty for the first page."`
 }
 
 type fileListOutput struct {
@@ -116,7 +125,9 @@ func registerFiles(api huma.API, s *Server) {
 	register(api, s, describe(op, "Deletes a file, a symlink (not its target) or an empty directory; with recursive=true also a directory and its contents."), s.deleteFile)
 
 	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files/list", "list-files", "files", "List a directory", errs...)
-	register(api, s, op, s.listFiles)
+	register(api, s, describe(op, "Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. "+
+		"Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; "+
+		"a huge directory is quicker to list with a larger limit."), s.listFiles)
 
 	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/files/mkdir", "make-directory", "files", "Create a directory", errs...)
 	op.DefaultStatus = http.StatusCreated
@@ -212,20 +223,31 @@ func (s *Server) deleteFile(ctx context.Context, in *deleteFileInput) (*struct{}
 	return &struct{}{}, nil
 }
 
-func (s *Server) listFiles(ctx context.Context, in *fileInput) (*fileListOutput, error) {
+func (s *Server) listFiles(ctx context.Context, in *listFilesInput) (*fileListOutput, error) {
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
+	after, err := base64.RawURLEncoding.DecodeString(in.Cursor)
+	if err != nil {
+		return nil, huma.NewError(http.StatusBadRequest, "cursor is not one this server gave; pass next_cursor from the previous page, or none for the first")
+	}
+	if in.Limit == 0 {
+		in.Limit = gateway.DefaultListLimit
+	}
 	var entries []gateway.FileEntry
+	var more bool
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
-		entries, err = gateway.List(ctx, c, in.Path)
+		entries, more, err = gateway.ListPage(ctx, c, in.Path, string(after), in.Limit)
 		return err
 	})
 	if err != nil {
 		return nil, fileError(err)
 	}
 	out := FileList{Path: in.Path, Entries: make([]FileEntry, 0, len(entries))}
+	if more {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(entries[len(entries)-1].Name))
+	}
 	for _, e := range entries {
 		out.Entries = append(out.Entries, FileEntry{Name: e.Name, Path: e.Path, Size: e.Size, Mode: int(e.Mode.Perm()),
 			ModeString: e.Mode.String(), MTime: e.ModTime.UTC(), Type: e.Type})

@@ -501,8 +501,11 @@ type FileEntryType string
 
 // FileList defines model for FileList.
 type FileList struct {
-	// Entries Sorted by name.
+	// Entries Sorted by name; at most limit of them.
 	Entries []FileEntry `json:"entries"`
+
+	// NextCursor Pass as cursor to get the next page; empty on the last page.
+	NextCursor string `json:"next_cursor"`
 
 	// Path The path as asked for.
 	Path string `json:"path"`
@@ -976,6 +979,12 @@ type UploadArchiveParams struct {
 type ListFilesParams struct {
 	// Path A path in the sandbox; relative paths start in the user's home.
 	Path string `form:"path" json:"path"`
+
+	// Limit Most entries in this page (default 1000, at most 10000).
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page; empty for the first page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // OpenTerminalParams defines parameters for OpenTerminal.
@@ -1412,6 +1421,8 @@ type ClientInterface interface {
 	UploadArchiveWithBody(ctx context.Context, id string, params *UploadArchiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFiles List a directory
+	//
+	// Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; a huge directory is quicker to list with a larger limit.
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/files/list (the `ListFiles` operationId).
 	ListFiles(ctx context.Context, id string, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2199,6 +2210,8 @@ func (c *Client) UploadArchiveWithBody(ctx context.Context, id string, params *U
 }
 
 // ListFiles List a directory
+//
+// Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; a huge directory is quicker to list with a larger limit.
 //
 // Corresponds with GET /api/v1/sandboxes/{id}/files/list (the `ListFiles` operationId).
 func (c *Client) ListFiles(ctx context.Context, id string, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3871,6 +3884,30 @@ func NewListFilesRequest(server string, id string, params *ListFilesParams) (*ht
 			}
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4812,6 +4849,8 @@ type ClientWithResponsesInterface interface {
 	UploadArchiveWithBodyWithResponse(ctx context.Context, id string, params *UploadArchiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadArchiveResponse, error)
 
 	// ListFilesWithResponse List a directory
+	//
+	// Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; a huge directory is quicker to list with a larger limit.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8882,6 +8921,8 @@ func (c *ClientWithResponses) UploadArchiveWithBodyWithResponse(ctx context.Cont
 }
 
 // ListFilesWithResponse List a directory
+//
+// Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; a huge directory is quicker to list with a larger limit.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -651,7 +651,10 @@ class FileList:
     """The FileList schema of the API."""
 
     entries: list[FileEntry]
-    """Sorted by name."""
+    """Sorted by name; at most limit of them."""
+
+    next_cursor: str
+    """Pass as cursor to get the next page; empty on the last page."""
 
     path: str
     """The path as asked for."""
@@ -661,6 +664,7 @@ class FileList:
         """Builds the model from its JSON object."""
         return cls(
             entries=[FileEntry.from_dict(v) for v in d["entries"]],
+            next_cursor=d["next_cursor"],
             path=d["path"],
         )
 
@@ -668,6 +672,7 @@ class FileList:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
         out["entries"] = [v.to_dict() for v in self.entries]
+        out["next_cursor"] = self.next_cursor
         out["path"] = self.path
         return out
 

@@ -423,7 +423,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a directory */
+        /**
+         * List a directory
+         * @description Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; a huge directory is quicker to list with a larger limit.
+         */
         get: operations["list-files"];
         put?: never;
         post?: never;
@@ -884,8 +887,10 @@ export interface components {
             type: "file" | "dir" | "symlink" | "other";
         };
         FileList: {
-            /** @description Sorted by name. */
+            /** @description Sorted by name; at most limit of them. */
             entries: components["schemas"]["FileEntry"][];
+            /** @description Pass as cursor to get the next page; empty on the last page. */
+            next_cursor: string;
             /** @description The path as asked for. */
             path: string;
         };
@@ -3456,6 +3461,10 @@ export interface operations {
             query: {
                 /** @description A path in the sandbox; relative paths start in the user's home. */
                 path: string;
+                /** @description Most entries in this page (default 1000, at most 10000). */
+                limit?: number;
+                /** @description next_cursor of the previous page; empty for the first page. */
+                cursor?: string;
             };
             header?: never;
             path: {

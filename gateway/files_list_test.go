@@ -1,0 +1,75 @@
+package gateway_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/codepod-dev/codepod/gateway"
+)
+
+// TestAttackHugeDirectoryIsPaged lists a directory of 50,000 files page by
+// page: every name comes exactly once, in order, and the heap stays within
+// a bound while a page is read (the whole directory as FileInfos was
+// ~150 MiB of garbage for 300,000 files).
+func TestAttackHugeDirectoryIsPaged(t *testing.T) {
+	const n, limit = 50000, 10000
+	dir := t.TempDir()
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("file-with-a-long-name-to-weigh-more-%07d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	c := newSandbox(t).client(t)
+	seen := map[string]bool{}
+	after, pages := "", 0
+	var peak uint64
+	start := time.Now()
+	for {
+		entries, more, err := gateway.ListPage(ctx(t), c, dir, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, heapInuse())
+		pages++
+		for i, e := range entries {
+			if seen[e.Name] || e.Name <= after || (i > 0 && e.Name <= entries[i-1].Name) {
+				t.Fatalf("page %d: %s out of order or seen twice", pages, e.Name)
+			}
+			seen[e.Name] = true
+		}
+		if len(entries) > limit || (more && len(entries) != limit) {
+			t.Fatalf("page %d: %d entries, more=%v", pages, len(entries), more)
+		}
+		if !more {
+			break
+		}
+		after = entries[len(entries)-1].Name
+	}
+	if len(seen) != n || pages != n/limit {
+		t.Fatalf("%d names in %d pages, want %d in %d", len(seen), pages, n, n/limit)
+	}
+	t.Logf("%d files in %d pages in %s; heap in use at most %d MiB", n, pages, time.Since(start), peak>>20)
+	if peak > 64<<20 {
+		t.Errorf("heap in use reached %d MiB listing pages of %d", peak>>20, limit)
+	}
+}
+
+func heapInuse() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+func TestListLimitIsChecked(t *testing.T) {
+	c := newSandbox(t).client(t)
+	for _, limit := range []int{0, -1, gateway.MaxListLimit + 1} {
+		_, _, err := gateway.ListPage(ctx(t), c, t.TempDir(), "", limit)
+		wantCode(t, err, "invalid", "limit")
+	}
+}
