@@ -3,10 +3,14 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -163,13 +167,73 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 		defer rc.Close()
 		clearWriteDeadline(ctx)
 		hctx.SetHeader("Content-Type", "application/octet-stream")
-		hctx.SetHeader("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		size, known := downloadSize(in.Path, fi)
+		if known {
+			hctx.SetHeader("Content-Length", strconv.FormatInt(size, 10))
+		}
 		hctx.SetStatus(http.StatusOK)
-		if _, err := io.Copy(hctx.BodyWriter(), rc); err != nil {
+		if err := copyDownload(hctx.BodyWriter(), rc, size, known); err != nil {
 			logger(ctx).Info("download cut short", "sandbox_id", sb.ID, "err", err)
 			panic(http.ErrAbortHandler) // the client must not take a short body for the file
 		}
 	}}, nil
+}
+
+// downloadSize is the Content-Length to announce, when stat can be trusted
+// for it: a regular file with a size, outside /proc and /sys (whose files
+// stat as 0 or 4096 bytes whatever they hold, and change as they are
+// read). Other downloads are sent chunked, and the copy decides their end.
+func downloadSize(p string, fi os.FileInfo) (int64, bool) {
+	clean := path.Clean("/" + p)
+	for _, virtual := range []string{"/proc", "/sys"} {
+		if clean == virtual || strings.HasPrefix(clean, virtual+"/") {
+			return 0, false
+		}
+	}
+	if !fi.Mode().IsRegular() || fi.Size() <= 0 {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+// copyDownload copies the file: with a known size exactly that many bytes
+// (a file that grew since its stat is cut there, one that shrank is an
+// error), else to its end.
+func copyDownload(w io.Writer, r io.Reader, size int64, known bool) error {
+	if !known {
+		_, err := io.Copy(w, r)
+		return err
+	}
+	lw := &capWriter{w: w, left: size}
+	_, err := io.Copy(lw, r) // r's WriteTo reads with many requests in flight
+	if errors.Is(err, errFull) {
+		err = nil
+	}
+	if err == nil && lw.left > 0 {
+		err = fmt.Errorf("the file shrank by %d of the %d bytes announced", lw.left, size)
+	}
+	return err
+}
+
+var errFull = errors.New("announced size reached")
+
+// capWriter passes on the first left bytes, then fails with errFull.
+type capWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	var err error
+	if int64(len(p)) > c.left {
+		p, err = p[:c.left], errFull
+	}
+	n, werr := c.w.Write(p)
+	c.left -= int64(n)
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
 }
 
 func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileWrittenOutput, error) {
