@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"archive/tar"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -72,4 +74,55 @@ func TestListLimitIsChecked(t *testing.T) {
 		_, _, err := gateway.ListPage(ctx(t), c, t.TempDir(), "", limit)
 		wantCode(t, err, "invalid", "limit")
 	}
+}
+
+// TestAttackHugeDirectoryArchive archives a directory of 30,000 files
+// into a reader that parses the tar as it comes: every file is there once.
+// The walk reads directories in batches (pkg/sftp's walker read each one
+// whole); the heap it reaches is logged.
+func TestAttackHugeDirectoryArchive(t *testing.T) {
+	const n = 30000
+	dir := t.TempDir()
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("file-with-a-long-name-to-weigh-more-%07d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "x"), []byte("x"), 0o644)
+	c := newSandbox(t).client(t)
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := gateway.TarDir(ctx(t), c, dir, pw)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	seen := map[string]bool{}
+	tr := tar.NewReader(pr)
+	var peak uint64
+	for i := 0; ; i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if seen[h.Name] {
+			t.Fatalf("%s twice", h.Name)
+		}
+		seen[h.Name] = true
+		if i%1000 == 0 {
+			peak = max(peak, heapInuse())
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n+2 || !seen["sub/"] || !seen["sub/x"] {
+		t.Fatalf("%d entries", len(seen))
+	}
+	t.Logf("heap in use at most %d MiB", peak>>20)
 }

@@ -35,13 +35,20 @@ const (
 	maxPacket = 1 << 20 // the agent's batches are far smaller
 )
 
-// dirReader is one SFTP session reading one directory.
+// rawSFTP is one SFTP session for directory reads; its requests are made
+// one at a time, and it may hold several directory handles open.
+type rawSFTP struct {
+	sess *ssh.Session
+	w    io.WriteCloser
+	r    io.Reader
+	id   uint32
+	stop func() bool // unhooks the session from ctx
+}
+
+// dirReader reads one directory on its own session.
 type dirReader struct {
-	sess   *ssh.Session
-	w      io.WriteCloser
-	r      io.Reader
+	s      *rawSFTP
 	handle string
-	id     uint32
 }
 
 // statusError is an SFTP status other than OK and EOF.
@@ -57,60 +64,69 @@ func (e *statusError) Is(target error) bool {
 	return (e.code == fxNoSuch && target == os.ErrNotExist) || (e.code == fxDenied && target == os.ErrPermission)
 }
 
-// openDir starts an SFTP session on c and opens directory p.
-func openDir(ctx context.Context, c *ssh.Client, p string) (*dirReader, error) {
+// openRawSFTP starts an SFTP session on c; ctx's end closes it (failing
+// whatever it does then).
+func openRawSFTP(ctx context.Context, c *ssh.Client) (*rawSFTP, error) {
 	sess, err := newSession(c)
 	if err != nil {
 		return nil, err
 	}
-	d := &dirReader{sess: sess}
-	stop := context.AfterFunc(ctx, func() { sess.Close() })
-	defer stop()
-	if err := d.start(p); err != nil {
-		sess.Close()
-		return nil, err
-	}
-	return d, nil
-}
-
-func (d *dirReader) start(p string) error {
-	var err error
-	if d.w, err = d.sess.StdinPipe(); err != nil {
-		return err
-	}
-	if d.r, err = d.sess.StdoutPipe(); err != nil {
-		return err
-	}
-	if err := d.sess.RequestSubsystem("sftp"); err != nil {
-		return channelError(err)
-	}
-	if err := d.send(fxpInit, binary.BigEndian.AppendUint32(nil, 3)); err != nil {
-		return err
-	}
-	if typ, _, err := d.recv(); err != nil || typ != fxpVersion {
-		return fmt.Errorf("sftp version exchange: type %d: %v", typ, err)
-	}
-	typ, data, err := d.request(fxpOpendir, appendString(nil, p))
-	if err != nil {
-		return err
-	}
-	if typ != fxpHandle {
-		return fmt.Errorf("opendir: unexpected packet %d", typ)
-	}
-	d.handle, _, err = readString(data)
-	return err
-}
-
-// next returns the next batch of entries; io.EOF at the end. ctx ends the
-// read by closing the session.
-func (d *dirReader) next(ctx context.Context) ([]dirEntry, error) {
-	stop := context.AfterFunc(ctx, func() { d.sess.Close() })
-	defer stop()
-	typ, data, err := d.request(fxpReaddir, appendString(nil, d.handle))
-	if err != nil {
+	s := &rawSFTP{sess: sess}
+	s.stop = context.AfterFunc(ctx, func() { sess.Close() })
+	if err := s.start(); err != nil {
+		s.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *rawSFTP) start() error {
+	var err error
+	if s.w, err = s.sess.StdinPipe(); err != nil {
+		return err
+	}
+	if s.r, err = s.sess.StdoutPipe(); err != nil {
+		return err
+	}
+	if err := s.sess.RequestSubsystem("sftp"); err != nil {
+		return channelError(err)
+	}
+	if err := s.send(fxpInit, binary.BigEndian.AppendUint32(nil, 3)); err != nil {
+		return err
+	}
+	if typ, _, err := s.recv(); err != nil || typ != fxpVersion {
+		return fmt.Errorf("sftp version exchange: type %d: %v", typ, err)
+	}
+	return nil
+}
+
+// Close ends the session (and every handle it holds).
+func (s *rawSFTP) Close() error {
+	s.stop()
+	return s.sess.Close()
+}
+
+// opendir opens directory p and returns its handle.
+func (s *rawSFTP) opendir(p string) (string, error) {
+	typ, data, err := s.request(fxpOpendir, appendString(nil, p))
+	if err != nil {
+		return "", err
+	}
+	if typ != fxpHandle {
+		return "", fmt.Errorf("opendir: unexpected packet %d", typ)
+	}
+	h, _, err := readString(data)
+	return h, err
+}
+
+// readdir returns the next batch of a directory's entries; io.EOF at its
+// end.
+func (s *rawSFTP) readdir(handle string) ([]dirEntry, error) {
+	typ, data, err := s.request(fxpReaddir, appendString(nil, handle))
+	if err != nil {
 		return nil, err
 	}
 	if typ != fxpName {
@@ -119,26 +135,53 @@ func (d *dirReader) next(ctx context.Context) ([]dirEntry, error) {
 	return parseNames(data)
 }
 
-// Close closes the directory handle and the session.
-func (d *dirReader) Close() error {
-	if d.handle != "" {
-		d.request(fxpClose, appendString(nil, d.handle))
+// closeHandle closes a directory handle.
+func (s *rawSFTP) closeHandle(handle string) error {
+	_, _, err := s.request(fxpClose, appendString(nil, handle))
+	return err
+}
+
+// openDir opens directory p on a new session of its own.
+func openDir(ctx context.Context, c *ssh.Client, p string) (*dirReader, error) {
+	s, err := openRawSFTP(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	return d.sess.Close()
+	h, err := s.opendir(p)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &dirReader{s: s, handle: h}, nil
+}
+
+// next returns the next batch of entries; io.EOF at the end.
+func (d *dirReader) next(ctx context.Context) ([]dirEntry, error) {
+	b, err := d.s.readdir(d.handle)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return b, err
+}
+
+// Close closes the directory and its session.
+func (d *dirReader) Close() error {
+	d.s.closeHandle(d.handle)
+	return d.s.Close()
 }
 
 // request sends one request with the next id and reads its answer; a
 // status other than OK is returned as an error (io.EOF for EOF).
-func (d *dirReader) request(typ byte, payload []byte) (byte, []byte, error) {
-	d.id++
-	if err := d.send(typ, append(binary.BigEndian.AppendUint32(nil, d.id), payload...)); err != nil {
+func (s *rawSFTP) request(typ byte, payload []byte) (byte, []byte, error) {
+	s.id++
+	if err := s.send(typ, append(binary.BigEndian.AppendUint32(nil, s.id), payload...)); err != nil {
 		return 0, nil, err
 	}
-	rtyp, data, err := d.recv()
+	rtyp, data, err := s.recv()
 	if err != nil {
 		return 0, nil, err
 	}
-	if len(data) < 4 || binary.BigEndian.Uint32(data) != d.id {
+	if len(data) < 4 || binary.BigEndian.Uint32(data) != s.id {
 		return 0, nil, errors.New("sftp: answer to another request")
 	}
 	data = data[4:]
@@ -163,16 +206,16 @@ func statusOf(data []byte) error {
 	return &statusError{code: code, msg: msg}
 }
 
-func (d *dirReader) send(typ byte, payload []byte) error {
+func (s *rawSFTP) send(typ byte, payload []byte) error {
 	pkt := binary.BigEndian.AppendUint32(nil, uint32(len(payload)+1))
 	pkt = append(append(pkt, typ), payload...)
-	_, err := d.w.Write(pkt)
+	_, err := s.w.Write(pkt)
 	return err
 }
 
-func (d *dirReader) recv() (byte, []byte, error) {
+func (s *rawSFTP) recv() (byte, []byte, error) {
 	var hdr [5]byte
-	if _, err := io.ReadFull(d.r, hdr[:]); err != nil {
+	if _, err := io.ReadFull(s.r, hdr[:]); err != nil {
 		return 0, nil, fmt.Errorf("sftp read: %w", err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:4])
@@ -180,7 +223,7 @@ func (d *dirReader) recv() (byte, []byte, error) {
 		return 0, nil, fmt.Errorf("sftp: packet of %d bytes", n)
 	}
 	data := make([]byte, n-1)
-	if _, err := io.ReadFull(d.r, data); err != nil {
+	if _, err := io.ReadFull(s.r, data); err != nil {
 		return 0, nil, fmt.Errorf("sftp read: %w", err)
 	}
 	return hdr[4], data, nil
@@ -188,10 +231,11 @@ func (d *dirReader) recv() (byte, []byte, error) {
 
 // dirEntry is one name of a NAME packet.
 type dirEntry struct {
-	name    string
-	size    int64
-	mode    os.FileMode
-	modTime time.Time
+	name     string
+	size     int64
+	mode     os.FileMode
+	modTime  time.Time
+	uid, gid uint32
 }
 
 func parseNames(data []byte) ([]dirEntry, error) {
@@ -244,10 +288,10 @@ func (e *dirEntry) parseAttrs(b []byte) ([]byte, error) {
 		e.size = int64(hi)<<32 | int64(lo)
 	}
 	if flags&0x2 != 0 {
-		if _, ok := u32(); !ok {
-			return nil, short
-		}
-		if _, ok := u32(); !ok {
+		var ok1, ok2 bool
+		e.uid, ok1 = u32()
+		e.gid, ok2 = u32()
+		if !ok1 || !ok2 {
 			return nil, short
 		}
 	}
