@@ -11,8 +11,8 @@ import (
 // keyedLimiter is a token bucket (golang.org/x/time/rate) per key: a client
 // address, an API key id, an email. It remembers at most max keys: a key
 // whose bucket is full again is idle and forgotten at the next sweep, and
-// when the map is full of busy keys the oldest ones are dropped (which only
-// forgives them early).
+// when the map is full of busy keys some are dropped (which only forgives
+// them early).
 type keyedLimiter struct {
 	limit rate.Limit
 	burst int
@@ -25,8 +25,7 @@ type keyedLimiter struct {
 }
 
 type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
+	lim *rate.Limiter
 }
 
 // sweepEvery is how often a limiter forgets its idle keys.
@@ -88,12 +87,12 @@ func (k *keyedLimiter) entry(key string, now time.Time) *limiterEntry {
 		e = &limiterEntry{lim: rate.NewLimiter(k.limit, k.burst)}
 		k.entries[key] = e
 	}
-	e.seen = now
 	return e
 }
 
-// sweep forgets idle keys, then, while the map is still full, the ones
-// seen longest ago.
+// sweep forgets idle keys; if the map is still full of busy ones, it
+// forgets a tenth of them (map order: arbitrary ones), so a spray of new
+// addresses costs one sweep per max/10 keys, not one per key.
 func (k *keyedLimiter) sweep(now time.Time) {
 	k.lastSweep = now
 	for key, e := range k.entries {
@@ -101,19 +100,15 @@ func (k *keyedLimiter) sweep(now time.Time) {
 			delete(k.entries, key)
 		}
 	}
-	for len(k.entries) >= k.max {
-		var oldest string
-		var at time.Time
-		n := 0
-		for key, e := range k.entries { // a sample: map order is random
-			if oldest == "" || e.seen.Before(at) {
-				oldest, at = key, e.seen
-			}
-			if n++; n == 64 {
-				break
-			}
+	if len(k.entries) < k.max {
+		return
+	}
+	target := k.max - max(k.max/10, 1)
+	for key := range k.entries {
+		if len(k.entries) <= target {
+			break
 		}
-		delete(k.entries, oldest)
+		delete(k.entries, key)
 	}
 }
 
