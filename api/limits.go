@@ -17,11 +17,11 @@ type Limits struct {
 	// with a 422 that points at the streaming exec.
 	ExecMaxOutputBytes int
 	// ExecBufferBytes is the output all buffered execs of this server may
-	// hold at once (default 64 MiB). Each exec reserves two streams of its
+	// hold at once (default 128 MiB). Each exec reserves two streams of its
 	// max_output_bytes for its whole run; one that finds no room within
 	// ExecQueueWait is refused with 429 and Retry-After.
 	ExecBufferBytes int64
-	// ExecQueueWait is how long an exec waits for room (default 2s).
+	// ExecQueueWait is how long an exec waits for room (default 5s).
 	ExecQueueWait time.Duration
 
 	// PasswordHashers is how many password hashes (argon2id, 19 MiB each)
@@ -48,8 +48,8 @@ type Limits struct {
 // Defaults of Limits.
 const (
 	DefaultExecMaxOutputBytes = 4 << 20
-	DefaultExecBufferBytes    = 64 << 20
-	DefaultExecQueueWait      = 2 * time.Second
+	DefaultExecBufferBytes    = 128 << 20
+	DefaultExecQueueWait      = 5 * time.Second
 	DefaultPasswordQueue      = 32
 	DefaultLoginBurst         = 20
 	DefaultAuthFailureBurst   = 20

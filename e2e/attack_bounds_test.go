@@ -140,7 +140,7 @@ func TestAttackExecBufferBudget(t *testing.T) {
 	var wg sync.WaitGroup
 	for range fits + 2 {
 		wg.Go(func() {
-			res := c.post(ctx, t, "/api/v1/sandboxes/"+sb.ID+"/exec", map[string]any{"shell": "sleep 4", "max_output_bytes": api.DefaultExecMaxOutputBytes})
+			res := c.post(ctx, t, "/api/v1/sandboxes/"+sb.ID+"/exec", map[string]any{"shell": "sleep 8", "max_output_bytes": api.DefaultExecMaxOutputBytes})
 			raw, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			mu.Lock()
