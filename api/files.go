@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -155,10 +153,15 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 		return nil, err
 	}
 	var rc io.ReadCloser
-	var fi os.FileInfo
+	var size int64
+	var known bool
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
-		rc, fi, err = gateway.ReadFile(ctx, c, in.Path)
-		return err
+		var fi os.FileInfo
+		if rc, fi, err = gateway.ReadFile(ctx, c, in.Path); err != nil {
+			return err
+		}
+		size, known = gateway.KnownSize(ctx, c, in.Path, fi)
+		return nil
 	})
 	if err != nil {
 		return nil, fileError(err)
@@ -167,7 +170,6 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 		defer rc.Close()
 		clearWriteDeadline(ctx)
 		hctx.SetHeader("Content-Type", "application/octet-stream")
-		size, known := downloadSize(in.Path, fi)
 		if known {
 			hctx.SetHeader("Content-Length", strconv.FormatInt(size, 10))
 		}
@@ -177,23 +179,6 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 			panic(http.ErrAbortHandler) // the client must not take a short body for the file
 		}
 	}}, nil
-}
-
-// downloadSize is the Content-Length to announce, when stat can be trusted
-// for it: a regular file with a size, outside /proc and /sys (whose files
-// stat as 0 or 4096 bytes whatever they hold, and change as they are
-// read). Other downloads are sent chunked, and the copy decides their end.
-func downloadSize(p string, fi os.FileInfo) (int64, bool) {
-	clean := path.Clean("/" + p)
-	for _, virtual := range []string{"/proc", "/sys"} {
-		if clean == virtual || strings.HasPrefix(clean, virtual+"/") {
-			return 0, false
-		}
-	}
-	if !fi.Mode().IsRegular() || fi.Size() <= 0 {
-		return 0, false
-	}
-	return fi.Size(), true
 }
 
 // copyDownload copies the file: with a known size exactly that many bytes
