@@ -53,6 +53,9 @@ type Config struct {
 	// TunnelWait is how long a tunnel (a client's, or one of the server's
 	// own SSH connections) waits for the runner to dial back; default 10s.
 	TunnelWait time.Duration
+	// Limits bound the server's memory and clients' failed
+	// authentications; zero fields take their defaults.
+	Limits Limits
 }
 
 // Server is the HTTP API. Make it with New, serve Handler(), and Close it
@@ -73,6 +76,7 @@ type Server struct {
 	spec    specDocs
 	broker  *gateway.Broker // pairs clients' tunnels with runners' dial-backs
 	pool    *gateway.Pool   // one SSH connection per sandbox, for exec and files
+	guards                  // limits on memory and on failed authentications (limits.go)
 }
 
 // New builds the server and registers every route.
@@ -93,6 +97,7 @@ func New(cfg Config) *Server {
 		cfg: cfg, st: cfg.Store, ctl: cfg.Control, log: cfg.Logger,
 		now: time.Now,
 	}
+	s.guards = newGuards(cfg.Limits)
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	s.newGateway()
 	s.router = s.newRouter()

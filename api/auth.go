@@ -58,9 +58,15 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			huma.WriteErr(api, ctx, http.StatusUnauthorized, missingCredential(op))
 			return
 		}
+		if s.refuseFailing(api, ctx, tok) {
+			return
+		}
 		c, status, msg := s.authenticate(ctx.Context(), op, tok)
 		if status == http.StatusInternalServerError {
 			msg = internalDetail // authStatus logged the cause
+		}
+		if status == http.StatusUnauthorized {
+			s.authFailed(ctx, tok)
 		}
 		if status != 0 {
 			huma.WriteErr(api, ctx, status, msg)

@@ -28,6 +28,7 @@ var problemTypes = map[int]string{
 	http.StatusUnsupportedMediaType:  "unsupported-media-type",
 	http.StatusRequestEntityTooLarge: "too-large",
 	http.StatusUnprocessableEntity:   "invalid",
+	http.StatusTooManyRequests:       "too-many-requests",
 	http.StatusInternalServerError:   "internal",
 	http.StatusServiceUnavailable:    "unavailable",
 	http.StatusGatewayTimeout:        "timeout",

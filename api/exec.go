@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -25,7 +26,7 @@ type ExecRequest struct {
 	Stdin          string            `json:"stdin,omitempty" doc:"Standard input as UTF-8 text. Give stdin or stdin_base64, not both."`
 	StdinBase64    string            `json:"stdin_base64,omitempty" doc:"Binary standard input, base64 (standard encoding)."`
 	TimeoutSeconds int               `json:"timeout_seconds,omitempty" minimum:"1" maximum:"3600" doc:"The command's process group is killed (SIGKILL) after this many seconds; default 60."`
-	MaxOutputBytes int               `json:"max_output_bytes,omitempty" minimum:"1" maximum:"16777216" doc:"Most bytes kept per stream (default 1 MiB); the rest is dropped and *_truncated set. Ignored by the streaming variant."`
+	MaxOutputBytes int               `json:"max_output_bytes,omitempty" minimum:"1" maximum:"16777216" doc:"Most bytes kept per stream (default 1 MiB); the rest is read and dropped, and *_truncated set. At most the server's limit (default 4 MiB; more is a 422: use the streaming variant for large output). Ignored by the streaming variant."`
 }
 
 // ExecResponse is how the command ended and what it wrote.
@@ -35,9 +36,9 @@ type ExecResponse struct {
 	TimedOut        bool   `json:"timed_out" doc:"The timeout fired (the signal is then KILL)."`
 	Stdout          string `json:"stdout" doc:"Standard output, as stdout_encoding says."`
 	Stderr          string `json:"stderr" doc:"Standard error, as stderr_encoding says."`
-	StdoutEncoding  string `json:"stdout_encoding" enum:"utf-8,base64" doc:"utf-8 when the output is valid UTF-8 text, else base64."`
+	StdoutEncoding  string `json:"stdout_encoding" enum:"utf-8,base64" doc:"utf-8 when the output is valid UTF-8 text that JSON carries in at most twice its size, else base64 (binary output, or text full of control characters such as NUL)."`
 	StderrEncoding  string `json:"stderr_encoding" enum:"utf-8,base64"`
-	StdoutTruncated bool   `json:"stdout_truncated" doc:"Output beyond max_output_bytes was dropped."`
+	StdoutTruncated bool   `json:"stdout_truncated" doc:"Output beyond max_output_bytes was dropped (UTF-8 text is cut at a character boundary)."`
 	StderrTruncated bool   `json:"stderr_truncated"`
 	DurationMS      int64  `json:"duration_ms" doc:"Wall time of the command, in milliseconds."`
 }
@@ -47,20 +48,19 @@ type execInput struct {
 	Body ExecRequest
 }
 
-type execOutput struct {
-	Body ExecResponse
-}
-
 func registerExec(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/exec", "exec-sandbox", "exec",
 		"Run a command", http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
 	op.MaxBodyBytes = maxExecBody
+	op.Responses = map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{
+		"application/json": {Schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ExecResponse](), true, "")}}}}
 	register(api, s, describe(op, "Runs a command in the running sandbox and answers when it has ended, with its exit code and output. "+
-		"A failing command is a 200 answer with its exit_code; errors are for commands that could not run."), s.exec)
+		"A failing command is a 200 answer with its exit_code; errors are for commands that could not run. "+
+		"The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After."), s.exec)
 	registerExecStream(api, s)
 }
 
-func (s *Server) exec(ctx context.Context, in *execInput) (*execOutput, error) {
+func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse, error) {
 	clearWriteDeadline(ctx)
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
@@ -70,15 +70,27 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*execOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	release, err := s.reserveExecOutput(ctx, req.MaxOutputBytes)
+	if err != nil {
+		return nil, err
+	}
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
 	if err != nil {
+		release()
 		return nil, err
 	}
-	return &execOutput{Body: newExecResponse(res)}, nil
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer release()
+		hctx.SetHeader("Content-Type", "application/json")
+		hctx.SetStatus(http.StatusOK)
+		if err := writeExecResponse(hctx.BodyWriter(), res); err != nil {
+			logger(ctx).Info("exec answer cut short", "sandbox_id", sb.ID, "err", err)
+		}
+	}}, nil
 }
 
 // gateway checks the request and turns it into the gateway's form; stdin
@@ -109,13 +121,4 @@ func (r *ExecRequest) gateway(withStdin bool) (gateway.ExecRequest, error) {
 		out.Stdin = []byte(r.Stdin)
 	}
 	return out, out.Validate()
-}
-
-func newExecResponse(res *gateway.ExecResult) ExecResponse {
-	r := ExecResponse{ExitCode: res.ExitCode, Signal: res.Signal, TimedOut: res.TimedOut,
-		StdoutTruncated: res.Stdout.Truncated, StderrTruncated: res.Stderr.Truncated,
-		DurationMS: res.Duration.Milliseconds()}
-	r.Stdout, r.StdoutEncoding = res.Stdout.Text()
-	r.Stderr, r.StderrEncoding = res.Stderr.Text()
-	return r
 }

@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -64,10 +67,18 @@ type FileEntry struct {
 	Type       string    `json:"type" enum:"file,dir,symlink,other"`
 }
 
-// FileList is a directory listing.
+// FileList is one page of a directory listing.
 type FileList struct {
-	Path    string      `json:"path" doc:"The path as asked for."`
-	Entries []FileEntry `json:"entries" nullable:"false" doc:"Sorted by name."`
+	Path       string      `json:"path" doc:"The path as asked for."`
+	Entries    []FileEntry `json:"entries" nullable:"false" doc:"Sorted by name; at most limit of them."`
+	NextCursor string      `json:"next_cursor" doc:"Pass as cursor to get the next page; empty on the last page."`
+}
+
+type listFilesInput struct {
+	ID     string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path   string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Limit  int    `query:"limit" minimum:"1" maximum:"10000" default:"1000" doc:"Most entries in this page (default 1000, at most 10000)."`
+	Cursor string `query:"cursor" maxLength:"8192" doc:"next_cursor of the previous page; empty for the first page."`
 }
 
 type fileListOutput struct {
@@ -116,7 +127,9 @@ func registerFiles(api huma.API, s *Server) {
 	register(api, s, describe(op, "Deletes a file, a symlink (not its target) or an empty directory; with recursive=true also a directory and its contents."), s.deleteFile)
 
 	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files/list", "list-files", "files", "List a directory", errs...)
-	register(api, s, op, s.listFiles)
+	register(api, s, describe(op, "Lists a directory one page at a time, sorted by name: follow next_cursor until it is empty. "+
+		"Every page reads the whole directory in the sandbox and keeps only its page, so the server's memory is bounded by limit; "+
+		"a huge directory is quicker to list with a larger limit."), s.listFiles)
 
 	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/files/mkdir", "make-directory", "files", "Create a directory", errs...)
 	op.DefaultStatus = http.StatusCreated
@@ -140,10 +153,15 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 		return nil, err
 	}
 	var rc io.ReadCloser
-	var fi os.FileInfo
+	var size int64
+	var known bool
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
-		rc, fi, err = gateway.ReadFile(ctx, c, in.Path)
-		return err
+		var fi os.FileInfo
+		if rc, fi, err = gateway.ReadFile(ctx, c, in.Path); err != nil {
+			return err
+		}
+		size, known = gateway.KnownSize(ctx, c, in.Path, fi)
+		return nil
 	})
 	if err != nil {
 		return nil, fileError(err)
@@ -152,13 +170,55 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 		defer rc.Close()
 		clearWriteDeadline(ctx)
 		hctx.SetHeader("Content-Type", "application/octet-stream")
-		hctx.SetHeader("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		if known {
+			hctx.SetHeader("Content-Length", strconv.FormatInt(size, 10))
+		}
 		hctx.SetStatus(http.StatusOK)
-		if _, err := io.Copy(hctx.BodyWriter(), rc); err != nil {
+		if err := copyDownload(hctx.BodyWriter(), rc, size, known); err != nil {
 			logger(ctx).Info("download cut short", "sandbox_id", sb.ID, "err", err)
 			panic(http.ErrAbortHandler) // the client must not take a short body for the file
 		}
 	}}, nil
+}
+
+// copyDownload copies the file: with a known size exactly that many bytes
+// (a file that grew since its stat is cut there, one that shrank is an
+// error), else to its end.
+func copyDownload(w io.Writer, r io.Reader, size int64, known bool) error {
+	if !known {
+		_, err := io.Copy(w, r)
+		return err
+	}
+	lw := &capWriter{w: w, left: size}
+	_, err := io.Copy(lw, r) // r's WriteTo reads with many requests in flight
+	if errors.Is(err, errFull) {
+		err = nil
+	}
+	if err == nil && lw.left > 0 {
+		err = fmt.Errorf("the file shrank by %d of the %d bytes announced", lw.left, size)
+	}
+	return err
+}
+
+var errFull = errors.New("announced size reached")
+
+// capWriter passes on the first left bytes, then fails with errFull.
+type capWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	var err error
+	if int64(len(p)) > c.left {
+		p, err = p[:c.left], errFull
+	}
+	n, werr := c.w.Write(p)
+	c.left -= int64(n)
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
 }
 
 func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileWrittenOutput, error) {
@@ -212,20 +272,31 @@ func (s *Server) deleteFile(ctx context.Context, in *deleteFileInput) (*struct{}
 	return &struct{}{}, nil
 }
 
-func (s *Server) listFiles(ctx context.Context, in *fileInput) (*fileListOutput, error) {
+func (s *Server) listFiles(ctx context.Context, in *listFilesInput) (*fileListOutput, error) {
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
+	after, err := base64.RawURLEncoding.DecodeString(in.Cursor)
+	if err != nil {
+		return nil, huma.NewError(http.StatusBadRequest, "cursor is not one this server gave; pass next_cursor from the previous page, or none for the first")
+	}
+	if in.Limit == 0 {
+		in.Limit = gateway.DefaultListLimit
+	}
 	var entries []gateway.FileEntry
+	var more bool
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
-		entries, err = gateway.List(ctx, c, in.Path)
+		entries, more, err = gateway.ListPage(ctx, c, in.Path, string(after), in.Limit)
 		return err
 	})
 	if err != nil {
 		return nil, fileError(err)
 	}
 	out := FileList{Path: in.Path, Entries: make([]FileEntry, 0, len(entries))}
+	if more {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(entries[len(entries)-1].Name))
+	}
 	for _, e := range entries {
 		out.Entries = append(out.Entries, FileEntry{Name: e.Name, Path: e.Path, Size: e.Size, Mode: int(e.Mode.Perm()),
 			ModeString: e.Mode.String(), MTime: e.ModTime.UTC(), Type: e.Type})

@@ -40,9 +40,10 @@ type meOutput struct {
 
 func registerAuth(api huma.API, s *Server) {
 	op := s.operation(public, http.MethodPost, "/auth/login", "login", "auth",
-		"Log in with email and password", http.StatusUnauthorized)
+		"Log in with email and password", http.StatusUnauthorized, http.StatusTooManyRequests)
 	register(api, s, describe(op, "Trades an email and password for a new API key named \"login\" that expires in 30 days. "+
-		"A wrong email and a wrong password get the same 401."), s.login)
+		"A wrong email and a wrong password get the same 401. Too many attempts from one address, or too many failures "+
+		"for one account, get a 429 with Retry-After."), s.login)
 
 	op = s.operation(userOnly, http.MethodGet, "/me", "get-me", "auth", "Get the caller's account")
 	register(api, s, op, func(ctx context.Context, _ *struct{}) (*meOutput, error) {
@@ -52,16 +53,24 @@ func registerAuth(api huma.API, s *Server) {
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "wrong email or password")
+	done, err := s.admitLogin(ctx, in.Body.Email)
+	if err != nil {
+		return nil, err
+	}
 	u, err := s.st.UserByEmail(ctx, in.Body.Email)
 	switch {
 	case codepod.ErrorCode(err) == codepod.ENOTFOUND || (err == nil && u.PasswordHash == ""):
 		checkPassword(dummyPHC(), in.Body.Password) // same time as a real check
+		done(false)
 		return nil, bad
 	case err != nil:
+		done(true)
 		return nil, err
 	case !checkPassword(u.PasswordHash, in.Body.Password):
+		done(false)
 		return nil, bad
 	}
+	done(true)
 	exp := s.now().Add(loginTTL)
 	k, err := s.createAPIKey(ctx, u.ID, "login", &exp)
 	if err != nil {

@@ -23,6 +23,7 @@ type reqInfo struct {
 	rc       *http.ResponseController
 	userID   string
 	runnerID string
+	remote   string // the client's address, for rate limits
 }
 
 type reqInfoKey struct{}
@@ -56,7 +57,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		id := requestID(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		ri := &reqInfo{id: id, log: s.log.With("request_id", id), rc: http.NewResponseController(sw)}
+		ri := &reqInfo{id: id, log: s.log.With("request_id", id), rc: http.NewResponseController(sw), remote: r.RemoteAddr}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {

@@ -40,7 +40,7 @@ func (s *Server) operation(acc access, method, path, id, tag, summary string, er
 	scheme := map[access]string{userOnly: schemeAPIKey, adminOnly: schemeAPIKey, runnerOnly: schemeRunner, registration: schemeRegistration}[acc]
 	if scheme != "" {
 		op.Security = []map[string][]string{{scheme: {}}}
-		op.Errors = append(op.Errors, http.StatusUnauthorized)
+		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusTooManyRequests) // 429: too many failed authentications
 	}
 	if acc == adminOnly {
 		op.Metadata = map[string]any{metaAdmin: true}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"sort"
 	"time"
 
 	"github.com/codepod-dev/codepod"
@@ -102,44 +101,6 @@ func (r ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return r.r.Read(p)
-}
-
-// List returns the entries of directory p, sorted by name.
-func List(ctx context.Context, c *ssh.Client, p string) ([]FileEntry, error) {
-	sc, err := open(ctx, c, p)
-	if err != nil {
-		return nil, err
-	}
-	abs, err := absPath(sc, p)
-	if err != nil {
-		return nil, err
-	}
-	fis, err := sc.ReadDirContext(ctx, p)
-	if err != nil {
-		if fi, serr := sc.Stat(p); serr == nil && !fi.IsDir() {
-			return nil, codepod.Errorf(codepod.EINVALID, "%s is not a directory", p)
-		}
-		return nil, fileError("list", p, err)
-	}
-	entries := make([]FileEntry, 0, len(fis))
-	for _, fi := range fis {
-		entries = append(entries, entryOf(abs, fi))
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	return entries, nil
-}
-
-func entryOf(dir string, fi os.FileInfo) FileEntry {
-	e := FileEntry{Name: fi.Name(), Path: path.Join(dir, fi.Name()), Size: fi.Size(), Mode: fi.Mode(), ModTime: fi.ModTime(), Type: TypeOther}
-	switch m := fi.Mode(); {
-	case m.IsRegular():
-		e.Type = TypeFile
-	case m.IsDir():
-		e.Type = TypeDir
-	case m&os.ModeSymlink != 0:
-		e.Type = TypeSymlink
-	}
-	return e
 }
 
 // absPath resolves a relative p against the SFTP working directory (the

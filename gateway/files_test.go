@@ -73,7 +73,7 @@ func TestList(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "a-dir"), 0o755)
 	os.Symlink("/etc/hostname", filepath.Join(dir, "c-link"))
 
-	entries, err := gateway.List(ctx(t), c, dir)
+	entries, _, err := gateway.ListPage(ctx(t), c, dir, "", gateway.DefaultListLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestList(t *testing.T) {
 func TestRelativePathsStartInTheHome(t *testing.T) {
 	c := newSandbox(t).client(t)
 	home := strings.TrimSpace(string(exec(t, c, gateway.ExecRequest{Command: []string{"pwd"}}).Stdout.Data))
-	entries, err := gateway.List(ctx(t), c, ".")
+	entries, _, err := gateway.ListPage(ctx(t), c, ".", "", gateway.DefaultListLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +156,9 @@ func TestFileErrors(t *testing.T) {
 	wantCode(t, err, codepod.ENOTFOUND, "path /no/such/file not found in sandbox")
 	_, _, err = gateway.ReadFile(ctx(t), c, dir)
 	wantCode(t, err, codepod.EINVALID, dir+" is a directory")
-	_, err = gateway.List(ctx(t), c, file)
+	_, _, err = gateway.ListPage(ctx(t), c, file, "", 10)
 	wantCode(t, err, codepod.EINVALID, "not a directory")
-	_, err = gateway.List(ctx(t), c, filepath.Join(dir, "missing"))
+	_, _, err = gateway.ListPage(ctx(t), c, filepath.Join(dir, "missing"), "", 10)
 	wantCode(t, err, codepod.ENOTFOUND, "not found in sandbox")
 	_, err = gateway.WriteFile(ctx(t), c, filepath.Join(file, "child"), strings.NewReader("x"), 0)
 	wantCode(t, err, codepod.EINVALID, "not a directory")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/pkg/sftp"
@@ -20,6 +19,11 @@ import (
 // links, never followed (dir itself may be a symlink to a directory).
 // Entries that are neither files, directories nor symlinks (sockets,
 // devices, FIFOs) are skipped.
+//
+// It streams: directories are read in the agent's batches (one open
+// handle and at most one batch of 128 names per level of the tree being
+// walked) and files are copied as they are reached, so memory does not
+// grow with the size of a directory or of the tree.
 func TarDir(ctx context.Context, c *ssh.Client, dir string, w io.Writer) error {
 	sc, err := open(ctx, c, dir)
 	if err != nil {
@@ -29,28 +33,64 @@ func TarDir(ctx context.Context, c *ssh.Client, dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	raw, err := openRawSFTP(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
 	tw := tar.NewWriter(w)
-	walker := sc.Walk(root)
-	for walker.Step() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := walker.Err(); err != nil {
-			if codepod.ErrorCode(fileError("walk", walker.Path(), err)) == codepod.ENOTFOUND {
-				continue // removed while we walked
-			}
-			return fileError("walk", walker.Path(), err)
-		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), root), "/")
-		if rel == "" {
-			continue
-		}
-		if err := addEntry(sc, tw, walker.Path(), rel, walker.Stat()); err != nil {
-			return err
-		}
+	if err := walkTar(ctx, sc, raw, tw, root); err != nil {
+		return err
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("finish tar of %s: %w", dir, err)
+	}
+	return nil
+}
+
+// tarFrame is one directory being walked.
+type tarFrame struct {
+	full, rel string
+	handle    string
+	batch     []dirEntry
+}
+
+// walkTar writes every entry under root, depth first.
+func walkTar(ctx context.Context, sc *sftp.Client, raw *rawSFTP, tw *tar.Writer, root string) error {
+	h, err := raw.opendir(root)
+	if err != nil {
+		return fileError("walk", root, err)
+	}
+	stack := []*tarFrame{{full: root, handle: h}}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f := stack[len(stack)-1]
+		if len(f.batch) == 0 {
+			if f.batch, err = raw.readdir(f.handle); errors.Is(err, io.EOF) {
+				raw.closeHandle(f.handle)
+				stack = stack[:len(stack)-1]
+			} else if err != nil {
+				return fileError("walk", f.full, err)
+			}
+			continue
+		}
+		e := f.batch[0]
+		f.batch = f.batch[1:]
+		full, rel := path.Join(f.full, e.name), path.Join(f.rel, e.name)
+		if err := addEntry(sc, tw, full, rel, e); err != nil {
+			return err
+		}
+		if e.mode.IsDir() {
+			h, err := raw.opendir(full)
+			if codepod.ErrorCode(fileError("walk", full, err)) == codepod.ENOTFOUND {
+				continue // removed while we walked
+			} else if err != nil {
+				return fileError("walk", full, err)
+			}
+			stack = append(stack, &tarFrame{full: full, rel: rel, handle: h})
+		}
 	}
 	return nil
 }
@@ -83,12 +123,10 @@ func resolveDir(sc *sftp.Client, dir string) (string, error) {
 }
 
 // addEntry writes one file, directory or symlink to tw.
-func addEntry(sc *sftp.Client, tw *tar.Writer, full, rel string, fi os.FileInfo) error {
-	hdr := &tar.Header{Name: rel, Mode: int64(unixMode(fi.Mode())), ModTime: fi.ModTime(), Format: tar.FormatPAX}
-	if st, ok := fi.Sys().(*sftp.FileStat); ok {
-		hdr.Uid, hdr.Gid = int(st.UID), int(st.GID)
-	}
-	switch m := fi.Mode(); {
+func addEntry(sc *sftp.Client, tw *tar.Writer, full, rel string, e dirEntry) error {
+	hdr := &tar.Header{Name: rel, Mode: int64(unixMode(e.mode)), ModTime: e.modTime, Format: tar.FormatPAX,
+		Uid: int(e.uid), Gid: int(e.gid)}
+	switch m := e.mode; {
 	case m.IsDir():
 		hdr.Typeflag, hdr.Name = tar.TypeDir, rel+"/"
 	case m&os.ModeSymlink != 0:
@@ -98,7 +136,7 @@ func addEntry(sc *sftp.Client, tw *tar.Writer, full, rel string, fi os.FileInfo)
 		}
 		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
 	case m.IsRegular():
-		hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+		hdr.Typeflag, hdr.Size = tar.TypeReg, e.size
 	default:
 		return nil
 	}

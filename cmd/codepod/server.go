@@ -41,6 +41,7 @@ type serverOptions struct {
 	MaxMemory     string
 	AdvertiseURL  string
 	Runtime       string
+	Limits        limitOptions // server_limits.go
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -60,6 +61,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
+	o.Limits.register(fs)
 }
 
 func newServerCmd() *cobra.Command {
@@ -143,6 +145,10 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	if err != nil {
 		return nil, err
 	}
+	apiLimits, err := o.Limits.limits()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkAdvertiseURL(o.AdvertiseURL); err != nil {
 		return nil, err
 	}
@@ -180,7 +186,7 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
 		Logger: logger, Registerer: reg, Hub: hub, AdvertiseURL: o.AdvertiseURL,
 	})
-	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir})
+	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
 

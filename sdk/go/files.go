@@ -88,18 +88,30 @@ func (f *Files) WriteFrom(ctx context.Context, path string, r io.Reader, mode fs
 	return v.Size, nil
 }
 
-// List returns the entries of the directory at path, sorted by name.
+// List returns the entries of the directory at path, sorted by name,
+// following the server's pages (of listPageSize entries) to the end.
 func (f *Files) List(ctx context.Context, path string) ([]FileInfo, error) {
-	v, err := decode[client.FileList](f.s.c.check(f.s.c.api.ListFiles(ctx, f.s.id, &client.ListFilesParams{Path: path})))
-	if err != nil {
-		return nil, err
+	var out []FileInfo
+	limit := int64(listPageSize)
+	params := &client.ListFilesParams{Path: path, Limit: &limit}
+	for {
+		v, err := decode[client.FileList](f.s.c.check(f.s.c.api.ListFiles(ctx, f.s.id, params)))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range v.Entries {
+			out = append(out, newFileInfo(e))
+		}
+		if v.NextCursor == "" {
+			return out, nil
+		}
+		params.Cursor = &v.NextCursor
 	}
-	out := make([]FileInfo, len(v.Entries))
-	for i, e := range v.Entries {
-		out[i] = newFileInfo(e)
-	}
-	return out, nil
 }
+
+// listPageSize is the largest page the server gives: each page reads the
+// whole directory in the sandbox, so fewer pages list a huge one faster.
+const listPageSize = 10000
 
 // Mkdir makes the directory at path and its missing parents; an existing
 // directory is fine.

@@ -71,11 +71,20 @@ export class Files {
     return ((await res.json()) as { size: number }).size;
   }
 
-  /** The entries of a directory, sorted by name. */
+  /** The entries of a directory, sorted by name, following the server's pages to the end. */
   async list(path = "."): Promise<FileInfo[]> {
-    const { entries } = await this.#client.call((api, signal) =>
-      api.GET("/api/v1/sandboxes/{id}/files/list", { params: { path: { id: this.#id }, query: { path } }, signal }),
-    );
+    const entries: FileEntry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#client.call((api, signal) =>
+        api.GET("/api/v1/sandboxes/{id}/files/list", {
+          params: { path: { id: this.#id }, query: { path, limit: 10000, cursor } },
+          signal,
+        }),
+      );
+      entries.push(...page.entries);
+      cursor = page.next_cursor || undefined;
+    } while (cursor);
     return entries.map((e: FileEntry) => ({
       name: e.name,
       path: e.path,

@@ -38,7 +38,7 @@ CreateSandboxRequestRuntime = Literal["runc", "gvisor"]
 ExecResponseStderrEncoding = Literal["utf-8", "base64"]
 
 ExecResponseStdoutEncoding = Literal["utf-8", "base64"]
-"""utf-8 when the output is valid UTF-8 text, else base64."""
+"""utf-8 when the output is valid UTF-8 text that JSON carries in at most twice its size, else base64 (binary output, or text full of control characters such as NUL)."""
 
 FileEntryType = Literal["file", "dir", "symlink", "other"]
 
@@ -496,7 +496,7 @@ class ExecRequest:
     """Extra environment variables."""
 
     max_output_bytes: int | None = None
-    """Most bytes kept per stream (default 1 MiB); the rest is dropped and *_truncated set. Ignored by the streaming variant."""
+    """Most bytes kept per stream (default 1 MiB); the rest is read and dropped, and *_truncated set. At most the server's limit (default 4 MiB; more is a 422: use the streaming variant for large output). Ignored by the streaming variant."""
 
     shell: str | None = None
     """A shell script, run as ["sh", "-c", shell]. Give command or shell, not both."""
@@ -570,10 +570,10 @@ class ExecResponse:
     """Standard output, as stdout_encoding says."""
 
     stdout_encoding: ExecResponseStdoutEncoding
-    """utf-8 when the output is valid UTF-8 text, else base64."""
+    """utf-8 when the output is valid UTF-8 text that JSON carries in at most twice its size, else base64 (binary output, or text full of control characters such as NUL)."""
 
     stdout_truncated: bool
-    """Output beyond max_output_bytes was dropped."""
+    """Output beyond max_output_bytes was dropped (UTF-8 text is cut at a character boundary)."""
 
     timed_out: bool
     """The timeout fired (the signal is then KILL)."""
@@ -663,7 +663,10 @@ class FileList:
     """The FileList schema of the API."""
 
     entries: list[FileEntry]
-    """Sorted by name."""
+    """Sorted by name; at most limit of them."""
+
+    next_cursor: str
+    """Pass as cursor to get the next page; empty on the last page."""
 
     path: str
     """The path as asked for."""
@@ -673,6 +676,7 @@ class FileList:
         """Builds the model from its JSON object."""
         return cls(
             entries=[FileEntry.from_dict(v) for v in d["entries"]],
+            next_cursor=d["next_cursor"],
             path=d["path"],
         )
 
@@ -680,6 +684,7 @@ class FileList:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
         out["entries"] = [v.to_dict() for v in self.entries]
+        out["next_cursor"] = self.next_cursor
         out["path"] = self.path
         return out
 

@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from ._generated import OPERATIONS, ArchiveExtracted, FileEntry, FileList, FileWritten, MkdirRequest
 from .client import Client
@@ -75,9 +75,16 @@ class Files:
             return FileWritten.from_dict(json.loads(resp.read())).size
 
     def list(self, path: str = ".") -> builtins.list[FileInfo]:
-        """Returns the entries of a directory, sorted by name."""
-        r = self._client.call("list-files", path={"id": self._id}, query={"path": path})
-        return FileList.from_dict(r).entries
+        """Returns the entries of a directory, sorted by name, following
+        the server's pages to the end."""
+        entries: builtins.list[FileInfo] = []
+        query: dict[str, Any] = {"path": path, "limit": 10000}
+        while True:
+            page = FileList.from_dict(self._client.call("list-files", path={"id": self._id}, query=query))
+            entries.extend(page.entries)
+            if not page.next_cursor:
+                return entries
+            query["cursor"] = page.next_cursor
 
     def mkdir(self, path: str) -> None:
         """Makes a directory and its missing parents; an existing one is fine."""
