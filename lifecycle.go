@@ -246,12 +246,16 @@ func jobResult(sb *Sandbox, ev Event, c Change) Change {
 
 // reconcile aligns a sandbox with its runner's inventory. A sandbox changed
 // after the inventory was taken (UpdatedAt after ev.Now) is left alone: the
-// inventory predates what changed it. Sandboxes with a job under way are
+// inventory predates what changed it (a job result, say). A lost sandbox is
+// the exception: what changed it last was the server marking it lost, which
+// says nothing of its container, and a result since would have moved it out
+// of lost. Sandboxes with a job under way are
 // left to their job. A running, stopped or lost sandbox takes the state of
 // its container, or becomes error when it is missing; one in error comes
 // back to running when its container in fact runs.
 func reconcile(sb *Sandbox, ev Event, c Change) Change {
-	if sb.RunnerID != ev.RunnerID || (!ev.Now.IsZero() && sb.UpdatedAt.After(ev.Now)) {
+	stale := !ev.Now.IsZero() && sb.UpdatedAt.After(ev.Now) && sb.Status != SandboxLost
+	if sb.RunnerID != ev.RunnerID || stale {
 		return Change{}
 	}
 	var next SandboxStatus

@@ -84,6 +84,7 @@ func TestTransition(t *testing.T) {
 		{name: "inventory revives error", sb: withReason(on(codepod.SandboxError), "container disappeared"), ev: inv(codepod.ContainerRunning), want: codepod.SandboxRunning},
 		{name: "inventory keeps error of a stopped container", sb: on(codepod.SandboxError), ev: inv(codepod.ContainerStopped)},
 		{name: "inventory older than the change", sb: changedAt(on(codepod.SandboxRunning), now.Add(time.Millisecond)), ev: inv(codepod.ContainerMissing)},
+		{name: "inventory after the loss", sb: changedAt(withReason(on(codepod.SandboxLost), "gone"), now.Add(time.Millisecond)), ev: inv(codepod.ContainerStopped), want: codepod.SandboxStopped},
 		{name: "inventory during create", sb: on(codepod.SandboxCreating), ev: inv(codepod.ContainerMissing)},
 		{name: "runner lost running", sb: on(codepod.SandboxRunning), ev: ev(codepod.EventRunnerLost, ""), want: codepod.SandboxLost, reason: "runner big went offline"},
 		{name: "runner lost pending", sb: on(codepod.SandboxPending), ev: ev(codepod.EventRunnerLost, ""), want: codepod.SandboxPending, runner: "-", reason: "waiting for another runner", cancel: true},

@@ -70,6 +70,8 @@ var conformance = []struct {
 	{"sandbox_names", testSandboxNames},
 	{"sandbox_list", testSandboxList},
 	{"sandbox_queries", testSandboxQueries},
+	{"sandbox_version", testSandboxVersion},
+	{"sandbox_version_race", testSandboxVersionRace},
 	{"jobs", testJobs},
 	{"claim_expired", testClaimExpired},
 	{"claim_concurrent", testClaimConcurrent},
