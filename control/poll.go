@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coder/quartz"
+
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
@@ -74,14 +76,21 @@ func clamp(n, def, hi int) int {
 }
 
 // await claims up to max jobs of r, waiting up to wait for one to be due.
+// The hold is a timer of the configured clock, created once the first
+// claim found nothing (tags "poll", "wait"): a test that traps it knows the
+// poll is waiting.
 func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait time.Duration) ([]wire.Job, error) {
 	jobs := []wire.Job{}
 	if max <= 0 {
 		return jobs, nil
 	}
 	start := time.Now()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	var timer *quartz.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	final := false
 	for {
 		woken := s.hub.Wait(r.ID) // before the claim: a job enqueued after it wakes us
@@ -92,9 +101,12 @@ func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait ti
 		if err != nil {
 			return nil, err
 		}
-		if len(got) > 0 || final {
+		if len(got) > 0 || final || wait <= 0 {
 			s.metrics.pollWait.Observe(time.Since(start).Seconds())
 			return append(jobs, got...), nil
+		}
+		if timer == nil {
+			timer = s.cfg.Clock.NewTimer(wait, "poll", "wait")
 		}
 		select {
 		case <-woken:
