@@ -112,7 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.sweepOffline(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("mark sandboxes of offline runners lost", keyErr, err)
 	}
-	t := time.NewTicker(s.cfg.TickInterval)
+	t := s.cfg.Clock.NewTicker(s.cfg.TickInterval, "tick")
 	defer t.Stop()
 	for {
 		s.tick(ctx)
