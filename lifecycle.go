@@ -136,12 +136,14 @@ func conflictMessage(sb *Sandbox, kind EventKind) string {
 		return fmt.Sprintf("sandbox %s is %s; it starts by itself once it is created", n, st)
 	case st == SandboxPending || st == SandboxCreating || st == SandboxStarting:
 		return fmt.Sprintf("sandbox %s is %s; wait until it is running, then stop it", n, st)
+	case st == SandboxLost && sb.RunnerID == "":
+		return fmt.Sprintf("sandbox %s is lost (%s); delete it and create a new one", n, sb.Reason)
 	case st == SandboxLost:
 		return fmt.Sprintf("sandbox %s is lost (%s); wait until its runner is back, or delete it", n, sb.Reason)
+	case st == SandboxError && sb.RunnerID == "":
+		return fmt.Sprintf("sandbox %s failed before it was placed (%s); delete it and create a new one", n, sb.Reason)
 	case st == SandboxError && kind == EventStop:
 		return fmt.Sprintf("sandbox %s is in error (%s); start it or delete it", n, sb.Reason)
-	case st == SandboxError:
-		return fmt.Sprintf("sandbox %s failed before it was placed (%s); delete it and create a new one", n, sb.Reason)
 	case st == SandboxDeleting:
 		return fmt.Sprintf("sandbox %s is being deleted", n)
 	}

@@ -46,6 +46,8 @@ func TestTransition(t *testing.T) {
 		{name: "stop stopped", sb: on(codepod.SandboxStopped), ev: ev(codepod.EventStop, ""), conflict: true, reason: "stopped already"},
 		{name: "stop creating", sb: on(codepod.SandboxCreating), ev: ev(codepod.EventStop, ""), conflict: true, reason: "box is creating; wait until it is running, then stop it"},
 		{name: "stop lost", sb: withReason(on(codepod.SandboxLost), "runner big went offline"), ev: ev(codepod.EventStop, ""), conflict: true, reason: "wait until its runner is back"},
+		{name: "stop lost for good", sb: withReason(unplaced(codepod.SandboxLost), "runner big was deleted"), ev: ev(codepod.EventStop, ""), conflict: true, reason: "delete it and create a new one"},
+		{name: "stop error unplaced", sb: unplaced(codepod.SandboxError), ev: ev(codepod.EventStop, ""), conflict: true, reason: "delete it and create a new one"},
 		{name: "stop deleting", sb: on(codepod.SandboxDeleting), ev: ev(codepod.EventStop, ""), conflict: true, reason: "being deleted"},
 		{name: "start stopped", sb: on(codepod.SandboxStopped), ev: ev(codepod.EventStart, ""), want: codepod.SandboxStarting, jobs: []codepod.JobKind{codepod.JobStart}},
 		{name: "start error placed", sb: on(codepod.SandboxError), ev: ev(codepod.EventStart, ""), want: codepod.SandboxStarting, jobs: []codepod.JobKind{codepod.JobStart}},
