@@ -72,6 +72,7 @@ var conformance = []struct {
 	{"sandbox_queries", testSandboxQueries},
 	{"sandbox_version", testSandboxVersion},
 	{"sandbox_version_race", testSandboxVersionRace},
+	{"job_text", testJobText},
 	{"jobs", testJobs},
 	{"claim_expired", testClaimExpired},
 	{"claim_concurrent", testClaimConcurrent},

@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/codepod-dev/codepod"
 )
@@ -73,5 +76,29 @@ func testSandboxVersionRace(t *testing.T, b backend) {
 	must(t, err)
 	if won != 1 || got.Version != 2 {
 		t.Fatalf("%d writers of version 1 won, version now %d; want 1 and 2", won, got.Version)
+	}
+}
+
+// testJobText: a job's error text of any bytes — 4 MiB of multi-byte
+// characters starting at every offset inside one, invalid UTF-8, NULs —
+// is saved (PostgreSQL refuses invalid UTF-8 and NUL in text), cut on a
+// character boundary.
+func testJobText(t *testing.T, b backend) {
+	ctx := context.Background()
+	db := open(t, b)
+	r := newRunner(t, db, "host")
+	big := strings.Repeat("é€😀", (4<<20)/9) + "\x00\xff"
+	for off := range 4 {
+		j := &codepod.Job{Kind: codepod.JobStop, RunnerID: r.ID}
+		must(t, db.EnqueueJob(ctx, j))
+		_, _, err := db.ClaimJobs(ctx, r.ID, time.Now(), time.Minute, 1)
+		must(t, err)
+		_, applied, err := db.FinishJob(ctx, r.ID, j.ID, codepod.JobFailed, nil, big[off:])
+		must(t, err)
+		got, err := db.Job(ctx, j.ID)
+		must(t, err)
+		if !applied || !utf8.ValidString(got.Error) || got.Error == "" || strings.ContainsRune(got.Error, 0) {
+			t.Fatalf("offset %d: applied %v, error of %d bytes, valid %v", off, applied, len(got.Error), utf8.ValidString(got.Error))
+		}
 	}
 }
