@@ -283,3 +283,61 @@ func TestResultsOfAnyTextAreSaved(t *testing.T) {
 		}
 	})
 }
+
+// TestTwoControlPlanesPlaceWaitingSandboxesOnce: 40 sandboxes wait with no
+// runner; two runners with room for 10 each appear, and both replicas'
+// polls place the same waiting sandboxes at once. Each is placed once, with
+// one create job, and no runner takes more than 10.
+func TestTwoControlPlanesPlaceWaitingSandboxesOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, quickConfig())
+		svcs := []*control.Service{e.svc, control.New(openStore(t, url), quickConfig())}
+		for i := range 40 {
+			e.create(e.alice, fmt.Sprintf("box-%d", i), codepod.SandboxSpec{})
+		}
+		var runners []*codepod.Runner
+		for _, name := range []string{"r1", "r2"} {
+			r := &codepod.Runner{Name: name, Capacity: codepod.Capacity{Sandboxes: 10}, SecretHash: []byte("x"), Status: codepod.RunnerOnline}
+			if err := e.st.CreateRunner(e.ctx, r); err != nil { // online, but nobody placed anything yet
+				t.Fatal(err)
+			}
+			runners = append(runners, r)
+		}
+		var mu sync.Mutex
+		creates := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				r := runners[i%2]
+				for _, j := range e.quickPoll(svcs[(i/2)%2], r, wire.PollRequest{MaxJobs: 100}) {
+					mu.Lock()
+					creates[j.SandboxID]++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		for _, r := range runners {
+			for _, j := range e.quickPoll(e.svc, r, wire.PollRequest{MaxJobs: 100}) {
+				creates[j.SandboxID]++
+			}
+		}
+		usage, err := e.st.RunnerUsage(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runners {
+			if usage[r.ID].Sandboxes != 10 {
+				t.Fatalf("runner %s holds %d sandboxes; want 10 (its room): %v", r.Name, usage[r.ID].Sandboxes, usage)
+			}
+		}
+		if len(creates) != 20 {
+			t.Fatalf("create jobs for %d sandboxes; want 20", len(creates))
+		}
+		for id, n := range creates {
+			if n != 1 {
+				t.Fatalf("sandbox %s got %d create jobs", id, n)
+			}
+		}
+	})
+}
