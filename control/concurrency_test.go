@@ -341,3 +341,38 @@ func TestTwoControlPlanesPlaceWaitingSandboxesOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestStopAndDeleteAtOnceLoseNothing: a stop and a delete of one running
+// sandbox at the same moment, many times over. The delete always wins in
+// the end: deleting, its delete job the only unfinished one.
+func TestStopAndDeleteAtOnceLoseNothing(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, quickConfig())
+		svc2 := control.New(openStore(t, url), quickConfig()) // a second replica
+		r := e.runner("r1", nil, wire.Capacity{})
+		for i := range 15 {
+			sb := e.runningBox(r, fmt.Sprintf("box-%d", i))
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				<-start
+				if _, err := e.svc.StopSandbox(e.ctx, e.alice, sb.ID); err != nil && codepod.ErrorCode(err) != codepod.ECONFLICT {
+					t.Errorf("stop: %v", err)
+				}
+			})
+			wg.Go(func() {
+				<-start
+				if _, err := svc2.DeleteSandbox(e.ctx, e.alice, sb.ID); err != nil {
+					t.Errorf("delete: %v", err)
+				}
+			})
+			close(start)
+			wg.Wait()
+			e.wantStatus(sb.ID, codepod.SandboxDeleting, "")
+			if n := e.unfinished(); n != 1 {
+				t.Fatalf("round %d: %d unfinished jobs; want the delete job only", i, n)
+			}
+			e.ok(r, e.pollOne(r, wire.KindDelete, sb.ID))
+		}
+	})
+}
