@@ -77,6 +77,7 @@ var conformance = []struct {
 	{"claim_expired", testClaimExpired},
 	{"claim_concurrent", testClaimConcurrent},
 	{"tx", testTx},
+	{"tx_deadlock_retried", testTxDeadlockRetried},
 	{"migrations", testMigrations},
 	{"stale_migration_lock", testStaleMigrationLock},
 	{"concurrent_open", testConcurrentOpen},
