@@ -67,13 +67,16 @@ type SandboxSpec struct {
 
 // Sandbox is one isolated Linux box, owned by one user.
 type Sandbox struct {
-	ID                 string
-	Name               string
-	OwnerID            string
-	RunnerID           string // "" until placed
-	Spec               SandboxSpec
-	Status             SandboxStatus
-	Reason             string // why it is pending, in error, or lost
+	ID       string
+	Name     string
+	OwnerID  string
+	RunnerID string // "" until placed
+	Spec     SandboxSpec
+	Status   SandboxStatus
+	Reason   string // why it is pending, in error, or lost
+	// Version counts the sandbox's changes: every write names the version
+	// it read and fails with ErrVersionConflict if it moved (see Transition).
+	Version            int64
 	HostKeyFingerprint string // SHA256:… of the agent's host key, once known
 	// SSHSecret signs the short-lived SSH tokens the agent accepts. It is
 	// handed to the runner with the create job and never shown to users.

@@ -30,7 +30,16 @@ type SandboxUpdate struct {
 	RunnerID           *string
 	HostKeyFingerprint *string
 	ExpiresAt          **time.Time
+	// CancelJobs, when set, marks the sandbox's queued and leased jobs
+	// failed with this reason, in the same transaction.
+	CancelJobs *string
+	// At is the time of the change (UpdatedAt); zero: now.
+	At time.Time
 }
+
+// ErrVersionConflict is what a conditional sandbox write returns when the
+// sandbox changed since it was read: re-read it and apply the event again.
+var ErrVersionConflict = &Error{Code: ECONFLICT, Message: "the sandbox changed meanwhile; try again"}
 
 // Store is the server's only state. Every method takes a context first; every
 // "not found" is an ENOTFOUND *Error, every unique clash an ECONFLICT *Error.
@@ -68,8 +77,16 @@ type Store interface {
 	CreateRunner(ctx context.Context, r *Runner) error
 	Runner(ctx context.Context, id string) (*Runner, error)
 	ListRunners(ctx context.Context, p Page) ([]Runner, string, error)
-	// UpdateRunner writes name, labels, capacity, version, status and last_seen_at.
-	UpdateRunner(ctx context.Context, r *Runner) error
+	// TouchRunner moves last_seen_at of runner id forward to at (never back),
+	// and writes nothing else.
+	TouchRunner(ctx context.Context, id string, at time.Time) error
+	// HeartbeatRunner records a poll: the runner is online, seen at at, and,
+	// when capacity is not nil, offers that capacity. It returns the runner.
+	HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *Capacity) (*Runner, error)
+	// LockRunner returns runner id and, inside InTx, holds its row until the
+	// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite's single
+	// writer holds everything), so placements on one runner take turns.
+	LockRunner(ctx context.Context, id string) (*Runner, error)
 	DeleteRunner(ctx context.Context, id string) error
 	// MarkStaleRunners sets runners not seen since before to offline and
 	// returns the ids it changed.
@@ -84,7 +101,11 @@ type Store interface {
 	Sandbox(ctx context.Context, id string) (*Sandbox, error)
 	SandboxByName(ctx context.Context, ownerID, name string) (*Sandbox, error)
 	ListSandboxes(ctx context.Context, f SandboxFilter) ([]Sandbox, string, error)
-	UpdateSandbox(ctx context.Context, id string, u SandboxUpdate) (*Sandbox, error)
+	// UpdateSandbox is the one write of a sandbox: it applies u if the
+	// sandbox's version is still version, increments the version, and
+	// enqueues jobs (for this sandbox) in the same transaction. A sandbox
+	// whose version moved gives ErrVersionConflict; a missing one ENOTFOUND.
+	UpdateSandbox(ctx context.Context, id string, version int64, u SandboxUpdate, jobs ...*Job) (*Sandbox, error)
 	// ExpiredSandboxes returns live sandboxes whose ExpiresAt is before now.
 	ExpiredSandboxes(ctx context.Context, now time.Time, limit int) ([]Sandbox, error)
 	CountSandboxesByStatus(ctx context.Context) (map[SandboxStatus]int, error)

@@ -69,44 +69,16 @@ func registerRunners(api huma.API, s *Server) {
 	op = s.operation(adminOnly, http.MethodDelete, "/runners/{id}", "delete-runner", "runners", "Delete a runner", http.StatusNotFound)
 	op.DefaultStatus = http.StatusNoContent
 	register(api, s, describe(op, "Forgets the runner: its credential stops working at once, and the sandboxes it hosted become lost."),
+		// The rules (pending sandboxes go back to placement, deleting ones
+		// end deleted) are control.Service.DeleteRunner's; the description
+		// stays as generated clients know it.
 		func(ctx context.Context, in *idPath) (*struct{}, error) {
-			if err := s.st.InTx(ctx, func(tx codepod.Store) error { return deleteRunner(ctx, tx, in.ID) }); err != nil {
+			if err := s.ctl.DeleteRunner(ctx, in.ID); err != nil {
 				return nil, err
 			}
 			logger(ctx).Info("runner deleted", "runner_id", in.ID)
 			return &struct{}{}, nil
 		})
-}
-
-// deleteRunner marks the live sandboxes placed on runner id lost, then
-// deletes the runner (its jobs go with it).
-func deleteRunner(ctx context.Context, tx codepod.Store, id string) error {
-	if _, err := tx.Runner(ctx, id); err != nil {
-		return err
-	}
-	lost, reason, none := codepod.SandboxLost, "its runner was deleted", ""
-	f := codepod.SandboxFilter{RunnerID: id, Page: codepod.Page{Limit: 500}}
-	for {
-		list, next, err := tx.ListSandboxes(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, sb := range list {
-			upd := codepod.SandboxUpdate{Status: &lost, Reason: &reason, RunnerID: &none}
-			if sb.Status == codepod.SandboxDeleting {
-				deleted := codepod.SandboxDeleted
-				upd.Status = &deleted
-			}
-			if _, err := tx.UpdateSandbox(ctx, sb.ID, upd); err != nil {
-				return err
-			}
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
-	}
-	return tx.DeleteRunner(ctx, id)
 }
 
 func (s *Server) listRunners(ctx context.Context, in *listRunnersInput) (*listRunnersOutput, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/codepod-dev/codepod"
 )
 
 // activePolls counts the polls this process holds, per runner.
@@ -49,8 +51,7 @@ func (s *Service) touchPolling(ctx context.Context) error {
 		if err != nil || now.Sub(r.LastSeenAt) < s.cfg.RunnerTimeout/3 {
 			continue // deleted meanwhile, or seen recently enough
 		}
-		r.LastSeenAt = now
-		if err := s.st.UpdateRunner(ctx, r); err != nil {
+		if err := s.st.TouchRunner(ctx, id, now); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
 			return fmt.Errorf("touch polling runner %s: %w", id, err)
 		}
 	}

@@ -8,11 +8,10 @@
 // lease watch only make waiting polls answer sooner, and every poll claims
 // from the database when its wait ends.
 //
-// Sandbox statuses move like this (jobs in brackets):
-//
-//	pending ─[create leased]→ creating ─[create ok]→ running ─[stop]→ stopping → stopped
-//	stopped|error ─[start]→ starting → running
-//	any live ─[delete]→ deleting → deleted (at once when never placed)
-//	running|stopped|creating|starting|stopping ─(runner offline)→ lost ─(reconcile)→ running|stopped
-//	a failed job → error (the runner's message as reason)
+// Sandbox statuses move by the rules of codepod.Transition, the one place
+// they are written (docs/architecture.md shows them as a table). This
+// package feeds it events — user actions, placement, leases, job results,
+// reconcile, runner loss and deletion, TTL expiry — and applies each as
+// read → Transition → one conditional write on the sandbox's version,
+// retried when another writer got there first (see apply).
 package control

@@ -7,13 +7,6 @@ import (
 	"github.com/codepod-dev/codepod"
 )
 
-// liveOnRunner are the statuses of sandboxes that a runner going offline
-// takes down with it.
-var liveOnRunner = []codepod.SandboxStatus{
-	codepod.SandboxRunning, codepod.SandboxStopped, codepod.SandboxCreating,
-	codepod.SandboxStarting, codepod.SandboxStopping,
-}
-
 // markOffline marks runners not seen for RunnerTimeout offline and their
 // sandboxes lost.
 func (s *Service) markOffline(ctx context.Context) error {
@@ -49,8 +42,9 @@ func (s *Service) sweepOffline(ctx context.Context) error {
 	return nil
 }
 
-// loseSandboxes marks the live sandboxes of an offline runner lost. It does
-// nothing if the runner came back meanwhile.
+// loseSandboxes applies codepod.EventRunnerLost to the sandboxes of an
+// offline runner: pending ones go back to placement, live ones become lost.
+// It does nothing if the runner came back meanwhile.
 func (s *Service) loseSandboxes(ctx context.Context, runnerID string) error {
 	r, err := s.st.Runner(ctx, runnerID)
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
@@ -59,56 +53,16 @@ func (s *Service) loseSandboxes(ctx context.Context, runnerID string) error {
 	if err != nil || r.Status != codepod.RunnerOffline {
 		return err
 	}
-	list, err := sandboxesOn(ctx, s.st, runnerID, liveOnRunner)
+	list, err := sandboxesOn(ctx, s.st, runnerID, nil)
 	if err != nil {
 		return err
 	}
 	s.log.Warn("runner went offline", keyRunner, r.ID, "name", r.Name, "last_seen", r.LastSeenAt, "sandboxes", len(list))
-	if err := s.unplaceWaiting(ctx, r); err != nil {
-		return err
-	}
-	lost, reason := codepod.SandboxLost, fmt.Sprintf("runner %s went offline", r.Name)
+	ev := codepod.Event{Kind: codepod.EventRunnerLost, RunnerID: r.ID, RunnerName: r.Name}
 	for _, sb := range list {
-		err := s.st.InTx(ctx, func(tx codepod.Store) error {
-			cur, err := tx.Sandbox(ctx, sb.ID)
-			if err != nil || cur.RunnerID != runnerID || !isAny(cur.Status, liveOnRunner) {
-				return err
-			}
-			_, err = tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Status: &lost, Reason: &reason})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("mark sandbox %s lost: %w", sb.ID, err)
+		if _, _, err := s.applyOne(ctx, sb.ID, always(ev)); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+			return fmt.Errorf("sandbox %s of offline runner %s: %w", sb.ID, r.ID, err)
 		}
-		s.log.Warn("sandbox lost", keySandbox, sb.ID, keyRunner, runnerID, "was", sb.Status)
-	}
-	return nil
-}
-
-// unplaceWaiting takes the pending sandboxes of an offline runner, whose
-// create job it never leased, back for placement on another runner.
-func (s *Service) unplaceWaiting(ctx context.Context, r *codepod.Runner) error {
-	list, err := sandboxesOn(ctx, s.st, r.ID, []codepod.SandboxStatus{codepod.SandboxPending})
-	if err != nil {
-		return err
-	}
-	none, reason := "", fmt.Sprintf("runner %s went offline; waiting for another runner", r.Name)
-	for _, sb := range list {
-		err := s.st.InTx(ctx, func(tx codepod.Store) error {
-			cur, err := tx.Sandbox(ctx, sb.ID)
-			if err != nil || cur.RunnerID != r.ID || cur.Status != codepod.SandboxPending {
-				return err
-			}
-			if err := tx.CancelJobs(ctx, sb.ID, reason); err != nil {
-				return err
-			}
-			_, err = tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{RunnerID: &none, Reason: &reason})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("unplace sandbox %s: %w", sb.ID, err)
-		}
-		s.log.Info("sandbox unplaced", keySandbox, sb.ID, keyRunner, r.ID)
 	}
 	return nil
 }
@@ -129,13 +83,4 @@ func sandboxesOn(ctx context.Context, st codepod.Store, runnerID string, statuse
 		}
 		f.Cursor = next
 	}
-}
-
-func isAny(st codepod.SandboxStatus, set []codepod.SandboxStatus) bool {
-	for _, s := range set {
-		if s == st {
-			return true
-		}
-	}
-	return false
 }

@@ -20,6 +20,7 @@ const (
 type placement struct {
 	runners []codepod.Runner
 	usage   map[string]codepod.Usage
+	dropped int // runners found full (or gone) when claimed
 }
 
 // loadPlacement reads the online runners (status online and seen within
@@ -68,6 +69,8 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 	switch {
 	case best != nil:
 		return best, ""
+	case len(p.runners) == 0 && p.dropped > 0:
+		return nil, reasonNoCapacity
 	case len(p.runners) == 0:
 		return nil, reasonNoRunner
 	case !labelled:
@@ -156,39 +159,84 @@ func (s *Service) unplaced(ctx context.Context) ([]codepod.Sandbox, error) {
 	return list, nil
 }
 
-// placeOne places sb if a runner fits, or refreshes why it waits.
+// placeOne places sb if a runner fits, or refreshes why it waits: one
+// transaction that claims the runner's capacity under its row lock and
+// places the sandbox with a conditional write (codepod.EventPlace), so two
+// replicas neither place it twice nor overfill the runner.
 func (s *Service) placeOne(ctx context.Context, p *placement, sb *codepod.Sandbox) error {
-	r, reason := p.pick(sb.Spec)
-	if r == nil && reason == sb.Reason {
+	if r, reason := p.pick(sb.Spec); r == nil && reason == sb.Reason {
 		return nil
 	}
-	placed := false
+	var placed *codepod.Sandbox
 	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
-		cur, err := tx.Sandbox(ctx, sb.ID)
-		if codepod.ErrorCode(err) == codepod.ENOTFOUND {
-			return nil
+		got, changed, err := s.apply(ctx, tx, out, sb.ID, func(cur *codepod.Sandbox) (codepod.Event, bool, error) {
+			if cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
+				return codepod.Event{}, false, nil // deleted or placed meanwhile
+			}
+			r, reason, err := s.claimRunner(ctx, tx, p, cur.Spec)
+			if err != nil {
+				return codepod.Event{}, false, err
+			}
+			ev := codepod.Event{Kind: codepod.EventPlace, Message: reason}
+			if r != nil {
+				ev.RunnerID = r.ID
+			}
+			return ev, true, nil
+		})
+		if changed && got.RunnerID != "" {
+			placed = got
 		}
-		if err != nil || cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
-			return err // deleted or placed meanwhile
-		}
-		upd := codepod.SandboxUpdate{Reason: &reason}
-		if r != nil {
-			upd.RunnerID = &r.ID
-		}
-		if cur, err = tx.UpdateSandbox(ctx, sb.ID, upd); err != nil || r == nil {
-			return err
-		}
-		placed = true
-		return s.enqueueSandboxJob(ctx, tx, out, codepod.JobCreate, cur)
+		return err
 	})
+	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("place sandbox %s: %w", sb.ID, err)
 	}
-	if placed {
-		p.took(r.ID, sb.Spec)
-		s.log.Info("sandbox placed", keySandbox, sb.ID, keyRunner, r.ID)
+	if placed != nil {
+		p.took(placed.RunnerID, sb.Spec)
+		s.log.Info("sandbox placed", keySandbox, sb.ID, keyRunner, placed.RunnerID)
 	}
 	return nil
+}
+
+// claimRunner picks a runner for spec from p and claims room on it inside
+// tx: it locks the runner's row (LockRunner) and checks the room against
+// the usage read after the lock, so a placement by another replica that
+// committed first is counted. A runner found full is dropped from p and
+// the next one tried. It returns no runner, and why, when none fits.
+func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, p *placement, spec codepod.SandboxSpec) (*codepod.Runner, string, error) {
+	for {
+		r, reason := p.pick(spec)
+		if r == nil {
+			return nil, reason, nil
+		}
+		locked, err := tx.LockRunner(ctx, r.ID)
+		if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+			return nil, "", fmt.Errorf("lock runner %s: %w", r.ID, err)
+		}
+		if err == nil && locked.Status == codepod.RunnerOnline {
+			usage, err := tx.RunnerUsage(ctx)
+			if err != nil {
+				return nil, "", fmt.Errorf("runner usage: %w", err)
+			}
+			if p.usage == nil {
+				p.usage = map[string]codepod.Usage{}
+			}
+			p.usage[locked.ID] = usage[locked.ID]
+			if fits(locked.Capacity, usage[locked.ID], spec) {
+				return locked, "", nil
+			}
+		}
+		p.drop(r.ID)
+	}
+}
+
+// drop takes a runner out of the candidates (full, offline or deleted).
+func (p *placement) drop(id string) {
+	p.runners = slices.DeleteFunc(p.runners, func(r codepod.Runner) bool { return r.ID == id })
+	p.dropped++
 }
 
 // allRunners reads every runner, page by page.

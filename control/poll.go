@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coder/quartz"
+
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
@@ -26,6 +28,7 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if req.Capacity.Sandboxes < 0 || req.Capacity.MemoryBytes < 0 {
 		return nil, codepod.Errorf(codepod.EINVALID, "capacity must not be negative")
 	}
+	previousPoll := r.LastSeenAt // the inventory was taken after it
 	r, err := s.heartbeat(ctx, r, req.Capacity)
 	if err != nil {
 		return nil, err
@@ -40,7 +43,7 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 		if jobs, err = s.claim(ctx, r, max); err != nil {
 			return nil, err
 		}
-		if err := s.reconcile(ctx, r, req.Sandboxes); err != nil {
+		if err := s.reconcile(ctx, r, req.Sandboxes, previousPoll); err != nil {
 			return nil, err
 		}
 	}
@@ -73,14 +76,21 @@ func clamp(n, def, hi int) int {
 }
 
 // await claims up to max jobs of r, waiting up to wait for one to be due.
+// The hold is a timer of the configured clock, created once the first
+// claim found nothing (tags "poll", "wait"): a test that traps it knows the
+// poll is waiting.
 func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait time.Duration) ([]wire.Job, error) {
 	jobs := []wire.Job{}
 	if max <= 0 {
 		return jobs, nil
 	}
 	start := time.Now()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	var timer *quartz.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	final := false
 	for {
 		woken := s.hub.Wait(r.ID) // before the claim: a job enqueued after it wakes us
@@ -91,9 +101,12 @@ func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait ti
 		if err != nil {
 			return nil, err
 		}
-		if len(got) > 0 || final {
+		if len(got) > 0 || final || wait <= 0 {
 			s.metrics.pollWait.Observe(time.Since(start).Seconds())
 			return append(jobs, got...), nil
+		}
+		if timer == nil {
+			timer = s.cfg.Clock.NewTimer(wait, "poll", "wait")
 		}
 		select {
 		case <-woken:
@@ -121,7 +134,7 @@ func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire
 			return err
 		}
 		for i := range claimed {
-			if err := markLeased(ctx, tx, &claimed[i]); err != nil {
+			if err := s.markLeased(ctx, tx, &claimed[i]); err != nil {
 				return err
 			}
 		}
@@ -148,30 +161,16 @@ func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire
 	return out, nil
 }
 
-// leasedStatus is the status a sandbox shows while a job of that kind runs.
-var leasedStatus = map[codepod.JobKind]codepod.SandboxStatus{
-	codepod.JobCreate: codepod.SandboxCreating,
-	codepod.JobStart:  codepod.SandboxStarting,
-	codepod.JobStop:   codepod.SandboxStopping,
-}
-
-func markLeased(ctx context.Context, tx codepod.Store, j *codepod.Job) error {
-	next, ok := leasedStatus[j.Kind]
-	if !ok || j.SandboxID == "" {
+// markLeased applies codepod.EventLeased for a leased job: a create, start
+// or stop job moves a pending, lost or in-error sandbox to creating,
+// starting or stopping.
+func (s *Service) markLeased(ctx context.Context, tx codepod.Store, j *codepod.Job) error {
+	if j.SandboxID == "" || j.Kind == codepod.JobTunnel || j.Kind == codepod.JobDelete {
 		return nil
 	}
-	sb, err := tx.Sandbox(ctx, j.SandboxID)
-	if err != nil {
-		return fmt.Errorf("get sandbox of job %s: %w", j.ID, err)
-	}
-	switch sb.Status {
-	case codepod.SandboxPending, codepod.SandboxLost, codepod.SandboxError:
-	default:
-		return nil
-	}
-	reason := ""
-	if _, err := tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Status: &next, Reason: &reason}); err != nil {
-		return fmt.Errorf("mark sandbox %s %s: %w", sb.ID, next, err)
+	ev := codepod.Event{Kind: codepod.EventLeased, Job: j.Kind, RunnerID: j.RunnerID}
+	if _, _, err := s.apply(ctx, tx, &outbox{}, j.SandboxID, always(ev)); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+		return fmt.Errorf("mark sandbox %s leased: %w", j.SandboxID, err)
 	}
 	return nil
 }

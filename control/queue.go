@@ -33,14 +33,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbo
 
 // enqueue adds a job of kind for sb to the queue of runnerID.
 func (s *Service) enqueue(ctx context.Context, tx codepod.Store, out *outbox, kind codepod.JobKind, runnerID, sandboxID string, payload any) error {
-	raw, err := json.Marshal(payload)
+	j, err := s.newJob(kind, runnerID, sandboxID, payload)
 	if err != nil {
-		return fmt.Errorf("encode %s job: %w", kind, err)
-	}
-	now := s.now()
-	j := &codepod.Job{
-		Kind: kind, SandboxID: sandboxID, RunnerID: runnerID, Payload: raw,
-		Status: codepod.JobQueued, CreatedAt: now, UpdatedAt: now,
+		return err
 	}
 	if err := tx.EnqueueJob(ctx, j); err != nil {
 		return fmt.Errorf("enqueue %s job: %w", kind, err)
@@ -49,22 +44,35 @@ func (s *Service) enqueue(ctx context.Context, tx codepod.Store, out *outbox, ki
 	return nil
 }
 
-// enqueueSandboxJob enqueues a create, start, stop or delete job for sb on
-// its runner. Create and start carry the SSH secret and the owner's keys
-// (the runner may have to make the container again); stop and delete do not.
-func (s *Service) enqueueSandboxJob(ctx context.Context, tx codepod.Store, out *outbox, kind codepod.JobKind, sb *codepod.Sandbox) error {
+func (s *Service) newJob(kind codepod.JobKind, runnerID, sandboxID string, payload any) (*codepod.Job, error) {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s job: %w", kind, err)
+	}
+	now := s.now()
+	return &codepod.Job{
+		Kind: kind, SandboxID: sandboxID, RunnerID: runnerID, Payload: raw,
+		Status: codepod.JobQueued, CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+// sandboxJob makes (without enqueueing) a create, start, stop or delete job
+// for sb on its runner. Create and start carry the SSH secret and the
+// owner's keys (the runner may have to make the container again); stop and
+// delete do not.
+func (s *Service) sandboxJob(ctx context.Context, tx codepod.Store, kind codepod.JobKind, sb *codepod.Sandbox) (*codepod.Job, error) {
 	p := sandboxPayload(sb)
 	if kind == codepod.JobCreate || kind == codepod.JobStart {
 		keys, err := tx.ListSSHKeys(ctx, sb.OwnerID)
 		if err != nil {
-			return fmt.Errorf("list ssh keys of %s: %w", sb.OwnerID, err)
+			return nil, fmt.Errorf("list ssh keys of %s: %w", sb.OwnerID, err)
 		}
 		p.SSHSecret = sb.SSHSecret
 		for _, k := range keys {
 			p.AuthorizedKeys = append(p.AuthorizedKeys, k.PublicKey)
 		}
 	}
-	return s.enqueue(ctx, tx, out, kind, sb.RunnerID, sb.ID, p)
+	return s.newJob(kind, sb.RunnerID, sb.ID, p)
 }
 
 // sandboxPayload is what a runner learns of sb, without secrets.

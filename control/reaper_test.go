@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/quartz"
+
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/control"
 	"github.com/codepod-dev/codepod/wire"
@@ -36,14 +38,16 @@ func TestTTLReaper(t *testing.T) {
 }
 
 func TestTTLSurvivesARestart(t *testing.T) {
-	t.Parallel() // waits on timeouts, not on the CPU
 	forEachDB(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, testConfig())
+		clock := quartz.NewMock(t)
+		cfg := testConfig()
+		cfg.Clock = clock
+		e := newEnv(t, url, cfg)
 		sb := e.create(e.alice, "short", codepod.SandboxSpec{TTL: time.Second}) // no runner: pending
-		time.Sleep(1100 * time.Millisecond)                                     // nobody runs the first Service's loop
+		clock.Advance(1100 * time.Millisecond).MustWait(e.ctx)                  // nobody runs the first Service's loop
 
-		// A new server on the same database.
-		restarted := control.New(openStore(t, url), testConfig())
+		// A new server on the same database; its loop's first tick reaps.
+		restarted := control.New(openStore(t, url), cfg)
 		e.run(restarted)
 		eventually(t, 3*time.Second, "the expired sandbox deleted", func() bool {
 			return e.get(sb.ID).Status == codepod.SandboxDeleted

@@ -3,24 +3,24 @@ package control
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
-// reconcile compares r's full inventory with what the server placed on r:
+// reconcile compares r's full inventory with what the server placed on r.
+// A reported container the server does not know, knows as deleted, or
+// placed on another runner gets a delete job (an orphan). Every sandbox the
+// server has on r gets a codepod.EventReconcile with its container's state
+// (missing when not reported); codepod.Transition decides.
 //
-//   - a reported container the server does not know, knows as deleted, or
-//     placed on another runner (deleting or not) gets a delete job: an
-//     orphan. One being deleted on r has its delete job already;
-//   - a sandbox the server has on r as running, stopped or lost that is not
-//     reported becomes error "container disappeared from runner <name>";
-//   - for a reported one that is running, stopped or lost, the runner's
-//     state wins.
-//
-// Sandboxes with a job under way (pending, creating, starting, stopping,
-// deleting) and those in error are left alone: their job decides.
-func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []wire.SandboxState) error {
+// takenAfter is a time before which the inventory was surely taken: the
+// runner's previous poll, which ended before the runner listed its
+// containers for this one. A sandbox changed after it (a job result that
+// committed after the listing, say) is left alone — its inventory line is
+// older than its state — and reconciled on a later poll.
+func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []wire.SandboxState, takenAfter time.Time) error {
 	reported := make(map[string]wire.SandboxState, len(inventory))
 	for _, st := range inventory {
 		if st.State == wire.StateRunning || st.State == wire.StateStopped {
@@ -34,8 +34,13 @@ func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []
 	for _, sb := range mine {
 		st, ok := reported[sb.ID]
 		delete(reported, sb.ID)
-		if err := s.reconcileOne(ctx, r, sb.ID, st, ok); err != nil {
-			return err
+		ev := codepod.Event{Kind: codepod.EventReconcile, RunnerID: r.ID, RunnerName: r.Name,
+			Container: codepod.ContainerMissing, HostKeyFingerprint: st.HostKeyFingerprint, Now: takenAfter}
+		if ok {
+			ev.Container = codepod.ContainerState(st.State)
+		}
+		if _, _, err := s.applyOne(ctx, sb.ID, always(ev)); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+			return fmt.Errorf("reconcile sandbox %s: %w", sb.ID, err)
 		}
 	}
 	for id := range reported {
@@ -44,58 +49,6 @@ func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []
 		}
 	}
 	return nil
-}
-
-// reconcileOne aligns one sandbox of r with what r reported (ok: whether
-// it did), re-reading it in a transaction so a concurrent change wins.
-func (s *Service) reconcileOne(ctx context.Context, r *codepod.Runner, id string, st wire.SandboxState, ok bool) error {
-	var from, to codepod.SandboxStatus
-	err := s.st.InTx(ctx, func(tx codepod.Store) error {
-		sb, err := tx.Sandbox(ctx, id)
-		if err != nil || sb.RunnerID != r.ID {
-			return err
-		}
-		upd, changed := reconcileUpdate(r, sb, st, ok)
-		if !changed {
-			return nil
-		}
-		from, to = sb.Status, *upd.Status
-		_, err = tx.UpdateSandbox(ctx, id, upd)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("reconcile sandbox %s: %w", id, err)
-	}
-	if from != to {
-		s.log.Warn("sandbox reconciled", keySandbox, id, keyRunner, r.ID, "from", from, "to", to)
-	}
-	return nil
-}
-
-// reconcileUpdate is the change reconcile makes to sb, if any.
-func reconcileUpdate(r *codepod.Runner, sb *codepod.Sandbox, st wire.SandboxState, ok bool) (codepod.SandboxUpdate, bool) {
-	switch sb.Status {
-	case codepod.SandboxRunning, codepod.SandboxStopped, codepod.SandboxLost:
-	default:
-		return codepod.SandboxUpdate{}, false
-	}
-	if !ok {
-		next, reason := codepod.SandboxError, fmt.Sprintf("container disappeared from runner %s", r.Name)
-		return codepod.SandboxUpdate{Status: &next, Reason: &reason}, true
-	}
-	next := codepod.SandboxRunning
-	if st.State == wire.StateStopped {
-		next = codepod.SandboxStopped
-	}
-	upd, reason := codepod.SandboxUpdate{Status: &next}, ""
-	changed := next != sb.Status
-	if sb.Reason != "" {
-		upd.Reason, changed = &reason, true
-	}
-	if st.HostKeyFingerprint != "" && st.HostKeyFingerprint != sb.HostKeyFingerprint {
-		upd.HostKeyFingerprint, changed = &st.HostKeyFingerprint, true
-	}
-	return upd, changed
 }
 
 // deleteOrphan enqueues a delete job on r for a container r runs but should

@@ -39,6 +39,9 @@ func TestReconcile(t *testing.T) {
 			{ID: gone.ID, State: wire.StateStopped},                   // deleted on the server
 			{ID: elsewhere.ID, State: wire.StateRunning},              // placed on r2
 		} // vanished and stopping are not reported
+		// As the API does, poll with the runner as it is now: its last poll
+		// (the one that leased the stop) bounds when the inventory was taken.
+		r, _ = e.st.Runner(e.ctx, r.ID)
 		jobs := e.poll(r, wire.PollRequest{Reconcile: true, Sandboxes: inv, WaitSeconds: 2})
 
 		deletes := map[string]bool{}

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/codepod-dev/codepod"
@@ -27,38 +28,37 @@ func (s *Service) Progress(ctx context.Context, r *codepod.Runner, jobID string,
 	if j.SandboxID == "" || (j.Kind != codepod.JobCreate && j.Kind != codepod.JobStart) {
 		return nil
 	}
-	msg := truncate(p.Message, 1024)
+	msg := codepod.TruncateUTF8(p.Message, 1024)
 	return s.st.InTx(ctx, func(tx codepod.Store) error {
 		sb, err := tx.Sandbox(ctx, j.SandboxID)
 		if err != nil || sb.RunnerID != r.ID || (sb.Status != codepod.SandboxCreating && sb.Status != codepod.SandboxStarting) {
 			return err
 		}
-		_, err = tx.UpdateSandbox(ctx, sb.ID, codepod.SandboxUpdate{Reason: &msg})
+		// The reason only; a conflict means the sandbox moved on, and the
+		// progress message no longer matters.
+		_, err = tx.UpdateSandbox(ctx, sb.ID, sb.Version, codepod.SandboxUpdate{Reason: &msg, At: s.now()})
+		if errors.Is(err, codepod.ErrVersionConflict) {
+			return nil
+		}
 		return err
 	})
 }
 
 // Result finishes a job r holds and applies its effect on the sandbox, in
 // one transaction. A repeated report of a finished job changes nothing and
-// is not an error.
+// is not an error. A result the store refuses (it cannot be saved) fails
+// the job with a reason instead, so the runner is not asked to run it again
+// and again.
 func (s *Service) Result(ctx context.Context, r *codepod.Runner, jobID string, res wire.JobResult) error {
-	status := codepod.JobDone
-	if !res.OK {
-		status = codepod.JobFailed
+	res.Error = codepod.TruncateUTF8(res.Error, 4096)
+	res.HostKeyFingerprint = codepod.TruncateUTF8(res.HostKeyFingerprint, 256)
+	res.ContainerID = codepod.TruncateUTF8(res.ContainerID, 256)
+	job, applied, err := s.finish(ctx, r, jobID, res)
+	if err != nil && codepod.ErrorCode(err) == codepod.EINTERNAL && ctx.Err() == nil {
+		s.log.Error("job result could not be saved; failing the job", keyJob, jobID, keyRunner, r.ID, keyErr, err)
+		res = wire.JobResult{Error: "the server could not save this job's result"}
+		job, applied, err = s.finish(ctx, r, jobID, res)
 	}
-	raw, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
-	}
-	var job *codepod.Job
-	applied := false
-	err = s.st.InTx(ctx, func(tx codepod.Store) error {
-		var err error
-		if job, applied, err = tx.FinishJob(ctx, r.ID, jobID, status, raw, truncate(res.Error, 4096)); err != nil || !applied {
-			return err
-		}
-		return s.applyResult(ctx, tx, job, res)
-	})
 	if err != nil {
 		return wrapUnlessDomain(err, "finish job %s", jobID)
 	}
@@ -73,57 +73,33 @@ func (s *Service) Result(ctx context.Context, r *codepod.Runner, jobID string, r
 	return nil
 }
 
-// applyResult moves the job's sandbox to where the result takes it. Results
-// for a sandbox that moved to another runner, or that is being deleted
-// (other than the delete itself), change nothing.
-func (s *Service) applyResult(ctx context.Context, tx codepod.Store, j *codepod.Job, res wire.JobResult) error {
-	if _, ok := resultStatus[j.Kind]; !ok || j.SandboxID == "" {
-		return nil
-	}
-	sb, err := tx.Sandbox(ctx, j.SandboxID)
-	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("get sandbox of job %s: %w", j.ID, err)
-	}
-	deleting := sb.Status == codepod.SandboxDeleting || sb.Status == codepod.SandboxDeleted
-	if sb.RunnerID != j.RunnerID || deleting != (j.Kind == codepod.JobDelete) || sb.Status == codepod.SandboxDeleted {
-		return nil
-	}
-	upd := resultUpdate(j.Kind, res)
-	if _, err := tx.UpdateSandbox(ctx, sb.ID, upd); err != nil {
-		return fmt.Errorf("apply %s result to sandbox %s: %w", j.Kind, sb.ID, err)
-	}
-	return nil
-}
-
-// resultStatus is where a successful job of each kind takes its sandbox.
-var resultStatus = map[codepod.JobKind]codepod.SandboxStatus{
-	codepod.JobCreate: codepod.SandboxRunning,
-	codepod.JobStart:  codepod.SandboxRunning,
-	codepod.JobStop:   codepod.SandboxStopped,
-	codepod.JobDelete: codepod.SandboxDeleted,
-}
-
-func resultUpdate(kind codepod.JobKind, res wire.JobResult) codepod.SandboxUpdate {
-	next, reason := resultStatus[kind], ""
+// finish records the result and applies it to the job's sandbox, in one
+// transaction.
+func (s *Service) finish(ctx context.Context, r *codepod.Runner, jobID string, res wire.JobResult) (*codepod.Job, bool, error) {
+	status, kind := codepod.JobDone, codepod.EventJobDone
 	if !res.OK {
-		next, reason = codepod.SandboxError, truncate(res.Error, 4096)
-		if reason == "" {
-			reason = fmt.Sprintf("%s failed on the runner", kind)
+		status, kind = codepod.JobFailed, codepod.EventJobFailed
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode result: %w", err)
+	}
+	var job *codepod.Job
+	applied := false
+	err = s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		var err error
+		if job, applied, err = tx.FinishJob(ctx, r.ID, jobID, status, raw, res.Error); err != nil || !applied {
+			return err
 		}
-	}
-	upd := codepod.SandboxUpdate{Status: &next, Reason: &reason}
-	if res.OK && res.HostKeyFingerprint != "" {
-		upd.HostKeyFingerprint = &res.HostKeyFingerprint
-	}
-	return upd
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+		if job.SandboxID == "" || job.Kind == codepod.JobTunnel {
+			return nil
+		}
+		ev := codepod.Event{Kind: kind, Job: job.Kind, RunnerID: job.RunnerID, Message: res.Error, HostKeyFingerprint: res.HostKeyFingerprint}
+		_, _, err = s.apply(ctx, tx, out, job.SandboxID, always(ev))
+		if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+			return nil
+		}
+		return err
+	})
+	return job, applied, err
 }

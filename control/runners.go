@@ -103,19 +103,20 @@ func (s *Service) AuthenticateRunner(ctx context.Context, credential string) (*c
 }
 
 // heartbeat records that r polled: online, seen now, and its capacity (a
-// zero capacity in the poll keeps the one it has). It returns the updated
-// copy; r is not changed.
+// zero capacity in the poll keeps the one it has). It writes only those
+// columns (HeartbeatRunner), so it cannot undo a concurrent change of
+// anything else, and returns the runner as it is now; r is not changed.
 func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capacity) (*codepod.Runner, error) {
-	hb := *r
-	hb.Status, hb.LastSeenAt = codepod.RunnerOnline, s.now()
+	var capacity *codepod.Capacity
 	if c != (wire.Capacity{}) {
-		hb.Capacity = codepod.Capacity(c)
+		capacity = &codepod.Capacity{Sandboxes: c.Sandboxes, MemoryBytes: c.MemoryBytes}
 	}
-	if err := s.st.UpdateRunner(ctx, &hb); err != nil {
-		return nil, fmt.Errorf("heartbeat of runner %s: %w", r.ID, err)
+	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity)
+	if err != nil {
+		return nil, wrapUnlessDomain(err, "heartbeat of runner %s", r.ID)
 	}
 	if r.Status != codepod.RunnerOnline {
 		s.log.Info("runner back online", keyRunner, r.ID, "name", r.Name, "offline_since", r.LastSeenAt)
 	}
-	return &hb, nil
+	return hb, nil
 }

@@ -56,7 +56,10 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err != nil {
 			return err
 		}
-		r, reason := p.pick(spec)
+		r, reason, err := s.claimRunner(ctx, tx, p, spec)
+		if err != nil {
+			return err
+		}
 		sb.RunnerID, sb.Reason, sb.ID = "", reason, ""
 		if r != nil {
 			sb.RunnerID = r.ID
@@ -67,7 +70,15 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if r == nil {
 			return nil
 		}
-		return s.enqueueSandboxJob(ctx, tx, out, codepod.JobCreate, sb)
+		j, err := s.sandboxJob(ctx, tx, codepod.JobCreate, sb)
+		if err != nil {
+			return err
+		}
+		if err := tx.EnqueueJob(ctx, j); err != nil {
+			return fmt.Errorf("enqueue create job: %w", err)
+		}
+		out.jobs = append(out.jobs, j)
+		return nil
 	})
 	if codepod.ErrorCode(err) == codepod.ECONFLICT {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "a sandbox named %q already exists; pick another name or delete it first", name)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/quartz"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/codepod-dev/codepod"
@@ -20,7 +21,10 @@ type Config struct {
 	TickInterval  time.Duration  // reaper/offline/placement loop (default 2s)
 	Logger        *slog.Logger
 	Registerer    prometheus.Registerer // metrics; nil: none
-	Now           func() time.Time      // nil: time.Now
+	Now           func() time.Time      // nil: Clock.Now
+	// Clock drives the poll's hold (timers tagged "poll", "wait") and, when
+	// Now is nil, the time; nil: the real clock. Tests pass a quartz.Mock.
+	Clock quartz.Clock
 	// Hub wakes waiting polls when jobs are enqueued; nil: a LocalHub, which
 	// serves one process (see Hub for several replicas).
 	Hub Hub
@@ -52,8 +56,12 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Clock == nil {
+		c.Clock = quartz.NewReal()
+	}
 	if c.Now == nil {
-		c.Now = time.Now
+		clock := c.Clock
+		c.Now = func() time.Time { return clock.Now() }
 	}
 	if c.Hub == nil {
 		c.Hub = NewLocalHub()
@@ -77,10 +85,10 @@ type Service struct {
 	hub     Hub
 	leases  *leaseWatch
 	metrics *metrics
-	// placeMu serialises placement in this process, so two placements do not
-	// both take a runner's last free slot. (Replicas on one PostgreSQL
-	// placing at the same moment may still overfill a runner by a sandbox;
-	// a row lock on the runner during placement would close that gap.)
+	// placeMu keeps one placement pass per process at a time (a second one
+	// returns at once). Correctness does not rest on it: placement claims a
+	// runner's room under the runner's row lock and places a sandbox with a
+	// conditional write, so replicas neither overfill nor place twice.
 	placeMu sync.Mutex
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
@@ -104,7 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.sweepOffline(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("mark sandboxes of offline runners lost", keyErr, err)
 	}
-	t := time.NewTicker(s.cfg.TickInterval)
+	t := s.cfg.Clock.NewTicker(s.cfg.TickInterval, "tick")
 	defer t.Stop()
 	for {
 		s.tick(ctx)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/quartz"
+
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/control"
 	"github.com/codepod-dev/codepod/wire"
@@ -68,9 +70,14 @@ func TestOpenTunnel(t *testing.T) {
 // TestTunnelJobIsDeliveredAtOnce: a poll that waits gets the job without
 // waiting out its hold.
 func TestTunnelJobIsDeliveredAtOnce(t *testing.T) {
-	e := newEnv(t, databases[0].url(t), testConfig())
+	clock := quartz.NewMock(t)
+	cfg := testConfig()
+	cfg.Clock = clock
+	e := newEnv(t, databases[0].url(t), cfg)
 	r := e.runner("r1", nil, wire.Capacity{})
 	sb := e.runningBox(r, "box")
+	waiting := clock.Trap().NewTimer("poll", "wait")
+	defer waiting.Close()
 	var jobs []wire.Job
 	var took time.Duration
 	var wg sync.WaitGroup
@@ -79,7 +86,7 @@ func TestTunnelJobIsDeliveredAtOnce(t *testing.T) {
 		jobs = e.poll(r, wire.PollRequest{WaitSeconds: 20})
 		took = time.Since(start)
 	})
-	time.Sleep(200 * time.Millisecond) // the poll is waiting
+	waiting.MustWait(e.ctx).MustRelease(e.ctx) // the poll found nothing and waits
 	if _, _, err := e.svc.OpenSystemTunnel(e.ctx, sb.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,8 @@ func (db *DB) FinishJob(ctx context.Context, runnerID, jobID string, status code
 	}
 	var row jobRow
 	err = db.idb.NewUpdate().Model(&row).
-		Set("status = ?", string(status)).Set("result = ?", nullIfEmpty(res)).Set("error = ?", errMsg).
+		Set("status = ?", string(status)).Set("result = ?", nullIfEmpty(res)).
+		Set("error = ?", codepod.TruncateUTF8(errMsg, maxJobError)).
 		Set("lease_expires_at = NULL").Set("updated_at = ?", now()).
 		Where("id = ?", jobID).Where("runner_id = ?", runnerID).Where("status = ?", codepod.JobLeased).
 		Returning("*").Scan(ctx)
@@ -116,6 +117,9 @@ func (db *DB) FinishJob(ctx context.Context, runnerID, jobID string, status code
 	}
 	return db.finishedAlready(ctx, runnerID, jobID)
 }
+
+// maxJobError bounds the error text stored with a job.
+const maxJobError = 64 << 10
 
 // finishedAlready explains why FinishJob changed nothing.
 func (db *DB) finishedAlready(ctx context.Context, runnerID, jobID string) (*codepod.Job, bool, error) {

@@ -73,15 +73,49 @@ func (db *DB) ListRunners(ctx context.Context, p codepod.Page) ([]codepod.Runner
 	return listPage(ctx, db.idb.NewSelect().Model(&rows), &rows, "r", p, "list runners", (*runnerRow).runner)
 }
 
-// UpdateRunner writes r's name, labels, capacity, version, status and
-// last_seen_at.
-func (db *DB) UpdateRunner(ctx context.Context, r *codepod.Runner) error {
-	r.LastSeenAt = dbTime(r.LastSeenAt)
-	row := newRunnerRow(r)
-	res, err := db.idb.NewUpdate().Model(&row).
-		Column("name", "labels", "capacity_sandboxes", "capacity_memory", "version", "status", "last_seen_at").
-		WherePK().Exec(ctx)
-	return mustAffect(res, err, "update runner", "runner", r.ID)
+// TouchRunner moves last_seen_at of runner id forward to at; it never
+// moves it back and writes no other column, so it cannot undo a heartbeat.
+func (db *DB) TouchRunner(ctx context.Context, id string, at time.Time) error {
+	at = dbTime(at)
+	res, err := db.idb.NewUpdate().Model((*runnerRow)(nil)).
+		Set("last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END", at, at).
+		Where("id = ?", id).Exec(ctx)
+	return mustAffect(res, err, "touch runner", "runner", id)
+}
+
+// HeartbeatRunner marks runner id online and seen at at (never moving
+// last_seen_at back) and, when capacity is not nil, sets its capacity.
+// It returns the runner as it is now.
+func (db *DB) HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *codepod.Capacity) (*codepod.Runner, error) {
+	at = dbTime(at)
+	var row runnerRow
+	q := db.idb.NewUpdate().Model(&row).Set("status = ?", codepod.RunnerOnline).
+		Set("last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END", at, at).
+		Where("id = ?", id)
+	if capacity != nil {
+		q = q.Set("capacity_sandboxes = ?", capacity.Sandboxes).Set("capacity_memory = ?", capacity.MemoryBytes)
+	}
+	if err := q.Returning("*").Scan(ctx); err != nil {
+		return nil, notFound(err, "heartbeat runner", "runner", id)
+	}
+	r := row.runner()
+	return &r, nil
+}
+
+// LockRunner returns runner id; inside a transaction on PostgreSQL its row
+// stays locked (FOR UPDATE) until the transaction ends. On SQLite the
+// transaction is the single writer already.
+func (db *DB) LockRunner(ctx context.Context, id string) (*codepod.Runner, error) {
+	var row runnerRow
+	q := db.idb.NewSelect().Model(&row).Where("id = ?", id)
+	if db.dialect == DialectPostgres && db.inTx {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err, "lock runner", "runner", id)
+	}
+	r := row.runner()
+	return &r, nil
 }
 
 // DeleteRunner removes the runner with id and its jobs; its sandboxes are

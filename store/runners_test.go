@@ -36,24 +36,44 @@ func testRunners(t *testing.T, b backend) {
 	_, err = db.Runner(ctx, "run_missing")
 	wantCode(t, err, codepod.ENOTFOUND, "run_missing")
 
-	r.Name, r.Version, r.Labels = "host-1b", "v2", map[string]string{"zone": "b", "gpu": "yes"}
-	r.Capacity = codepod.Capacity{Sandboxes: 3}
-	r.LastSeenAt = time.Now().Add(-time.Hour)
-	must(t, db.UpdateRunner(ctx, r))
+	old := time.Now().Add(-time.Hour)
+	must(t, db.TouchRunner(ctx, r.ID, old)) // never moves last_seen back
 	got, err = db.Runner(ctx, r.ID)
 	must(t, err)
-	if !reflect.DeepEqual(got, r) {
-		t.Errorf("after UpdateRunner, Runner = %+v, want %+v", got, r)
+	if !got.LastSeenAt.Equal(r.LastSeenAt) {
+		t.Errorf("TouchRunner moved last_seen back: %v, was %v", got.LastSeenAt, r.LastSeenAt)
 	}
-	wantCode(t, db.UpdateRunner(ctx, &codepod.Runner{ID: "run_missing"}), codepod.ENOTFOUND)
+	later := r.LastSeenAt.Add(time.Second)
+	hb, err := db.HeartbeatRunner(ctx, r.ID, later, &codepod.Capacity{Sandboxes: 3})
+	must(t, err)
+	if hb.Capacity != (codepod.Capacity{Sandboxes: 3}) || !hb.LastSeenAt.Equal(later) || hb.Name != r.Name {
+		t.Errorf("HeartbeatRunner = %+v", hb)
+	}
+	// A touch writes last_seen only: it cannot undo the capacity.
+	must(t, db.TouchRunner(ctx, r.ID, later.Add(time.Second)))
+	got, err = db.Runner(ctx, r.ID)
+	must(t, err)
+	if got.Capacity.Sandboxes != 3 || !got.LastSeenAt.Equal(later.Add(time.Second)) {
+		t.Errorf("after TouchRunner, Runner = %+v", got)
+	}
+	locked, err := db.LockRunner(ctx, r.ID)
+	must(t, err)
+	if locked.ID != r.ID {
+		t.Errorf("LockRunner = %+v", locked)
+	}
+	wantCode(t, db.TouchRunner(ctx, "run_missing", later), codepod.ENOTFOUND)
+	_, err = db.HeartbeatRunner(ctx, "run_missing", later, nil)
+	wantCode(t, err, codepod.ENOTFOUND)
 
-	fresh := newRunner(t, db, "host-2")
-	stale, err := db.MarkStaleRunners(ctx, time.Now().Add(-time.Minute))
+	cutoff := later.Add(2 * time.Second) // r was last seen before it
+	fresh := &codepod.Runner{Name: "host-2", SecretHash: []byte("s"), LastSeenAt: cutoff.Add(time.Minute)}
+	must(t, db.CreateRunner(ctx, fresh))
+	stale, err := db.MarkStaleRunners(ctx, cutoff)
 	must(t, err)
 	if !reflect.DeepEqual(stale, []string{r.ID}) {
 		t.Errorf("MarkStaleRunners = %v, want [%s]", stale, r.ID)
 	}
-	again, err := db.MarkStaleRunners(ctx, time.Now().Add(-time.Minute))
+	again, err := db.MarkStaleRunners(ctx, cutoff)
 	must(t, err)
 	if len(again) != 0 {
 		t.Errorf("second MarkStaleRunners = %v, want none (already offline)", again)

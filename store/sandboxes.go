@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +23,7 @@ type sandboxRow struct {
 	MemoryBytes        int64               `bun:"memory_bytes"` // Spec.MemoryBytes, for RunnerUsage
 	Status             string              `bun:"status"`
 	Reason             string              `bun:"reason"`
+	Version            int64               `bun:"version"`
 	HostKeyFingerprint string              `bun:"host_key_fingerprint"`
 	SSHSecret          []byte              `bun:"ssh_secret"`
 	CreatedAt          time.Time           `bun:"created_at"`
@@ -32,7 +35,7 @@ func (r sandboxRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 
 func (r *sandboxRow) sandbox() codepod.Sandbox {
 	return codepod.Sandbox{ID: r.ID, Name: r.Name, OwnerID: r.OwnerID, RunnerID: r.RunnerID,
-		Spec: r.Spec, Status: codepod.SandboxStatus(r.Status), Reason: r.Reason,
+		Spec: r.Spec, Status: codepod.SandboxStatus(r.Status), Reason: r.Reason, Version: r.Version,
 		HostKeyFingerprint: r.HostKeyFingerprint, SSHSecret: r.SSHSecret,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: dbTimePtr(r.ExpiresAt)}
 }
@@ -53,13 +56,16 @@ func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
 	if s.Status == "" {
 		s.Status = codepod.SandboxPending
 	}
+	if s.Version == 0 {
+		s.Version = 1
+	}
 	if s.ExpiresAt == nil && s.Spec.TTL > 0 {
 		exp := s.CreatedAt.Add(s.Spec.TTL)
 		s.ExpiresAt = &exp
 	}
 	s.ExpiresAt = dbTimePtr(s.ExpiresAt)
 	row := sandboxRow{ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, RunnerID: s.RunnerID, Spec: s.Spec,
-		MemoryBytes: s.Spec.MemoryBytes, Status: string(s.Status), Reason: s.Reason,
+		MemoryBytes: s.Spec.MemoryBytes, Status: string(s.Status), Reason: s.Reason, Version: s.Version,
 		HostKeyFingerprint: s.HostKeyFingerprint, SSHSecret: s.SSHSecret,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
@@ -91,16 +97,47 @@ func (db *DB) SandboxByName(ctx context.Context, ownerID, name string) (*codepod
 	return &s, nil
 }
 
-// UpdateSandbox sets the fields of u that are not nil (and UpdatedAt) and
-// returns the sandbox as it is now. RunnerID "" unplaces it.
-func (db *DB) UpdateSandbox(ctx context.Context, id string, u codepod.SandboxUpdate) (*codepod.Sandbox, error) {
+// UpdateSandbox applies u to sandbox id if its version is still version,
+// increments the version, and enqueues jobs, all in one transaction; see
+// codepod.Store. The condition is in the UPDATE itself (WHERE id = ? AND
+// version = ?), which is what makes it safe at PostgreSQL's READ COMMITTED
+// as well as under SQLite's single writer.
+func (db *DB) UpdateSandbox(ctx context.Context, id string, version int64, u codepod.SandboxUpdate, jobs ...*codepod.Job) (*codepod.Sandbox, error) {
+	var sb *codepod.Sandbox
+	err := db.runInTx(ctx, func(ctx context.Context, tx *DB) error {
+		var err error
+		if sb, err = tx.updateSandbox(ctx, id, version, u); err != nil {
+			return err
+		}
+		if u.CancelJobs != nil {
+			if err := tx.CancelJobs(ctx, id, *u.CancelJobs); err != nil {
+				return err
+			}
+		}
+		for _, j := range jobs {
+			j.SandboxID = id
+			if err := tx.EnqueueJob(ctx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return sb, err
+}
+
+func (db *DB) updateSandbox(ctx context.Context, id string, version int64, u codepod.SandboxUpdate) (*codepod.Sandbox, error) {
+	at := now()
+	if !u.At.IsZero() {
+		at = dbTime(u.At)
+	}
 	var row sandboxRow
-	q := db.idb.NewUpdate().Model(&row).Set("updated_at = ?", now()).Where("id = ?", id)
+	q := db.idb.NewUpdate().Model(&row).Set("updated_at = ?", at).Set("version = version + 1").
+		Where("id = ?", id).Where("version = ?", version)
 	if u.Status != nil {
 		q = q.Set("status = ?", string(*u.Status))
 	}
 	if u.Reason != nil {
-		q = q.Set("reason = ?", *u.Reason)
+		q = q.Set("reason = ?", codepod.TruncateUTF8(*u.Reason, codepod.MaxReasonBytes))
 	}
 	if u.RunnerID != nil {
 		q = q.Set("runner_id = ?", nullIfEmpty(*u.RunnerID))
@@ -111,12 +148,19 @@ func (db *DB) UpdateSandbox(ctx context.Context, id string, u codepod.SandboxUpd
 	if u.ExpiresAt != nil {
 		q = q.Set("expires_at = ?", dbTimePtr(*u.ExpiresAt))
 	}
-	if err := q.Returning("*").Scan(ctx); err != nil {
+	err := q.Returning("*").Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := db.Sandbox(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, codepod.ErrVersionConflict
+	case err != nil:
 		if _, ok := constraintViolation(err); ok {
 			return nil, dbError(err, "update sandbox", conflicts{
 				"sandboxes_owner_id_name_key": "another sandbox of this owner already has this name"})
 		}
-		return nil, notFound(err, "update sandbox", "sandbox", id)
+		return nil, dbError(err, "update sandbox", nil)
 	}
 	s := row.sandbox()
 	return &s, nil

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -49,7 +50,7 @@ func testSandboxes(t *testing.T, b backend) {
 	wantCode(t, err, codepod.ENOTFOUND, "sb_missing")
 	wantCode(t, db.CreateSandbox(ctx, &codepod.Sandbox{Name: "x", OwnerID: "usr_nobody"}), codepod.EINVALID)
 
-	u, err := db.UpdateSandbox(ctx, s.ID, codepod.SandboxUpdate{
+	u, err := db.UpdateSandbox(ctx, s.ID, 1, codepod.SandboxUpdate{
 		Status: ptr(codepod.SandboxRunning), Reason: ptr("started"), RunnerID: &runner.ID,
 		HostKeyFingerprint: ptr("SHA256:host"), ExpiresAt: ptr[*time.Time](nil)})
 	must(t, err)
@@ -62,12 +63,17 @@ func testSandboxes(t *testing.T, b backend) {
 	if !reflect.DeepEqual(got, u) {
 		t.Errorf("Sandbox after update = %+v, want %+v", got, u)
 	}
-	u, err = db.UpdateSandbox(ctx, s.ID, codepod.SandboxUpdate{RunnerID: ptr("")})
+	_, err = db.UpdateSandbox(ctx, s.ID, 1, codepod.SandboxUpdate{RunnerID: ptr("")})
+	wantCode(t, err, codepod.ECONFLICT) // version 1 is gone
+	if !errors.Is(err, codepod.ErrVersionConflict) {
+		t.Errorf("stale write: %v, want ErrVersionConflict", err)
+	}
+	u, err = db.UpdateSandbox(ctx, s.ID, u.Version, codepod.SandboxUpdate{RunnerID: ptr("")})
 	must(t, err)
 	if u.RunnerID != "" || u.Status != codepod.SandboxRunning || u.Reason != "started" {
 		t.Errorf("unplacing changed more than the runner: %+v", u)
 	}
-	_, err = db.UpdateSandbox(ctx, "sb_missing", codepod.SandboxUpdate{Reason: ptr("x")})
+	_, err = db.UpdateSandbox(ctx, "sb_missing", 1, codepod.SandboxUpdate{Reason: ptr("x")})
 	wantCode(t, err, codepod.ENOTFOUND, "sb_missing")
 }
 
@@ -89,7 +95,7 @@ func testSandboxNames(t *testing.T, b backend) {
 	_, err = db.SandboxByName(ctx, ada.ID, "y")
 	wantCode(t, err, codepod.ENOTFOUND)
 
-	_, err = db.UpdateSandbox(ctx, first.ID, codepod.SandboxUpdate{Status: ptr(codepod.SandboxDeleted)})
+	_, err = db.UpdateSandbox(ctx, first.ID, 1, codepod.SandboxUpdate{Status: ptr(codepod.SandboxDeleted)})
 	must(t, err)
 	_, err = db.SandboxByName(ctx, ada.ID, "x")
 	wantCode(t, err, codepod.ENOTFOUND)
@@ -100,7 +106,7 @@ func testSandboxNames(t *testing.T, b backend) {
 		t.Errorf("SandboxByName after reuse = %s, want %s", got.ID, second.ID)
 	}
 	// Bringing the deleted one back would make two live sandboxes named x.
-	_, err = db.UpdateSandbox(ctx, first.ID, codepod.SandboxUpdate{Status: ptr(codepod.SandboxRunning)})
+	_, err = db.UpdateSandbox(ctx, first.ID, 2, codepod.SandboxUpdate{Status: ptr(codepod.SandboxRunning)})
 	wantCode(t, err, codepod.ECONFLICT)
 }
 
@@ -119,10 +125,10 @@ func testSandboxList(t *testing.T, b backend) {
 		adas = append(adas, newSandbox(t, db, ada.ID, fmt.Sprintf("a%d", i), labels).ID)
 	}
 	newSandbox(t, db, bob.ID, "b0", map[string]string{"team": "red"})
-	_, err := db.UpdateSandbox(ctx, adas[0], codepod.SandboxUpdate{Status: ptr(codepod.SandboxDeleted)})
+	_, err := db.UpdateSandbox(ctx, adas[0], 1, codepod.SandboxUpdate{Status: ptr(codepod.SandboxDeleted)})
 	must(t, err)
 	for _, id := range adas[1:3] {
-		_, err := db.UpdateSandbox(ctx, id, codepod.SandboxUpdate{Status: ptr(codepod.SandboxRunning), RunnerID: &runner.ID})
+		_, err := db.UpdateSandbox(ctx, id, 1, codepod.SandboxUpdate{Status: ptr(codepod.SandboxRunning), RunnerID: &runner.ID})
 		must(t, err)
 	}
 
@@ -172,7 +178,7 @@ func testSandboxQueries(t *testing.T, b backend) {
 
 	place := func(name string, r *codepod.Runner, status codepod.SandboxStatus) *codepod.Sandbox {
 		s := newSandbox(t, db, owner.ID, name, nil)
-		_, err := db.UpdateSandbox(ctx, s.ID, codepod.SandboxUpdate{RunnerID: &r.ID, Status: &status})
+		_, err := db.UpdateSandbox(ctx, s.ID, 1, codepod.SandboxUpdate{RunnerID: &r.ID, Status: &status})
 		must(t, err)
 		return s
 	}
@@ -199,7 +205,7 @@ func testSandboxQueries(t *testing.T, b backend) {
 	now := time.Now()
 	expire := func(name string, at time.Time, status codepod.SandboxStatus) string {
 		s := newSandbox(t, db, owner.ID, name, nil)
-		_, err := db.UpdateSandbox(ctx, s.ID, codepod.SandboxUpdate{ExpiresAt: ptr(&at), Status: &status})
+		_, err := db.UpdateSandbox(ctx, s.ID, 1, codepod.SandboxUpdate{ExpiresAt: ptr(&at), Status: &status})
 		must(t, err)
 		return s.ID
 	}

@@ -11,9 +11,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"github.com/codepod-dev/codepod"
@@ -69,13 +71,38 @@ func (db *DB) InTx(ctx context.Context, fn func(tx codepod.Store) error) error {
 	return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return fn(tx) })
 }
 
+// txAttempts is how often a transaction PostgreSQL aborted as a deadlock
+// victim (or a serialization failure) is run again.
+const txAttempts = 3
+
 // runInTx runs fn on a transaction (or on the current one inside InTx). On
 // SQLite the transaction begins as a writer (BEGIN IMMEDIATE), so reads made
-// in it cannot be invalidated by another writer before fn writes.
+// in it cannot be invalidated by another writer before fn writes. On
+// PostgreSQL two transactions that lock the same rows in opposite orders (a
+// claim locks jobs then their sandbox; a delete its sandbox then its jobs)
+// can deadlock; the victim is rolled back and fn runs again, so fn must
+// not keep effects outside the transaction between attempts.
 func (db *DB) runInTx(ctx context.Context, fn func(ctx context.Context, tx *DB) error) error {
 	if db.inTx {
 		return fn(ctx, db)
 	}
+	var err error
+	for range txAttempts {
+		if err = db.runInTxOnce(ctx, fn); !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// retryable reports whether PostgreSQL aborted a transaction that may
+// succeed when run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *DB) error) error {
 	if db.sqlite != nil {
 		if err := db.sqlite.lock(ctx); err != nil {
 			return err
