@@ -143,8 +143,8 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := store.PrepareDataDir(o.DataDir); err != nil {
+		return nil, err
 	}
 	dbURL := o.DatabaseURL
 	if dbURL == "" {
