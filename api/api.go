@@ -53,6 +53,10 @@ type Config struct {
 	// TunnelWait is how long a tunnel (a client's, or one of the server's
 	// own SSH connections) waits for the runner to dial back; default 10s.
 	TunnelWait time.Duration
+	// SessionRecheck is how often open execs, tunnels and terminals
+	// re-validate their key and user, which ends them within that time
+	// when another replica revokes them (default 2s).
+	SessionRecheck time.Duration
 }
 
 // Server is the HTTP API. Make it with New, serve Handler(), and Close it
@@ -73,6 +77,8 @@ type Server struct {
 	spec    specDocs
 	broker  *gateway.Broker // pairs clients' tunnels with runners' dial-backs
 	pool    *gateway.Pool   // one SSH connection per sandbox, for exec and files
+	// sessions are the open execs, tunnels and terminals, by principal.
+	sessions *gateway.Sessions
 }
 
 // New builds the server and registers every route.
@@ -95,6 +101,7 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	s.newGateway()
+	s.newSessions()
 	s.router = s.newRouter()
 	return s
 }

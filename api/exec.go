@@ -70,6 +70,11 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*execOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, release, err := s.openSession(ctx, gateway.SessionExec)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
 		res, err = gateway.Exec(ctx, c, req)

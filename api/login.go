@@ -34,20 +34,11 @@ type loginOutput struct {
 	Body LoginResult
 }
 
-type meOutput struct {
-	Body User
-}
-
 func registerAuth(api huma.API, s *Server) {
 	op := s.operation(public, http.MethodPost, "/auth/login", "login", "auth",
 		"Log in with email and password", http.StatusUnauthorized)
 	register(api, s, describe(op, "Trades an email and password for a new API key named \"login\" that expires in 30 days. "+
 		"A wrong email and a wrong password get the same 401."), s.login)
-
-	op = s.operation(userOnly, http.MethodGet, "/me", "get-me", "auth", "Get the caller's account")
-	register(api, s, op, func(ctx context.Context, _ *struct{}) (*meOutput, error) {
-		return &meOutput{Body: newUser(caller(ctx))}, nil
-	})
 }
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
