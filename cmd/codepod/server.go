@@ -40,6 +40,7 @@ type serverOptions struct {
 	MaxCPU        float64
 	MaxMemory     string
 	AdvertiseURL  string
+	Accounts      accountOptions
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -57,6 +58,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
+	o.Accounts.register(fs)
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 }
 
@@ -170,10 +172,15 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctl := control.New(st, control.Config{
+	ctlCfg := control.Config{
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
 		Logger: logger, Registerer: reg, Hub: hub, AdvertiseURL: o.AdvertiseURL,
-	})
+	}
+	if err := o.Accounts.apply(&ctlCfg); err != nil {
+		closeHub()
+		return nil, err
+	}
+	ctl := control.New(st, ctlCfg)
 	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
