@@ -12,7 +12,7 @@ type Quota struct {
 }
 
 // DefaultQuota is the server's quota when the operator sets none.
-var DefaultQuota = Quota{Sandboxes: 10, CPU: 16, MemoryBytes: 32 << 30, Execs: 32, Tunnels: 32}
+var DefaultQuota = Quota{Sandboxes: 10, CPU: 16, MemoryBytes: 32 << 30, Execs: 64, Tunnels: 64}
 
 // QuotaOverride is an admin's per-user change to the server's quota: nil
 // fields keep the server's value, 0 lifts the limit.
