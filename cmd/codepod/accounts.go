@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,7 @@ func userLifecycleCmds() []*cobra.Command {
 				return err
 			}
 			if r.StatusCode() == http.StatusAccepted {
-				fmt.Printf("%s is disabled; it goes once the runners have removed its sandboxes\n", id)
+				fmt.Fprintf(os.Stderr, "%s is disabled; it is removed once the runners have deleted its sandboxes\n", id)
 			}
 			return nil
 		})
