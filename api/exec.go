@@ -80,6 +80,9 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*execOutput, error) {
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
+	if cause := revocation(ctx); cause != nil {
+		return nil, cause // the key or user was revoked mid-command
+	}
 	if err != nil {
 		return nil, err
 	}

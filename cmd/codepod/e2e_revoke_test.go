@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,26 @@ func TestAttackRevokedKeyKeepsSessions(t *testing.T) {
 			t.Fatalf("enabled user's key: %s", errOut)
 		}
 	})
+
+	t.Run("concurrent session quota", func(t *testing.T) {
+		c.must("user", "quota", "set", "mallory@example.com", "--execs", "1", "--tunnels", "1")
+		defer c.must("user", "quota", "set", "mallory@example.com", "--execs", "-1", "--tunnels", "-1")
+		key := c.login(t, "mallory@example.com")
+		c.openSessions(t, key, "box", "exec", "pty")
+		for _, path := range []string{"/exec/stream", "/tunnel"} {
+			h := http.Header{"Authorization": {"Bearer " + key}}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ws, resp, err := websocket.Dial(ctx, c.wsURL("/api/v1/sandboxes/box"+path), &websocket.DialOptions{HTTPClient: c.HTTP, HTTPHeader: h})
+			cancel()
+			if err == nil {
+				ws.CloseNow()
+				t.Fatalf("a second %s opened past a quota of 1", path)
+			}
+			if resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("a second %s: %v, want 403", path, err)
+			}
+		}
+	})
 }
 
 // login logs email in with the test password and returns the new key.
@@ -122,8 +143,9 @@ type liveSessions struct {
 	stop  context.CancelFunc
 }
 
-// openSessions opens the three kinds of session as key on sandbox ref.
-func (c *cluster) openSessions(t *testing.T, key, ref string) *liveSessions {
+// openSessions opens sessions as key on sandbox ref: of the kinds named
+// ("exec", "pty", "tunnel"), or all three.
+func (c *cluster) openSessions(t *testing.T, key, ref string, kinds ...string) *liveSessions {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -172,24 +194,29 @@ func (c *cluster) openSessions(t *testing.T, key, ref string) *liveSessions {
 		s.names, s.done = append(s.names, name), append(s.done, done)
 	}
 
-	exec := dial("/api/v1/sandboxes/" + ref + "/exec/stream")
-	b, _ := json.Marshal(execRequest{Shell: "echo ready; sleep 600"})
-	if err := exec.Write(ctx, websocket.MessageText, b); err != nil {
-		t.Fatal(err)
+	want := func(kind string) bool { return len(kinds) == 0 || slices.Contains(kinds, kind) }
+	if want("exec") {
+		exec := dial("/api/v1/sandboxes/" + ref + "/exec/stream")
+		b, _ := json.Marshal(execRequest{Shell: "echo ready; sleep 600"})
+		if err := exec.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		readUntil(exec, "ready")
+		watch("streaming exec", exec)
 	}
-	readUntil(exec, "ready")
-	watch("streaming exec", exec)
-
-	pty := dial("/api/v1/sandboxes/" + ref + "/pty?cols=80&rows=24")
-	if err := pty.Write(ctx, websocket.MessageBinary, []byte("echo $((6*7))\n")); err != nil {
-		t.Fatal(err)
+	if want("pty") {
+		pty := dial("/api/v1/sandboxes/" + ref + "/pty?cols=80&rows=24")
+		if err := pty.Write(ctx, websocket.MessageBinary, []byte("echo $((6*7))\n")); err != nil {
+			t.Fatal(err)
+		}
+		readUntil(pty, "42")
+		watch("terminal", pty)
 	}
-	readUntil(pty, "42")
-	watch("terminal", pty)
-
-	tunnel := dial("/api/v1/sandboxes/" + ref + "/tunnel")
-	readUntil(tunnel, "SSH-2.0-") // the agent's banner, through the runner
-	watch("tunnel", tunnel)
+	if want("tunnel") {
+		tunnel := dial("/api/v1/sandboxes/" + ref + "/tunnel")
+		readUntil(tunnel, "SSH-2.0-") // the agent's banner, through the runner
+		watch("tunnel", tunnel)
+	}
 	return s
 }
 
