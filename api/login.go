@@ -52,6 +52,8 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 		return nil, err
 	case !checkPassword(u.PasswordHash, in.Body.Password):
 		return nil, bad
+	case u.Disabled():
+		return nil, disabled() // no key for an account that cannot use it
 	}
 	exp := s.now().Add(loginTTL)
 	k, err := s.createAPIKey(ctx, u.ID, "login", &exp)
