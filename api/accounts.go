@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -90,6 +91,9 @@ func registerAccounts(api huma.API, s *Server) {
 
 	op = s.operation(adminOnly, http.MethodDelete, "/users/{id}", "delete-user", "users", "Delete a user", http.StatusNotFound, http.StatusConflict)
 	op.DefaultStatus = http.StatusNoContent
+	userSchema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(User{}), true, "User")
+	op.Responses = map[string]*huma.Response{"202": {Description: "Accepted: the user is disabled and deleting; it is removed once its sandboxes are.",
+		Content: map[string]*huma.MediaType{"application/json": {Schema: userSchema}}}}
 	register(api, s, describe(op, "Deletes the user with their API and SSH keys (204). A user who still has sandboxes is a 409 unless "+
 		"force is set; then the user is disabled at once, each sandbox is deleted as `sandbox delete` would, and the answer is 202 "+
 		"with the user (deleting: true) until the runners have removed the containers, after which the user is removed."), s.deleteUser)

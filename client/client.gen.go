@@ -8615,6 +8615,8 @@ func (r CreateUserResponse) ContentType() string {
 type DeleteUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *User
 	// JSON204 the response for an HTTP 204 `application/json` response
 	JSON204 *User
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -8629,6 +8631,11 @@ type DeleteUserResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DeleteUserResponse) GetJSON202() *User {
+	return r.JSON202
 }
 
 // GetJSON204 returns the response for an HTTP 204 `application/json` response
@@ -12582,6 +12589,13 @@ func ParseDeleteUserResponse(rsp *http.Response) (*DeleteUserResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 204:
 		var dest User
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

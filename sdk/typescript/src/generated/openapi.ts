@@ -4375,6 +4375,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Accepted: the user is disabled and deleting; it is removed once its sandboxes are. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             /** @description No Content */
             204: {
                 headers: {
