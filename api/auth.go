@@ -65,6 +65,16 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			huma.WriteErr(api, ctx, http.StatusUnauthorized, missingCredential(op))
 			return
 		}
+		if isSSHToken(tok) && op.Metadata[metaSSHToken] == true {
+			c, err := s.authenticateSSHToken(ctx.Context(), tok, ctx.Param("id"))
+			if err != nil {
+				status := s.authStatus(ctx.Context(), err)
+				huma.WriteErr(api, ctx, status, authMessage(status, err))
+				return
+			}
+			next(huma.WithContext(ctx, c))
+			return
+		}
 		c, status, msg := s.authenticate(ctx.Context(), op, tok)
 		if status == http.StatusInternalServerError {
 			msg = internalDetail // authStatus logged the cause
@@ -107,6 +117,15 @@ func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok strin
 		return context.WithValue(ctx, regTokenKey{}, tok), 0, ""
 	}
 	return nil, http.StatusInternalServerError, internalDetail
+}
+
+// authMessage is what a refused credential is told: the error's message,
+// or the generic text of an internal error (authStatus logged it).
+func authMessage(status int, err error) string {
+	if status == http.StatusInternalServerError {
+		return internalDetail
+	}
+	return codepod.ErrorMessage(err)
 }
 
 // authStatus maps an authentication failure: unauthorized stays 401, a

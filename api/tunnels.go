@@ -53,7 +53,9 @@ type runnerTunnelInput struct {
 func registerTunnels(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/tunnel", "open-tunnel", "sandboxes",
 		"Open an SSH tunnel to a sandbox (WebSocket)", http.StatusNotFound, http.StatusConflict)
-	register(api, s, wsOperation(op, false, "Binary frames carry the raw SSH stream to the sandbox's agent, end to end "+
+	op.Metadata = map[string]any{metaSSHToken: true}
+	register(api, s, wsOperation(op, false, "The credential is an API key or an SSH token of this sandbox (create-ssh-token), "+
+		"which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end "+
 		"(log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with "+
 		"4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason."),
 		s.openTunnel)

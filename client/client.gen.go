@@ -837,7 +837,7 @@ type SSHToken struct {
 	HostKeyFingerprint string `json:"host_key_fingerprint"`
 	SandboxId          string `json:"sandbox_id"`
 
-	// Token Use as the SSH password (or the tunnel's credential) until expires_at.
+	// Token Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled.
 	Token string `json:"token"`
 
 	// User The SSH user name.
@@ -1553,7 +1553,7 @@ type ClientInterface interface {
 
 	// OpenTunnel Open an SSH tunnel to a sandbox (WebSocket)
 	//
-	// WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+	// WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/tunnel (the `OpenTunnel` operationId).
 	OpenTunnel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2481,7 +2481,7 @@ func (c *Client) StopSandbox(ctx context.Context, id string, reqEditors ...Reque
 
 // OpenTunnel Open an SSH tunnel to a sandbox (WebSocket)
 //
-// WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+// WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
 //
 // Corresponds with GET /api/v1/sandboxes/{id}/tunnel (the `OpenTunnel` operationId).
 func (c *Client) OpenTunnel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5448,7 +5448,7 @@ type ClientWithResponsesInterface interface {
 
 	// OpenTunnelWithResponse Open an SSH tunnel to a sandbox (WebSocket)
 	//
-	// WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+	// WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9862,7 +9862,7 @@ func (c *ClientWithResponses) StopSandboxWithResponse(ctx context.Context, id st
 
 // OpenTunnelWithResponse Open an SSH tunnel to a sandbox (WebSocket)
 //
-// WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+// WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -81,6 +81,39 @@ func TestAttackRevokedKeyKeepsSessions(t *testing.T) {
 		}
 	})
 
+	t.Run("SSH token dies with the key that minted it", func(t *testing.T) {
+		key := c.login(t, "mallory@example.com")
+		var tok struct{ Token string }
+		req, _ := http.NewRequest("POST", c.URL+"/api/v1/sandboxes/box/ssh-tokens", strings.NewReader(`{"ttl_seconds": 3600}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || tok.Token == "" {
+			t.Fatalf("create-ssh-token: %d", resp.StatusCode)
+		}
+		// The token alone opens this sandbox's tunnel, as the key would.
+		sessions := c.openSessions(t, tok.Token, "box", "tunnel")
+		id, _ := secret.Parse(secret.APIKey, key)
+		c.must("api-key", "delete", id)
+		sessions.wantEnded(t)
+		h := http.Header{"Authorization": {"Bearer " + tok.Token}}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ws, resp, err := websocket.Dial(ctx, c.wsURL("/api/v1/sandboxes/box/tunnel"), &websocket.DialOptions{HTTPClient: c.HTTP, HTTPHeader: h})
+		if err == nil {
+			ws.CloseNow()
+			t.Fatal("the SSH token of a revoked key still opens a tunnel")
+		}
+		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("tunnel with a revoked key's SSH token: %v, want 401", err)
+		}
+	})
+
 	t.Run("concurrent session quota", func(t *testing.T) {
 		c.must("user", "quota", "set", "mallory@example.com", "--execs", "1", "--tunnels", "1")
 		defer c.must("user", "quota", "set", "mallory@example.com", "--execs", "-1", "--tunnels", "-1")

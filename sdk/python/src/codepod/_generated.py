@@ -1616,7 +1616,7 @@ class SSHToken:
     sandbox_id: str
 
     token: str
-    """Use as the SSH password (or the tunnel's credential) until expires_at."""
+    """Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled."""
 
     user: str
     """The SSH user name."""

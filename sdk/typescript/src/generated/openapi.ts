@@ -533,7 +533,7 @@ export interface paths {
         };
         /**
          * Open an SSH tunnel to a sandbox (WebSocket)
-         * @description WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+         * @description WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
          */
         get: operations["open-tunnel"];
         put?: never;
@@ -1283,7 +1283,7 @@ export interface components {
             /** @description SHA256 fingerprint of the sandbox's host key: pin it. */
             host_key_fingerprint: string;
             sandbox_id: string;
-            /** @description Use as the SSH password (or the tunnel's credential) until expires_at. */
+            /** @description Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled. */
             token: string;
             /** @description The SSH user name. */
             user: string;
