@@ -57,6 +57,19 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context, p Page) (users []User, next string, err error)
 	CountUsers(ctx context.Context) (int, error)
+	// UpdateUser changes the fields of u that are set and returns the user.
+	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
+	// DeleteUser removes a user with their keys, SSH keys and deleted
+	// sandboxes (and those sandboxes' jobs). A user who still has a sandbox
+	// that is not deleted is an ECONFLICT.
+	DeleteUser(ctx context.Context, id string) error
+	// DeletingUsers returns up to limit users marked Deleting.
+	DeletingUsers(ctx context.Context, limit int) ([]User, error)
+	// QuotaUsage returns what userID's sandboxes hold (those whose status
+	// CountsAgainstQuota). Inside InTx on PostgreSQL it first locks the
+	// user's row (SELECT … FOR UPDATE), so two creates by one user count
+	// one after the other; on SQLite the single writer does the same.
+	QuotaUsage(ctx context.Context, userID string) (QuotaUsage, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, id string) (*APIKey, error)
@@ -129,6 +142,12 @@ type Store interface {
 	// (e.g. the create job of a sandbox deleted before it ran).
 	CancelJobs(ctx context.Context, sandboxID, reason string) error
 	CountJobsByStatus(ctx context.Context) (map[JobStatus]int, error)
+	// PruneJobs deletes finished (done or failed) jobs last updated before
+	// before and returns how many it deleted.
+	PruneJobs(ctx context.Context, before time.Time) (int, error)
+	// PruneSandboxes deletes sandboxes deleted (last updated) before before,
+	// with their jobs, and returns how many it deleted.
+	PruneSandboxes(ctx context.Context, before time.Time) (int, error)
 }
 
 // Usage is what the sandboxes placed on one runner take.

@@ -10,6 +10,25 @@ type User struct {
 	PasswordHash string // argon2id PHC string; "" means password login is disabled
 	Admin        bool
 	CreatedAt    time.Time
+	// DisabledAt is when an admin disabled the account; nil: enabled. A
+	// disabled user's keys and sessions stop working at once.
+	DisabledAt *time.Time
+	// Deleting is set when an admin deleted the account while it still had
+	// sandboxes: the user stays disabled until they are gone, then the row
+	// is removed (see control's housekeeping).
+	Deleting bool
+	// Quota overrides the server's default quota, field by field.
+	Quota QuotaOverride
+}
+
+// Disabled reports whether the account is disabled (or being deleted).
+func (u *User) Disabled() bool { return u.DisabledAt != nil || u.Deleting }
+
+// UserUpdate changes some fields of a user; nil fields stay as they are.
+type UserUpdate struct {
+	DisabledAt **time.Time
+	Deleting   *bool
+	Quota      *QuotaOverride
 }
 
 // APIKey is a bearer credential of one user. Only the hash of the secret is

@@ -56,6 +56,10 @@ type Config struct {
 	// Limits bound the server's memory and clients' failed
 	// authentications; zero fields take their defaults.
 	Limits Limits
+	// SessionRecheck is how often open execs, tunnels and terminals
+	// re-validate their key and user, which ends them within that time
+	// when another replica revokes them (default 2s).
+	SessionRecheck time.Duration
 }
 
 // Server is the HTTP API. Make it with New, serve Handler(), and Close it
@@ -77,6 +81,8 @@ type Server struct {
 	broker  *gateway.Broker // pairs clients' tunnels with runners' dial-backs
 	pool    *gateway.Pool   // one SSH connection per sandbox, for exec and files
 	guards                  // limits on memory and on failed authentications (limits.go)
+	// sessions are the open execs, tunnels and terminals, by principal.
+	sessions *gateway.Sessions
 }
 
 // New builds the server and registers every route.
@@ -100,6 +106,7 @@ func New(cfg Config) *Server {
 	s.guards = newGuards(cfg.Limits)
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	s.newGateway()
+	s.newSessions()
 	s.router = s.newRouter()
 	return s
 }

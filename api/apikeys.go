@@ -29,6 +29,7 @@ type newAPIKeyOutput struct {
 
 type listAPIKeysInput struct {
 	PageParams
+	User string `query:"user" maxLength:"200" doc:"Admins only: list this user's keys (\"all\": every user's). Default: the caller's."`
 }
 
 type listAPIKeysOutput struct {
@@ -60,10 +61,14 @@ func registerAPIKeys(api huma.API, s *Server) {
 			return &newAPIKeyOutput{Body: *k}, nil
 		})
 
-	op = s.operation(userOnly, http.MethodGet, "/api-keys", "list-api-keys", "api-keys", "List the caller's API keys")
-	register(api, s, describe(op, "Shows each key's prefix, never the key."),
+	op = s.operation(userOnly, http.MethodGet, "/api-keys", "list-api-keys", "api-keys", "List the caller's API keys", http.StatusForbidden)
+	register(api, s, describe(op, "Shows each key's prefix, never the key. An admin may list another user's keys with ?user=ID."),
 		func(ctx context.Context, in *listAPIKeysInput) (*listAPIKeysOutput, error) {
-			keys, next, err := s.st.ListAPIKeys(ctx, caller(ctx).ID, in.page())
+			owner, err := keyOwner(caller(ctx), in.User)
+			if err != nil {
+				return nil, err
+			}
+			keys, next, err := s.st.ListAPIKeys(ctx, owner, in.page())
 			if err != nil {
 				return nil, err
 			}
@@ -81,9 +86,24 @@ func registerAPIKeys(api huma.API, s *Server) {
 			if err := s.st.DeleteAPIKey(ctx, owner, in.ID); err != nil {
 				return nil, err
 			}
-			logger(ctx).Info("API key deleted", "key_id", in.ID)
+			n := s.sessions.RevokeKey(in.ID, keyRevoked())
+			logger(ctx).Info("API key deleted", "key_id", in.ID, "sessions_ended", n)
 			return &struct{}{}, nil
 		})
+}
+
+// keyOwner is whose keys a list shows: the caller's, or for an admin the
+// user asked for ("all": everyone's).
+func keyOwner(c *codepod.User, asked string) (string, error) {
+	switch {
+	case asked == "" || asked == c.ID:
+		return c.ID, nil
+	case !c.Admin:
+		return "", codepod.Errorf(codepod.EFORBIDDEN, "only admins may list another user's API keys")
+	case asked == "all":
+		return "", nil
+	}
+	return asked, nil
 }
 
 // createAPIKey makes and stores a key for userID; the result carries the

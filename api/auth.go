@@ -16,10 +16,17 @@ import (
 const touchEvery = time.Minute
 
 type (
-	callerKey   struct{}
-	runnerKey   struct{}
-	regTokenKey struct{}
+	callerKey    struct{}
+	callerKeyKey struct{}
+	runnerKey    struct{}
+	regTokenKey  struct{}
 )
+
+// callerKeyID is the id of the API key the caller authenticated with.
+func callerKeyID(ctx context.Context) string {
+	id, _ := ctx.Value(callerKeyKey{}).(string)
+	return id
+}
 
 // caller is the authenticated user of an apiKey operation.
 func caller(ctx context.Context) *codepod.User {
@@ -61,6 +68,16 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 		if s.refuseFailing(api, ctx, tok) {
 			return
 		}
+		if isSSHToken(tok) && op.Metadata[metaSSHToken] == true {
+			c, err := s.authenticateSSHToken(ctx.Context(), tok, ctx.Param("id"))
+			if err != nil {
+				status := s.authStatus(ctx.Context(), err)
+				huma.WriteErr(api, ctx, status, authMessage(status, err))
+				return
+			}
+			next(huma.WithContext(ctx, c))
+			return
+		}
 		c, status, msg := s.authenticate(ctx.Context(), op, tok)
 		if status == http.StatusInternalServerError {
 			msg = internalDetail // authStatus logged the cause
@@ -82,7 +99,7 @@ func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok strin
 	ri := requestInfo(ctx)
 	switch schemeOf(op) {
 	case schemeAPIKey:
-		u, err := s.userForKey(ctx, tok)
+		u, keyID, err := s.userForKey(ctx, tok)
 		if err != nil {
 			return nil, s.authStatus(ctx, err), codepod.ErrorMessage(err)
 		}
@@ -92,7 +109,7 @@ func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok strin
 		if ri != nil {
 			ri.userID = u.ID
 		}
-		return context.WithValue(ctx, callerKey{}, u), 0, ""
+		return context.WithValue(context.WithValue(ctx, callerKey{}, u), callerKeyKey{}, keyID), 0, ""
 	case schemeRunner:
 		r, err := s.ctl.AuthenticateRunner(ctx, tok)
 		if err != nil {
@@ -106,6 +123,15 @@ func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok strin
 		return context.WithValue(ctx, regTokenKey{}, tok), 0, ""
 	}
 	return nil, http.StatusInternalServerError, internalDetail
+}
+
+// authMessage is what a refused credential is told: the error's message,
+// or the generic text of an internal error (authStatus logged it).
+func authMessage(status int, err error) string {
+	if status == http.StatusInternalServerError {
+		return internalDetail
+	}
+	return codepod.ErrorMessage(err)
 }
 
 // authStatus maps an authentication failure: unauthorized stays 401, a
@@ -122,32 +148,59 @@ func (s *Server) authStatus(ctx context.Context, err error) int {
 	return http.StatusInternalServerError
 }
 
-// userForKey resolves an API key to its user: the key must exist, match its
-// hash in constant time, and not be expired. A deleted key is gone at once.
-func (s *Server) userForKey(ctx context.Context, tok string) (*codepod.User, error) {
-	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "the API key is invalid, expired or revoked; create a new one with `codepod api-key create` or `codepod login`")
+// userForKey resolves an API key to its user and the key's id: the key
+// must exist, match its hash in constant time, and not be expired, and its
+// user must be enabled. A deleted key or a disabled user is refused at once.
+func (s *Server) userForKey(ctx context.Context, tok string) (*codepod.User, string, error) {
 	id, ok := secret.Parse(secret.APIKey, tok)
 	if !ok {
-		return nil, bad
+		return nil, "", badKey()
 	}
+	k, u, err := s.keyAndUser(ctx, id, tok)
+	if err != nil {
+		return nil, "", err
+	}
+	s.touch(ctx, k, s.now())
+	return u, k.ID, nil
+}
+
+// badKey is the answer to a key that does not work, whatever the reason.
+func badKey() error {
+	return codepod.Errorf(codepod.EUNAUTHORIZED, "the API key is invalid, expired or revoked; create a new one with `codepod api-key create` or `codepod login`")
+}
+
+// keyAndUser loads key id and its user, and refuses (EUNAUTHORIZED) a key
+// that is missing, does not match tok (checked first, in constant time,
+// unless tok is "": a recheck of a key that already authenticated) or is
+// expired, or whose user is missing or disabled.
+func (s *Server) keyAndUser(ctx context.Context, id, tok string) (*codepod.APIKey, *codepod.User, error) {
 	k, err := s.st.APIKey(ctx, id)
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
-		return nil, bad
+		return nil, nil, badKey()
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	now := s.now()
-	if !secret.Equal(k.Hash, tok) || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
-		return nil, bad
+	if tok != "" && !secret.Equal(k.Hash, tok) {
+		return nil, nil, badKey()
+	}
+	if k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt) {
+		return nil, nil, badKey()
 	}
 	u, err := s.st.User(ctx, k.UserID)
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
-		return nil, bad
+		return nil, nil, badKey()
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.touch(ctx, k, now)
-	return u, nil
+	if u.Disabled() {
+		return nil, nil, disabled()
+	}
+	return k, u, nil
+}
+
+// disabled is the answer to any credential of a disabled user.
+func disabled() error {
+	return codepod.Errorf(codepod.EUNAUTHORIZED, "this account is disabled; ask an admin to enable it (codepod user enable)")
 }
 
 // touch records a key's use, at most once per touchEvery.

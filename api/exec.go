@@ -74,11 +74,21 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 	if err != nil {
 		return nil, err
 	}
+	ctx, endSession, err := s.openSession(ctx, gateway.SessionExec)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	defer endSession()
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
+	if cause := revocation(ctx); cause != nil {
+		release()
+		return nil, cause // the key or user was revoked mid-command
+	}
 	if err != nil {
 		release()
 		return nil, err

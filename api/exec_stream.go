@@ -66,7 +66,11 @@ func (s *Server) execStream(ctx context.Context, in *execStreamInput) (*huma.Str
 	if err != nil {
 		return nil, err
 	}
-	return upgrade(func(w http.ResponseWriter, r *http.Request) { s.serveExecStream(ctx, w, r, sb) }), nil
+	ctx, release, err := s.openSession(ctx, gateway.SessionExec)
+	if err != nil {
+		return nil, err
+	}
+	return upgrade(func(w http.ResponseWriter, r *http.Request) { defer release(); s.serveExecStream(ctx, w, r, sb) }), nil
 }
 
 // serveExecStream runs one streamed command over an upgraded request.
@@ -96,6 +100,9 @@ func (s *Server) serveExecStream(ctx context.Context, w http.ResponseWriter, r *
 		return err
 	})
 	pr.Close()
+	if revocation(ctx) != nil {
+		err = revocation(ctx)
+	}
 	if err != nil {
 		st.fail(ctx, err)
 	} else {
@@ -165,7 +172,9 @@ func (st *execStream) exit(ctx context.Context, res *gateway.ExecResult) {
 
 // fail sends an error message (a problem's status and detail) and closes.
 func (st *execStream) fail(ctx context.Context, err error) {
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if cause := revocation(ctx); cause != nil {
+		err, ctx = cause, context.WithoutCancel(ctx) // tell the client why
+	} else if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return // the client went away
 	}
 	status, detail := st.s.problemOf(ctx, err)

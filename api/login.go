@@ -34,21 +34,12 @@ type loginOutput struct {
 	Body LoginResult
 }
 
-type meOutput struct {
-	Body User
-}
-
 func registerAuth(api huma.API, s *Server) {
 	op := s.operation(public, http.MethodPost, "/auth/login", "login", "auth",
 		"Log in with email and password", http.StatusUnauthorized, http.StatusTooManyRequests)
 	register(api, s, describe(op, "Trades an email and password for a new API key named \"login\" that expires in 30 days. "+
 		"A wrong email and a wrong password get the same 401. Too many attempts from one address, or too many failures "+
 		"for one account, get a 429 with Retry-After."), s.login)
-
-	op = s.operation(userOnly, http.MethodGet, "/me", "get-me", "auth", "Get the caller's account")
-	register(api, s, op, func(ctx context.Context, _ *struct{}) (*meOutput, error) {
-		return &meOutput{Body: newUser(caller(ctx))}, nil
-	})
 }
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
@@ -69,6 +60,8 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	case !checkPassword(u.PasswordHash, in.Body.Password):
 		done(false)
 		return nil, bad
+	case u.Disabled():
+		return nil, disabled() // no key for an account that cannot use it
 	}
 	done(true)
 	exp := s.now().Add(loginTTL)

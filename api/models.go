@@ -37,15 +37,29 @@ type User struct {
 	Name      string    `json:"name"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"created_at"`
+	Disabled  bool      `json:"disabled" doc:"A disabled user's keys do not work."`
+	// DisabledAt is when an admin disabled the user.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	Deleting   bool       `json:"deleting,omitempty" doc:"Deleted with force: removed once its sandboxes are gone."`
+	// QuotaOverride is the admin's change to the server's quota for this
+	// user; absent: none.
+	QuotaOverride *QuotaOverride `json:"quota_override,omitempty" doc:"The user's own limits, where they differ from the server's."`
 }
 
 func newUser(u *codepod.User) User {
-	return User{ID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, CreatedAt: u.CreatedAt}
+	out := User{ID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, CreatedAt: u.CreatedAt,
+		Disabled: u.Disabled(), DisabledAt: u.DisabledAt, Deleting: u.Deleting}
+	if !u.Quota.IsZero() {
+		q := u.Quota
+		out.QuotaOverride = &QuotaOverride{Sandboxes: q.Sandboxes, CPU: q.CPU, MemoryBytes: q.MemoryBytes, Execs: q.Execs, Tunnels: q.Tunnels}
+	}
+	return out
 }
 
 // APIKey is an API key as lists show it: its prefix, never the key.
 type APIKey struct {
 	ID         string     `json:"id"`
+	UserID     string     `json:"user_id" doc:"The key's owner."`
 	Name       string     `json:"name"`
 	Prefix     string     `json:"prefix" doc:"The start of the key (cpk_<id>), enough to recognise it."`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -54,7 +68,7 @@ type APIKey struct {
 }
 
 func newAPIKey(k *codepod.APIKey) APIKey {
-	return APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt,
+	return APIKey{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt,
 		LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
 }
 

@@ -42,7 +42,11 @@ func (s *Server) openTerminal(ctx context.Context, in *ptyInput) (*huma.StreamRe
 	if err != nil {
 		return nil, err
 	}
-	return upgrade(func(w http.ResponseWriter, r *http.Request) { s.serveTerminal(ctx, w, r, sb, in) }), nil
+	ctx, release, err := s.openSession(ctx, gateway.SessionTunnel)
+	if err != nil {
+		return nil, err
+	}
+	return upgrade(func(w http.ResponseWriter, r *http.Request) { defer release(); s.serveTerminal(ctx, w, r, sb, in) }), nil
 }
 
 // serveTerminal relays a PTY session over an upgraded request.
@@ -72,6 +76,9 @@ func (s *Server) serveTerminal(ctx context.Context, w http.ResponseWriter, r *ht
 	go func() { defer close(keys); relayKeys(ctx, cancel, ws, term) }()
 	code, err := term.Wait()
 	<-screen // everything the terminal showed is sent before the exit
+	if cause := revocation(ctx); cause != nil {
+		err = cause
+	}
 	if err != nil {
 		code, reason := closeFor(ctx, err)
 		ws.Close(websocket.StatusCode(code), reason)

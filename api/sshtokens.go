@@ -18,7 +18,7 @@ type CreateSSHTokenRequest struct {
 
 // SSHToken is a short-lived password for SSH into one sandbox.
 type SSHToken struct {
-	Token              string    `json:"token" doc:"Use as the SSH password (or the tunnel's credential) until expires_at."`
+	Token              string    `json:"token" doc:"Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled."`
 	User               string    `json:"user" doc:"The SSH user name."`
 	HostKeyFingerprint string    `json:"host_key_fingerprint" doc:"SHA256 fingerprint of the sandbox's host key: pin it."`
 	ExpiresAt          time.Time `json:"expires_at"`
@@ -59,7 +59,7 @@ func (s *Server) createSSHToken(ctx context.Context, in *createSSHTokenInput) (*
 	}
 	exp := s.now().Add(time.Duration(ttl) * time.Second).Truncate(time.Second)
 	return &sshTokenOutput{Body: SSHToken{
-		Token: token.Mint(sb.SSHSecret, sb.ID, exp), User: "root",
+		Token: token.MintFor(sb.SSHSecret, sb.ID, callerKeyID(ctx), exp), User: "root",
 		HostKeyFingerprint: sb.HostKeyFingerprint, ExpiresAt: exp, SandboxID: sb.ID,
 	}}, nil
 }

@@ -8,18 +8,20 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/gateway"
 	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
 )
 
 // Close statuses of a tunnel that fails after the upgrade (the contract's
 // 4404, 4409, 4504 and 4502), by error code.
 var closeStatus = map[string]int{
-	codepod.ENOTFOUND:    4404,
-	codepod.ECONFLICT:    4409,
-	codepod.ETIMEOUT:     4504,
-	codepod.EUNAVAILABLE: 4502,
-	codepod.EINVALID:     4400,
-	codepod.EFORBIDDEN:   4403,
+	codepod.ENOTFOUND:     4404,
+	codepod.ECONFLICT:     4409,
+	codepod.ETIMEOUT:      4504,
+	codepod.EUNAVAILABLE:  4502,
+	codepod.EINVALID:      4400,
+	codepod.EFORBIDDEN:    4403,
+	codepod.EUNAUTHORIZED: 4401,
 }
 
 // closeFor is the close status and reason that tell a WebSocket client why
@@ -51,7 +53,9 @@ type runnerTunnelInput struct {
 func registerTunnels(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/tunnel", "open-tunnel", "sandboxes",
 		"Open an SSH tunnel to a sandbox (WebSocket)", http.StatusNotFound, http.StatusConflict)
-	register(api, s, wsOperation(op, false, "Binary frames carry the raw SSH stream to the sandbox's agent, end to end "+
+	op.Metadata = map[string]any{metaSSHToken: true}
+	register(api, s, wsOperation(op, false, "The credential is an API key or an SSH token of this sandbox (create-ssh-token), "+
+		"which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end "+
 		"(log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with "+
 		"4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason."),
 		s.openTunnel)
@@ -67,7 +71,11 @@ func (s *Server) openTunnel(ctx context.Context, in *tunnelInput) (*huma.StreamR
 	if _, err := s.runningSandbox(ctx, in.ID); err != nil {
 		return nil, err
 	}
-	return upgrade(func(w http.ResponseWriter, r *http.Request) { s.serveTunnel(ctx, w, r, in.ID) }), nil
+	ctx, release, err := s.openSession(ctx, gateway.SessionTunnel)
+	if err != nil {
+		return nil, err
+	}
+	return upgrade(func(w http.ResponseWriter, r *http.Request) { defer release(); s.serveTunnel(ctx, w, r, in.ID) }), nil
 }
 
 // serveTunnel upgrades, asks the runner to dial back and splices the two.
@@ -81,7 +89,17 @@ func (s *Server) serveTunnel(ctx context.Context, w http.ResponseWriter, r *http
 		closeConnFor(ctx, conn, err)
 		return
 	}
-	err = sshws.Splice(r.Context(), conn, runner)
+	// A revoked session closes the client's side with the reason first,
+	// then the splice ends.
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	defer context.AfterFunc(ctx, func() {
+		if cause := revocation(ctx); cause != nil {
+			closeConnFor(ctx, conn, cause)
+		}
+		stop()
+	})()
+	err = sshws.Splice(sctx, conn, runner)
 	logger(ctx).Debug("tunnel closed", "sandbox", ref, "err", err)
 }
 

@@ -48,6 +48,7 @@ func registerUsers(api huma.API, s *Server) {
 		}
 		return &listUsersOutput{Body: newList(users, next, newUser)}, nil
 	})
+	registerAccounts(api, s)
 }
 
 func (s *Server) createUser(ctx context.Context, in *createUserInput) (*userOutput, error) {

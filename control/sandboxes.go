@@ -52,6 +52,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 	s.placeMu.Lock()
 	defer s.placeMu.Unlock()
 	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
+			return err
+		}
 		p, err := s.loadPlacement(ctx, tx)
 		if err != nil {
 			return err

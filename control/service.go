@@ -33,6 +33,16 @@ type Config struct {
 	// (wire.TunnelPayload.URL) so the runner dials back the replica that
 	// holds the client's side. Empty: runners dial their configured server.
 	AdvertiseURL string
+	// Quota is every user's quota unless an admin overrides it for one
+	// (nil or zero fields: no limit; the server command defaults it to
+	// codepod.DefaultQuota).
+	Quota *codepod.Quota
+	// JobRetention keeps finished jobs this long (default 24h);
+	// DeletedRetention keeps deleted sandboxes' rows this long (default 7
+	// days); HousekeepingInterval is how often both are pruned (default 1m).
+	JobRetention         time.Duration
+	DeletedRetention     time.Duration
+	HousekeepingInterval time.Duration
 }
 
 // Defaults of Config.
@@ -53,6 +63,12 @@ func (c Config) withDefaults() Config {
 	setDuration(&c.PollWait, DefaultPollWait)
 	setDuration(&c.RunnerTimeout, DefaultRunnerTimeout)
 	setDuration(&c.TickInterval, DefaultTickInterval)
+	setDuration(&c.JobRetention, DefaultJobRetention)
+	setDuration(&c.DeletedRetention, DefaultDeletedRetention)
+	setDuration(&c.HousekeepingInterval, DefaultHousekeepingInterval)
+	if c.Quota == nil {
+		c.Quota = &codepod.Quota{}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,6 +109,9 @@ type Service struct {
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
 	polls activePolls
+
+	houseMu          sync.Mutex
+	lastHousekeeping time.Time
 }
 
 // New returns a Service on st. It registers its metrics on cfg.Registerer.
@@ -134,6 +153,7 @@ func (s *Service) tick(ctx context.Context) {
 		{"mark offline runners", s.markOffline},
 		{"reap expired sandboxes", s.reapExpired},
 		{"place pending sandboxes", s.placePending},
+		{"housekeeping", s.housekeep},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx); err != nil && ctx.Err() == nil {

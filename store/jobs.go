@@ -105,7 +105,7 @@ func (db *DB) FinishJob(ctx context.Context, runnerID, jobID string, status code
 	err = db.idb.NewUpdate().Model(&row).
 		Set("status = ?", string(status)).Set("result = ?", nullIfEmpty(res)).
 		Set("error = ?", codepod.TruncateUTF8(errMsg, maxJobError)).
-		Set("lease_expires_at = NULL").Set("updated_at = ?", now()).
+		Set(db.scrubPayload()).Set("lease_expires_at = NULL").Set("updated_at = ?", now()).
 		Where("id = ?", jobID).Where("runner_id = ?", runnerID).Where("status = ?", codepod.JobLeased).
 		Returning("*").Scan(ctx)
 	if err == nil {
@@ -138,7 +138,7 @@ func (db *DB) finishedAlready(ctx context.Context, runnerID, jobID string) (*cod
 func (db *DB) CancelJobs(ctx context.Context, sandboxID, reason string) error {
 	_, err := db.idb.NewUpdate().Model((*jobRow)(nil)).
 		Set("status = ?", codepod.JobFailed).Set("error = ?", reason).
-		Set("lease_expires_at = NULL").Set("updated_at = ?", now()).
+		Set(db.scrubPayload()).Set("lease_expires_at = NULL").Set("updated_at = ?", now()).
 		Where("sandbox_id = ?", sandboxID).
 		Where("status IN (?)", bun.In([]codepod.JobStatus{codepod.JobQueued, codepod.JobLeased})).
 		Exec(ctx)
@@ -157,4 +157,39 @@ func (db *DB) CountJobsByStatus(ctx context.Context) (map[codepod.JobStatus]int,
 		out[codepod.JobStatus(s)] = n
 	}
 	return out, nil
+}
+
+// scrubPayload is the SET clause that drops the sandbox's SSH secret from a
+// job's payload: a finished job has no use for it, and job rows outlive
+// the sandbox's own row.
+func (db *DB) scrubPayload() string {
+	if db.dialect == DialectPostgres {
+		return "payload = payload - 'ssh_secret'"
+	}
+	return "payload = json_remove(payload, '$.ssh_secret')"
+}
+
+// PruneJobs deletes done and failed jobs last updated before before.
+func (db *DB) PruneJobs(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.idb.NewDelete().Model((*jobRow)(nil)).
+		Where("status IN (?)", bun.In([]codepod.JobStatus{codepod.JobDone, codepod.JobFailed})).
+		Where("updated_at < ?", dbTime(before)).Exec(ctx)
+	return affected(res, err, "prune jobs")
+}
+
+// PruneSandboxes deletes sandboxes deleted before before; their jobs go
+// with them (ON DELETE CASCADE).
+func (db *DB) PruneSandboxes(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.idb.NewDelete().Model((*sandboxRow)(nil)).
+		Where("status = ?", codepod.SandboxDeleted).Where("updated_at < ?", dbTime(before)).Exec(ctx)
+	return affected(res, err, "prune sandboxes")
+}
+
+// affected is how many rows a statement changed.
+func affected(res sql.Result, err error, op string) (int, error) {
+	if err != nil {
+		return 0, dbError(err, op, nil)
+	}
+	n, err := res.RowsAffected()
+	return int(n), dbError(err, op, nil)
 }

@@ -77,6 +77,8 @@ func openSQLite(path string) (*DB, error) {
 		conns = 1 // every connection would get its own empty database
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite database: %w", err)
+	} else if err := restrictFiles(path); err != nil {
+		return nil, fmt.Errorf("open sqlite database: %w", err)
 	}
 	dsn := path + "?" + sqlitePragmas
 	if query != "" {
@@ -104,4 +106,33 @@ func openPostgres(databaseURL string) (*DB, error) {
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	b := bun.NewDB(sqldb, pgdialect.New())
 	return &DB{bun: b, idb: b, dialect: DialectPostgres, pgConfig: cfg}, nil
+}
+
+// PrepareDataDir makes dir if it is missing and sets its mode to 0700
+// whatever it was: it holds the database and the admin key.
+func PrepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
+}
+
+// restrictFiles creates the SQLite file at path 0600 if it is missing and
+// sets it and its -wal, -shm and -journal files to 0600 whatever they were.
+// SQLite gives the files it creates later the database file's mode.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,11 +20,16 @@ type userRow struct {
 	PasswordHash string    `bun:"password_hash"`
 	Admin        bool      `bun:"admin"`
 	CreatedAt    time.Time `bun:"created_at"`
+
+	DisabledAt *time.Time            `bun:"disabled_at"`
+	Deleting   bool                  `bun:"deleting"`
+	Quota      codepod.QuotaOverride `bun:"quota"`
 }
 
 func (r *userRow) user() codepod.User {
 	return codepod.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash,
-		Admin: r.Admin, CreatedAt: r.CreatedAt.UTC()}
+		Admin: r.Admin, CreatedAt: r.CreatedAt.UTC(), DisabledAt: dbTimePtr(r.DisabledAt),
+		Deleting: r.Deleting, Quota: r.Quota}
 }
 
 func (r userRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
@@ -36,7 +41,9 @@ func (db *DB) CreateUser(ctx context.Context, u *codepod.User) error {
 	setID(&u.ID, PrefixUser)
 	stamp(&u.CreatedAt, now())
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	row := userRow{ID: u.ID, Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash, Admin: u.Admin, CreatedAt: u.CreatedAt}
+	u.DisabledAt = dbTimePtr(u.DisabledAt)
+	row := userRow{ID: u.ID, Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash, Admin: u.Admin, CreatedAt: u.CreatedAt,
+		DisabledAt: u.DisabledAt, Deleting: u.Deleting, Quota: u.Quota}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	return dbError(err, "create user", conflicts{
 		"users_email_key": fmt.Sprintf("a user with email %q already exists", u.Email),

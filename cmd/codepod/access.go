@@ -117,18 +117,31 @@ func newAPIKeyCmd() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "cli", "a name to recognise the key by")
 	create.Flags().StringVar(&expires, "expires-in", "", "lifetime, e.g. 720h (default: never expires)")
 	create.Flags().VarP(&out, "output", "o", "output format: table (the key) or json")
-	list := listCmd("list", "List your API keys (prefixes only)", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
-		r, err := c.ListApiKeysWithResponse(cmd.Context(), &client.ListApiKeysParams{})
+	var user string
+	list := listCmd("list", "List your API keys (prefixes only; admins: --user)", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
+		params := &client.ListApiKeysParams{}
+		if user != "" {
+			id := user
+			if user != "all" {
+				var err error
+				if id, err = resolveUser(cmd.Context(), c, user); err != nil {
+					return nil, nil, err
+				}
+			}
+			params.User = &id
+		}
+		r, err := c.ListApiKeysWithResponse(cmd.Context(), params)
 		if err := c.check(err, r); err != nil {
 			return nil, nil, err
 		}
 		var rows [][]string
 		for _, k := range r.JSON200.Items {
-			rows = append(rows, []string{k.Id, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), timeOrNever(k.ExpiresAt)})
+			rows = append(rows, []string{k.Id, k.UserId, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), timeOrNever(k.ExpiresAt)})
 		}
 		return r.JSON200.Items, rows, nil
-	}, "ID", "NAME", "PREFIX", "CREATED", "EXPIRES")
-	del := deleteCmd("delete ID...", "Revoke API keys", func(cmd *cobra.Command, c *apiClient, id string) error {
+	}, "ID", "USER", "NAME", "PREFIX", "CREATED", "EXPIRES")
+	list.Flags().StringVar(&user, "user", "", `admins: list this user's keys (id or email; "all": everyone's)`)
+	del := deleteCmd("delete ID...", "Revoke API keys (admins: anyone's); sessions opened with them end", func(cmd *cobra.Command, c *apiClient, id string) error {
 		r, err := c.DeleteApiKeyWithResponse(cmd.Context(), id)
 		return c.check(err, r)
 	})

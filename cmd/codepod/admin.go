@@ -125,5 +125,6 @@ func newUserCmd() *cobra.Command {
 		return r.JSON200.Items, rows, nil
 	}, "ID", "EMAIL", "NAME", "ADMIN", "CREATED")
 	cmd.AddCommand(create, list)
+	cmd.AddCommand(userLifecycleCmds()...)
 	return cmd
 }

@@ -42,6 +42,7 @@ type serverOptions struct {
 	AdvertiseURL  string
 	Runtime       string
 	Limits        limitOptions // server_limits.go
+	Accounts      accountOptions
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -60,6 +61,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
+	o.Accounts.register(fs)
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 	o.Limits.register(fs)
 }
@@ -155,8 +157,8 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := store.PrepareDataDir(o.DataDir); err != nil {
+		return nil, err
 	}
 	dbURL := o.DatabaseURL
 	if dbURL == "" {
@@ -182,10 +184,15 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctl := control.New(st, control.Config{
+	ctlCfg := control.Config{
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
 		Logger: logger, Registerer: reg, Hub: hub, AdvertiseURL: o.AdvertiseURL,
-	})
+	}
+	if err := o.Accounts.apply(&ctlCfg); err != nil {
+		closeHub()
+		return nil, err
+	}
+	ctl := control.New(st, ctlCfg)
 	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }

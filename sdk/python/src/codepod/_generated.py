@@ -81,6 +81,9 @@ class APIKey:
     prefix: str
     """The start of the key (cpk_<id>), enough to recognise it."""
 
+    user_id: str
+    """The key's owner."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> APIKey:
         """Builds the model from its JSON object."""
@@ -91,6 +94,7 @@ class APIKey:
             last_used_at=_parse_time(d["last_used_at"]) if d.get("last_used_at") is not None else None,
             name=d["name"],
             prefix=d["prefix"],
+            user_id=d["user_id"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +108,7 @@ class APIKey:
             out["last_used_at"] = _format_time(self.last_used_at)
         out["name"] = self.name
         out["prefix"] = self.prefix
+        out["user_id"] = self.user_id
         return out
 
 
@@ -1060,6 +1065,71 @@ class LoginResult:
 
 
 @dataclass(kw_only=True)
+class Me:
+    """The Me schema of the API."""
+
+    admin: bool
+
+    created_at: datetime.datetime
+
+    deleting: bool | None = None
+    """Deleted with force: removed once its sandboxes are gone."""
+
+    disabled: bool
+    """A disabled user's keys do not work."""
+
+    disabled_at: datetime.datetime | None = None
+
+    email: str
+
+    id: str
+
+    name: str
+
+    quota: QuotaLimits
+
+    quota_override: QuotaOverride | None = None
+
+    usage: QuotaLimits
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Me:
+        """Builds the model from its JSON object."""
+        return cls(
+            admin=bool(d["admin"]),
+            created_at=_parse_time(d["created_at"]),
+            deleting=bool(d["deleting"]) if d.get("deleting") is not None else None,
+            disabled=bool(d["disabled"]),
+            disabled_at=_parse_time(d["disabled_at"]) if d.get("disabled_at") is not None else None,
+            email=d["email"],
+            id=d["id"],
+            name=d["name"],
+            quota=QuotaLimits.from_dict(d["quota"]),
+            quota_override=QuotaOverride.from_dict(d["quota_override"]) if d.get("quota_override") is not None else None,
+            usage=QuotaLimits.from_dict(d["usage"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["admin"] = self.admin
+        out["created_at"] = _format_time(self.created_at)
+        if self.deleting is not None:
+            out["deleting"] = self.deleting
+        out["disabled"] = self.disabled
+        if self.disabled_at is not None:
+            out["disabled_at"] = _format_time(self.disabled_at)
+        out["email"] = self.email
+        out["id"] = self.id
+        out["name"] = self.name
+        out["quota"] = self.quota.to_dict()
+        if self.quota_override is not None:
+            out["quota_override"] = self.quota_override.to_dict()
+        out["usage"] = self.usage.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
 class MkdirRequest:
     """The MkdirRequest schema of the API."""
 
@@ -1108,6 +1178,9 @@ class NewAPIKey:
     prefix: str
     """The start of the key (cpk_<id>), enough to recognise it."""
 
+    user_id: str
+    """The key's owner."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NewAPIKey:
         """Builds the model from its JSON object."""
@@ -1119,6 +1192,7 @@ class NewAPIKey:
             last_used_at=_parse_time(d["last_used_at"]) if d.get("last_used_at") is not None else None,
             name=d["name"],
             prefix=d["prefix"],
+            user_id=d["user_id"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1133,6 +1207,7 @@ class NewAPIKey:
             out["last_used_at"] = _format_time(self.last_used_at)
         out["name"] = self.name
         out["prefix"] = self.prefix
+        out["user_id"] = self.user_id
         return out
 
 
@@ -1248,6 +1323,88 @@ class PollResponse:
         out: dict[str, Any] = {}
         if self.jobs is not None:
             out["jobs"] = [v.to_dict() for v in self.jobs]
+        return out
+
+
+@dataclass(kw_only=True)
+class QuotaLimits:
+    """The QuotaLimits schema of the API."""
+
+    cpu: float
+    """Sum of those sandboxes' CPUs."""
+
+    execs: int
+    """Concurrent execs (REST and streaming), counted per server replica."""
+
+    memory_bytes: int
+    """Sum of those sandboxes' memory limits."""
+
+    sandboxes: int
+    """Sandboxes that are not deleted, failed or lost."""
+
+    tunnels: int
+    """Concurrent tunnels and terminals, counted per server replica."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QuotaLimits:
+        """Builds the model from its JSON object."""
+        return cls(
+            cpu=float(d["cpu"]),
+            execs=int(d["execs"]),
+            memory_bytes=int(d["memory_bytes"]),
+            sandboxes=int(d["sandboxes"]),
+            tunnels=int(d["tunnels"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["cpu"] = self.cpu
+        out["execs"] = self.execs
+        out["memory_bytes"] = self.memory_bytes
+        out["sandboxes"] = self.sandboxes
+        out["tunnels"] = self.tunnels
+        return out
+
+
+@dataclass(kw_only=True)
+class QuotaOverride:
+    """The QuotaOverride schema of the API."""
+
+    cpu: float | None = None
+
+    execs: int | None = None
+
+    memory_bytes: int | None = None
+
+    sandboxes: int | None = None
+
+    tunnels: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QuotaOverride:
+        """Builds the model from its JSON object."""
+        return cls(
+            cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
+            execs=int(d["execs"]) if d.get("execs") is not None else None,
+            memory_bytes=int(d["memory_bytes"]) if d.get("memory_bytes") is not None else None,
+            sandboxes=int(d["sandboxes"]) if d.get("sandboxes") is not None else None,
+            tunnels=int(d["tunnels"]) if d.get("tunnels") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.cpu is not None:
+            out["cpu"] = self.cpu
+        if self.execs is not None:
+            out["execs"] = self.execs
+        if self.memory_bytes is not None:
+            out["memory_bytes"] = self.memory_bytes
+        if self.sandboxes is not None:
+            out["sandboxes"] = self.sandboxes
+        if self.tunnels is not None:
+            out["tunnels"] = self.tunnels
         return out
 
 
@@ -1488,7 +1645,7 @@ class SSHToken:
     sandbox_id: str
 
     token: str
-    """Use as the SSH password (or the tunnel's credential) until expires_at."""
+    """Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled."""
 
     user: str
     """The SSH user name."""
@@ -1782,6 +1939,27 @@ class TunnelPayload:
 
 
 @dataclass(kw_only=True)
+class UpdateUserRequest:
+    """The UpdateUserRequest schema of the API."""
+
+    quota: QuotaOverride | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UpdateUserRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            quota=QuotaOverride.from_dict(d["quota"]) if d.get("quota") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.quota is not None:
+            out["quota"] = self.quota.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
 class User:
     """The User schema of the API."""
 
@@ -1789,11 +1967,21 @@ class User:
 
     created_at: datetime.datetime
 
+    deleting: bool | None = None
+    """Deleted with force: removed once its sandboxes are gone."""
+
+    disabled: bool
+    """A disabled user's keys do not work."""
+
+    disabled_at: datetime.datetime | None = None
+
     email: str
 
     id: str
 
     name: str
+
+    quota_override: QuotaOverride | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> User:
@@ -1801,9 +1989,13 @@ class User:
         return cls(
             admin=bool(d["admin"]),
             created_at=_parse_time(d["created_at"]),
+            deleting=bool(d["deleting"]) if d.get("deleting") is not None else None,
+            disabled=bool(d["disabled"]),
+            disabled_at=_parse_time(d["disabled_at"]) if d.get("disabled_at") is not None else None,
             email=d["email"],
             id=d["id"],
             name=d["name"],
+            quota_override=QuotaOverride.from_dict(d["quota_override"]) if d.get("quota_override") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1811,9 +2003,16 @@ class User:
         out: dict[str, Any] = {}
         out["admin"] = self.admin
         out["created_at"] = _format_time(self.created_at)
+        if self.deleting is not None:
+            out["deleting"] = self.deleting
+        out["disabled"] = self.disabled
+        if self.disabled_at is not None:
+            out["disabled_at"] = _format_time(self.disabled_at)
         out["email"] = self.email
         out["id"] = self.id
         out["name"] = self.name
+        if self.quota_override is not None:
+            out["quota_override"] = self.quota_override.to_dict()
         return out
 
 
@@ -1840,21 +2039,26 @@ OPERATIONS: dict[str, Operation] = {
     "delete-runner-token": Operation("DELETE", "/api/v1/runner-tokens/{id}", "Delete a runner registration token"),
     "delete-sandbox": Operation("DELETE", "/api/v1/sandboxes/{id}", "Delete a sandbox"),
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
+    "delete-user": Operation("DELETE", "/api/v1/users/{id}", "Delete a user"),
+    "disable-user": Operation("POST", "/api/v1/users/{id}/disable", "Disable a user"),
     "download-archive": Operation("GET", "/api/v1/sandboxes/{id}/files/archive", "Download a directory as tar"),
     "download-file": Operation("GET", "/api/v1/sandboxes/{id}/files", "Download a file"),
+    "enable-user": Operation("POST", "/api/v1/users/{id}/enable", "Enable a disabled user"),
     "exec-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/exec", "Run a command"),
     "exec-sandbox-stream": Operation("GET", "/api/v1/sandboxes/{id}/exec/stream", "Run a command with streamed input and output (WebSocket)"),
     "get-health": Operation("GET", "/healthz", "Liveness: the process answers"),
-    "get-me": Operation("GET", "/api/v1/me", "Get the caller's account"),
+    "get-me": Operation("GET", "/api/v1/me", "Get the caller's account, quota and usage"),
     "get-readiness": Operation("GET", "/readyz", "Readiness: the database answers"),
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
+    "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
     "list-runners": Operation("GET", "/api/v1/runners", "List runners"),
     "list-sandboxes": Operation("GET", "/api/v1/sandboxes", "List sandboxes"),
     "list-ssh-keys": Operation("GET", "/api/v1/ssh-keys", "List the caller's SSH public keys"),
+    "list-user-api-keys": Operation("GET", "/api/v1/users/{id}/api-keys", "List a user's API keys"),
     "list-users": Operation("GET", "/api/v1/users", "List users"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
     "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
@@ -1866,6 +2070,7 @@ OPERATIONS: dict[str, Operation] = {
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
+    "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
 }

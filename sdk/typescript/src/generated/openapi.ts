@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * List the caller's API keys
-         * @description Shows each key's prefix, never the key.
+         * @description Shows each key's prefix, never the key. An admin may list another user's keys with ?user=ID.
          */
         get: operations["list-api-keys"];
         put?: never;
@@ -75,7 +75,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get the caller's account */
+        /** Get the caller's account, quota and usage */
         get: operations["get-me"];
         put?: never;
         post?: never;
@@ -536,7 +536,7 @@ export interface paths {
         };
         /**
          * Open an SSH tunnel to a sandbox (WebSocket)
-         * @description WebSocket endpoint (send the upgrade headers). Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
+         * @description WebSocket endpoint (send the upgrade headers). The credential is an API key or an SSH token of this sandbox (create-ssh-token), which works only while the key that minted it does. Binary frames carry the raw SSH stream to the sandbox's agent, end to end (log in with a token from create-ssh-token and pin host_key_fingerprint). A failure after the upgrade closes the WebSocket with 4404 (not found), 4409 (not running), 4504 (the runner did not answer in time) or 4502 (the agent is unreachable) and a reason.
          */
         get: operations["open-tunnel"];
         put?: never;
@@ -612,6 +612,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user
+         * @description Requires an admin.
+         */
+        get: operations["get-user"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user
+         * @description Deletes the user with their API and SSH keys (204). A user who still has sandboxes is a 409 unless force is set; then the user is disabled at once, each sandbox is deleted as `sandbox delete` would, and the answer is 202 with the user (deleting: true) until the runners have removed the containers, after which the user is removed.
+         *
+         *     Requires an admin.
+         */
+        delete: operations["delete-user"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's quota
+         * @description Overrides the server's quota for one user, field by field (-1 drops a field's override).
+         *
+         *     Requires an admin.
+         */
+        patch: operations["update-user"];
+        trace?: never;
+    };
+    "/api/v1/users/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's API keys
+         * @description Requires an admin.
+         */
+        get: operations["list-user-api-keys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a user
+         * @description The user's keys stop working at once (401 saying the account is disabled) and their open execs, tunnels and terminals end within seconds, on every replica. Their sandboxes stay.
+         *
+         *     Requires an admin.
+         */
+        post: operations["disable-user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled user
+         * @description Requires an admin.
+         */
+        post: operations["enable-user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -673,6 +767,8 @@ export interface components {
             name: string;
             /** @description The start of the key (cpk_<id>), enough to recognise it. */
             prefix: string;
+            /** @description The key's owner. */
+            user_id: string;
         };
         ArchiveExtracted: {
             /**
@@ -997,6 +1093,27 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        Me: {
+            admin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Deleted with force: removed once its sandboxes are gone. */
+            deleting?: boolean;
+            /** @description A disabled user's keys do not work. */
+            disabled: boolean;
+            /** Format: date-time */
+            disabled_at?: string;
+            /** Format: email */
+            email: string;
+            id: string;
+            name: string;
+            /** @description The limits that apply to you (0: no limit). */
+            quota: components["schemas"]["QuotaLimits"];
+            /** @description The user's own limits, where they differ from the server's. */
+            quota_override?: components["schemas"]["QuotaOverride"];
+            /** @description What you hold now (execs and tunnels on the replica that answered). */
+            usage: components["schemas"]["QuotaLimits"];
+        };
         MkdirRequest: {
             /** @description Also create missing parents; an existing directory is then fine. */
             parents?: boolean;
@@ -1022,6 +1139,8 @@ export interface components {
             name: string;
             /** @description The start of the key (cpk_<id>), enough to recognise it. */
             prefix: string;
+            /** @description The key's owner. */
+            user_id: string;
         };
         NewRunnerToken: {
             /** Format: date-time */
@@ -1059,6 +1178,45 @@ export interface components {
         };
         PollResponse: {
             jobs: components["schemas"]["Job"][] | null;
+        };
+        QuotaLimits: {
+            /**
+             * Format: double
+             * @description Sum of those sandboxes' CPUs.
+             */
+            cpu: number;
+            /**
+             * Format: int64
+             * @description Concurrent execs (REST and streaming), counted per server replica.
+             */
+            execs: number;
+            /**
+             * Format: int64
+             * @description Sum of those sandboxes' memory limits.
+             */
+            memory_bytes: number;
+            /**
+             * Format: int64
+             * @description Sandboxes that are not deleted, failed or lost.
+             */
+            sandboxes: number;
+            /**
+             * Format: int64
+             * @description Concurrent tunnels and terminals, counted per server replica.
+             */
+            tunnels: number;
+        };
+        QuotaOverride: {
+            /** Format: double */
+            cpu?: number;
+            /** Format: int64 */
+            execs?: number;
+            /** Format: int64 */
+            memory_bytes?: number;
+            /** Format: int64 */
+            sandboxes?: number;
+            /** Format: int64 */
+            tunnels?: number;
         };
         RegisterRequest: {
             capacity: components["schemas"]["Capacity"];
@@ -1139,7 +1297,7 @@ export interface components {
             /** @description SHA256 fingerprint of the sandbox's host key: pin it. */
             host_key_fingerprint: string;
             sandbox_id: string;
-            /** @description Use as the SSH password (or the tunnel's credential) until expires_at. */
+            /** @description Use as the SSH password (or as the bearer credential of this sandbox's tunnel) until expires_at. It names the API key that minted it and stops working when that key is revoked or its user disabled. */
             token: string;
             /** @description The SSH user name. */
             user: string;
@@ -1249,14 +1407,26 @@ export interface components {
             /** @description Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path. */
             url?: string;
         };
+        UpdateUserRequest: {
+            /** @description Changes to the user's quota. */
+            quota?: components["schemas"]["QuotaOverride"];
+        };
         User: {
             admin: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description Deleted with force: removed once its sandboxes are gone. */
+            deleting?: boolean;
+            /** @description A disabled user's keys do not work. */
+            disabled: boolean;
+            /** Format: date-time */
+            disabled_at?: string;
             /** Format: email */
             email: string;
             id: string;
             name: string;
+            /** @description The user's own limits, where they differ from the server's. */
+            quota_override?: components["schemas"]["QuotaOverride"];
         };
     };
     responses: never;
@@ -1274,6 +1444,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Most items to return. */
                 limit?: number;
+                /** @description Admins only: list this user's keys ("all": every user's). Default: the caller's. */
+                user?: string;
             };
             header?: never;
             path?: never;
@@ -1292,6 +1464,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1547,7 +1728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             /** @description Unauthorized */
@@ -4478,6 +4659,471 @@ export interface operations {
             };
             /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-user": {
+        parameters: {
+            query?: {
+                /** @description Also delete the user's sandboxes; without it a user who has sandboxes is a 409. */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the user is disabled and deleting; it is removed once its sandboxes are. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-user-api-keys": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from the previous page's next_cursor; empty for the first page. */
+                cursor?: string;
+                /** @description Most items to return. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAPIKey"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "disable-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "enable-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
