@@ -46,7 +46,7 @@ type Event struct {
 	Job        JobKind        // leased, job_done, job_failed
 	RunnerID   string         // the runner that reports (or, for place, the target; "" when none fits)
 	RunnerName string         // for reasons
-	Message    string         // a job's error, or why a sandbox waits
+	Message    string         // a job's error, why a sandbox waits, or why its container stopped (reconcile)
 	Container  ContainerState // reconcile
 	// HostKeyFingerprint is the agent's host key a create/start result or
 	// an inventory reports.
@@ -276,10 +276,19 @@ func reconcile(sb *Sandbox, ev Event, c Change) Change {
 	if ev.HostKeyFingerprint != "" {
 		c.HostKeyFingerprint = ev.HostKeyFingerprint
 	}
-	if next == sb.Status && sb.Reason == "" && c.HostKeyFingerprint == sb.HostKeyFingerprint {
+	// A container that stopped by itself says why (an OOM kill, the agent
+	// exiting); a sandbox already stopped keeps the reason it has.
+	reason := ""
+	if next == SandboxStopped {
+		reason = ev.Message
+		if sb.Status == SandboxStopped {
+			reason = sb.Reason
+		}
+	}
+	if next == sb.Status && sb.Reason == reason && c.HostKeyFingerprint == sb.HostKeyFingerprint {
 		return Change{}
 	}
-	return c.to(next, "")
+	return c.to(next, reason)
 }
 
 // runnerLost: a pending sandbox on a runner that went offline goes back to

@@ -30,6 +30,7 @@ func TestTransition(t *testing.T) {
 		e.Container = c
 		return e
 	}
+	why := func(e codepod.Event, msg string) codepod.Event { e.Message = msg; return e }
 	const none = codepod.SandboxStatus("") // no change
 	for _, tc := range []struct {
 		name     string
@@ -80,6 +81,8 @@ func TestTransition(t *testing.T) {
 		{name: "start failed silently", sb: on(codepod.SandboxStarting), ev: ev(codepod.EventJobFailed, codepod.JobStart), want: codepod.SandboxError, reason: "start failed on the runner"},
 		{name: "inventory running", sb: on(codepod.SandboxStopped), ev: inv(codepod.ContainerRunning), want: codepod.SandboxRunning},
 		{name: "inventory stopped", sb: on(codepod.SandboxRunning), ev: inv(codepod.ContainerStopped), want: codepod.SandboxStopped},
+		{name: "inventory OOM-killed", sb: on(codepod.SandboxRunning), ev: why(inv(codepod.ContainerStopped), "the sandbox ran out of memory (limit 32 MiB)"), want: codepod.SandboxStopped, reason: "ran out of memory"},
+		{name: "inventory keeps a user's clean stop", sb: on(codepod.SandboxStopped), ev: why(inv(codepod.ContainerStopped), "the sandbox ran out of memory (limit 32 MiB)")},
 		{name: "inventory missing", sb: on(codepod.SandboxRunning), ev: inv(codepod.ContainerMissing), want: codepod.SandboxError, reason: "container disappeared from runner big"},
 		{name: "inventory back from lost", sb: withReason(on(codepod.SandboxLost), "runner big went offline"), ev: inv(codepod.ContainerRunning), want: codepod.SandboxRunning},
 		{name: "inventory agrees", sb: on(codepod.SandboxRunning), ev: inv(codepod.ContainerRunning)},

@@ -23,11 +23,31 @@ type Runner struct {
 	Name       string
 	Labels     map[string]string
 	Capacity   Capacity
+	// Runtimes are the sandbox runtimes its engine has (RuntimeRunc,
+	// RuntimeGVisor); a runner that reports none has runc.
+	Runtimes   []string
 	Version    string
 	SecretHash []byte // SHA-256 of the runner's credential
 	Status     RunnerStatus
 	LastSeenAt time.Time
 	CreatedAt  time.Time
+}
+
+// HasRuntime reports whether the runner can run sandboxes under rt ("" is
+// runc).
+func (r *Runner) HasRuntime(rt string) bool {
+	if rt == "" {
+		rt = RuntimeRunc
+	}
+	if len(r.Runtimes) == 0 {
+		return rt == RuntimeRunc
+	}
+	for _, have := range r.Runtimes {
+		if have == rt {
+			return true
+		}
+	}
+	return false
 }
 
 // Matches reports whether the runner carries every label in want.

@@ -95,7 +95,7 @@ type Store interface {
 	TouchRunner(ctx context.Context, id string, at time.Time) error
 	// HeartbeatRunner records a poll: the runner is online, seen at at, and,
 	// when capacity is not nil, offers that capacity. It returns the runner.
-	HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *Capacity) (*Runner, error)
+	HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *Capacity, runtimes []string) (*Runner, error)
 	// LockRunner returns runner id and, inside InTx, holds its row until the
 	// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite's single
 	// writer holds everything), so placements on one runner take turns.
@@ -104,8 +104,9 @@ type Store interface {
 	// MarkStaleRunners sets runners not seen since before to offline and
 	// returns the ids it changed.
 	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)
-	// RunnerUsage returns, per runner id, the sandboxes placed on it that are
-	// not deleted (count and the sum of their memory).
+	// RunnerUsage returns, per runner id, the sandboxes placed on it that may
+	// hold a container — not deleted, error or lost (count and the sum of
+	// their memory).
 	RunnerUsage(ctx context.Context) (map[string]Usage, error)
 
 	// CreateSandbox inserts s; a live sandbox with the same owner and name is

@@ -18,6 +18,7 @@ type Runner struct {
 	Status     string            `json:"status" enum:"online,offline" doc:"online while it polls; offline when it has not for a while."`
 	Labels     map[string]string `json:"labels"`
 	Capacity   wire.Capacity     `json:"capacity"`
+	Runtimes   []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
 	Usage      RunnerUsage       `json:"usage"`
 	Version    string            `json:"version"`
 	LastSeenAt time.Time         `json:"last_seen_at"`
@@ -34,7 +35,7 @@ func newRunner(r *codepod.Runner, u codepod.Usage) Runner {
 	return Runner{ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
 		Capacity: wire.Capacity{Sandboxes: r.Capacity.Sandboxes, MemoryBytes: r.Capacity.MemoryBytes},
 		Usage:    RunnerUsage{Sandboxes: u.Sandboxes, MemoryBytes: u.MemoryBytes},
-		Version:  r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
+		Runtimes: r.Runtimes, Version: r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
 }
 
 type listRunnersInput struct {

@@ -51,13 +51,17 @@ func (s *Service) loadPlacement(ctx context.Context, st codepod.Store) (*placeme
 func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 	var best *codepod.Runner
 	var bestLoad float64
-	labelled := false
+	labelled, hasRuntime := false, false
 	for i := range p.runners {
 		r := &p.runners[i]
 		if !r.Matches(spec.RunnerLabels) {
 			continue
 		}
 		labelled = true
+		if !r.HasRuntime(spec.Runtime) {
+			continue
+		}
+		hasRuntime = true
 		u := p.usage[r.ID]
 		if !fits(r.Capacity, u, spec) {
 			continue
@@ -75,6 +79,8 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 		return nil, reasonNoRunner
 	case !labelled:
 		return nil, "no online runner has labels " + formatLabels(spec.RunnerLabels)
+	case !hasRuntime:
+		return nil, fmt.Sprintf("waiting for a runner with the %s runtime (no online runner has it; see docs/isolation.md)", spec.Runtime)
 	}
 	return nil, reasonNoCapacity
 }

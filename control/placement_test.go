@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,5 +83,38 @@ func TestRunnerLabels(t *testing.T) {
 		}
 		later := e.runner("zone-b", map[string]string{"zone": "b", "gpu": "yes"}, wire.Capacity{})
 		e.pollOne(later, wire.KindCreate, far.ID)
+	})
+}
+
+// A gVisor sandbox waits for a runner whose engine has gVisor, and the
+// create job tells the runner to use it; runc sandboxes go anywhere.
+func TestRuntimePlacement(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		plain := e.runner("plain", nil, wire.Capacity{}) // reports no runtimes: runc only
+		sb := e.create(e.alice, "guarded", codepod.SandboxSpec{Runtime: codepod.RuntimeGVisor})
+		if sb.RunnerID != "" || !strings.Contains(sb.Reason, "gvisor runtime") {
+			t.Fatalf("gvisor sandbox with only a runc runner: runner %q, reason %q", sb.RunnerID, sb.Reason)
+		}
+		// An unknown runtime is refused at create.
+		_, err := e.svc.CreateSandbox(e.ctx, e.alice, "kata", codepod.SandboxSpec{Runtime: "kata"})
+		wantErr(t, err, codepod.EINVALID, `runtime "kata" must be "runc" or "gvisor"`)
+		d := e.create(e.alice, "default", codepod.SandboxSpec{})
+		if d.Spec.Runtime != codepod.RuntimeRunc || d.RunnerID != plain.ID {
+			t.Fatalf("a sandbox naming no runtime: runtime %q on %q (%s); want runc on %s", d.Spec.Runtime, d.RunnerID, d.Reason, plain.ID)
+		}
+		if got := e.pollNow(plain); len(got) != 1 || got[0].Kind != wire.KindCreate || got[0].SandboxID != d.ID {
+			t.Fatalf("the runc runner got %s; want only the runc sandbox's create", describe(got))
+		}
+		// The runner's engine gains gVisor: its next poll says so, and the
+		// sandbox is placed there with the runtime in its create job.
+		jobs := e.poll(plain, wire.PollRequest{WaitSeconds: 2, Runtimes: []string{codepod.RuntimeRunc, codepod.RuntimeGVisor}})
+		i := slices.IndexFunc(jobs, func(j wire.Job) bool { return j.Kind == wire.KindCreate && j.SandboxID == sb.ID })
+		if i < 0 || jobs[i].Sandbox == nil || jobs[i].Sandbox.Runtime != codepod.RuntimeGVisor {
+			t.Fatalf("poll with gvisor = %s; want the create of %s with runtime gvisor", describe(jobs), sb.ID)
+		}
+		if r, err := e.st.Runner(e.ctx, plain.ID); err != nil || !slices.Equal(r.Runtimes, []string{codepod.RuntimeRunc, codepod.RuntimeGVisor}) {
+			t.Fatalf("runner runtimes after the poll: %+v, %v", r, err)
+		}
 	})
 }

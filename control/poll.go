@@ -29,7 +29,7 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 		return nil, codepod.Errorf(codepod.EINVALID, "capacity must not be negative")
 	}
 	previousPoll := r.LastSeenAt // the inventory was taken after it
-	r, err := s.heartbeat(ctx, r, req.Capacity)
+	r, err := s.heartbeat(ctx, r, req.Capacity, req.Runtimes)
 	if err != nil {
 		return nil, err
 	}

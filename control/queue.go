@@ -80,7 +80,7 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 	return &wire.SandboxPayload{
 		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit,
-		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network,
+		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
 	}
 }
 

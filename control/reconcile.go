@@ -38,6 +38,7 @@ func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []
 			Container: codepod.ContainerMissing, HostKeyFingerprint: st.HostKeyFingerprint, Now: takenAfter}
 		if ok {
 			ev.Container = codepod.ContainerState(st.State)
+			ev.Message = st.Reason // why a container stopped by itself, e.g. an OOM kill
 		}
 		if _, _, err := s.applyOne(ctx, sb.ID, always(ev)); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
 			return fmt.Errorf("reconcile sandbox %s: %w", sb.ID, err)

@@ -30,7 +30,7 @@ func (s *Service) RegisterRunner(ctx context.Context, registrationToken string, 
 	id := secret.NewID("run")
 	cred := secret.New(secret.RunnerCred, id)
 	r := &codepod.Runner{
-		ID: id, Name: req.Name, Labels: req.Labels, Capacity: codepod.Capacity(req.Capacity),
+		ID: id, Name: req.Name, Labels: req.Labels, Capacity: codepod.Capacity(req.Capacity), Runtimes: req.Runtimes,
 		Version: req.Version, SecretHash: cred.Hash, Status: codepod.RunnerOnline,
 		LastSeenAt: now, CreatedAt: now,
 	}
@@ -106,12 +106,12 @@ func (s *Service) AuthenticateRunner(ctx context.Context, credential string) (*c
 // zero capacity in the poll keeps the one it has). It writes only those
 // columns (HeartbeatRunner), so it cannot undo a concurrent change of
 // anything else, and returns the runner as it is now; r is not changed.
-func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capacity) (*codepod.Runner, error) {
+func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capacity, runtimes []string) (*codepod.Runner, error) {
 	var capacity *codepod.Capacity
 	if c != (wire.Capacity{}) {
 		capacity = &codepod.Capacity{Sandboxes: c.Sandboxes, MemoryBytes: c.MemoryBytes}
 	}
-	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity)
+	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity, runtimes)
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "heartbeat of runner %s", r.ID)
 	}

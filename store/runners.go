@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -19,6 +20,7 @@ type runnerRow struct {
 	Labels            map[string]string `bun:"labels"`
 	CapacitySandboxes int               `bun:"capacity_sandboxes"`
 	CapacityMemory    int64             `bun:"capacity_memory"`
+	Runtimes          []string          `bun:"runtimes"`
 	Version           string            `bun:"version"`
 	SecretHash        []byte            `bun:"secret_hash"`
 	Status            string            `bun:"status"`
@@ -31,13 +33,14 @@ func (r runnerRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 func newRunnerRow(r *codepod.Runner) runnerRow {
 	return runnerRow{ID: r.ID, Name: r.Name, Labels: nonNil(r.Labels),
 		CapacitySandboxes: r.Capacity.Sandboxes, CapacityMemory: r.Capacity.MemoryBytes,
-		Version: r.Version, SecretHash: r.SecretHash, Status: string(r.Status),
+		Runtimes: r.Runtimes, Version: r.Version, SecretHash: r.SecretHash, Status: string(r.Status),
 		LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
 }
 
 func (r *runnerRow) runner() codepod.Runner {
 	return codepod.Runner{ID: r.ID, Name: r.Name, Labels: nilIfEmpty(r.Labels),
 		Capacity: codepod.Capacity{Sandboxes: r.CapacitySandboxes, MemoryBytes: r.CapacityMemory},
+		Runtimes: r.Runtimes,
 		Version:  r.Version, SecretHash: r.SecretHash, Status: codepod.RunnerStatus(r.Status),
 		LastSeenAt: r.LastSeenAt.UTC(), CreatedAt: r.CreatedAt.UTC()}
 }
@@ -52,6 +55,7 @@ func (db *DB) CreateRunner(ctx context.Context, r *codepod.Runner) error {
 	if r.Status == "" {
 		r.Status = codepod.RunnerOnline
 	}
+	r.Runtimes = runtimesOrRunc(r.Runtimes)
 	row := newRunnerRow(r)
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	return dbError(err, "create runner", conflicts{"": fmt.Sprintf("a runner with id %q already exists", r.ID)})
@@ -83,10 +87,19 @@ func (db *DB) TouchRunner(ctx context.Context, id string, at time.Time) error {
 	return mustAffect(res, err, "touch runner", "runner", id)
 }
 
+// runtimesOrRunc is what a runner that reports no runtimes has.
+func runtimesOrRunc(rts []string) []string {
+	if len(rts) == 0 {
+		return []string{codepod.RuntimeRunc}
+	}
+	return rts
+}
+
 // HeartbeatRunner marks runner id online and seen at at (never moving
-// last_seen_at back) and, when capacity is not nil, sets its capacity.
+// last_seen_at back), sets its capacity when capacity is not nil and its
+// runtimes when runtimes is not empty.
 // It returns the runner as it is now.
-func (db *DB) HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *codepod.Capacity) (*codepod.Runner, error) {
+func (db *DB) HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *codepod.Capacity, runtimes []string) (*codepod.Runner, error) {
 	at = dbTime(at)
 	var row runnerRow
 	q := db.idb.NewUpdate().Model(&row).Set("status = ?", codepod.RunnerOnline).
@@ -94,6 +107,13 @@ func (db *DB) HeartbeatRunner(ctx context.Context, id string, at time.Time, capa
 		Where("id = ?", id)
 	if capacity != nil {
 		q = q.Set("capacity_sandboxes = ?", capacity.Sandboxes).Set("capacity_memory = ?", capacity.MemoryBytes)
+	}
+	if len(runtimes) > 0 {
+		b, err := json.Marshal(runtimes)
+		if err != nil {
+			return nil, fmt.Errorf("heartbeat runner: %w", err)
+		}
+		q = q.Set("runtimes = ?", string(b))
 	}
 	if err := q.Returning("*").Scan(ctx); err != nil {
 		return nil, notFound(err, "heartbeat runner", "runner", id)
@@ -141,8 +161,9 @@ func (db *DB) MarkStaleRunners(ctx context.Context, before time.Time) ([]string,
 	return ids, nil
 }
 
-// RunnerUsage returns, per runner id, how many sandboxes that are not
-// deleted are placed on it and the sum of their memory limits.
+// RunnerUsage returns, per runner id, how many sandboxes that may hold a
+// container (not deleted, error or lost) are placed on it and the sum of
+// their memory limits.
 func (db *DB) RunnerUsage(ctx context.Context) (map[string]codepod.Usage, error) {
 	var rows []struct {
 		RunnerID string `bun:"runner_id"`
@@ -151,7 +172,11 @@ func (db *DB) RunnerUsage(ctx context.Context) (map[string]codepod.Usage, error)
 	}
 	err := db.idb.NewSelect().Model((*sandboxRow)(nil)).
 		ColumnExpr("runner_id, COUNT(*) AS n, COALESCE(SUM(memory_bytes), 0) AS memory").
-		Where("runner_id IS NOT NULL").Where("status <> ?", codepod.SandboxDeleted).
+		Where("runner_id IS NOT NULL").
+		// Deleted, failed and lost sandboxes hold no container: a create
+		// that failed removed what it made, and one whose container turns
+		// out to run is revived by reconcile and counts again.
+		Where("status NOT IN (?)", bun.In([]codepod.SandboxStatus{codepod.SandboxDeleted, codepod.SandboxError, codepod.SandboxLost})).
 		Group("runner_id").Scan(ctx, &rows)
 	if err != nil {
 		return nil, dbError(err, "runner usage", nil)

@@ -44,7 +44,7 @@ func testRunners(t *testing.T, b backend) {
 		t.Errorf("TouchRunner moved last_seen back: %v, was %v", got.LastSeenAt, r.LastSeenAt)
 	}
 	later := r.LastSeenAt.Add(time.Second)
-	hb, err := db.HeartbeatRunner(ctx, r.ID, later, &codepod.Capacity{Sandboxes: 3})
+	hb, err := db.HeartbeatRunner(ctx, r.ID, later, &codepod.Capacity{Sandboxes: 3}, nil)
 	must(t, err)
 	if hb.Capacity != (codepod.Capacity{Sandboxes: 3}) || !hb.LastSeenAt.Equal(later) || hb.Name != r.Name {
 		t.Errorf("HeartbeatRunner = %+v", hb)
@@ -62,7 +62,7 @@ func testRunners(t *testing.T, b backend) {
 		t.Errorf("LockRunner = %+v", locked)
 	}
 	wantCode(t, db.TouchRunner(ctx, "run_missing", later), codepod.ENOTFOUND)
-	_, err = db.HeartbeatRunner(ctx, "run_missing", later, nil)
+	_, err = db.HeartbeatRunner(ctx, "run_missing", later, nil, nil)
 	wantCode(t, err, codepod.ENOTFOUND)
 
 	cutoff := later.Add(2 * time.Second) // r was last seen before it

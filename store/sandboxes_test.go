@@ -186,6 +186,8 @@ func testSandboxQueries(t *testing.T, b backend) {
 	place("b", r1, codepod.SandboxStopped)
 	place("c", r1, codepod.SandboxDeleted)
 	place("d", r2, codepod.SandboxCreating)
+	place("f", r2, codepod.SandboxError) // a failed create holds no container
+	place("g", r2, codepod.SandboxLost)
 	newSandbox(t, db, owner.ID, "e", nil) // pending, unplaced
 
 	usage, err := db.RunnerUsage(ctx)
@@ -197,7 +199,8 @@ func testSandboxQueries(t *testing.T, b backend) {
 	counts, err := db.CountSandboxesByStatus(ctx)
 	must(t, err)
 	wantCounts := map[codepod.SandboxStatus]int{codepod.SandboxRunning: 1, codepod.SandboxStopped: 1,
-		codepod.SandboxDeleted: 1, codepod.SandboxCreating: 1, codepod.SandboxPending: 1}
+		codepod.SandboxDeleted: 1, codepod.SandboxCreating: 1, codepod.SandboxPending: 1,
+		codepod.SandboxError: 1, codepod.SandboxLost: 1}
 	if !reflect.DeepEqual(counts, wantCounts) {
 		t.Errorf("CountSandboxesByStatus = %v, want %v", counts, wantCounts)
 	}

@@ -1492,6 +1492,9 @@ class Runner:
 
     name: str
 
+    runtimes: list[str] | None = None
+    """Sandbox runtimes its engine has: runc, gvisor."""
+
     status: RunnerStatus
     """online while it polls; offline when it has not for a while."""
 
@@ -1509,6 +1512,7 @@ class Runner:
             labels={k: v for k, v in d["labels"].items()},
             last_seen_at=_parse_time(d["last_seen_at"]),
             name=d["name"],
+            runtimes=[v for v in d["runtimes"]] if d.get("runtimes") is not None else None,
             status=d["status"],
             usage=RunnerUsage.from_dict(d["usage"]),
             version=d["version"],
@@ -1523,6 +1527,8 @@ class Runner:
         out["labels"] = {k: v for k, v in self.labels.items()}
         out["last_seen_at"] = _format_time(self.last_seen_at)
         out["name"] = self.name
+        if self.runtimes is not None:
+            out["runtimes"] = [v for v in self.runtimes]
         out["status"] = self.status
         out["usage"] = self.usage.to_dict()
         out["version"] = self.version

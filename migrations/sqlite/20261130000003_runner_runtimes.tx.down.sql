@@ -1,0 +1,1 @@
+ALTER TABLE runners DROP COLUMN runtimes;
