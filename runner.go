@@ -19,10 +19,10 @@ type Capacity struct {
 // Runner is a machine that runs sandboxes on its Docker Engine. It dials the
 // server; the server never dials it.
 type Runner struct {
-	ID         string
-	Name       string
-	Labels     map[string]string
-	Capacity   Capacity
+	ID       string
+	Name     string
+	Labels   map[string]string
+	Capacity Capacity
 	// Runtimes are the sandbox runtimes its engine has (RuntimeRunc,
 	// RuntimeGVisor); a runner that reports none has runc.
 	Runtimes   []string
