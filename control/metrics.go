@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,7 @@ type metrics struct {
 	pollWait     prometheus.Histogram
 }
 
-func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger) *metrics {
+func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger, now func() time.Time, maxAge time.Duration) *metrics {
 	m := &metrics{
 		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "codepod_jobs_enqueued_total", Help: "Jobs enqueued for runners, by kind.",
@@ -43,7 +44,7 @@ func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger) *
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.enqueued, m.leased, m.leaseExpired, m.finished, m.pollWait, newStoreCollector(st, log)} {
+	for _, c := range []prometheus.Collector{m.enqueued, m.leased, m.leaseExpired, m.finished, m.pollWait, newStoreCollector(st, log, now, maxAge)} {
 		if err := reg.Register(c); err != nil {
 			log.Warn("register control metrics", keyErr, err)
 		}
@@ -55,20 +56,29 @@ func (m *metrics) finishedJob(kind codepod.JobKind, ok bool) {
 	m.finished.WithLabelValues(string(kind), strconv.FormatBool(ok)).Inc()
 }
 
-// storeCollector reports gauges read from the store at scrape time, so every
-// replica reports the same, true figures.
+// storeCollector reports gauges read from the store, so every replica
+// reports the same, true figures. The counts are read at most once per
+// maxAge whatever the scrape rate (several scrapers, several replicas), and
+// housekeeping keeps the tables they scan small.
 type storeCollector struct {
 	st        codepod.Store
 	log       *slog.Logger
+	now       func() time.Time
+	maxAge    time.Duration
+	mu        sync.Mutex
+	readAt    time.Time
+	snapshot  []prometheus.Metric
 	online    *prometheus.Desc
 	sandboxes *prometheus.Desc
 	jobs      *prometheus.Desc
 }
 
-func newStoreCollector(st codepod.Store, log *slog.Logger) *storeCollector {
+func newStoreCollector(st codepod.Store, log *slog.Logger, now func() time.Time, maxAge time.Duration) *storeCollector {
 	return &storeCollector{
 		st:        st,
 		log:       log,
+		now:       now,
+		maxAge:    maxAge,
 		online:    prometheus.NewDesc("codepod_runners_online", "Runners that are online.", nil, nil),
 		sandboxes: prometheus.NewDesc("codepod_sandboxes", "Sandboxes, by status.", []string{"status"}, nil),
 		jobs:      prometheus.NewDesc("codepod_jobs", "Runner jobs, by status.", []string{"status"}, nil),
@@ -82,9 +92,28 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.jobs
 }
 
-// Collect implements prometheus.Collector. A figure the store cannot give
-// is left out of the scrape (and logged) rather than failing it.
+// Collect implements prometheus.Collector: the figures read within maxAge,
+// or new ones.
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.now(); c.snapshot == nil || !now.Before(c.readAt.Add(c.maxAge)) {
+		buf := make(chan prometheus.Metric, 64)
+		go func() { c.read(buf); close(buf) }()
+		c.snapshot = c.snapshot[:0]
+		for m := range buf {
+			c.snapshot = append(c.snapshot, m)
+		}
+		c.readAt = now
+	}
+	for _, m := range c.snapshot {
+		ch <- m
+	}
+}
+
+// read reads the figures from the store. A figure the store cannot give is
+// left out of the scrape (and logged) rather than failing it.
+func (c *storeCollector) read(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if n, err := countOnline(ctx, c.st); err != nil {

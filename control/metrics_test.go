@@ -1,7 +1,9 @@
 package control_test
 
 import (
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
@@ -37,6 +39,34 @@ func TestMetrics(t *testing.T) {
 			if got := e.metric(c.name, c.labels); got != c.want {
 				t.Errorf("%s%v = %v; want %v", c.name, c.labels, got, c.want)
 			}
+		}
+	})
+}
+
+// The store's gauges are read once per MetricsMaxAge, however often
+// Prometheus (or several) scrape: a scrape costs no table scan in between.
+func TestMetricsReadTheStoreOncePerMaxAge(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		cfg := testConfig()
+		clk := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clk }
+		cfg.MetricsMaxAge = 10 * time.Second
+		e := newEnv(t, url, cfg)
+		pending := map[string]string{"status": "pending"}
+		e.create(e.alice, "a", codepod.SandboxSpec{})
+		if got := e.metric("codepod_sandboxes", pending); got != 1 {
+			t.Fatalf("pending = %v; want 1", got)
+		}
+		e.create(e.alice, "b", codepod.SandboxSpec{})
+		if got := e.metric("codepod_sandboxes", pending); got != 1 {
+			t.Fatalf("pending = %v within the max age; want the figure read before (1)", got)
+		}
+		mu.Lock()
+		clk = clk.Add(10 * time.Second)
+		mu.Unlock()
+		if got := e.metric("codepod_sandboxes", pending); got != 2 {
+			t.Fatalf("pending = %v after the max age; want 2", got)
 		}
 	})
 }

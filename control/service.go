@@ -21,7 +21,10 @@ type Config struct {
 	TickInterval  time.Duration  // reaper/offline/placement loop (default 2s)
 	Logger        *slog.Logger
 	Registerer    prometheus.Registerer // metrics; nil: none
-	Now           func() time.Time      // nil: Clock.Now
+	// MetricsMaxAge is how long the sandbox, job and runner gauges read
+	// from the store are reused across scrapes (default 10s).
+	MetricsMaxAge time.Duration
+	Now           func() time.Time // nil: Clock.Now
 	// Clock drives the poll's hold (timers tagged "poll", "wait") and, when
 	// Now is nil, the time; nil: the real clock. Tests pass a quartz.Mock.
 	Clock quartz.Clock
@@ -69,6 +72,7 @@ func (c Config) withDefaults() Config {
 	if c.Quota == nil {
 		c.Quota = &codepod.Quota{}
 	}
+	setDuration(&c.MetricsMaxAge, 10*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -118,7 +122,7 @@ type Service struct {
 func New(st codepod.Store, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch()}
-	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger)
+	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger, cfg.Now, cfg.MetricsMaxAge)
 	return s
 }
 
