@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -61,7 +63,14 @@ func (s *Server) createUser(ctx context.Context, in *createUserInput) (*userOutp
 		if len(in.Body.Password) < 8 {
 			return nil, codepod.Errorf(codepod.EINVALID, "password must be at least 8 characters")
 		}
+		release, err := s.hashing.enter(ctx) // the same gate as logins: hashing takes 19 MiB
+		if errors.Is(err, errHashBusy) {
+			return nil, tooMany(time.Second, "the server is hashing as many passwords as it may at once")
+		} else if err != nil {
+			return nil, err
+		}
 		u.PasswordHash = hashPassword(in.Body.Password)
+		release()
 	}
 	if err := s.st.CreateUser(ctx, u); err != nil {
 		return nil, err
