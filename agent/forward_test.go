@@ -67,15 +67,18 @@ func TestDirectTCPIP(t *testing.T) {
 // rounds; a peer that stops answering is dropped.
 func TestKeepAlive(t *testing.T) {
 	f := newFixture(t)
+	// A busy machine can delay the client's answers by a few hundred
+	// milliseconds: tolerate 20 misses of 20 ms, and stay idle five times
+	// that long, so a client that never answered would be dropped.
 	startAgent(t, f, func(c *agent.Config) {
-		c.KeepAliveInterval = 30 * time.Millisecond
-		c.KeepAliveCountMax = 3
+		c.KeepAliveInterval = 20 * time.Millisecond
+		c.KeepAliveCountMax = 20
 	})
 	c := f.client(t)
 	if res := run(t, c, "true", nil, nil); res.code != 0 {
 		t.Fatal("first command failed")
 	}
-	time.Sleep(400 * time.Millisecond) // > 10 intervals idle
+	time.Sleep(2 * time.Second) // 100 intervals idle
 	if res := run(t, c, "echo alive", nil, nil); res.stdout != "alive\n" {
 		t.Fatalf("idle connection broken: %+v", res)
 	}
