@@ -41,6 +41,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.ListenTCP, "listen-tcp", agent.DefaultListenTCP, "TCP address to listen on (\"\": none)")
 	fs.StringVar(&cfg.SocketPath, "socket", "", "also listen on this Unix socket (for tests; the runner does not use one)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	relayTo := fs.String("relay", "", "do not serve: connect to this TCP address and copy it to stdin and stdout (the runner's channel when it cannot enter the sandbox's network namespace)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: codepod-agent [flags] [-- CMD ARGS...]")
 		fs.PrintDefaults()
@@ -49,6 +50,9 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	} else if err != nil {
 		return 2
+	}
+	if *relayTo != "" {
+		return relay(*relayTo, os.Stdin, os.Stdout, stderr)
 	}
 	cfg.Command = fs.Args()
 	cfg.Logger = newLogger(*logFormat, stderr)

@@ -20,6 +20,7 @@ import (
 type runnerOptions struct {
 	Server, Token, StateDir, Name string
 	AgentBinary, Runtime          string
+	AgentChannel                  string
 	Labels                        []string
 	CapSandboxes                  int
 	CapMemory                     string
@@ -38,7 +39,8 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 	}
 	envString(fs, &o.Name, "name", "CODEPOD_RUNNER_NAME", "", "the runner's name (default: the host name)")
 	envString(fs, &o.AgentBinary, "agent-binary", "CODEPOD_AGENT_BINARY", "", "static codepod-agent binary to inject (default: next to this binary, else on PATH)")
-	envString(fs, &o.Runtime, "runtime", "CODEPOD_RUNTIME", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
+	envString(fs, &o.Runtime, "runtime", "CODEPOD_RUNTIME", "", "default runtime of sandboxes that name none: runc or gvisor (default: the engine's)")
+	envString(fs, &o.AgentChannel, "agent-channel", "CODEPOD_AGENT_CHANNEL", "", "how the runner reaches agents: netns (root, local engine) or exec (docker exec relay); default: netns when it can")
 	envList(fs, &o.Labels, "label", "CODEPOD_RUNNER_LABELS", "label key=value sandboxes can ask for (repeatable)")
 	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
@@ -121,7 +123,7 @@ func runRunner(cmd *cobra.Command, o runnerOptions) error {
 	if err != nil {
 		return err
 	}
-	be, err := docker.New(docker.Config{Logger: logger})
+	be, err := docker.New(docker.Config{Logger: logger, AgentChannel: o.AgentChannel})
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	if err != nil {
 		return err
 	}
-	be, err := docker.New(docker.Config{})
+	be, err := docker.New(docker.Config{AgentChannel: ro.AgentChannel})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/docker/docker/client"
 
@@ -37,7 +38,10 @@ type Config struct {
 	// Network is the bridge "bridge" sandboxes join, created on first use
 	// with inter-container traffic disabled (default codepod-sandboxes).
 	Network string
-	Logger  *slog.Logger
+	// AgentChannel is how the runner reaches agents: ChannelNetns,
+	// ChannelExec, or "" to choose (netns when root with a local engine).
+	AgentChannel string
+	Logger       *slog.Logger
 }
 
 // Backend implements runner.Backend on a Docker Engine.
@@ -48,6 +52,9 @@ type Backend struct {
 
 	netMu    sync.Mutex
 	netReady bool
+
+	channel     string      // ChannelNetns or ChannelExec
+	netnsDenied atomic.Bool // netns was refused: exec from then on
 }
 
 var _ runner.Backend = (*Backend)(nil)
@@ -65,7 +72,12 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{cli: cli, network: cfg.Network, log: cfg.Logger}, nil
+	channel, err := chooseChannel(cfg.AgentChannel, cli.DaemonHost())
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return &Backend{cli: cli, network: cfg.Network, log: cfg.Logger, channel: channel}, nil
 }
 
 // Client is the underlying Docker client (for tests and tools).

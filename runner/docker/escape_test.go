@@ -418,7 +418,13 @@ func TestAgentPortMatchesTheAgent(t *testing.T) {
 // the namespace switch and a loopback connect) plus the SSH key exchange
 // the runner's probe does.
 func BenchmarkDialAgent(b *testing.B) {
-	be := backend(b, docker.Config{})
+	for _, ch := range []string{docker.ChannelNetns, docker.ChannelExec} {
+		b.Run(ch, func(b *testing.B) { benchmarkDialAgent(b, ch) })
+	}
+}
+
+func benchmarkDialAgent(b *testing.B, channel string) {
+	be := backend(b, docker.Config{AgentChannel: channel})
 	s := spec(b, "sb_bench"+randHex())
 	ctx := context.Background()
 	if _, err := be.CreateSandbox(ctx, s); err != nil {
@@ -428,15 +434,6 @@ func BenchmarkDialAgent(b *testing.B) {
 	for agentHandshake(be, s) != nil {
 		time.Sleep(20 * time.Millisecond)
 	}
-	b.Run("dial", func(b *testing.B) {
-		for b.Loop() {
-			c, err := be.DialAgent(ctx, s.SandboxID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c.Close()
-		}
-	})
 	b.Run("dial+handshake", func(b *testing.B) {
 		for b.Loop() {
 			if err := agentHandshake(be, s); err != nil {
@@ -444,4 +441,49 @@ func BenchmarkDialAgent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The exec channel (a runner that is not root, or an engine on another
+// host) reaches the agent too — under runc and gVisor — and a symlinked
+// socket in the sandbox steers it nowhere either: the relay runs inside
+// the container and nothing on the host is opened.
+func TestAttackSymlinkedAgentSocketOverTheExecChannel(t *testing.T) {
+	b := backend(t, docker.Config{AgentChannel: docker.ChannelExec})
+	fake, conns := fakeDockerSocket(t)
+	for _, rt := range runtimes(t, b) {
+		t.Run(runtimeName(rt), func(t *testing.T) {
+			s := attackSandbox(t, b, rt, 64<<20)
+			if out, err := asRoot(t, s, "ln -s "+fake+" /.codepod/run/x && mv -f /.codepod/run/x /.codepod/run/agent.sock"); err != nil {
+				t.Fatalf("the attack itself failed: %v: %s", err, out)
+			}
+			for range 3 {
+				if err := agentHandshake(b, s); err != nil {
+					t.Fatalf("the exec channel does not reach the agent: %v", err)
+				}
+			}
+			c := login(t, b, s)
+			if out, err := run(t, c, "echo through-the-relay"); err != nil || out != "through-the-relay\n" {
+				t.Fatalf("a session over the exec channel: %q, %v", out, err)
+			}
+			if n := conns.Load(); n != 0 {
+				t.Fatalf("the host's stand-in Docker socket got %d connections", n)
+			}
+		})
+	}
+}
+
+func TestChooseChannel(t *testing.T) {
+	for _, tc := range []struct{ want, host, got, err string }{
+		{docker.ChannelExec, "unix:///var/run/docker.sock", docker.ChannelExec, ""},
+		{docker.ChannelNetns, "unix:///var/run/docker.sock", docker.ChannelNetns, ""},
+		{docker.ChannelNetns, "tcp://10.0.0.5:2376", "", "needs the engine on this host"},
+		{"", "tcp://10.0.0.5:2376", docker.ChannelExec, ""}, // another host's pids are not ours
+		{"", "ssh://builder", docker.ChannelExec, ""},
+		{"vsock", "", "", "use netns or exec"},
+	} {
+		got, err := docker.ChooseChannel(tc.want, tc.host)
+		if got != tc.got || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("chooseChannel(%q, %q) = %q, %v; want %q, %q", tc.want, tc.host, got, err, tc.got, tc.err)
+		}
+	}
 }

@@ -5,3 +5,4 @@ var DialPidNetns = dialPidNetns
 
 // ErrOwnNetns is the refusal to dial into the runner's own namespace.
 var ErrOwnNetns = errOwnNetns
+var ChooseChannel = chooseChannel

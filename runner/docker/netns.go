@@ -28,6 +28,20 @@ const agentDialTimeout = 5 * time.Second
 // container's after the handle is open. A stopped or missing sandbox is an
 // error wrapping runner.ErrNotRunning. See docs/security-channel.md.
 func (b *Backend) DialAgent(ctx context.Context, sandboxID string) (net.Conn, error) {
+	if b.channel == ChannelExec || b.netnsDenied.Load() {
+		return b.dialAgentExec(ctx, sandboxID)
+	}
+	c, err := b.dialAgentNetns(ctx, sandboxID)
+	if err != nil && permissionDenied(err) {
+		b.netnsDenied.Store(true)
+		b.log.Warn("cannot enter sandboxes' network namespaces; reaching agents through docker exec from now on", "err", err)
+		return b.dialAgentExec(ctx, sandboxID)
+	}
+	return c, err
+}
+
+// dialAgentNetns is DialAgent through the container's network namespace.
+func (b *Backend) dialAgentNetns(ctx context.Context, sandboxID string) (net.Conn, error) {
 	pid, err := b.runningPid(ctx, sandboxID)
 	if err != nil {
 		return nil, err
@@ -69,7 +83,7 @@ var errOwnNetns = errors.New("refusing to dial the agent: the container's networ
 func dialPidNetns(ctx context.Context, pid int, confirm func() error, addr string) (net.Conn, error) {
 	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
-		return nil, codepod.Errorf(codepod.EUNAVAILABLE, "open the sandbox's network namespace: %v", err)
+		return nil, fmt.Errorf("%w (%w)", codepod.Errorf(codepod.EUNAVAILABLE, "cannot open the sandbox's network namespace"), err)
 	}
 	defer ns.Close()
 	if err := confirm(); err != nil {
@@ -142,7 +156,7 @@ func dialInNetns(ctx context.Context, ns *os.File, addr string) (net.Conn, error
 	}()
 	r := <-done
 	if r.err != nil {
-		return nil, codepod.Errorf(codepod.EUNAVAILABLE, "dial the agent in the sandbox: %v", r.err)
+		return nil, fmt.Errorf("%w (%w)", codepod.Errorf(codepod.EUNAVAILABLE, "cannot dial the agent in the sandbox"), r.err)
 	}
 	return r.c, nil
 }
