@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -154,8 +152,8 @@ func TestAttackConcurrentBadLogins(t *testing.T) {
 	e := newEnvLimits(t, api.Limits{})
 	e.newUser("victim@example.com", false) // one good login
 	runtime.GC()
-	before := vmRSS(t)
-	stop := sampleRSS(t)
+	before := testenv.VMRSS(t)
+	stop := testenv.SampleRSS(t)
 	c := clientFrom("127.0.0.3")
 	var mu sync.Mutex
 	counts := map[int]int{}
@@ -219,44 +217,4 @@ func TestAttackLoginHashingQueue(t *testing.T) {
 	for _, r := range refused {
 		wantTooMany(t, r)
 	}
-}
-
-// vmRSS reads this process's resident set size from /proc.
-func vmRSS(tb testing.TB) uint64 {
-	tb.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmRSS in /proc/self/status")
-	return 0
-}
-
-// sampleRSS samples VmRSS every 10ms until the returned function is
-// called, which returns the peak.
-func sampleRSS(tb testing.TB) func() uint64 {
-	var peak uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, vmRSS(tb))
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 { close(done); <-stopped; return max(peak, vmRSS(tb)) }
 }

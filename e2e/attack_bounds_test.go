@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -10,14 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/codepod-dev/codepod/api"
+	"github.com/codepod-dev/codepod/internal/testenv"
 )
 
 // The attacks of issue 8 on the server's memory, through the real API, a
@@ -94,8 +92,8 @@ func TestAttackNULOutputExec(t *testing.T) {
 		t.Fatalf("default cap: %s, %d bytes, truncated %v, err %v", out.StdoutEncoding, len(data), out.StdoutTruncated, err)
 	}
 
-	before := vmRSS(t)
-	stop := sampleRSS(t)
+	before := testenv.VMRSS(t)
+	stop := testenv.SampleRSS(t)
 	var wg sync.WaitGroup
 	sizes := make([]int64, 6)
 	for i := range sizes {
@@ -260,44 +258,4 @@ func TestAttackListPaging(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(string(raw), "next_cursor") {
 		t.Errorf("forged cursor: %d %s", status, raw)
 	}
-}
-
-// vmRSS reads this process's resident set size from /proc.
-func vmRSS(tb testing.TB) uint64 {
-	tb.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmRSS in /proc/self/status")
-	return 0
-}
-
-// sampleRSS samples VmRSS every 10ms until the returned function is
-// called, which returns the peak.
-func sampleRSS(tb testing.TB) func() uint64 {
-	var peak uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, vmRSS(tb))
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 { close(done); <-stopped; return max(peak, vmRSS(tb)) }
 }
