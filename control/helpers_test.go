@@ -41,7 +41,9 @@ func forEachDB(t *testing.T, fn func(t *testing.T, url string)) {
 // testConfig is short enough for tests to see leases expire and runners
 // go offline.
 func testConfig() control.Config {
-	return control.Config{Lease: time.Second, RunnerTimeout: 2 * time.Second, TickInterval: 100 * time.Millisecond, PollWait: time.Second}
+	// Metrics are read fresh on every scrape, as the tests expect.
+	return control.Config{Lease: time.Second, RunnerTimeout: 2 * time.Second, TickInterval: 100 * time.Millisecond, PollWait: time.Second,
+		MetricsMaxAge: time.Nanosecond}
 }
 
 // env is a Service on a real store with three users.
