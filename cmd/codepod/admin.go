@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,10 +64,14 @@ func runnerListCmd() *cobra.Command {
 		for _, x := range r.JSON200.Items {
 			capacity := fmt.Sprintf("%d/%d", x.Usage.Sandboxes, x.Capacity.Sandboxes)
 			mem := codepod.FormatBytes(x.Usage.MemoryBytes) + "/" + codepod.FormatBytes(x.Capacity.MemoryBytes)
-			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, joinKV(x.Labels), age(x.LastSeenAt), x.Version})
+			runtimes := ""
+			if x.Runtimes != nil {
+				runtimes = strings.Join(*x.Runtimes, ",")
+			}
+			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, runtimes, joinKV(x.Labels), age(x.LastSeenAt), x.Version})
 		}
 		return r.JSON200.Items, rows, nil
-	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "LABELS", "SEEN", "VERSION")
+	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "RUNTIMES", "LABELS", "SEEN", "VERSION")
 }
 
 func runnerDeleteCmd() *cobra.Command {
