@@ -109,7 +109,9 @@ func testTxDeadlockRetried(t *testing.T, b backend) {
 	wg.Go(func() { errs[0] = lockBoth(s1, s2) })
 	wg.Go(func() { errs[1] = lockBoth(s2, s1) })
 	wg.Wait()
-	if errs[0] != nil || errs[1] != nil || attempts != 3 {
-		t.Fatalf("errors %v, %d attempts; want both committed after one retry", errs, attempts)
+	// At least one retry (the deadlock's victim); a loaded machine may see
+	// the victim's retry lose once more to the winner's commit.
+	if errs[0] != nil || errs[1] != nil || attempts < 3 {
+		t.Fatalf("errors %v, %d attempts; want both committed after a retry", errs, attempts)
 	}
 }
