@@ -98,12 +98,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := c.now(); c.snapshot == nil || !now.Before(c.readAt.Add(c.maxAge)) {
-		buf := make(chan prometheus.Metric, 64)
-		go func() { c.read(buf); close(buf) }()
 		c.snapshot = c.snapshot[:0]
-		for m := range buf {
-			c.snapshot = append(c.snapshot, m)
-		}
+		c.read(func(m prometheus.Metric) { c.snapshot = append(c.snapshot, m) })
 		c.readAt = now
 	}
 	for _, m := range c.snapshot {
@@ -113,26 +109,26 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 
 // read reads the figures from the store. A figure the store cannot give is
 // left out of the scrape (and logged) rather than failing it.
-func (c *storeCollector) read(ch chan<- prometheus.Metric) {
+func (c *storeCollector) read(emit func(prometheus.Metric)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if n, err := countOnline(ctx, c.st); err != nil {
 		c.log.Warn("metrics: count online runners", keyErr, err)
 	} else {
-		ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(n))
+		emit(prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(n)))
 	}
 	if byStatus, err := c.st.CountSandboxesByStatus(ctx); err != nil {
 		c.log.Warn("metrics: count sandboxes", keyErr, err)
 	} else {
 		for _, st := range codepod.SandboxStatuses {
-			ch <- prometheus.MustNewConstMetric(c.sandboxes, prometheus.GaugeValue, float64(byStatus[st]), string(st))
+			emit(prometheus.MustNewConstMetric(c.sandboxes, prometheus.GaugeValue, float64(byStatus[st]), string(st)))
 		}
 	}
 	if byStatus, err := c.st.CountJobsByStatus(ctx); err != nil {
 		c.log.Warn("metrics: count jobs", keyErr, err)
 	} else {
 		for _, st := range []codepod.JobStatus{codepod.JobQueued, codepod.JobLeased, codepod.JobDone, codepod.JobFailed} {
-			ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(byStatus[st]), string(st))
+			emit(prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(byStatus[st]), string(st)))
 		}
 	}
 }
