@@ -33,10 +33,10 @@ func TestOpenAPIUpToDate(t *testing.T) {
 	}
 	got, err := os.ReadFile(specPath())
 	if err != nil {
-		t.Fatalf("read the committed spec: %v; run `go tool task openapi`", err)
+		t.Fatalf("read the committed spec: %v; run `go tool -modfile=tools/go.mod task openapi`", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("openapi.yaml is out of date with the API's operations: run `go tool task openapi` (or go test ./api -run TestOpenAPIUpToDate -update) and commit it")
+		t.Fatalf("openapi.yaml is out of date with the API's operations: run `go tool -modfile=tools/go.mod task openapi` (or go test ./api -run TestOpenAPIUpToDate -update) and commit it")
 	}
 }
 

@@ -24,7 +24,7 @@ func TestClientUpToDate(t *testing.T) {
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "tool", "oapi-codegen", "-config", cfgPath, "openapi.yaml")
+	cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "oapi-codegen", "-config", cfgPath, "openapi.yaml")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("oapi-codegen: %v\n%s", err, b)
@@ -38,6 +38,6 @@ func TestClientUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("client/client.gen.go is out of date with openapi.yaml: run `go tool task client`")
+		t.Fatal("client/client.gen.go is out of date with openapi.yaml: run `go tool -modfile=tools/go.mod task client`")
 	}
 }
