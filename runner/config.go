@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,21 @@ type Config struct {
 	// tunnels Run waits for on shutdown.
 	Tunnels Tunneler
 	Logger  *slog.Logger
+
+	// ImageBuilds, when set, knows the images being built beside this
+	// runner (codepod up builds codepod/base while it serves): a create for
+	// one of them waits for its build, showing the build's progress as the
+	// sandbox's reason, instead of trying to pull it.
+	ImageBuilds ImageBuilds
+}
+
+// ImageBuilds is what the runner asks of the images being built on its
+// engine; runner/images.Builds provides it.
+type ImageBuilds interface {
+	// Wait blocks while ref is being built, handing progress messages to
+	// progress, and returns the build's error; (false, nil) at once when ref
+	// is not being built.
+	Wait(ctx context.Context, ref string, progress func(string)) (waited bool, err error)
 }
 
 // withDefaults checks c and fills its zero fields.

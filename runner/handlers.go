@@ -65,6 +65,14 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err := r.checkRuntime(ctx, p.Runtime); err != nil {
 		return wire.JobResult{}, err
 	}
+	if b := r.cfg.ImageBuilds; b != nil {
+		if _, err := b.Wait(ctx, p.Image, progress); err != nil {
+			if ctx.Err() != nil {
+				return wire.JobResult{}, ctx.Err()
+			}
+			return wire.JobResult{}, codepod.Errorf(codepod.EUNAVAILABLE, "%s", err)
+		}
+	}
 	progress("preparing image " + p.Image)
 	if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
 		return wire.JobResult{}, err

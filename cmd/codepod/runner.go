@@ -61,7 +61,7 @@ func findAgent(flag string) (string, error) {
 	if p, err := exec.LookPath("codepod-agent"); err == nil {
 		return filepath.Abs(p)
 	}
-	return "", errors.New("codepod-agent not found: build it (`go tool task build` puts it in bin/) or give --agent-binary")
+	return "", errors.New("codepod-agent not found: run `go run ./cmd/codepod up` in the checkout (it builds bin/codepod-agent), build it with `CGO_ENABLED=0 go build -o bin/codepod-agent ./cmd/codepod-agent`, or give --agent-binary")
 }
 
 func (o runnerOptions) config() (runner.Config, error) {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,13 +42,36 @@ and written to <data-dir>/admin-api-key. Ctrl-C stops it cleanly.`,
 	}
 	so.register(cmd)
 	ro.register(cmd, false)
+	// up is for one machine: it listens on loopback unless told otherwise.
+	if f := cmd.Flags().Lookup("addr"); f != nil {
+		if _, ok := os.LookupEnv("CODEPOD_ADDR"); !ok {
+			f.DefValue = upDefaultAddr
+			so.Addr = upDefaultAddr
+		}
+		f.Usage = "address to listen on (up: loopback only by default; :3000 for every interface) [$CODEPOD_ADDR]"
+	}
 	cmd.Flags().BoolVar(&skipBase, "skip-base-image", false, "do not build codepod/base:latest when it is missing")
 	return cmd
 }
 
+const upDefaultAddr = "127.0.0.1:3000"
+
+// baseRefEnv names, for tests only, another tag to build the base image
+// under, so that a test can start from "no base image" without removing
+// the codepod/base:latest other tests and users rely on.
+const baseRefEnv = "CODEPOD_UP_BASE_IMAGE"
+
 func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool) error {
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
+	stderr := cmd.ErrOrStderr()
+	if ro.AgentBinary == "" {
+		agent, err := prepareLocalBinaries(ctx, stderr)
+		if err != nil {
+			return err
+		}
+		ro.AgentBinary = agent // "" leaves it to findAgent
+	}
 	cfg, err := ro.config()
 	if err != nil {
 		return err
@@ -68,7 +93,9 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 		srv.wait()
 		return err
 	}
-	go ensureImages(ctx, be, skipBase, log)
+	builds := &images.Builds{}
+	cfg.ImageBuilds = builds
+	baseRef, baseBuilding := ensureImages(ctx, be, builds, skipBase, log)
 	r, err := runner.New(cfg)
 	if err != nil {
 		cancel()
@@ -77,6 +104,17 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(ctx) }()
+	if err := waitHealthy(ctx, srv.URL); err != nil {
+		cancel()
+		return errors.Join(err, srv.wait(), <-runErr)
+	}
+	fmt.Fprintf(stderr, "\nCodePod is up: %s (web UI %s/ui/, data in %s)\n", srv.URL, srv.URL, so.DataDir)
+	if baseBuilding {
+		fmt.Fprintf(stderr, "The base image %s is still being built (progress lines follow, a few minutes);\n"+
+			"sandboxes that need it wait, with the build's progress as their reason, and start when it is there.\n\n", baseRef)
+	} else {
+		fmt.Fprintln(stderr)
+	}
 	log.Info("CodePod is up", "url", srv.URL, "web_ui", srv.URL+"/ui/", "data_dir", so.DataDir)
 	select {
 	case err = <-runErr:
@@ -113,21 +151,73 @@ func localRunnerToken(ctx context.Context, st *store.DB, stateDir string) (strin
 	return s.Full, err
 }
 
-// ensureImages builds the project's images that are missing. Sandboxes of an
-// image that is not there yet fail with a clear error, so this runs beside
-// the server rather than before it.
-func ensureImages(ctx context.Context, be *docker.Backend, skipBase bool, log *slog.Logger) {
-	if _, err := images.Ensure(ctx, be, images.Tiny, log); err != nil {
-		log.Warn("could not build codepod/tiny:latest", "err", err)
+// ensureImages builds the project's images that are missing, beside the
+// server: codepod/tiny (a second), and codepod/base unless skipBase. The
+// base build is recorded in builds before this returns, so that a create
+// for it, however early, waits for it instead of trying to pull it. It
+// returns the base image's tag and whether it is being built.
+func ensureImages(ctx context.Context, be *docker.Backend, builds *images.Builds, skipBase bool, log *slog.Logger) (string, bool) {
+	baseRef, _ := images.Ref(images.Base)
+	if ref := os.Getenv(baseRefEnv); ref != "" {
+		baseRef = images.NormalizeRef(ref)
 	}
-	if skipBase {
-		return
+	building := false
+	var report func(string)
+	var end func(error)
+	if !skipBase {
+		id, err := be.ImageID(ctx, baseRef)
+		if err != nil {
+			log.Warn("cannot look up the base image", "image", baseRef, "err", err)
+		}
+		if err == nil && id == "" {
+			building = true
+			report, end = builds.Begin(baseRef)
+		}
 	}
-	built, err := images.EnsureBase(ctx, be, log)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		log.Warn("could not build codepod/base:latest; sandboxes need --image until it exists (see `codepod image build base`)", "err", err)
-	case built:
-		log.Info("built codepod/base:latest")
+	go func() {
+		if _, err := images.Ensure(ctx, be, images.Tiny, log); err != nil {
+			log.Warn("could not build codepod/tiny:latest", "err", err)
+		}
+		if !building {
+			return
+		}
+		err := images.BuildWith(ctx, be, images.Base, images.Options{Ref: baseRef, Progress: report}, log)
+		end(err)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("could not build "+baseRef+"; sandboxes need another --image until it exists (see `codepod image build base`)", "err", err)
+		case err == nil:
+			log.Info("built " + baseRef + "; sandboxes of it can start now")
+		}
+	}()
+	return baseRef, building
+}
+
+// waitHealthy waits until the server at url answers /healthz.
+func waitHealthy(ctx context.Context, url string) error {
+	if strings.HasPrefix(url, "https:") {
+		return nil // served with the operator's certificate; the runner checks it
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := c.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server at %s does not answer /healthz: %w", url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 }

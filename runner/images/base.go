@@ -41,20 +41,32 @@ func buildBase(ctx context.Context, e Engine, ref string, opts Options, log *slo
 	defer removeTree(tmp, log)
 	rootfs := filepath.Join(tmp, "rootfs")
 	start := time.Now()
-	log.Info("building the base image with debootstrap (about a minute)", "image", ref, "mirror", mirror)
-	if err := debootstrap(ctx, rootfs, mirror, log); err != nil {
+	report := func(msg string) {
+		log.Info("building the base image: "+msg, "image", ref)
+		if opts.Progress != nil {
+			opts.Progress(msg)
+		}
+	}
+	log.Info("building the base image with debootstrap (a few minutes; progress follows)", "image", ref, "mirror", mirror)
+	if err := debootstrap(ctx, rootfs, mirror, log, report); err != nil {
 		return err
 	}
 	trimRootfs(rootfs)
 	log.Info("importing image", "image", ref, "debootstrap", time.Since(start).Round(time.Second))
+	report("importing into Docker")
 	return importDir(ctx, e, ref, rootfs,
-		changes(Base, `CMD ["/bin/bash"]`, "ENV LANG=C.UTF-8", "WORKDIR /root"))
+		changes(Base, `CMD ["/bin/bash"]`, "ENV LANG=C.UTF-8", "WORKDIR /root"), report)
 }
 
-func debootstrap(ctx context.Context, rootfs, mirror string, log *slog.Logger) error {
+func debootstrap(ctx context.Context, rootfs, mirror string, log *slog.Logger, report func(string)) error {
 	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase",
 		"--include="+strings.Join(BasePackages, ","), Suite, rootfs, mirror)
-	tail := &lineTail{log: log, max: 20}
+	var steps debootstrapProgress
+	tail := &lineTail{log: log, max: 20, onLine: func(line string) {
+		if msg := steps.line(line); msg != "" {
+			report(msg)
+		}
+	}}
 	cmd.Stdout, cmd.Stderr = tail, tail
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("debootstrap %s from %s: %w; last output:\n%s", Suite, mirror, err, tail.String())
@@ -74,7 +86,8 @@ func trimRootfs(rootfs string) {
 
 // importDir streams dir as a tar (GNU tar keeps owners, modes, links and
 // device nodes exactly) into the engine.
-func importDir(ctx context.Context, e Engine, ref, dir string, changes []string) error {
+// report, when not nil, hears how far the import is at each tenth.
+func importDir(ctx context.Context, e Engine, ref, dir string, changes []string, report func(string)) error {
 	cmd := exec.CommandContext(ctx, "tar", "-C", dir, "--numeric-owner", "-cf", "-", ".")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -85,7 +98,14 @@ func importDir(ctx context.Context, e Engine, ref, dir string, changes []string)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("tar: %w", err)
 	}
-	importErr := e.ImportImage(ctx, ref, out, changes)
+	var rootfs io.Reader = out
+	if report != nil {
+		const mib = 1 << 20
+		rootfs = &countingReader{r: out, total: treeSize(dir), report: func(n, total int64) {
+			report(fmt.Sprintf("importing into Docker: %d%% (%d of %d MiB)", percent(n, total), n/mib, total/mib))
+		}}
+	}
+	importErr := e.ImportImage(ctx, ref, rootfs, changes)
 	io.Copy(io.Discard, out) // let tar finish if the import stopped reading
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("tar %s: %w: %s", dir, err, stderr.String())
@@ -100,6 +120,7 @@ type lineTail struct {
 	max     int
 	partial string
 	lines   []string
+	onLine  func(string) // each complete line, when set
 }
 
 func (t *lineTail) Write(p []byte) (int, error) {
@@ -112,6 +133,9 @@ func (t *lineTail) Write(p []byte) (int, error) {
 		line := strings.TrimRight(t.partial[:i], "\r")
 		t.partial = t.partial[i+1:]
 		t.log.Debug(line, "program", "debootstrap")
+		if t.onLine != nil {
+			t.onLine(line)
+		}
 		t.lines = append(t.lines, line)
 		if len(t.lines) > t.max {
 			t.lines = t.lines[1:]

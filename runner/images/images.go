@@ -59,6 +59,9 @@ type Options struct {
 	Mirror  string // Debian mirror for base (default: the host's apt source, else deb.debian.org)
 	TempDir string // where base's root file system is made (default os.TempDir)
 	Ref     string // tag to build instead of the image's own (tests use a throwaway one)
+	// Progress, when set, hears the build's progress (base: debootstrap's
+	// steps, then the import's percent) as it goes; it is also logged.
+	Progress func(msg string)
 }
 
 // Build (re)builds image name ("tiny" or "base") with default options.
