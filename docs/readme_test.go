@@ -129,7 +129,7 @@ func TestReadmeFirstScreen(t *testing.T) {
 		}
 		res := sh.run(line, stdin)
 		sawBuilding = stop() || sawBuilding
-		t.Logf("README:%d $ %s\n%s", l.n, line, res.out)
+		t.Logf("README:%d (at %s from the first command) $ %s\n%s", l.n, up.since(), line, res.out)
 		if res.code != 0 {
 			t.Fatalf("README:%d %q exited %d:\n%s", l.n, line, res.code, res.out)
 		}
