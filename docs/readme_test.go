@@ -357,7 +357,7 @@ type upProcess struct {
 }
 
 func startUp(t *testing.T, dir string, env []string, line string) *upProcess {
-	cmd := exec.Command("bash", "-c", "exec "+line)
+	cmd := exec.Command("bash", "-c", line)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()

@@ -65,6 +65,19 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 	stderr := cmd.ErrOrStderr()
+	be, err := docker.New(docker.Config{AgentChannel: ro.AgentChannel})
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	imgLog, err := newLogger(so.LogLevel, so.LogFormat)
+	if err != nil {
+		return err
+	}
+	// The images first: the base image's build (minutes) goes on while the
+	// agent is built and the server starts.
+	builds := &images.Builds{}
+	baseRef, baseBuilding := ensureImages(ctx, be, builds, skipBase, imgLog)
 	if ro.AgentBinary == "" {
 		agent, err := prepareLocalBinaries(ctx, stderr)
 		if err != nil {
@@ -76,11 +89,6 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	if err != nil {
 		return err
 	}
-	be, err := docker.New(docker.Config{AgentChannel: ro.AgentChannel})
-	if err != nil {
-		return err
-	}
-	defer be.Close()
 	srv, err := startServer(ctx, so, cmd.ErrOrStderr())
 	if err != nil {
 		return err
@@ -93,9 +101,7 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 		srv.wait()
 		return err
 	}
-	builds := &images.Builds{}
 	cfg.ImageBuilds = builds
-	baseRef, baseBuilding := ensureImages(ctx, be, builds, skipBase, log)
 	r, err := runner.New(cfg)
 	if err != nil {
 		cancel()
