@@ -42,7 +42,9 @@ func (p *debootstrapProgress) line(s string) string {
 		msg = p.at(3, fmt.Sprintf("downloading packages (%d so far: %s)", p.downloaded, strings.Fields(info)[1]))
 	case strings.HasPrefix(info, "Extracting "):
 		p.extracted++
-		msg = p.at(4, fmt.Sprintf("extracting packages (%d/%d, %d%%)", p.extracted, p.downloaded, percent(int64(p.extracted), int64(p.downloaded))))
+		// Only the required packages are extracted here, a part of those
+		// downloaded whose size debootstrap does not say: no percent.
+		msg = p.at(4, fmt.Sprintf("extracting the required packages (%d so far, of %d downloaded)", p.extracted, p.downloaded))
 	case strings.HasPrefix(info, "Installing core packages"):
 		msg = p.at(5, "installing the core packages")
 	case strings.HasPrefix(info, "Unpacking required packages"):
