@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -61,17 +62,76 @@ func buildBase(ctx context.Context, e Engine, ref string, opts Options, log *slo
 func debootstrap(ctx context.Context, rootfs, mirror string, log *slog.Logger, report func(string)) error {
 	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase",
 		"--include="+strings.Join(BasePackages, ","), Suite, rootfs, mirror)
-	var steps debootstrapProgress
+	var (
+		mu    sync.Mutex
+		steps debootstrapProgress
+	)
 	tail := &lineTail{log: log, max: 20, onLine: func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
 		if msg := steps.line(line); msg != "" {
 			report(msg)
 		}
 	}}
 	cmd.Stdout, cmd.Stderr = tail, tail
-	if err := cmd.Run(); err != nil {
+	// The unpacking and configuring steps take minutes and say nothing on
+	// debootstrap's output: dpkg's lines ("Unpacking X", "Setting up X") go
+	// to debootstrap.log in the target, which is followed for them.
+	done := make(chan struct{})
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followLog(filepath.Join(rootfs, "debootstrap", "debootstrap.log"), done, func(lines []string) {
+			mu.Lock()
+			defer mu.Unlock()
+			last := ""
+			for _, l := range lines {
+				if msg := steps.dpkgLine(l); msg != "" {
+					last = msg
+				}
+			}
+			if last != "" { // at most one report a second
+				report(last)
+			}
+		})
+	}()
+	err := cmd.Run()
+	close(done)
+	<-followed
+	if err != nil {
 		return fmt.Errorf("debootstrap %s from %s: %w; last output:\n%s", Suite, mirror, err, tail.String())
 	}
 	return nil
+}
+
+// followLog hands the new lines of the file at path to batch, every
+// second, until done is closed (the file may not exist yet).
+func followLog(path string, done <-chan struct{}, batch func([]string)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var off int64
+	var partial string
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		if _, err := f.Seek(off, io.SeekStart); err == nil {
+			b, _ := io.ReadAll(f)
+			off += int64(len(b))
+			partial += string(b)
+			if i := strings.LastIndexByte(partial, '\n'); i >= 0 {
+				batch(strings.Split(partial[:i], "\n"))
+				partial = partial[i+1:]
+			}
+		}
+		f.Close()
+	}
 }
 
 // trimRootfs drops package caches that only make the image bigger.

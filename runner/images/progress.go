@@ -19,7 +19,34 @@ type debootstrapProgress struct {
 	step       int
 	downloaded int // packages retrieved
 	extracted  int
+	unpacked   int // dpkg's "Unpacking X" lines (debootstrap.log)
+	setUp      int // dpkg's "Setting up X" lines
+	phase      string
 	last       string
+}
+
+// dpkgLine takes one line of debootstrap.log (dpkg's output during the
+// unpacking and configuring steps) and returns the progress message it
+// leads to, "" when it does not change it.
+func (p *debootstrapProgress) dpkgLine(s string) string {
+	if p.step < 5 {
+		return ""
+	}
+	switch {
+	case strings.HasPrefix(s, "Unpacking "):
+		p.unpacked++
+	case strings.HasPrefix(s, "Setting up "):
+		p.setUp++
+	default:
+		return ""
+	}
+	msg := fmt.Sprintf("debootstrap step %d/%d: %s (dpkg: %d unpacked, %d set up, of %d packages)",
+		p.step, debootstrapSteps, p.phase, p.unpacked, p.setUp, p.downloaded)
+	if msg == p.last {
+		return ""
+	}
+	p.last = msg
+	return msg
 }
 
 // line takes one line of debootstrap's output and returns the progress
@@ -67,6 +94,7 @@ func (p *debootstrapProgress) line(s string) string {
 
 func (p *debootstrapProgress) at(step int, what string) string {
 	p.step = max(p.step, step)
+	p.phase = what
 	return fmt.Sprintf("debootstrap step %d/%d: %s", p.step, debootstrapSteps, what)
 }
 

@@ -59,6 +59,25 @@ func TestDebootstrapProgress(t *testing.T) {
 	}
 }
 
+func TestDebootstrapProgressCountsDpkgLines(t *testing.T) {
+	var p debootstrapProgress
+	if msg := p.dpkgLine("Unpacking libc6 (2.36-9) ..."); msg != "" {
+		t.Errorf("dpkg line before step 5 gave %q", msg)
+	}
+	for _, l := range strings.Split(debootstrapTranscript, "\n")[:17] { // up to "Unpacking required packages..."
+		p.line(l)
+	}
+	got := []string{p.dpkgLine("Unpacking libc6 (2.36-9) ..."), p.dpkgLine("Selecting previously unselected package x."), p.dpkgLine("Setting up libc6 (2.36-9) ...")}
+	want := []string{
+		"debootstrap step 5/6: unpacking the required packages (dpkg: 1 unpacked, 0 set up, of 2 packages)",
+		"",
+		"debootstrap step 5/6: unpacking the required packages (dpkg: 1 unpacked, 1 set up, of 2 packages)",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("dpkg progress %q, want %q", got, want)
+	}
+}
+
 func TestCountingReaderReportsEachTenth(t *testing.T) {
 	var got []int64
 	c := &countingReader{r: bytes.NewReader(make([]byte, 1000)), total: 1000, report: func(n, _ int64) { got = append(got, n) }}
