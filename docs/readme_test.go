@@ -460,7 +460,7 @@ func newShell(t *testing.T, dir string, env []string) *shell {
 }
 
 func (s *shell) run(line, stdin string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	script := fmt.Sprintf("source %q\n%s\nrc=$?\nexport -p > %q\nexit $rc\n", s.envFile, line, s.envFile)
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
