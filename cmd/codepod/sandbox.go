@@ -102,7 +102,7 @@ func newSandboxCreateCmd() *cobra.Command {
 			if labelMap != nil {
 				req.Labels = &labelMap
 			}
-			r, err := c.CreateSandboxWithResponse(cmd.Context(), req)
+			r, err := c.CreateSandboxWithResponse(cmd.Context(), nil, req)
 			if err := c.check(err, r); err != nil {
 				return err
 			}
