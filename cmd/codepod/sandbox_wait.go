@@ -78,7 +78,7 @@ func waitStatus(cmd *cobra.Command, c *apiClient, id, want string, timeout time.
 			return sb, nil
 		}
 		if !onTheWay(string(sb.Status), want) {
-			return sb, fmt.Errorf("sandbox %s is %s", id, describeStatus(sb))
+			return sb, fmt.Errorf("sandbox %s did not become %s (%s)", sb.Name, want, describeStatus(sb))
 		}
 		select {
 		case <-ctx.Done():
