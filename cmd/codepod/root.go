@@ -55,6 +55,7 @@ func newRootCmd() *cobra.Command {
 		c.GroupID = "use"
 		root.AddCommand(c)
 	}
+	root.InitDefaultCompletionCmd()
 	rejectUnknownSubcommands(root)
 	return root
 }
