@@ -107,7 +107,13 @@ func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*cr
 		return &createSandboxOutput{Body: newSandbox(sb)}, nil
 	}
 	clearWriteDeadline(ctx)
+	created := sb
 	sb, settled, err := s.ctl.WaitSandbox(ctx, caller(ctx), sb.ID, wait, control.Settled)
+	if err != nil && ctx.Err() != nil {
+		// The client went away: nobody reads the answer, and the sandbox
+		// was created; do not log a failure.
+		return &createSandboxOutput{Body: newSandbox(created), WaitResult: "timeout"}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
