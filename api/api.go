@@ -47,6 +47,9 @@ type Config struct {
 	// makes a new one. Give the same registry to control so its collectors
 	// show up too.
 	Registry *prometheus.Registry
+	// MetricsToken, when set, guards /metrics: a scrape must send
+	// `Authorization: Bearer <MetricsToken>`. Empty: /metrics is open.
+	MetricsToken string
 	// DataDir is the server's data directory (where Bootstrap writes the
 	// admin key). The API itself keeps no files there today.
 	DataDir string

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"crypto/subtle"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -47,4 +49,24 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// metricsAuth lets a scrape through when no MetricsToken is set, or when it
+// sends `Authorization: Bearer <MetricsToken>`; otherwise it answers 401
+// with a problem that says what to send.
+func (s *Server) metricsAuth(next http.Handler) http.Handler {
+	want := s.cfg.MetricsToken
+	if want == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="codepod-metrics"`)
+			writeProblem(w, r, http.StatusUnauthorized,
+				"/metrics needs the server's metrics token: send Authorization: Bearer <token> (the value of --metrics-token / CODEPOD_METRICS_TOKEN)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

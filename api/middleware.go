@@ -92,7 +92,7 @@ func (s *Server) finish(r *http.Request, w *statusWriter, ri *reqInfo, d time.Du
 	}
 	s.metrics.observe(r.Method, route, status, d)
 	level := slog.LevelInfo
-	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+	if quietRoute(route, status) {
 		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{
@@ -107,6 +107,19 @@ func (s *Server) finish(r *http.Request, w *statusWriter, ri *reqInfo, d time.Du
 		attrs = append(attrs, slog.String("runner_id", ri.runnerID))
 	}
 	ri.log.LogAttrs(r.Context(), level, "http request", attrs...)
+}
+
+// quietRoute reports whether a request's access log line is DEBUG: probes,
+// scrapes and runner polls that went well come every few seconds and would
+// bury what an operator needs at INFO (such as the admin key `up` prints).
+func quietRoute(route string, status int) bool {
+	switch route {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	case Prefix + "/runners/poll":
+		return status < 400
+	}
+	return false
 }
 
 // requestID keeps a sane incoming id and makes one otherwise.

@@ -29,7 +29,7 @@ func (s *Server) newRouter() chi.Router {
 	s.api = newHumaAPI(mux, s)
 	s.spec = mustSpecDocs(s.api.OpenAPI())
 
-	mux.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry}))
+	mux.Handle("/metrics", s.metricsAuth(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})))
 	mux.Get("/openapi.yaml", s.spec.serve("application/yaml", s.spec.yaml))
 	mux.Get("/openapi.json", s.spec.serve("application/json", s.spec.json))
 	mux.Get("/docs", s.serveDocs)

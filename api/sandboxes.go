@@ -9,14 +9,23 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/control"
 )
 
 type createSandboxInput struct {
+	Wait string `query:"wait" maxLength:"20" doc:"Answer only once the sandbox runs or failed, waiting up to this long: a duration such as 60s or 2m, or a number of seconds. Longer waits are cut to 5m. Empty or 0: answer at once."`
 	Body CreateSandboxRequest
 }
 
 type sandboxOutput struct {
 	Body Sandbox
+}
+
+// createSandboxOutput is a created sandbox and, when the request waited,
+// how the wait ended.
+type createSandboxOutput struct {
+	WaitResult string `header:"CodePod-Wait" doc:"Only when the request waited: running (it runs), failed (it will not run: see status and reason) or timeout (it is still on its way; poll GET /sandboxes/{id})."`
+	Body       Sandbox
 }
 
 type sandboxRef struct {
@@ -37,9 +46,7 @@ type listSandboxesOutput struct {
 func registerSandboxes(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodPost, "/sandboxes", "create-sandbox", "sandboxes", "Create a sandbox", http.StatusConflict)
 	op.DefaultStatus = http.StatusCreated
-	register(api, s, describe(op, "Stores the sandbox as pending and queues it for a runner. "+
-		"Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason."),
-		s.createSandbox)
+	register(api, s, describe(op, createDescription), s.createSandbox)
 
 	op = s.operation(userOnly, http.MethodGet, "/sandboxes", "list-sandboxes", "sandboxes", "List sandboxes")
 	register(api, s, describe(op, "The caller's sandboxes, newest last, without deleted ones."), s.listSandboxes)
@@ -83,7 +90,11 @@ func (s *Server) sandboxAction(f sandboxFunc) func(context.Context, *sandboxRef)
 	}
 }
 
-func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*sandboxOutput, error) {
+func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*createSandboxOutput, error) {
+	wait, err := parseWait(in.Wait)
+	if err != nil {
+		return nil, err
+	}
 	spec, err := in.Body.spec()
 	if err != nil {
 		return nil, err
@@ -92,7 +103,28 @@ func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*sa
 	if err != nil {
 		return nil, err
 	}
-	return &sandboxOutput{Body: newSandbox(sb)}, nil
+	if wait == 0 {
+		return &createSandboxOutput{Body: newSandbox(sb)}, nil
+	}
+	clearWriteDeadline(ctx)
+	created := sb
+	sb, settled, err := s.ctl.WaitSandbox(ctx, caller(ctx), sb.ID, wait, control.Settled)
+	if err != nil && ctx.Err() != nil {
+		// The client went away: nobody reads the answer, and the sandbox
+		// was created; do not log a failure.
+		return &createSandboxOutput{Body: newSandbox(created), WaitResult: "timeout"}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &createSandboxOutput{Body: newSandbox(sb), WaitResult: "timeout"}
+	switch {
+	case sb.Status == codepod.SandboxRunning:
+		out.WaitResult = "running"
+	case settled:
+		out.WaitResult = "failed"
+	}
+	return out, nil
 }
 
 func (s *Server) listSandboxes(ctx context.Context, in *listSandboxesInput) (*listSandboxesOutput, error) {

@@ -152,3 +152,28 @@ func TestSSHTokenNeedsRunningSandbox(t *testing.T) {
 	}
 	wantProblem(t, e.do("POST", "/api/v1/sandboxes/dev/ssh-tokens", key, map[string]any{"ttl_seconds": 7200}), http.StatusUnprocessableEntity)
 }
+
+func TestCreateSandboxWait(t *testing.T) {
+	e := newEnv(t)
+	key := e.newUser("ada@example.com", false)
+
+	// No runner: the wait ends with the sandbox still pending, and says so.
+	r := e.do("POST", "/api/v1/sandboxes?wait=200ms", key, map[string]any{"name": "early"}).want(t, http.StatusCreated)
+	if r.str("status") != "pending" || r.Header.Get("CodePod-Wait") != "timeout" || !strings.Contains(r.str("reason"), "runner") {
+		t.Errorf("create ?wait=200ms without runners: status %s, CodePod-Wait %q, reason %q; want pending, timeout and why",
+			r.str("status"), r.Header.Get("CodePod-Wait"), r.str("reason"))
+	}
+	// Without wait it answers at once, with no CodePod-Wait header.
+	r = e.do("POST", "/api/v1/sandboxes", key, map[string]any{"name": "now"}).want(t, http.StatusCreated)
+	if h, ok := r.Header["Codepod-Wait"]; ok {
+		t.Errorf("create without wait sends CodePod-Wait %q", h)
+	}
+	for _, bad := range []string{"banana", "-5s", "NaN"} {
+		r := e.do("POST", "/api/v1/sandboxes?wait="+bad, key, map[string]any{"name": "bad"})
+		wantProblem(t, r, r.Status)
+		if r.Status < 400 || r.Status >= 500 || !strings.Contains(r.str("detail"), "wait=60s") {
+			t.Errorf("wait=%s: %d %s; want a 4xx problem that shows wait=60s", bad, r.Status, r.Body)
+		}
+	}
+	e.do("GET", "/api/v1/sandboxes/bad", key, nil).want(t, http.StatusNotFound)
+}

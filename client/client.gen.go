@@ -1069,6 +1069,12 @@ type ListSandboxesParams struct {
 	All *bool `form:"all,omitempty" json:"all,omitempty"`
 }
 
+// CreateSandboxParams defines parameters for CreateSandbox.
+type CreateSandboxParams struct {
+	// Wait Answer only once the sandbox runs or failed, waiting up to this long: a duration such as 60s or 2m, or a number of seconds. Longer waits are cut to 5m. Empty or 0: answer at once.
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
 // ExecSandboxStreamParams defines parameters for ExecSandboxStream.
 type ExecSandboxStreamParams struct {
 	// AccessToken The API key, for browsers, which cannot send an Authorization header with a WebSocket. Prefer the header elsewhere.
@@ -1482,21 +1488,25 @@ type ClientInterface interface {
 
 	// CreateSandboxWithBody Create a sandbox
 	//
-	// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+	// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+	//
+	// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-	CreateSandboxWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSandboxWithBody(ctx context.Context, params *CreateSandboxParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSandbox Create a sandbox
 	//
-	// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+	// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+	//
+	// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-	CreateSandbox(ctx context.Context, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateSandbox(ctx context.Context, params *CreateSandboxParams, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteSandbox Delete a sandbox
 	//
@@ -2212,13 +2222,15 @@ func (c *Client) ListSandboxes(ctx context.Context, params *ListSandboxesParams,
 
 // CreateSandboxWithBody Create a sandbox
 //
-// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+//
+// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-func (c *Client) CreateSandboxWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSandboxRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateSandboxWithBody(ctx context.Context, params *CreateSandboxParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSandboxRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2231,13 +2243,15 @@ func (c *Client) CreateSandboxWithBody(ctx context.Context, contentType string, 
 
 // CreateSandbox Create a sandbox
 //
-// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+//
+// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-func (c *Client) CreateSandbox(ctx context.Context, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateSandboxRequest(c.Server, body)
+func (c *Client) CreateSandbox(ctx context.Context, params *CreateSandboxParams, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSandboxRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3671,18 +3685,18 @@ func NewListSandboxesRequest(server string, params *ListSandboxesParams) (*http.
 }
 
 // NewCreateSandboxRequest calls the generic CreateSandbox builder with application/json body
-func NewCreateSandboxRequest(server string, body CreateSandboxJSONRequestBody) (*http.Request, error) {
+func NewCreateSandboxRequest(server string, params *CreateSandboxParams, body CreateSandboxJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateSandboxRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateSandboxRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateSandboxRequestWithBody constructs an http.Request for the CreateSandbox method, with any body, and a specified content type
-func NewCreateSandboxRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateSandboxRequestWithBody(server string, params *CreateSandboxParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3698,6 +3712,33 @@ func NewCreateSandboxRequestWithBody(server string, contentType string, body io.
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5385,21 +5426,25 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSandboxWithBodyWithResponse Create a sandbox
 	//
-	// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+	// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+	//
+	// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-	CreateSandboxWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error)
+	CreateSandboxWithBodyWithResponse(ctx context.Context, params *CreateSandboxParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error)
 
 	// CreateSandboxWithResponse Create a sandbox
 	//
-	// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+	// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+	//
+	// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-	CreateSandboxWithResponse(ctx context.Context, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error)
+	CreateSandboxWithResponse(ctx context.Context, params *CreateSandboxParams, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error)
 
 	// DeleteSandboxWithResponse Delete a sandbox
 	//
@@ -7005,6 +7050,11 @@ func (r ListSandboxesResponse) ContentType() string {
 	return ""
 }
 
+// CreateSandboxResponse201Headers the declared response headers of an HTTP 201 response for CreateSandbox
+type CreateSandboxResponse201Headers struct {
+	CodePodWait *string
+}
+
 type CreateSandboxResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7022,6 +7072,8 @@ type CreateSandboxResponse struct {
 	ApplicationproblemJSON429 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSandboxResponse201Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -9996,13 +10048,15 @@ func (c *ClientWithResponses) ListSandboxesWithResponse(ctx context.Context, par
 
 // CreateSandboxWithBodyWithResponse Create a sandbox
 //
-// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+//
+// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-func (c *ClientWithResponses) CreateSandboxWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error) {
-	rsp, err := c.CreateSandboxWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateSandboxWithBodyWithResponse(ctx context.Context, params *CreateSandboxParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error) {
+	rsp, err := c.CreateSandboxWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10011,13 +10065,15 @@ func (c *ClientWithResponses) CreateSandboxWithBodyWithResponse(ctx context.Cont
 
 // CreateSandboxWithResponse Create a sandbox
 //
-// Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+// Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+//
+// Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/sandboxes (the `CreateSandbox` operationId).
-func (c *ClientWithResponses) CreateSandboxWithResponse(ctx context.Context, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error) {
-	rsp, err := c.CreateSandbox(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateSandboxWithResponse(ctx context.Context, params *CreateSandboxParams, body CreateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSandboxResponse, error) {
+	rsp, err := c.CreateSandbox(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11663,6 +11719,19 @@ func ParseCreateSandboxResponse(rsp *http.Response) (*CreateSandboxResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSandboxResponse201Headers
+		if values := rsp.Header.Values("CodePod-Wait"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "CodePod-Wait", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CodePodWait = &value
+		}
+		response.Headers201 = &headers
 	}
 
 	return response, nil

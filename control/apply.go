@@ -52,6 +52,7 @@ func (s *Service) apply(ctx context.Context, tx codepod.Store, out *outbox, id s
 			return nil, false, fmt.Errorf("apply %s to sandbox %s: %w", ev.Kind, id, err)
 		}
 		out.jobs = append(out.jobs, jobs...)
+		out.sandboxes = append(out.sandboxes, id)
 		if next.Status != sb.Status {
 			s.log.Info("sandbox "+string(next.Status), keySandbox, id, keyRunner, next.RunnerID, "event", ev.Kind, "was", sb.Status)
 		}

@@ -22,7 +22,8 @@ import (
 // and a goroutine LISTENing on codepod_jobs wakes this process's waiters for
 // every notification, so the replica that holds a runner's poll wakes it.
 type Hub interface {
-	// Wait returns a channel that is closed by the next Notify of runnerID.
+	// Wait returns a channel that is closed by the next Notify of runnerID
+	// (or of a sandbox's key, "sandbox/<id>", which WaitSandbox waits on).
 	Wait(runnerID string) <-chan struct{}
 	// Notify wakes every poll of runnerID that waits now.
 	Notify(runnerID string)

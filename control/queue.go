@@ -9,11 +9,16 @@ import (
 	"github.com/codepod-dev/codepod/wire"
 )
 
-// outbox collects what a transaction enqueued, to announce once it committed.
-type outbox struct{ jobs []*codepod.Job }
+// outbox collects what a transaction enqueued, and the sandboxes it changed,
+// to announce once it committed.
+type outbox struct {
+	jobs      []*codepod.Job
+	sandboxes []string // ids whose status or reason changed
+}
 
 // inTx runs fn in one store transaction; after it commits, it counts the
-// jobs fn enqueued and wakes their runners' polls.
+// jobs fn enqueued, wakes their runners' polls and wakes whoever waits on
+// the sandboxes fn changed (WaitSandbox).
 func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbox) error) error {
 	var out outbox
 	err := s.st.InTx(ctx, func(tx codepod.Store) error {
@@ -27,6 +32,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbo
 		s.metrics.enqueued.WithLabelValues(string(j.Kind)).Inc()
 		s.log.Debug("job enqueued", keyJob, j.ID, keyKind, j.Kind, keySandbox, j.SandboxID, keyRunner, j.RunnerID)
 		s.hub.Notify(j.RunnerID)
+	}
+	for _, id := range out.sandboxes {
+		s.hub.Notify(sandboxKey(id))
 	}
 	return nil
 }

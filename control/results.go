@@ -29,9 +29,9 @@ func (s *Service) Progress(ctx context.Context, r *codepod.Runner, jobID string,
 		return nil
 	}
 	msg := codepod.TruncateUTF8(p.Message, 1024)
-	return s.st.InTx(ctx, func(tx codepod.Store) error {
+	return s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
 		sb, err := tx.Sandbox(ctx, j.SandboxID)
-		if err != nil || sb.RunnerID != r.ID || (sb.Status != codepod.SandboxCreating && sb.Status != codepod.SandboxStarting) {
+		if err != nil || sb.RunnerID != r.ID || (sb.Status != codepod.SandboxCreating && sb.Status != codepod.SandboxStarting) || sb.Reason == msg {
 			return err
 		}
 		// The reason only; a conflict means the sandbox moved on, and the
@@ -39,6 +39,9 @@ func (s *Service) Progress(ctx context.Context, r *codepod.Runner, jobID string,
 		_, err = tx.UpdateSandbox(ctx, sb.ID, sb.Version, codepod.SandboxUpdate{Reason: &msg, At: s.now()})
 		if errors.Is(err, codepod.ErrVersionConflict) {
 			return nil
+		}
+		if err == nil {
+			out.sandboxes = append(out.sandboxes, sb.ID)
 		}
 		return err
 	})

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,13 +94,55 @@ func TestWebUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(row+` button.delete`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row)),
 	)
-	if msg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#error').textContent`)); err != nil || msg != "" {
+	if msg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#error-text').textContent`)); err != nil || msg != "" {
 		t.Errorf("the page shows an error: %q (%v)", msg, err)
 	}
+	checkErrorBanner(t, tctx)
 	if status, _, _ := c.raw(ctx, "GET", "/api/v1/sandboxes/"+sb.ID, nil, ""); status != http.StatusNotFound {
 		t.Errorf("after the UI deleted it, GET answers %d, want 404", status)
 	}
 	t.Logf("web UI test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// checkErrorBanner makes the UI fail a create (memory 12zb), and checks
+// that the error banner survives two list refreshes (it used to vanish
+// within a second), goes when dismissed, and goes when the action is
+// retried.
+func checkErrorBanner(t *testing.T, ctx context.Context) {
+	t.Helper()
+	failCreate := []chromedp.Action[chromedp.Void]{
+		chromedp.SetValue(chromedp.CSS(`#create input[name=name]`), "ui-bad"),
+		chromedp.SetValue(chromedp.CSS(`#create input[name=memory]`), "12zb"),
+		chromedp.Click(chromedp.CSS(`#create button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#error`)),
+	}
+	step(t, ctx, "fail a create", failCreate...)
+	msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#error-text').textContent`))
+	if err != nil || !strings.Contains(msg, "memory") {
+		t.Fatalf("the banner says %q (%v); want the server's message about memory", msg, err)
+	}
+	refreshes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.refreshes)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "wait for two list refreshes",
+		discard(chromedp.Poll[bool](fmt.Sprintf(`Number(document.body.dataset.refreshes) >= %d`, refreshes+2))))
+	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('#error').hidden && document.querySelector('#error-text').textContent !== ''`)); err != nil || !shown {
+		t.Fatalf("the error banner did not survive the list refresh (%v)", err)
+	}
+	step(t, ctx, "dismiss it",
+		chromedp.Click(chromedp.CSS(`#error-dismiss`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#error`)))
+	step(t, ctx, "fail again", failCreate...)
+	step(t, ctx, "retry with a good memory clears it",
+		chromedp.SetValue(chromedp.CSS(`#create input[name=memory]`), "64m"),
+		chromedp.SetValue(chromedp.CSS(`#create input[name=image]`), "codepod/tiny:latest"),
+		chromedp.Click(chromedp.CSS(`#create button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#error`)),
+		chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"] button.delete`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"]`)),
+	)
 }
 
 // step runs actions, failing the test with the terminal's text on error.

@@ -106,8 +106,8 @@ func newAPIKeyCmd() *cobra.Command {
 			if err := c.check(err, r); err != nil {
 				return err
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), r.JSON201)
+			if ok, err := out.write(cmd.OutOrStdout(), r.JSON201); ok {
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), r.JSON201.Key)
 			fmt.Fprintln(cmd.ErrOrStderr(), "Keep this key safe: it is not shown again.")
@@ -116,7 +116,7 @@ func newAPIKeyCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "cli", "a name to recognise the key by")
 	create.Flags().StringVar(&expires, "expires-in", "", "lifetime, e.g. 720h (default: never expires)")
-	create.Flags().VarP(&out, "output", "o", "output format: table (the key) or json")
+	create.Flags().VarP(&out, "output", "o", "output format: table (the key), json or yaml")
 	var user string
 	list := listCmd("list", "List your API keys (prefixes only; admins: --user)", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		params := &client.ListApiKeysParams{}
@@ -149,9 +149,11 @@ func newAPIKeyCmd() *cobra.Command {
 	return cmd
 }
 
-// listCmd builds a list command printing a table or, with -o json, the items.
+// listCmd builds a list command printing a table or, with -o json|yaml,
+// the items; -q prints the first column (the ids) alone.
 func listCmd(use, short string, fetch func(*cobra.Command, *apiClient) (any, [][]string, error), header ...string) *cobra.Command {
 	out := outputFormat("table")
+	quiet := false
 	cmd := &cobra.Command{
 		Use: use, Short: short, Aliases: []string{"ls"}, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -163,13 +165,17 @@ func listCmd(use, short string, fetch func(*cobra.Command, *apiClient) (any, [][
 			if err != nil {
 				return err
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), items)
+			if ok, err := out.write(cmd.OutOrStdout(), items); ok {
+				return err
+			}
+			if quiet {
+				return firstColumn(cmd.OutOrStdout(), rows)
 			}
 			return table(cmd.OutOrStdout(), header, rows)
 		},
 	}
-	cmd.Flags().VarP(&out, "output", "o", "output format: table or json")
+	cmd.Flags().VarP(&out, "output", "o", "output format: table, json or yaml")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the ids, one a line")
 	return cmd
 }
 

@@ -26,15 +26,15 @@ func newRunnerTokenCmd() *cobra.Command {
 			if err := c.check(err, r); err != nil {
 				return err
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), r.JSON201)
+			if ok, err := out.write(cmd.OutOrStdout(), r.JSON201); ok {
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), r.JSON201.Token)
 			return nil
 		},
 	}
 	create.Flags().StringVar(&expires, "expires-in", "", "lifetime, e.g. 24h (default: never expires)")
-	create.Flags().VarP(&out, "output", "o", "output format: table (the token) or json")
+	create.Flags().VarP(&out, "output", "o", "output format: table (the token), json or yaml")
 	list := listCmd("list", "List registration tokens", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListRunnerTokensWithResponse(cmd.Context(), &client.ListRunnerTokensParams{})
 		if err := c.check(err, r); err != nil {
@@ -105,8 +105,8 @@ func newUserCmd() *cobra.Command {
 			if err := c.check(err, r); err != nil {
 				return err
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), r.JSON201)
+			if ok, err := out.write(cmd.OutOrStdout(), r.JSON201); ok {
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), r.JSON201.Id)
 			return nil
@@ -116,7 +116,7 @@ func newUserCmd() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "display name")
 	create.Flags().BoolVar(&admin, "admin", false, "make the user an admin")
 	create.Flags().BoolVar(&stdinPassword, "password", false, "set a password (read from the terminal or standard input)")
-	create.Flags().VarP(&out, "output", "o", "output format: table (the id) or json")
+	create.Flags().VarP(&out, "output", "o", "output format: table (the id), json or yaml")
 	create.MarkFlagRequired("email")
 	list := listCmd("list", "List users", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {
 		r, err := c.ListUsersWithResponse(cmd.Context(), &client.ListUsersParams{})

@@ -23,11 +23,15 @@ func run(ctx context.Context, args []string) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ee exitError
+	var lost lostError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &lost):
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return ExitConnectionLost
 	default:
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		return 1
@@ -51,5 +55,7 @@ func newRootCmd() *cobra.Command {
 		c.GroupID = "use"
 		root.AddCommand(c)
 	}
+	root.InitDefaultCompletionCmd()
+	rejectUnknownSubcommands(root)
 	return root
 }

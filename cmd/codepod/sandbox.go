@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -23,6 +21,7 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"))
 	cmd.AddCommand(sandboxSessionCommands()...)
+	addSandboxCompletion(cmd)
 	return cmd
 }
 
@@ -51,7 +50,7 @@ func newSandboxCreateCmd() *cobra.Command {
 		devcontainer string
 		cpu          float64
 		env, labels  []string
-		wait         bool
+		wait, keep   bool
 		timeout      time.Duration
 		out          = outputFormat("table")
 	)
@@ -102,18 +101,24 @@ func newSandboxCreateCmd() *cobra.Command {
 			if labelMap != nil {
 				req.Labels = &labelMap
 			}
-			r, err := c.CreateSandboxWithResponse(cmd.Context(), req)
+			r, err := c.CreateSandboxWithResponse(cmd.Context(), nil, req)
 			if err := c.check(err, r); err != nil {
 				return err
 			}
 			sb := r.JSON201
 			if wait {
-				if sb, err = waitRunning(cmd, c, sb.Id, timeout); err != nil {
+				created := sb
+				if sb, err = waitStatus(cmd, c, created.Id, "running", timeout); err != nil {
+					if !keep {
+						cleanUpFailedCreate(cmd, c, created.Id, created.Name)
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "kept sandbox %s (%s): delete it with `codepod sandbox delete %s`\n", created.Name, created.Id, created.Name)
+					}
 					return err
 				}
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), sb)
+			if ok, err := out.write(cmd.OutOrStdout(), sb); ok {
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), sb.Id)
 			return nil
@@ -129,47 +134,15 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringVar(&network, "network", "", "none (loopback only, default) or bridge")
 	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")
 	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json")
-	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs")
+	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs, showing its progress; delete it if it fails or --timeout passes")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
-	f.VarP(&out, "output", "o", "output format: table (the id) or json")
+	f.BoolVar(&keep, "keep-on-failure", false, "with --wait: keep a sandbox that failed or timed out (to read its reason or logs)")
+	f.VarP(&out, "output", "o", "output format: table (the id), json or yaml")
 	return cmd
 }
 
 func setIf(p **string, v string) {
 	if v != "" {
 		*p = &v
-	}
-}
-
-// waitRunning polls a sandbox until it runs, fails, or timeout passes. On a
-// terminal it shows status changes; piped, it stays quiet.
-func waitRunning(cmd *cobra.Command, c *apiClient, id string, timeout time.Duration) (*client.Sandbox, error) {
-	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-	defer cancel()
-	progress := isTerminal(cmd.ErrOrStderr())
-	last := ""
-	for {
-		r, err := c.GetSandboxWithResponse(ctx, id)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("sandbox %s is not running after %s (status %s)", id, timeout, last)
-		}
-		if err := c.check(err, r); err != nil {
-			return nil, err
-		}
-		sb := r.JSON200
-		if line := string(sb.Status) + ": " + sb.Reason; progress && line != last {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", id, strings.TrimSuffix(line, ": "))
-		}
-		last = string(sb.Status)
-		switch sb.Status {
-		case "running":
-			return sb, nil
-		case "error", "deleted", "deleting", "lost", "stopped":
-			return nil, fmt.Errorf("sandbox %s is %s: %s", id, sb.Status, sb.Reason)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
 	}
 }

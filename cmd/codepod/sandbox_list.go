@@ -13,7 +13,7 @@ import (
 func newSandboxListCmd() *cobra.Command {
 	var (
 		status, labels []string
-		all            bool
+		all, quiet     bool
 		out            = outputFormat("table")
 	)
 	cmd := &cobra.Command{
@@ -48,21 +48,25 @@ func newSandboxListCmd() *cobra.Command {
 				}
 				params.Cursor = &r.JSON200.NextCursor
 			}
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), items)
+			if ok, err := out.write(cmd.OutOrStdout(), items); ok {
+				return err
 			}
 			rows := make([][]string, 0, len(items))
 			for _, s := range items {
 				rows = append(rows, []string{s.Id, s.Name, string(s.Status), s.Image,
 					fmt.Sprint(s.Cpu), s.Memory, age(s.CreatedAt), s.Reason})
 			}
+			if quiet {
+				return firstColumn(cmd.OutOrStdout(), rows)
+			}
 			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATUS", "IMAGE", "CPU", "MEMORY", "AGE", "REASON"}, rows)
 		},
 	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the sandbox ids, one a line (e.g. codepod sandbox delete $(codepod sandbox list -q))")
 	cmd.Flags().StringSliceVar(&status, "status", nil, "only these statuses (e.g. running,stopped)")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "only sandboxes with label key=value (repeatable)")
 	cmd.Flags().BoolVar(&all, "all", false, "every user's sandboxes (admins)")
-	cmd.Flags().VarP(&out, "output", "o", "output format: table or json")
+	cmd.Flags().VarP(&out, "output", "o", "output format: table, json or yaml")
 	return cmd
 }
 
@@ -82,8 +86,8 @@ func newSandboxGetCmd() *cobra.Command {
 				return err
 			}
 			s := r.JSON200
-			if out == "json" {
-				return writeJSON(cmd.OutOrStdout(), s)
+			if ok, err := out.write(cmd.OutOrStdout(), s); ok {
+				return err
 			}
 			rows := [][]string{
 				{"ID", s.Id}, {"Name", s.Name}, {"Status", string(s.Status)}, {"Reason", s.Reason},
@@ -101,7 +105,7 @@ func newSandboxGetCmd() *cobra.Command {
 			return table(cmd.OutOrStdout(), nil, rows)
 		},
 	}
-	cmd.Flags().VarP(&out, "output", "o", "output format: table or json")
+	cmd.Flags().VarP(&out, "output", "o", "output format: table, json or yaml")
 	return cmd
 }
 
@@ -129,11 +133,18 @@ func age(t time.Time) string {
 
 // newSandboxActionCmd builds stop, start and delete: each takes several
 // sandboxes, goes on past a failure, and exits non-zero if any failed.
+// start and stop take --wait (until running or stopped).
 func newSandboxActionCmd(action, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   action + " ID|NAME...",
-		Short: short,
-		Args:  cobra.MinimumNArgs(1),
+	var (
+		wait    bool
+		timeout time.Duration
+	)
+	want := map[string]string{"start": "running", "stop": "stopped"}[action]
+	cmd := &cobra.Command{
+		Use:               action + " ID|NAME...",
+		Short:             short,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeSandboxes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newAPIClient(true)
 			if err != nil {
@@ -141,7 +152,11 @@ func newSandboxActionCmd(action, short string) *cobra.Command {
 			}
 			failed := 0
 			for _, ref := range args {
-				if err := sandboxAction(cmd, c, action, ref); err != nil {
+				err := sandboxAction(cmd, c, action, ref)
+				if err == nil && wait {
+					_, err = waitStatus(cmd, c, ref, want, timeout)
+				}
+				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "Error: %s %s: %v\n", action, ref, err)
 					failed++
 					continue
@@ -154,6 +169,11 @@ func newSandboxActionCmd(action, short string) *cobra.Command {
 			return nil
 		},
 	}
+	if want != "" {
+		cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sandbox is "+want+", showing its progress")
+		cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	}
+	return cmd
 }
 
 func sandboxAction(cmd *cobra.Command, c *apiClient, action, ref string) error {

@@ -40,6 +40,7 @@ type serverOptions struct {
 	MaxCPU        float64
 	MaxMemory     string
 	AdvertiseURL  string
+	MetricsToken  string
 	Runtime       string
 	Limits        limitOptions // server_limits.go
 	Accounts      accountOptions
@@ -59,6 +60,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.PollWait, "poll-wait", "CODEPOD_POLL_WAIT", 25*time.Second, "how long a runner's poll is held when no job is ready")
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
+	envString(fs, &o.MetricsToken, "metrics-token", "CODEPOD_METRICS_TOKEN", "", "when set, /metrics answers only scrapes that send Authorization: Bearer <this token>")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	o.Accounts.register(fs)
@@ -193,7 +195,8 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		return nil, err
 	}
 	ctl := control.New(st, ctlCfg)
-	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits})
+	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits,
+		MetricsToken: o.MetricsToken})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
 

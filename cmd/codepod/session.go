@@ -116,7 +116,11 @@ func runRemote(cmd *cobra.Command, ref string, argv []string, o execOptions) err
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	code, err := sandboxssh.ExitCode(s.Wait())
+	werr := s.Wait()
+	if lost := connectionLost(ref, werr); lost != nil {
+		return lost
+	}
+	code, err := sandboxssh.ExitCode(werr)
 	if err != nil {
 		return err
 	}

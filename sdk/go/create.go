@@ -67,7 +67,7 @@ func mapIf(m map[string]string) *map[string]string {
 // run in time (ErrTimeout) or fails to start (ErrFailed), CreateSandbox
 // deletes it and returns the error, so no sandbox is left behind unseen.
 func (c *Client) CreateSandbox(ctx context.Context, opts CreateOptions) (*Sandbox, error) {
-	info, err := decode[SandboxInfo](c.check(c.api.CreateSandbox(ctx, opts.request())))
+	info, err := decode[SandboxInfo](c.check(c.api.CreateSandbox(ctx, nil, opts.request())))
 	if err != nil {
 		return nil, err
 	}

@@ -8,16 +8,20 @@ let timer = null;
 let lastList = '';
 let session = null;
 
+// showError shows msg in the banner, or hides it when msg is empty. The
+// banner stays until it is dismissed or a user action runs again: the list
+// refresh every 2s does not clear it.
 function showError(msg) {
-  const el = $('#error');
-  el.textContent = msg || '';
-  el.hidden = !msg;
+  $('#error-text').textContent = msg || '';
+  $('#error').hidden = !msg;
 }
 
-// run calls fn and shows its error, if any.
-async function run(fn) {
+// run calls fn and shows its error, if any. A user action (clear true: a
+// retry) first clears the banner; the background refresh (clear false)
+// leaves it as it is.
+async function run(fn, clear = true) {
   try {
-    showError('');
+    if (clear) showError('');
     return await fn();
   } catch (e) {
     if (e.status === 401) { signOut(); }
@@ -74,7 +78,8 @@ function row(sb) {
 }
 
 async function refresh() {
-  const list = await run(() => call('GET', '/sandboxes?limit=500'));
+  const list = await run(() => call('GET', '/sandboxes?limit=500'), false);
+  document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
   if (!list) return;
   const items = list.items || [];
   const json = JSON.stringify(items);
@@ -161,6 +166,7 @@ $('#signin').addEventListener('submit', signIn);
 $('#create').addEventListener('submit', create);
 $('#signout').addEventListener('click', () => { signOut(); showError(''); });
 $('#terminal-close').addEventListener('click', closeTerminal);
+$('#error-dismiss').addEventListener('click', () => showError(''));
 
 if (getKey()) {
   run(() => call('GET', '/me')).then((me) => (me ? start(me) : signOut()));

@@ -294,7 +294,9 @@ export interface paths {
         put?: never;
         /**
          * Create a sandbox
-         * @description Stores the sandbox as pending and queues it for a runner. Poll GET /sandboxes/{id} until status is running. Without a fitting runner it waits in pending with a reason.
+         * @description Stores the sandbox as pending and queues it for a runner. Without a fitting runner it waits in pending with a reason.
+         *
+         *     Without `wait` it answers at once (status pending or creating): poll GET /sandboxes/{id} until status is running. With `wait` (e.g. `?wait=60s`, at most 5m) it answers when the sandbox runs, when it failed, or when the wait is over — always 201 with the sandbox as it is then, because the sandbox exists either way and is yours to use or delete. The `CodePod-Wait` header says how the wait ended: `running`; `failed` (status error, lost or deleted, with the cause in `reason`: delete the sandbox, fix the cause and create it again); or `timeout` (still pending, creating or starting: poll GET /sandboxes/{id}, or delete it). Clients that treat a create as done only when the sandbox runs (as the E2B and Daytona SDKs do) check `status == "running"`.
          */
         post: operations["create-sandbox"];
         delete?: never;
@@ -2665,7 +2667,10 @@ export interface operations {
     };
     "create-sandbox": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Answer only once the sandbox runs or failed, waiting up to this long: a duration such as 60s or 2m, or a number of seconds. Longer waits are cut to 5m. Empty or 0: answer at once. */
+                wait?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2679,6 +2684,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "CodePod-Wait"?: string;
                     [name: string]: unknown;
                 };
                 content: {
