@@ -1,0 +1,166 @@
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codepod-dev/codepod/internal/testenv"
+	"github.com/codepod-dev/codepod/sdk/internal/sdktest"
+)
+
+// The install tests install each SDK as its README says, into a fresh
+// virtualenv, npm project or Go module outside the repository, and run the
+// README's quickstart from there against a real server: once configured by
+// the environment, once by the CLI's config file only (written by
+// `codepod config set`).
+
+// installLine is the first line of the first ```sh block of an SDK's
+// README, which must come before any other block: the install command.
+func installLine(t *testing.T, sdk string) []string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(sdkDir(sdk), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```(\\w*)\n(.*?)```").FindSubmatch(readme)
+	if m == nil || string(m[1]) != "sh" {
+		t.Fatalf("sdk/%s/README.md must start with a ```sh block holding the install command", sdk)
+	}
+	line, _, _ := strings.Cut(string(m[2]), "\n")
+	line, _, _ = strings.Cut(line, "#")
+	return strings.Fields(line)
+}
+
+// readmeBlock is the first ```lang block of an SDK's README.
+func readmeBlock(t *testing.T, sdk, lang string) string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(sdkDir(sdk), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatalf("sdk/%s/README.md has no ```%s block", sdk, lang)
+	}
+	return string(m[1])
+}
+
+// cleanEnv is this process's environment without anything that would point
+// an SDK at a server or at the source tree, plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "CODEPOD_SERVER_URL", "CODEPOD_API_KEY", "XDG_CONFIG_HOME", "PYTHONPATH", "NODE_PATH", "GOFLAGS", "GOWORK":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// runEnv runs a command in dir with exactly env and returns its output,
+// failing the test when it fails.
+func runEnv(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
+	}
+	return out.String()
+}
+
+// configDir writes the CLI's config file with `codepod config set` into a
+// fresh directory and returns it, for XDG_CONFIG_HOME.
+func configDir(t *testing.T, url, key string) string {
+	t.Helper()
+	bin, err := sdktest.Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := cleanEnv("XDG_CONFIG_HOME=" + dir)
+	runEnv(t, dir, env, filepath.Join(bin, "codepod"), "config", "set", "SERVER_URL", url)
+	runEnv(t, dir, env, filepath.Join(bin, "codepod"), "config", "set", "API_KEY", key)
+	if _, err := os.Stat(filepath.Join(dir, "codepod", "config.json")); err != nil {
+		t.Fatalf("codepod config set wrote no config.json: %v", err)
+	}
+	return dir
+}
+
+// quickstartOutput is what every README quickstart prints.
+var quickstartOutput = regexp.MustCompile(`^hello from [a-z0-9-]+ - exit code 0\nhi there\n\n?timed out: (true|True)\n$`)
+
+// runQuickstart runs a quickstart twice: with the server in the
+// environment, and with it in the CLI's config file only.
+func runQuickstart(t *testing.T, dir string, env []string, name string, args ...string) {
+	t.Helper()
+	url, key := sdktest.Shared(t)
+	for _, how := range []struct {
+		name string
+		env  []string
+	}{
+		{"environment", cleanEnv(append(env, "CODEPOD_SERVER_URL="+url, "CODEPOD_API_KEY="+key, "XDG_CONFIG_HOME="+t.TempDir())...)},
+		{"config file", cleanEnv(append(env, "XDG_CONFIG_HOME="+configDir(t, url, key))...)},
+	} {
+		out := runEnv(t, dir, how.env, name, args...)
+		if !quickstartOutput.MatchString(out) {
+			t.Errorf("the quickstart configured by the %s printed:\n%s\nwant it to match %s", how.name, out, quickstartOutput)
+		}
+	}
+}
+
+// TestPythonInstall: `pip install ./sdk/python` into a fresh virtualenv,
+// offline (PIP_NO_INDEX: the in-tree build backend needs nothing from
+// PyPI), then the README's quickstart from another directory.
+func TestPythonInstall(t *testing.T) {
+	t.Parallel()
+	py := testenv.Command(t, "python3")
+	sdktest.Shared(t)
+	tmp := t.TempDir()
+	venv := filepath.Join(tmp, "venv")
+	env := cleanEnv("PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONDONTWRITEBYTECODE=1")
+	cmd := exec.Command(py, "-m", "venv", venv)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python3 -m venv (Debian needs the python3-venv package): %v\n%s", err, out)
+	}
+
+	line := installLine(t, "python")
+	if strings.Join(line, " ") != "pip install ./sdk/python" {
+		t.Fatalf("sdk/python/README.md's install line is %q, want %q", strings.Join(line, " "), "pip install ./sdk/python")
+	}
+	root := testenv.RepoRoot()
+	runEnv(t, root, env, filepath.Join(venv, "bin", "pip"), line[1:]...)
+
+	// The package is the installed copy, with its type marker and metadata.
+	work := filepath.Join(tmp, "work")
+	os.Mkdir(work, 0o755)
+	out := runEnv(t, work, env, filepath.Join(venv, "bin", "python"), "-c",
+		"import codepod, importlib.metadata as m, os; print(codepod.__file__); "+
+			"print(os.path.exists(os.path.join(os.path.dirname(codepod.__file__), 'py.typed'))); "+
+			"print(m.version('codepod'), m.metadata('codepod')['Requires-Python'])")
+	want := filepath.Join(venv, "lib") + "/"
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], want) ||
+		lines[1] != "True" || lines[2] != "0.1.0 >=3.10" {
+		t.Fatalf("the installed package: got\n%s\nwant its file under %s, py.typed, version 0.1.0 and Requires-Python >=3.10", out, want)
+	}
+
+	src := filepath.Join(work, "quickstart.py")
+	if err := os.WriteFile(src, []byte(readmeBlock(t, "python", "python")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runQuickstart(t, work, env, filepath.Join(venv, "bin", "python"), src)
+}
