@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,4 +164,92 @@ func TestPythonInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	runQuickstart(t, work, env, filepath.Join(venv, "bin", "python"), src)
+}
+
+// copyTree copies the files of src to dst, leaving out the directories a
+// build or an install makes: dst looks like a fresh clone.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		switch d.Name() {
+		case "node_modules", "dist", "dist-examples", "__pycache__":
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTypeScriptInstall: `npm install <clone>/sdk/typescript` into a fresh
+// npm project from a copy of the SDK as a clone has it (no node_modules,
+// no dist: the package's prepare script installs its own dependencies and
+// builds), then the README's quickstart, compiled against the installed
+// package's type declarations, with node.
+func TestTypeScriptInstall(t *testing.T) {
+	t.Parallel()
+	testenv.Command(t, "node")
+	npm := testenv.Command(t, "npm")
+	sdktest.Shared(t)
+	tmp := t.TempDir()
+	clone := filepath.Join(tmp, "codepod", "sdk", "typescript")
+	copyTree(t, sdkDir("typescript"), clone)
+	proj := filepath.Join(tmp, "proj")
+	os.Mkdir(proj, 0o755)
+	if err := os.WriteFile(filepath.Join(proj, "package.json"), []byte(`{"name": "quickstart", "private": true, "type": "module"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("npm_config_audit=false", "npm_config_fund=false", "npm_config_update_notifier=false")
+
+	line := installLine(t, "typescript")
+	if len(line) != 3 || line[0] != "npm" || line[1] != "install" || !strings.HasSuffix(line[2], "/sdk/typescript") {
+		t.Fatalf("sdk/typescript/README.md's install line is %q, want npm install <path>/sdk/typescript", strings.Join(line, " "))
+	}
+	runEnv(t, proj, env, npm, "install", clone)
+	if _, err := os.Stat(filepath.Join(clone, "dist", "index.d.ts")); err != nil {
+		t.Fatalf("npm install did not build the package (prepare): %v", err)
+	}
+
+	// Compile the README's quickstart against the installed package, with
+	// the TypeScript the SDK itself pins.
+	var pkg struct {
+		DevDependencies map[string]string `json:"devDependencies"`
+	}
+	b, err := os.ReadFile(filepath.Join(sdkDir("typescript"), "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	runEnv(t, proj, env, npm, "install", "--save-dev",
+		"typescript@"+pkg.DevDependencies["typescript"], "@types/node@"+pkg.DevDependencies["@types/node"])
+	tsconfig := `{"compilerOptions": {"target": "ES2022", "lib": ["ES2022", "ESNext.Disposable"], "module": "NodeNext",
+  "moduleResolution": "NodeNext", "types": ["node"], "strict": true, "skipLibCheck": true}, "files": ["quickstart.ts"]}` + "\n"
+	if err := os.WriteFile(filepath.Join(proj, "tsconfig.json"), []byte(tsconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "quickstart.ts"), []byte(readmeBlock(t, "typescript", "ts")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runEnv(t, proj, env, filepath.Join(proj, "node_modules", ".bin", "tsc"), "-p", "tsconfig.json")
+	runQuickstart(t, proj, env, "node", "quickstart.js")
 }
