@@ -253,3 +253,42 @@ func TestTypeScriptInstall(t *testing.T) {
 	runEnv(t, proj, env, filepath.Join(proj, "node_modules", ".bin", "tsc"), "-p", "tsconfig.json")
 	runQuickstart(t, proj, env, "node", "quickstart.js")
 }
+
+// TestGoInstall: a fresh Go module outside the repository that requires
+// github.com/codepod-dev/codepod/sdk/go with the README's require and
+// replace lines (pointing at this tree), resolved with GOFLAGS=-mod=mod
+// and the configured GOPROXY, builds and runs the README's quickstart.
+func TestGoInstall(t *testing.T) {
+	t.Parallel()
+	goBin := testenv.Command(t, "go")
+	sdktest.Shared(t)
+	if line := strings.Join(installLine(t, "go"), " "); line != "go get github.com/codepod-dev/codepod/sdk/go" {
+		t.Fatalf("sdk/go/README.md's install line is %q, want go get github.com/codepod-dev/codepod/sdk/go", line)
+	}
+	readme, err := os.ReadFile(filepath.Join(sdkDir("go"), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```\n(require github.com/codepod-dev/codepod/sdk/go .*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("sdk/go/README.md has no ``` block with the require and replace lines for a clone")
+	}
+	root := testenv.RepoRoot()
+	lines := strings.ReplaceAll(string(m[1]), "=> ../codepod", "=> "+root)
+	proj := t.TempDir()
+	gomod := "module example.com/quickstart\n\ngo 1.26.4\n\n" + lines
+	if err := os.WriteFile(filepath.Join(proj, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "main.go"), []byte(readmeBlock(t, "go", "go")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("GOFLAGS=-mod=mod", "GOWORK=off")
+	runEnv(t, proj, env, goBin, "mod", "tidy")
+	runEnv(t, proj, env, goBin, "build", "-o", "quickstart", ".")
+	b, _ := os.ReadFile(filepath.Join(proj, "go.mod"))
+	if !strings.Contains(string(b), "github.com/codepod-dev/codepod/sdk/go v0.0.0") {
+		t.Fatalf("go mod tidy dropped the SDK from go.mod:\n%s", b)
+	}
+	runQuickstart(t, proj, env, filepath.Join(proj, "quickstart"))
+}
