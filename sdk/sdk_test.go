@@ -2,7 +2,7 @@
 // (node --test, python3 -m unittest) against a real server and runner on
 // the local Docker Engine, and checks that their generated code matches
 // openapi.yaml. The Go SDK's tests live with it, in sdk/go, a module of its
-// own: TestGoSDK runs them. install_test.go installs each SDK as its README
+// own: sdk/gosdk runs them. install_test.go installs each SDK as its README
 // says, outside the repository, and runs the README's quickstart.
 package sdk_test
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,42 +102,4 @@ func npmInstalled(t *testing.T) string {
 		t.Fatal(npmErr)
 	}
 	return npm
-}
-
-// TestGoSDK runs the Go SDK's tests and vet. sdk/go is a module of its own
-// (what `go get github.com/codepod-dev/codepod/sdk/go` fetches), so the
-// repository's `go test ./...` does not descend into it: this test does.
-// Its TestMain starts its own cluster.
-func TestGoSDK(t *testing.T) {
-	t.Parallel()
-	goBin := testenv.Command(t, "go")
-	dir := sdkDir("go")
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CODEPOD_SERVER_URL=") && !strings.HasPrefix(kv, "CODEPOD_API_KEY=") {
-			env = append(env, kv)
-		}
-	}
-	runEnv(t, dir, env, goBin, "vet", "./...")
-	out := runEnv(t, dir, env, goBin, "test", "-count=1", "-timeout", "15m", "./...")
-	t.Logf("go test ./... in sdk/go:\n%s", out)
-}
-
-// TestGoSDKModule checks that sdk/go's go.mod and go.sum are tidy: they
-// list what the SDK and its tests import, nothing else (no tool's
-// dependencies). The graph below it still holds what the main module's
-// go.mod requires.
-func TestGoSDKModule(t *testing.T) {
-	goBin := testenv.Command(t, "go")
-	dir := sdkDir("go")
-	runEnv(t, dir, cleanEnv(), goBin, "mod", "tidy", "-diff")
-	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tool := range []string{"github.com/go-task/task", "github.com/oapi-codegen/oapi-codegen", "github.com/aws/", "cloud.google.com/"} {
-		if strings.Contains(string(gomod), tool) {
-			t.Errorf("sdk/go/go.mod requires %s, a tool's dependency:\n%s", tool, gomod)
-		}
-	}
 }
