@@ -2,7 +2,6 @@ package codepod
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -36,11 +35,12 @@ type options struct {
 }
 
 // WithServerURL sets the server's URL, e.g. https://codepod.example.com
-// (default: CODEPOD_SERVER_URL, else DefaultServerURL).
+// (default: CODEPOD_SERVER_URL, else SERVER_URL in the CLI's config file,
+// else DefaultServerURL).
 func WithServerURL(url string) Option { return func(o *options) { o.serverURL = url } }
 
 // WithAPIKey sets the API key sent as a bearer token (default:
-// CODEPOD_API_KEY).
+// CODEPOD_API_KEY, else API_KEY in the CLI's config file).
 func WithAPIKey(key string) Option { return func(o *options) { o.apiKey = key } }
 
 // WithHTTPClient makes the client send its requests, and open its
@@ -51,7 +51,9 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpCl
 
 // NewClient returns a client configured from its options and, for what
 // they leave out, from CODEPOD_SERVER_URL, CODEPOD_API_KEY and
-// CODEPOD_CA_FILE. It makes no request.
+// CODEPOD_CA_FILE, then, as gh and kubectl do, from the CLI's config file
+// (SERVER_URL and API_KEY, which `codepod config set` writes; see
+// ConfigPath). It makes no request.
 func NewClient(opts ...Option) (*Client, error) {
 	o := options{
 		serverURL: os.Getenv("CODEPOD_SERVER_URL"),
@@ -61,11 +63,24 @@ func NewClient(opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.serverURL == "" || o.apiKey == "" {
+		file, err := cliConfig()
+		if err != nil {
+			return nil, fmt.Errorf("codepod: %w", err)
+		}
+		if o.serverURL == "" {
+			o.serverURL = file["SERVER_URL"]
+		}
+		if o.apiKey == "" {
+			o.apiKey = file["API_KEY"]
+		}
+	}
 	if o.serverURL == "" {
 		o.serverURL = DefaultServerURL
 	}
 	if o.apiKey == "" {
-		return nil, errors.New("codepod: no API key: pass WithAPIKey or set CODEPOD_API_KEY")
+		p, _ := ConfigPath()
+		return nil, fmt.Errorf("codepod: no API key: pass WithAPIKey, set CODEPOD_API_KEY, or run `codepod config set API_KEY <key>` (which writes %s)", p)
 	}
 	if o.httpClient == nil {
 		hc, err := sshws.NewHTTPClient(o.caFile)

@@ -3,8 +3,9 @@
 //
 // A Client talks to one CodePod server. NewClient reads the server's URL
 // and your API key from its options or from CODEPOD_SERVER_URL and
-// CODEPOD_API_KEY (CODEPOD_CA_FILE adds a CA bundle; HTTPS_PROXY,
-// HTTP_PROXY and NO_PROXY are honoured):
+// CODEPOD_API_KEY, else from the CLI's config file (`codepod config set`;
+// see ConfigPath). CODEPOD_CA_FILE adds a CA bundle; HTTPS_PROXY,
+// HTTP_PROXY and NO_PROXY are honoured:
 //
 //	c, err := codepod.NewClient()
 //	sb, err := c.CreateSandbox(ctx, codepod.CreateOptions{Image: "codepod/tiny:latest"})

@@ -1,6 +1,6 @@
 import { Sandbox } from "@codepod/sdk";
 
-// The client reads CODEPOD_SERVER_URL and CODEPOD_API_KEY from the environment.
+// The client reads CODEPOD_SERVER_URL and CODEPOD_API_KEY, else the CLI's config file.
 await using sb = await Sandbox.create({ image: "codepod/tiny:latest", memory: "64m" });
 const result = await sb.exec(["echo", "hello from", sb.name]);
 console.log(result.stdout.trim(), "- exit code", result.exitCode);

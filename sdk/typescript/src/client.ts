@@ -1,5 +1,6 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./generated/openapi.js";
+import { cliConfig, configPath } from "./config.js";
 import { problemError, transportError } from "./errors.js";
 
 /** The server a client talks to when neither an option nor CODEPOD_SERVER_URL names one. */
@@ -9,9 +10,12 @@ const USER_AGENT = "codepod-sdk-typescript";
 
 /** How to reach a CodePod server. */
 export interface ClientOptions {
-  /** The server's URL (default: CODEPOD_SERVER_URL, else http://localhost:3000). */
+  /**
+   * The server's URL (default: CODEPOD_SERVER_URL, else SERVER_URL in the
+   * CLI's config file, else http://localhost:3000).
+   */
   serverUrl?: string;
-  /** The API key sent as a bearer token (default: CODEPOD_API_KEY). */
+  /** The API key sent as a bearer token (default: CODEPOD_API_KEY, else API_KEY in the CLI's config file). */
   apiKey?: string;
   /** A fetch to use instead of the global one, e.g. with a proxy dispatcher. */
   fetch?: typeof fetch;
@@ -39,10 +43,21 @@ export class Client {
   readonly #fetch: typeof fetch;
 
   constructor(options: ClientOptions = {}) {
-    const env = typeof process === "undefined" ? {} : process.env;
-    this.serverUrl = (options.serverUrl || env.CODEPOD_SERVER_URL || DEFAULT_SERVER_URL).replace(/\/+$/, "");
-    const key = options.apiKey || env.CODEPOD_API_KEY;
-    if (!key) throw new Error("no API key: pass { apiKey } or set CODEPOD_API_KEY");
+    const env = process.env;
+    let serverUrl = options.serverUrl || env.CODEPOD_SERVER_URL;
+    let key = options.apiKey || env.CODEPOD_API_KEY;
+    if (!serverUrl || !key) {
+      // Like gh and kubectl: what the environment leaves out comes from the CLI's settings.
+      const file = cliConfig(env);
+      serverUrl ||= file.SERVER_URL;
+      key ||= file.API_KEY;
+    }
+    this.serverUrl = (serverUrl || DEFAULT_SERVER_URL).replace(/\/+$/, "");
+    if (!key) {
+      throw new Error(
+        `no API key: pass { apiKey }, set CODEPOD_API_KEY, or run \`codepod config set API_KEY <key>\` (which writes ${configPath(env)})`,
+      );
+    }
     this.#apiKey = key;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.#fetch = options.fetch ?? globalThis.fetch;

@@ -10,6 +10,7 @@
  * @module
  */
 export { Client, DEFAULT_SERVER_URL, type ApiClient, type ClientOptions } from "./client.js";
+export { configPath } from "./config.js";
 export {
   BadRequestError,
   CodePodError,

@@ -18,7 +18,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	c, err := codepod.NewClient() // reads CODEPOD_SERVER_URL and CODEPOD_API_KEY
+	c, err := codepod.NewClient() // CODEPOD_SERVER_URL and CODEPOD_API_KEY, else the CLI's config
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ operation of the API by its operationId."""
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from typing import Any
@@ -18,7 +19,10 @@ class Client:
 
     Arguments left out come from the environment: ``CODEPOD_SERVER_URL``
     (default ``http://localhost:3000``), ``CODEPOD_API_KEY`` and
-    ``CODEPOD_CA_FILE`` (an extra CA bundle). ``HTTPS_PROXY``, ``HTTP_PROXY``
+    ``CODEPOD_CA_FILE`` (an extra CA bundle); when a variable is unset, the
+    CLI's config file (``codepod config set``: ``SERVER_URL``, ``API_KEY`` in
+    ``$XDG_CONFIG_HOME/codepod/config.json``, else
+    ``~/.config/codepod/config.json``) is read. ``HTTPS_PROXY``, ``HTTP_PROXY``
     and ``NO_PROXY`` are honoured. ``timeout`` bounds each request in
     seconds (exec adds the command's own timeout to it).
     """
@@ -31,10 +35,18 @@ class Client:
         ca_file: str | None = None,
         timeout: float = 60.0,
     ) -> None:
-        server_url = server_url or os.environ.get("CODEPOD_SERVER_URL") or DEFAULT_SERVER_URL
+        server_url = server_url or os.environ.get("CODEPOD_SERVER_URL")
         api_key = api_key or os.environ.get("CODEPOD_API_KEY")
+        if not server_url or not api_key:
+            cfg = cli_config()
+            server_url = server_url or cfg.get("SERVER_URL")
+            api_key = api_key or cfg.get("API_KEY")
+        server_url = server_url or DEFAULT_SERVER_URL
         if not api_key:
-            raise ValueError("no API key: pass api_key= or set CODEPOD_API_KEY")
+            raise ValueError(
+                "no API key: pass api_key=, set CODEPOD_API_KEY, or run `codepod config set API_KEY <key>`"
+                f" (which writes {config_path()})"
+            )
         ca_file = ca_file or os.environ.get("CODEPOD_CA_FILE") or None
         self.transport = Transport(server_url, api_key, ca_file, timeout)
 
@@ -64,6 +76,29 @@ class Client:
         return f"Client({self.server_url!r})"
 
 
+def config_path() -> str:
+    """The CLI's config file: ``$XDG_CONFIG_HOME/codepod/config.json``, else
+    ``~/.config/codepod/config.json``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "codepod", "config.json")
+
+
+def cli_config() -> dict[str, str]:
+    """The settings ``codepod config set`` stored (SERVER_URL, API_KEY); empty
+    when there is no file."""
+    path = config_path()
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"read the CodePod CLI's config file {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"the CodePod CLI's config file {path} is not a JSON object")
+    return {k: v for k, v in data.items() if isinstance(v, str) and v}
+
+
 def default_client() -> Client:
-    """A client made from the environment."""
+    """A client made from the environment (and the CLI's config file)."""
     return Client()

@@ -1,0 +1,27 @@
+module github.com/codepod-dev/codepod/sdk/go
+
+go 1.26.4
+
+require (
+	github.com/codepod-dev/codepod v0.0.0-00010101000000-000000000000
+	github.com/coder/websocket v1.8.15
+	github.com/pkg/sftp v1.13.12
+	golang.org/x/crypto v0.59.0
+)
+
+require (
+	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/kr/fs v0.1.0 // indirect
+	github.com/oapi-codegen/runtime v1.9.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)
+
+// Development: the SDK is built and tested with the client in this tree.
+replace github.com/codepod-dev/codepod => ../..
