@@ -19,8 +19,8 @@ const maxExecBody = 32 << 20
 
 // ExecRequest runs one command in a sandbox.
 type ExecRequest struct {
-	Command        []string          `json:"command,omitempty" maxItems:"65536" doc:"The argv, e.g. [\"python3\", \"-c\", \"print(6*7)\"]. Give command or shell, not both."`
-	Shell          string            `json:"shell,omitempty" doc:"A shell script, run as [\"sh\", \"-c\", shell]. Give command or shell, not both."`
+	Command        []string          `json:"command,omitempty" maxItems:"65536" doc:"The argv, e.g. [\"python3\", \"-c\", \"print(6*7)\"], run directly without a shell: arguments are passed as they are (no globbing, quoting or variable expansion), the program is looked up in the sandbox's PATH, and a missing one exits 127. Give command or shell, not both."`
+	Shell          string            `json:"shell,omitempty" doc:"A shell script, run as [\"sh\", \"-c\", shell]: the only form that starts a shell (pipes, globs, $VARS). Give command or shell, not both."`
 	Env            map[string]string `json:"env,omitempty" doc:"Extra environment variables."`
 	Cwd            string            `json:"cwd,omitempty" maxLength:"4096" doc:"Working directory; empty: the user's home; relative: from the home."`
 	Stdin          string            `json:"stdin,omitempty" doc:"Standard input as UTF-8 text. Give stdin or stdin_base64, not both."`
@@ -56,6 +56,7 @@ func registerExec(api huma.API, s *Server) {
 		"application/json": {Schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ExecResponse](), true, "")}}}}
 	register(api, s, describe(op, "Runs a command in the running sandbox and answers when it has ended, with its exit code and output. "+
 		"A failing command is a 200 answer with its exit_code; errors are for commands that could not run. "+
+		"command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. "+
 		"The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After."), s.exec)
 	registerExecStream(api, s)
 }
