@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -63,10 +64,13 @@ func registerExec(api huma.API, s *Server) {
 
 func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse, error) {
 	clearWriteDeadline(ctx)
+	var tm execTiming
+	tm.start = time.Now()
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
+	tm.lookup = time.Since(tm.start)
 	req, err := in.Body.gateway(true)
 	if err != nil {
 		return nil, err
@@ -81,8 +85,10 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 		return nil, err
 	}
 	defer endSession()
+	tm.admitted = time.Since(tm.start)
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
+		tm.conn = time.Since(tm.start)
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
@@ -97,6 +103,7 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		defer release()
 		hctx.SetHeader("Content-Type", "application/json")
+		hctx.SetHeader("Server-Timing", tm.header(res.Timing))
 		hctx.SetStatus(http.StatusOK)
 		if err := writeExecResponse(hctx.BodyWriter(), res); err != nil {
 			logger(ctx).Info("exec answer cut short", "sandbox_id", sb.ID, "err", err)
@@ -132,4 +139,39 @@ func (r *ExecRequest) gateway(withStdin bool) (gateway.ExecRequest, error) {
 		out.Stdin = []byte(r.Stdin)
 	}
 	return out, out.Validate()
+}
+
+// execTiming is when a REST exec's steps ended, from the handler's start:
+// the sandbox looked up, the exec admitted (output budget, session quota),
+// the pooled connection to the agent in hand. The gateway's ExecTiming
+// continues from there. The answer carries them as a Server-Timing header
+// (durations in ms, each step's own share), so a client can see where an
+// exec's time went: lookup, admit, conn, channel (open an SSH session
+// channel), start (the agent starts the process), run (until its exit
+// status), total.
+type execTiming struct {
+	start                  time.Time
+	lookup, admitted, conn time.Duration
+}
+
+func (t execTiming) header(g gateway.ExecTiming) string {
+	total := time.Since(t.start)
+	steps := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"lookup", t.lookup}, {"admit", t.admitted - t.lookup}, {"conn", t.conn - t.admitted},
+		{"channel", g.Channel}, {"start", g.Started - g.Channel}, {"run", g.Exited - g.Started},
+		{"total", total},
+	}
+	b := make([]byte, 0, 160)
+	for i, s := range steps {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, s.name...)
+		b = append(b, ";dur="...)
+		b = strconv.AppendFloat(b, float64(s.d.Microseconds())/1000, 'f', 3, 64)
+	}
+	return string(b)
 }

@@ -29,6 +29,16 @@ type ExecResult struct {
 	// Stdout and Stderr are the captured output (Exec only).
 	Stdout, Stderr Output
 	Duration       time.Duration
+	// Timing places Duration along the session's path.
+	Timing ExecTiming
+}
+
+// ExecTiming is when an exec's steps ended, each measured from the start
+// of Exec: the session channel opened (a round trip to the agent), the
+// agent answered the exec request (it has started the process), the exit
+// status arrived (the process ended and its output was sent).
+type ExecTiming struct {
+	Channel, Started, Exited time.Duration
 }
 
 // StreamHandlers receive a streaming command's output as it comes. The
@@ -98,6 +108,8 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 		return nil, err
 	}
 	defer s.Close()
+	var timing ExecTiming
+	timing.Channel = time.Since(start)
 	if err := setenv(s, req); err != nil {
 		return nil, err
 	}
@@ -109,14 +121,16 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 	if err := s.Start(commandLine(req.Command)); err != nil {
 		return nil, sessionError("start the command", err)
 	}
+	timing.Started = time.Since(start)
 	feed.start()
 	waitErr, timerFired, err := wait(ctx, s, req.Timeout, st.signals)
+	timing.Exited = time.Since(start)
 	s.Close() // ends a stdin copy blocked on the channel's window
 	feed.stop()
 	if err != nil {
 		return nil, err
 	}
-	res := &ExecResult{Duration: time.Since(start)}
+	res := &ExecResult{Duration: time.Since(start), Timing: timing}
 	if res.ExitCode, res.Signal, err = exitOf(waitErr, timerFired); err != nil {
 		return nil, err
 	}
