@@ -103,7 +103,7 @@ type streams struct {
 // timeout or ctx.
 func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*ExecResult, error) {
 	start := time.Now()
-	s, err := newSession(c)
+	s, err := openExec(c)
 	if err != nil {
 		return nil, err
 	}
@@ -113,12 +113,9 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 	if err := setenv(s, req); err != nil {
 		return nil, err
 	}
-	s.Stdout, s.Stderr = st.stdout, st.stderr
-	feed, err := newFeeder(s, st)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(commandLine(req.Command)); err != nil {
+	s.stdout, s.stderr = st.stdout, st.stderr
+	feed := newFeeder(s, st)
+	if err := s.start(commandLine(req.Command)); err != nil {
 		return nil, sessionError("start the command", err)
 	}
 	timing.Started = time.Since(start)
@@ -139,14 +136,14 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 }
 
 // setenv sends the request's environment and working directory.
-func setenv(s *ssh.Session, req *ExecRequest) error {
+func setenv(s *execSession, req *ExecRequest) error {
 	for k, v := range req.Env {
-		if err := s.Setenv(k, v); err != nil {
+		if err := s.setenv(k, v); err != nil {
 			return sessionError("set environment variable "+k, err)
 		}
 	}
 	if req.Cwd != "" {
-		if err := s.Setenv(CwdEnv, req.Cwd); err != nil {
+		if err := s.setenv(CwdEnv, req.Cwd); err != nil {
 			return sessionError("set the working directory", err)
 		}
 	}
@@ -156,7 +153,7 @@ func setenv(s *ssh.Session, req *ExecRequest) error {
 // wait waits for the session's end, forwarding signals. At the timeout it
 // sends SIGKILL and waits killGrace more; when ctx ends it closes the
 // session (the agent kills the process group) and returns ctx's error.
-func wait(ctx context.Context, s *ssh.Session, timeout time.Duration, signals <-chan string) (waitErr error, timerFired bool, err error) {
+func wait(ctx context.Context, s *execSession, timeout time.Duration, signals <-chan string) (waitErr error, timerFired bool, err error) {
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	timer := time.NewTimer(timeout)
@@ -185,7 +182,7 @@ func wait(ctx context.Context, s *ssh.Session, timeout time.Duration, signals <-
 }
 
 // waitGrace waits for done up to killGrace, then closes the session.
-func waitGrace(s *ssh.Session, done <-chan error) error {
+func waitGrace(s *execSession, done <-chan error) error {
 	t := time.NewTimer(killGrace)
 	defer t.Stop()
 	select {
@@ -199,10 +196,15 @@ func waitGrace(s *ssh.Session, done <-chan error) error {
 
 // exitOf reads a session's Wait error as an exit code and signal.
 func exitOf(err error, timerFired bool) (code int, signal string, _ error) {
-	var ee *ssh.ExitError
+	var rep *exitReport   // an exec's session
+	var ee *ssh.ExitError // a terminal's (x/crypto's Session)
 	switch {
 	case err == nil:
 		return 0, "", nil
+	case errors.As(err, &rep) && rep.signal != "":
+		return signalExitCode(rep.signal), rep.signal, nil
+	case errors.As(err, &rep):
+		return rep.code, "", nil
 	case errors.As(err, &ee) && ee.Signal() != "":
 		return signalExitCode(ee.Signal()), ee.Signal(), nil
 	case errors.As(err, &ee):
