@@ -13,9 +13,6 @@ import (
 // copied to and from the channel byte for byte, and the command leads its
 // own process group so signals and hangups reach its children too.
 func (a *Agent) runPipes(s ssh.Session, c command) result {
-	if res, ok := checkDir(c.dir); !ok {
-		return res
-	}
 	var pipes [3][2]*os.File // stdin, stdout, stderr: [read end, write end]
 	for i := range pipes {
 		r, w, err := os.Pipe()
@@ -28,7 +25,7 @@ func (a *Agent) runPipes(s ssh.Session, c command) result {
 	stdinR, stdinW := pipes[0][0], pipes[0][1]
 	stdoutR, stdoutW := pipes[1][0], pipes[1][1]
 	stderrR, stderrW := pipes[2][0], pipes[2][1]
-	p, err := a.reaper.Start(c.path, c.argv, &os.ProcAttr{
+	p, err := a.start(c, &os.ProcAttr{
 		Dir: c.dir, Env: c.env,
 		Files: []*os.File{stdinR, stdoutW, stderrW},
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: c.cred},

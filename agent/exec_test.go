@@ -209,3 +209,84 @@ func TestRunsAsPasswdUser(t *testing.T) {
 		})
 	}
 }
+
+// TestArgvRunsWithoutShell: a line that only execs an argv (what the
+// gateway sends for an API command array) runs that argv directly, with its
+// words taken literally, the session's environment, working directory and
+// PATH; any other line still goes through the shell. BASH_ENV names a
+// script every non-interactive bash runs first: it shows whether a shell
+// started.
+func TestArgvRunsWithoutShell(t *testing.T) {
+	f := newFixture(t)
+	startAgent(t, f)
+	c := f.client(t)
+	dir := t.TempDir()
+	marker := dir + "/bash_env"
+	write(t, marker, []byte("echo shell-ran >&2\n"))
+	os.Mkdir(dir+"/bin", 0o755)
+	write(t, dir+"/bin/hello", []byte("#!/bin/sh\necho hello \"$@\"\n"))
+	write(t, dir+"/bin/noshebang", []byte("echo no shebang \"$1\"\n"))
+	os.Chmod(dir+"/bin/hello", 0o755)
+	os.Chmod(dir+"/bin/noshebang", 0o755)
+	env := map[string]string{"BASH_ENV": marker, "FOO": "bar baz", "CODEPOD_CWD": dir}
+
+	t.Run("words are literal", func(t *testing.T) {
+		res := run(t, c, `exec printf '%s|' 'a b' '*' '$FOO' 'it'\''s' '' ~ x=1`, env, nil)
+		// ~ is not in the gateway's form: that line goes to the shell.
+		if !strings.Contains(res.stderr, "shell-ran") {
+			t.Errorf("a line with ~ did not use the shell: %+v", res)
+		}
+		res = run(t, c, `exec printf '%s|' 'a b' '*' '$FOO' 'it'\''s' '' x=1`, env, nil)
+		if res.code != 0 || res.stdout != "a b|*|$FOO|it's||x=1|" || res.stderr != "" {
+			t.Errorf("got %+v", res)
+		}
+	})
+	t.Run("a shell line still uses the shell", func(t *testing.T) {
+		res := run(t, c, `printf '%s|' "$FOO" *`, env, nil)
+		if !strings.Contains(res.stderr, "shell-ran") || !strings.HasPrefix(res.stdout, "bar baz|") {
+			t.Errorf("got %+v", res)
+		}
+	})
+	t.Run("env and cwd", func(t *testing.T) {
+		res := run(t, c, "exec env", env, nil)
+		for _, want := range []string{"FOO=bar baz\n", "PWD=" + dir + "\n", "HOME=/root\n", "USER=root\n"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("env lacks %q: %q", want, res.stdout)
+			}
+		}
+		if strings.Contains(res.stdout, "CODEPOD_CWD") || res.stderr != "" {
+			t.Errorf("env %q stderr %q", res.stdout, res.stderr)
+		}
+		if res := run(t, c, "exec pwd", env, nil); res.stdout != dir+"\n" {
+			t.Errorf("pwd %+v", res)
+		}
+	})
+	t.Run("PATH of the session", func(t *testing.T) {
+		e := map[string]string{"PATH": dir + "/bin:/usr/bin:/bin", "BASH_ENV": marker}
+		if res := run(t, c, "exec hello 'w o'", e, nil); res.code != 0 || res.stdout != "hello w o\n" {
+			t.Errorf("got %+v", res)
+		}
+		if res := run(t, c, "exec noshebang arg", e, nil); res.code != 0 || res.stdout != "no shebang arg\n" {
+			t.Errorf("script without #!: %+v", res)
+		}
+		e["CODEPOD_CWD"] = dir
+		if res := run(t, c, "exec bin/hello rel", e, nil); res.stdout != "hello rel\n" {
+			t.Errorf("relative path: %+v", res)
+		}
+	})
+	t.Run("missing command", func(t *testing.T) {
+		res := run(t, c, "exec no-such-command-x1 arg", env, nil)
+		if res.code != 127 || res.stderr != "codepod-agent: no-such-command-x1: command not found\n" {
+			t.Errorf("got %+v", res)
+		}
+		res = run(t, c, "exec "+dir+"/bin", env, nil)
+		if res.code != 126 || !strings.Contains(res.stderr, "is a directory") {
+			t.Errorf("a directory: %+v", res)
+		}
+	})
+	t.Run("stdin", func(t *testing.T) {
+		if res := run(t, c, "exec cat", nil, []byte("in\x00put")); res.stdout != "in\x00put" {
+			t.Errorf("got %+v", res)
+		}
+	})
+}

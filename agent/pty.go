@@ -14,9 +14,6 @@ import (
 // with the terminal as its controlling tty, resizes it on window-change and
 // copies its output raw (the terminal already turns "\n" into "\r\n").
 func (a *Agent) runPTY(s ssh.Session, c command, win ssh.Window, winCh <-chan ssh.Window) result {
-	if res, ok := checkDir(c.dir); !ok {
-		return res
-	}
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		return startFailed(c, err)
@@ -26,7 +23,7 @@ func (a *Agent) runPTY(s ssh.Session, c command, win ssh.Window, winCh <-chan ss
 	if c.cred != nil {
 		os.Chown(tty.Name(), int(c.cred.Uid), int(c.cred.Gid))
 	}
-	p, err := a.reaper.Start(c.path, c.argv, &os.ProcAttr{
+	p, err := a.start(c, &os.ProcAttr{
 		Dir: c.dir, Env: c.env,
 		Files: []*os.File{tty, tty, tty},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Credential: c.cred},

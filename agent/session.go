@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -19,6 +21,9 @@ type command struct {
 	dir  string
 	cred *syscall.Credential
 	acct account
+	// direct is the argv of an exec request run without a shell (see
+	// argv.go); path and argv are filled from it by prepare.
+	direct []string
 }
 
 // result is how a session's command ended.
@@ -33,7 +38,9 @@ type result struct {
 }
 
 // handleSession runs an exec or shell request: the command through the
-// user's shell (`shell -c CMD`), or a login shell when there is no command,
+// user's shell (`shell -c CMD`) — or, for a line that only execs an argv,
+// that argv without a shell (argv.go) — or a login shell when there is no
+// command,
 // under a PTY if the client asked for one, and reports its exit.
 func (a *Agent) handleSession(s ssh.Session) {
 	if !a.track() {
@@ -47,10 +54,12 @@ func (a *Agent) handleSession(s ssh.Session) {
 	log := a.log.With("session", a.sessionName(s), "user", s.User(), "kind", kind, "pty", isPty)
 	log.Info("session start", "uid", c.acct.uid, "cwd", c.dir)
 	start := time.Now()
-	var res result
-	if isPty {
+	res, ok := c.prepare()
+	switch {
+	case !ok:
+	case isPty:
 		res = a.runPTY(s, c, ptyReq.Window, winCh)
-	} else {
+	default:
 		res = a.runPipes(s, c)
 	}
 	report(s, res)
@@ -71,10 +80,38 @@ func (a *Agent) sessionCommand(s ssh.Session, term string, isPty bool) (command,
 	name := filepath.Base(shell)
 	if raw := s.RawCommand(); raw != "" {
 		c.argv = []string{name, "-c", raw}
+		if argv, ok := directArgv(raw); ok {
+			c.direct = argv
+			return c, "exec-argv"
+		}
 		return c, "exec"
 	}
 	c.argv = []string{name, "-l"}
 	return c, "shell"
+}
+
+// prepare checks the working directory and finds a direct argv's
+// program; when either fails it returns the result to report instead.
+func (c *command) prepare() (result, bool) {
+	if res, ok := checkDir(c.dir); !ok {
+		return res, false
+	}
+	if c.direct != nil {
+		return c.resolveDirect(c.direct)
+	}
+	return result{}, true
+}
+
+// start starts c. A direct argv naming a file the kernel cannot run
+// (ENOEXEC: a script without #!) is run by the shell as a script, as
+// execvp(3) and shells do.
+func (a *Agent) start(c command, attr *os.ProcAttr) (*proc.Process, error) {
+	p, err := a.reaper.Start(c.path, c.argv, attr)
+	if c.direct != nil && errors.Is(err, syscall.ENOEXEC) {
+		sh := defaultShell()
+		return a.reaper.Start(sh, append([]string{filepath.Base(sh), c.path}, c.argv[1:]...), attr)
+	}
+	return p, err
 }
 
 // sessionName is a short id for logs: connection id prefix and a counter.

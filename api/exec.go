@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,8 +20,8 @@ const maxExecBody = 32 << 20
 
 // ExecRequest runs one command in a sandbox.
 type ExecRequest struct {
-	Command        []string          `json:"command,omitempty" maxItems:"65536" doc:"The argv, e.g. [\"python3\", \"-c\", \"print(6*7)\"]. Give command or shell, not both."`
-	Shell          string            `json:"shell,omitempty" doc:"A shell script, run as [\"sh\", \"-c\", shell]. Give command or shell, not both."`
+	Command        []string          `json:"command,omitempty" maxItems:"65536" doc:"The argv, e.g. [\"python3\", \"-c\", \"print(6*7)\"], run directly without a shell: arguments are passed as they are (no globbing, quoting or variable expansion), the program is looked up in the sandbox's PATH, and a missing one exits 127. Give command or shell, not both."`
+	Shell          string            `json:"shell,omitempty" doc:"A shell script, run as [\"sh\", \"-c\", shell]: the only form that starts a shell (pipes, globs, $VARS). Give command or shell, not both."`
 	Env            map[string]string `json:"env,omitempty" doc:"Extra environment variables."`
 	Cwd            string            `json:"cwd,omitempty" maxLength:"4096" doc:"Working directory; empty: the user's home; relative: from the home."`
 	Stdin          string            `json:"stdin,omitempty" doc:"Standard input as UTF-8 text. Give stdin or stdin_base64, not both."`
@@ -56,16 +57,20 @@ func registerExec(api huma.API, s *Server) {
 		"application/json": {Schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ExecResponse](), true, "")}}}}
 	register(api, s, describe(op, "Runs a command in the running sandbox and answers when it has ended, with its exit code and output. "+
 		"A failing command is a 200 answer with its exit_code; errors are for commands that could not run. "+
+		"command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. "+
 		"The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After."), s.exec)
 	registerExecStream(api, s)
 }
 
 func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse, error) {
 	clearWriteDeadline(ctx)
+	var tm execTiming
+	tm.start = time.Now()
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
+	tm.lookup = time.Since(tm.start)
 	req, err := in.Body.gateway(true)
 	if err != nil {
 		return nil, err
@@ -80,8 +85,10 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 		return nil, err
 	}
 	defer endSession()
+	tm.admitted = time.Since(tm.start)
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
+		tm.conn = time.Since(tm.start)
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
@@ -96,6 +103,7 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		defer release()
 		hctx.SetHeader("Content-Type", "application/json")
+		hctx.SetHeader("Server-Timing", tm.header(res.Timing))
 		hctx.SetStatus(http.StatusOK)
 		if err := writeExecResponse(hctx.BodyWriter(), res); err != nil {
 			logger(ctx).Info("exec answer cut short", "sandbox_id", sb.ID, "err", err)
@@ -131,4 +139,39 @@ func (r *ExecRequest) gateway(withStdin bool) (gateway.ExecRequest, error) {
 		out.Stdin = []byte(r.Stdin)
 	}
 	return out, out.Validate()
+}
+
+// execTiming is when a REST exec's steps ended, from the handler's start:
+// the sandbox looked up, the exec admitted (output budget, session quota),
+// the pooled connection to the agent in hand. The gateway's ExecTiming
+// continues from there. The answer carries them as a Server-Timing header
+// (durations in ms, each step's own share), so a client can see where an
+// exec's time went: lookup, admit, conn, channel (open an SSH session
+// channel), start (the agent starts the process), run (until its exit
+// status), total.
+type execTiming struct {
+	start                  time.Time
+	lookup, admitted, conn time.Duration
+}
+
+func (t execTiming) header(g gateway.ExecTiming) string {
+	total := time.Since(t.start)
+	steps := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"lookup", t.lookup}, {"admit", t.admitted - t.lookup}, {"conn", t.conn - t.admitted},
+		{"channel", g.Channel}, {"start", g.Started - g.Channel}, {"run", g.Exited - g.Started},
+		{"total", total},
+	}
+	b := make([]byte, 0, 160)
+	for i, s := range steps {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, s.name...)
+		b = append(b, ";dur="...)
+		b = strconv.AppendFloat(b, float64(s.d.Microseconds())/1000, 'f', 3, 64)
+	}
+	return string(b)
 }

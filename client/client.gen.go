@@ -463,7 +463,7 @@ type ErrorModel struct {
 
 // ExecRequest defines model for ExecRequest.
 type ExecRequest struct {
-	// Command The argv, e.g. ["python3", "-c", "print(6*7)"]. Give command or shell, not both.
+	// Command The argv, e.g. ["python3", "-c", "print(6*7)"], run directly without a shell: arguments are passed as they are (no globbing, quoting or variable expansion), the program is looked up in the sandbox's PATH, and a missing one exits 127. Give command or shell, not both.
 	Command *[]string `json:"command,omitempty"`
 
 	// Cwd Working directory; empty: the user's home; relative: from the home.
@@ -475,7 +475,7 @@ type ExecRequest struct {
 	// MaxOutputBytes Most bytes kept per stream (default 1 MiB); the rest is read and dropped, and *_truncated set. At most the server's limit (default 4 MiB; more is a 422: use the streaming variant for large output). Ignored by the streaming variant.
 	MaxOutputBytes *int64 `json:"max_output_bytes,omitempty"`
 
-	// Shell A shell script, run as ["sh", "-c", shell]. Give command or shell, not both.
+	// Shell A shell script, run as ["sh", "-c", shell]: the only form that starts a shell (pipes, globs, $VARS). Give command or shell, not both.
 	Shell *string `json:"shell,omitempty"`
 
 	// Stdin Standard input as UTF-8 text. Give stdin or stdin_base64, not both.
@@ -1522,7 +1522,7 @@ type ClientInterface interface {
 
 	// ExecSandboxWithBody Run a command
 	//
-	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1531,7 +1531,7 @@ type ClientInterface interface {
 
 	// ExecSandbox Run a command
 	//
-	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2296,7 +2296,7 @@ func (c *Client) GetSandbox(ctx context.Context, id string, reqEditors ...Reques
 
 // ExecSandboxWithBody Run a command
 //
-// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2315,7 +2315,7 @@ func (c *Client) ExecSandboxWithBody(ctx context.Context, id string, contentType
 
 // ExecSandbox Run a command
 //
-// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5464,7 +5464,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExecSandboxWithBodyWithResponse Run a command
 	//
-	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5473,7 +5473,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExecSandboxWithResponse Run a command
 	//
-	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+	// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10110,7 +10110,7 @@ func (c *ClientWithResponses) GetSandboxWithResponse(ctx context.Context, id str
 
 // ExecSandboxWithBodyWithResponse Run a command
 //
-// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10125,7 +10125,7 @@ func (c *ClientWithResponses) ExecSandboxWithBodyWithResponse(ctx context.Contex
 
 // ExecSandboxWithResponse Run a command
 //
-// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+// Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -29,6 +29,16 @@ type ExecResult struct {
 	// Stdout and Stderr are the captured output (Exec only).
 	Stdout, Stderr Output
 	Duration       time.Duration
+	// Timing places Duration along the session's path.
+	Timing ExecTiming
+}
+
+// ExecTiming is when an exec's steps ended, each measured from the start
+// of Exec: the session channel opened (a round trip to the agent), the
+// agent answered the exec request (it has started the process), the exit
+// status arrived (the process ended and its output was sent).
+type ExecTiming struct {
+	Channel, Started, Exited time.Duration
 }
 
 // StreamHandlers receive a streaming command's output as it comes. The
@@ -93,30 +103,31 @@ type streams struct {
 // timeout or ctx.
 func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*ExecResult, error) {
 	start := time.Now()
-	s, err := newSession(c)
+	s, err := openExec(c)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
+	var timing ExecTiming
+	timing.Channel = time.Since(start)
 	if err := setenv(s, req); err != nil {
 		return nil, err
 	}
-	s.Stdout, s.Stderr = st.stdout, st.stderr
-	feed, err := newFeeder(s, st)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(commandLine(req.Command)); err != nil {
+	s.stdout, s.stderr = st.stdout, st.stderr
+	feed := newFeeder(s, st)
+	if err := s.start(commandLine(req.Command)); err != nil {
 		return nil, sessionError("start the command", err)
 	}
+	timing.Started = time.Since(start)
 	feed.start()
 	waitErr, timerFired, err := wait(ctx, s, req.Timeout, st.signals)
+	timing.Exited = time.Since(start)
 	s.Close() // ends a stdin copy blocked on the channel's window
 	feed.stop()
 	if err != nil {
 		return nil, err
 	}
-	res := &ExecResult{Duration: time.Since(start)}
+	res := &ExecResult{Duration: time.Since(start), Timing: timing}
 	if res.ExitCode, res.Signal, err = exitOf(waitErr, timerFired); err != nil {
 		return nil, err
 	}
@@ -125,14 +136,14 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 }
 
 // setenv sends the request's environment and working directory.
-func setenv(s *ssh.Session, req *ExecRequest) error {
+func setenv(s *execSession, req *ExecRequest) error {
 	for k, v := range req.Env {
-		if err := s.Setenv(k, v); err != nil {
+		if err := s.setenv(k, v); err != nil {
 			return sessionError("set environment variable "+k, err)
 		}
 	}
 	if req.Cwd != "" {
-		if err := s.Setenv(CwdEnv, req.Cwd); err != nil {
+		if err := s.setenv(CwdEnv, req.Cwd); err != nil {
 			return sessionError("set the working directory", err)
 		}
 	}
@@ -142,7 +153,7 @@ func setenv(s *ssh.Session, req *ExecRequest) error {
 // wait waits for the session's end, forwarding signals. At the timeout it
 // sends SIGKILL and waits killGrace more; when ctx ends it closes the
 // session (the agent kills the process group) and returns ctx's error.
-func wait(ctx context.Context, s *ssh.Session, timeout time.Duration, signals <-chan string) (waitErr error, timerFired bool, err error) {
+func wait(ctx context.Context, s *execSession, timeout time.Duration, signals <-chan string) (waitErr error, timerFired bool, err error) {
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	timer := time.NewTimer(timeout)
@@ -171,7 +182,7 @@ func wait(ctx context.Context, s *ssh.Session, timeout time.Duration, signals <-
 }
 
 // waitGrace waits for done up to killGrace, then closes the session.
-func waitGrace(s *ssh.Session, done <-chan error) error {
+func waitGrace(s *execSession, done <-chan error) error {
 	t := time.NewTimer(killGrace)
 	defer t.Stop()
 	select {
@@ -185,10 +196,15 @@ func waitGrace(s *ssh.Session, done <-chan error) error {
 
 // exitOf reads a session's Wait error as an exit code and signal.
 func exitOf(err error, timerFired bool) (code int, signal string, _ error) {
-	var ee *ssh.ExitError
+	var rep *exitReport   // an exec's session
+	var ee *ssh.ExitError // a terminal's (x/crypto's Session)
 	switch {
 	case err == nil:
 		return 0, "", nil
+	case errors.As(err, &rep) && rep.signal != "":
+		return signalExitCode(rep.signal), rep.signal, nil
+	case errors.As(err, &rep):
+		return rep.code, "", nil
 	case errors.As(err, &ee) && ee.Signal() != "":
 		return signalExitCode(ee.Signal()), ee.Signal(), nil
 	case errors.As(err, &ee):

@@ -22,8 +22,9 @@ const CwdEnv = "CODEPOD_CWD"
 
 // ExecRequest is one command to run in a sandbox.
 type ExecRequest struct {
-	// Command is the argv; the agent's shell execs it without
-	// interpreting it (a shell string is ["sh", "-c", s]).
+	// Command is the argv. The agent runs it directly, without a shell
+	// (it recognises the `exec 'word'…` line commandLine writes, see
+	// agent/argv.go); a shell string is ["sh", "-c", s].
 	Command []string
 	Env     map[string]string
 	// Cwd is the working directory; "" is the user's home, a relative
@@ -80,9 +81,11 @@ func (r *ExecRequest) Validate() error {
 	return nil
 }
 
-// commandLine is what the agent's shell runs for argv: `exec 'arg'…`, so
-// the shell replaces itself with the program and signals, exit status and
-// process group are the program's own.
+// commandLine is the exec request's line for argv: `exec 'arg'…`. The
+// agent runs such a line's argv directly, with no shell (as the shell would
+// have: its words are literal); an SSH server that does not know the form
+// gives it to a shell, which replaces itself with the program, so either way
+// signals, exit status and process group are the program's own.
 func commandLine(argv []string) string {
 	var b strings.Builder
 	if !strings.HasPrefix(argv[0], "-") {

@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"io"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // feeder copies a command's stdin into its session.
@@ -16,17 +14,21 @@ type feeder struct {
 
 // newFeeder sets up the session's stdin: handed to the session when it
 // ends by itself (Wait then waits for it), else piped by a feeder.
-func newFeeder(s *ssh.Session, st streams) (*feeder, error) {
+func newFeeder(s *execSession, st streams) *feeder {
 	if !st.piped {
-		s.Stdin = st.stdin
-		return nil, nil
+		s.stdin = st.stdin
+		if s.stdin == nil {
+			s.stdin = eof{}
+		}
+		return nil
 	}
-	w, err := s.StdinPipe()
-	if err != nil {
-		return nil, sessionError("open stdin", err)
-	}
-	return &feeder{r: st.stdin, w: w, done: make(chan struct{})}, nil
+	return &feeder{r: st.stdin, w: s.stdinPipe(), done: make(chan struct{})}
 }
+
+// eof is an empty stdin: the command reads EOF at once.
+type eof struct{}
+
+func (eof) Read([]byte) (int, error) { return 0, io.EOF }
 
 func (f *feeder) start() {
 	if f == nil {

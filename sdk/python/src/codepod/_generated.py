@@ -492,7 +492,7 @@ class ExecRequest:
     """The ExecRequest schema of the API."""
 
     command: list[str] | None = None
-    """The argv, e.g. ["python3", "-c", "print(6*7)"]. Give command or shell, not both."""
+    """The argv, e.g. ["python3", "-c", "print(6*7)"], run directly without a shell: arguments are passed as they are (no globbing, quoting or variable expansion), the program is looked up in the sandbox's PATH, and a missing one exits 127. Give command or shell, not both."""
 
     cwd: str | None = None
     """Working directory; empty: the user's home; relative: from the home."""
@@ -504,7 +504,7 @@ class ExecRequest:
     """Most bytes kept per stream (default 1 MiB); the rest is read and dropped, and *_truncated set. At most the server's limit (default 4 MiB; more is a 422: use the streaming variant for large output). Ignored by the streaming variant."""
 
     shell: str | None = None
-    """A shell script, run as ["sh", "-c", shell]. Give command or shell, not both."""
+    """A shell script, run as ["sh", "-c", shell]: the only form that starts a shell (pipes, globs, $VARS). Give command or shell, not both."""
 
     stdin: str | None = None
     """Standard input as UTF-8 text. Give stdin or stdin_base64, not both."""
