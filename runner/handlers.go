@@ -65,6 +65,12 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err := r.checkRuntime(ctx, p.Runtime); err != nil {
 		return wire.JobResult{}, err
 	}
+	switch cid, fp, err := r.adopt(ctx, p); {
+	case err == nil:
+		return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
+	case !errors.Is(err, errNoMember):
+		return wire.JobResult{}, err
+	}
 	progress("preparing image " + p.Image)
 	if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
 		return wire.JobResult{}, err

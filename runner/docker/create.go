@@ -139,8 +139,18 @@ func (b *Backend) find(ctx context.Context, sandboxID string) (*container.Inspec
 	if err != nil {
 		return nil, fmt.Errorf("inspect container %s: %w", name, err)
 	}
-	if c.Config == nil || c.Config.Labels[LabelSandbox] != sandboxID {
+	if c.Config == nil || !ownedBy(c.Config.Labels, sandboxID) {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "container name %s is taken by a container CodePod did not create; remove it", name)
 	}
 	return &c, nil
+}
+
+// ownedBy reports whether a container found by sandboxID's name carries
+// that sandbox's label, or is a pool container (no sandbox label; only
+// its runner renames one to a sandbox's name, when it adopts it).
+func ownedBy(labels map[string]string, sandboxID string) bool {
+	if labels[LabelPool] != "" && labels[LabelSandbox] == "" {
+		return true
+	}
+	return labels[LabelSandbox] == sandboxID
 }
