@@ -81,7 +81,7 @@ func (p PoolSpec) withDefaults() PoolSpec {
 
 // Key names the pool's image and shape; it is the pool label's value.
 func (p PoolSpec) Key() string {
-	return fmt.Sprintf("%s|cpu=%g|mem=%d|net=%s|rt=%s", p.Image, p.CPU, p.MemoryBytes, p.Network, p.Runtime)
+	return codepod.WarmPool{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network, Runtime: p.Runtime}.Key()
 }
 
 // poolKey is the key of the pool a create payload could adopt from, or
@@ -89,8 +89,7 @@ func (p PoolSpec) Key() string {
 // container made for it, because a container's environment is fixed when
 // it is created and a pool member's was made before its tenant was known.
 func poolKey(p *wire.SandboxPayload) string {
-	if len(p.Env) > 0 || (p.PidsLimit != 0 && p.PidsLimit != codepod.DefaultLimits.DefaultPids) {
-		return ""
-	}
-	return PoolSpec{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network, Runtime: p.Runtime}.withDefaults().Key()
+	ps := PoolSpec{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network, Runtime: p.Runtime}.withDefaults()
+	return codepod.WarmPoolKey(codepod.SandboxSpec{Image: ps.Image, CPU: ps.CPU, MemoryBytes: ps.MemoryBytes,
+		Network: ps.Network, Runtime: ps.Runtime, PidsLimit: p.PidsLimit, Env: p.Env})
 }
