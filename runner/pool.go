@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent/hostkey"
 	"github.com/codepod-dev/codepod/wire"
 )
@@ -176,19 +175,22 @@ func (ps *pools) destroy(ctx context.Context, id string) {
 }
 
 // sweep removes every unadopted member of this runner (containers still
-// named codepod-pool-…) and their directories. An adopted member is a
-// user's sandbox: its container was renamed, so it is not listed, and its
-// directory is kept (its sandbox_id file names the sandbox).
+// named codepod-pool-…). An adopted member is a user's sandbox: its
+// container was renamed, so it is not listed. A member whose adoption was
+// cut short (its directory already names a sandbox, its container not yet
+// renamed) loses its container but keeps its directory: the sandbox's
+// create job runs again and makes a container on that directory.
 func (ps *pools) sweep(ctx context.Context) error {
 	list, err := ps.be.ListPoolMembers(ctx, ps.r.ID())
 	if err != nil {
 		return err
 	}
 	for _, m := range list {
-		if ps.r.poolDirAdopted(m.ID) {
-			continue // adopted but not renamed when the runner stopped: the sandbox's create runs again
+		if !ps.r.poolDirAdopted(m.ID) {
+			ps.destroy(ctx, m.ID)
+		} else if err := ps.be.RemovePoolMember(ctx, m.ID); err != nil {
+			ps.r.log.Warn("cannot remove a warm-pool container", "member", m.ID, "err", err)
 		}
-		ps.destroy(ctx, m.ID)
 	}
 	return nil
 }
@@ -239,8 +241,10 @@ var errNoMember = errors.New("no warm-pool sandbox")
 
 // adopt gives sandbox p a ready pool member, if one fits: its directory
 // becomes the sandbox's (with the sandbox's secret, keys and id written
-// into it now), its container is renamed to the sandbox's, and its agent
-// is probed once more. errNoMember sends the create down the cold path.
+// into it now) while its agent is probed once more, then its container is
+// renamed to the sandbox's. errNoMember sends the create down the cold
+// path. The link comes first, so a create delivered again after a crash
+// finds the sandbox's directory and takes the idempotent path.
 func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp string, err error) {
 	if _, err := os.Lstat(r.sandboxDir(p.ID)); err == nil {
 		return "", "", errNoMember // made (or adopted) already: the idempotent path finds it
@@ -248,6 +252,10 @@ func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp str
 	w, ok := r.pools.take(poolKey(p))
 	if !ok {
 		return "", "", errNoMember
+	}
+	fail := func() {
+		r.pools.destroy(context.WithoutCancel(ctx), w.id)
+		os.Remove(r.sandboxDir(p.ID))
 	}
 	if err := ensurePrivateDir(filepath.Join(r.cfg.StateDir, "sandboxes")); err != nil {
 		r.pools.destroy(context.WithoutCancel(ctx), w.id)
@@ -257,16 +265,22 @@ func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp str
 		r.pools.destroy(context.WithoutCancel(ctx), w.id)
 		return "", "", errNoMember
 	}
-	if fp, err = r.prepareDir(p); err == nil {
+	probed := make(chan error, 1)
+	go func() { probed <- r.probe(ctx, w.id, w.fingerprint) }()
+	fp, err = r.prepareDir(p)
+	if perr := <-probed; err == nil && perr != nil {
+		err = perr
+	}
+	if err == nil && fp != w.fingerprint {
+		err = fmt.Errorf("warm-pool sandbox %s changed its host key", w.id)
+	}
+	if err == nil {
 		_, err = r.pools.be.AdoptPoolMember(ctx, w.id, p.ID)
 	}
 	if err != nil {
-		r.pools.destroy(context.WithoutCancel(ctx), w.id)
-		os.Remove(r.sandboxDir(p.ID))
+		r.log.Warn("cannot adopt a warm-pool sandbox; creating one", "member", w.id, "sandbox_id", p.ID, "err", err)
+		fail()
 		return "", "", errNoMember
 	}
-	if fp != w.fingerprint {
-		return "", "", codepod.Errorf(codepod.EINTERNAL, "warm-pool sandbox %s changed its host key", w.id)
-	}
-	return w.containerID, fp, r.waitReachable(ctx, p.ID, fp)
+	return w.containerID, fp, nil
 }
