@@ -18,7 +18,7 @@ var ErrNotRunning = errors.New("the sandbox's container is not running")
 
 // Bounds of one reachability probe.
 const (
-	probeTimeout  = 3 * time.Second
+	probeTimeout = 3 * time.Second
 	// The agent listens within milliseconds of its container's start: a
 	// short, capped backoff keeps a create from waiting long after it
 	// answers (each probe costs two inspects and an SSH key exchange).
