@@ -114,6 +114,7 @@ func TestAnAdoptedSandboxCarriesNothingOfThePoolButTheImage(t *testing.T) {
 		t.Fatalf("refilled pool %+v", next)
 	}
 	waitInventory(t, f, p.ID, wire.StateRunning, res.HostKeyFingerprint)
+	noMembersInInventory(t, f)
 
 	// Delete destroys it: it never goes back to the pool.
 	del := job(wire.KindDelete, p)
@@ -194,4 +195,23 @@ func TestARunnerThatDiesWithAPoolLosesNoUserSandbox(t *testing.T) {
 		t.Fatalf("the user's sandbox did not survive the restart: %s running=%v", c.ID, c.State.Running)
 	}
 	waitInventory(t, f, p.ID, wire.StateRunning, res.HostKeyFingerprint)
+}
+
+// noMembersInInventory checks that no poll reported a pool member as a
+// sandbox (the server would take it for an orphan), and that polls carry
+// the pools' ready counts.
+func noMembersInInventory(t *testing.T, f *fakeServer) {
+	t.Helper()
+	reported := false
+	for _, p := range f.pollsSeen() {
+		for _, s := range p.Req.Sandboxes {
+			if strings.HasPrefix(s.ID, "pool-") {
+				t.Errorf("a poll listed pool member %s as a sandbox", s.ID)
+			}
+		}
+		reported = reported || (len(p.Req.WarmPools) == 1 && p.Req.WarmPools[0].Size > 0)
+	}
+	if !reported {
+		t.Error("no poll reported the warm pool")
+	}
 }
