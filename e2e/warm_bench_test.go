@@ -105,7 +105,6 @@ func measureCycles(b *testing.B, op func() error) {
 func (c *cluster) createThenExec(ctx context.Context, b *testing.B, spec string) error {
 	var sb struct{ ID, Status, Reason string }
 	t0 := time.Now()
-	defer func() { phases.exec = append(phases.exec, time.Since(t0)) }()
 	status, raw, err := c.rawJSON(ctx, "POST", "/api/v1/sandboxes", spec, &sb)
 	phases.create = append(phases.create, time.Since(t0))
 	if err != nil || status != http.StatusCreated {
@@ -130,6 +129,7 @@ func (c *cluster) createThenExec(ctx context.Context, b *testing.B, spec string)
 	if err != nil || status != http.StatusOK || !strings.Contains(string(raw), `"exit_code":0`) {
 		return fmt.Errorf("first exec: %d %v: %s", status, err, raw)
 	}
+	phases.exec = append(phases.exec, time.Since(t0))
 	return nil
 }
 
