@@ -108,6 +108,16 @@ type Store interface {
 	// hold a container — not deleted, error or lost (count and the sum of
 	// their memory).
 	RunnerUsage(ctx context.Context) (map[string]Usage, error)
+	// SetWarmPools replaces runner id's warm pools with what its poll
+	// reported.
+	SetWarmPools(ctx context.Context, runnerID string, pools []WarmPool) error
+	// WarmPools returns the warm pools of every runner, by runner id.
+	WarmPools(ctx context.Context) (map[string][]WarmPool, error)
+	// WarmRunners lists the runners whose pool key has a ready sandbox.
+	WarmRunners(ctx context.Context, key string) ([]string, error)
+	// TakeWarm counts one ready sandbox of runner id's pool key as taken,
+	// conditionally (ready > 0); false when none was left.
+	TakeWarm(ctx context.Context, runnerID, key string) (bool, error)
 
 	// CreateSandbox inserts s; a live sandbox with the same owner and name is
 	// an ECONFLICT.

@@ -20,6 +20,7 @@ type Runner struct {
 	Capacity   wire.Capacity     `json:"capacity"`
 	Runtimes   []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
 	Usage      RunnerUsage       `json:"usage"`
+	WarmPools  []wire.WarmPool   `json:"warm_pools,omitempty" doc:"Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."`
 	Version    string            `json:"version"`
 	LastSeenAt time.Time         `json:"last_seen_at"`
 	CreatedAt  time.Time         `json:"created_at"`
@@ -31,8 +32,13 @@ type RunnerUsage struct {
 	MemoryBytes int64 `json:"memory_bytes" doc:"Sum of their memory limits."`
 }
 
-func newRunner(r *codepod.Runner, u codepod.Usage) Runner {
-	return Runner{ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
+func newRunner(r *codepod.Runner, u codepod.Usage, pools []codepod.WarmPool) Runner {
+	var wp []wire.WarmPool
+	for _, p := range pools {
+		wp = append(wp, wire.WarmPool{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network,
+			Runtime: p.Runtime, Size: p.Size, Ready: p.Ready})
+	}
+	return Runner{WarmPools: wp, ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
 		Capacity: wire.Capacity{Sandboxes: r.Capacity.Sandboxes, MemoryBytes: r.Capacity.MemoryBytes},
 		Usage:    RunnerUsage{Sandboxes: u.Sandboxes, MemoryBytes: u.MemoryBytes},
 		Runtimes: r.Runtimes, Version: r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
@@ -64,7 +70,11 @@ func registerRunners(api huma.API, s *Server) {
 		if err != nil {
 			return nil, err
 		}
-		return &runnerOutput{Body: newRunner(r, usage[r.ID])}, nil
+		pools, err := s.st.WarmPools(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &runnerOutput{Body: newRunner(r, usage[r.ID], pools[r.ID])}, nil
 	})
 
 	op = s.operation(adminOnly, http.MethodDelete, "/runners/{id}", "delete-runner", "runners", "Delete a runner", http.StatusNotFound)
@@ -91,8 +101,12 @@ func (s *Server) listRunners(ctx context.Context, in *listRunnersInput) (*listRu
 	if err != nil {
 		return nil, err
 	}
+	pools, err := s.st.WarmPools(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return &listRunnersOutput{Body: newList(runners, next, func(r *codepod.Runner) Runner {
-		return newRunner(r, usage[r.ID])
+		return newRunner(r, usage[r.ID], pools[r.ID])
 	})}, nil
 }
 

@@ -767,6 +767,9 @@ type PollRequest struct {
 
 	// WaitSeconds How long the server may hold the request when no job is ready (default 25).
 	WaitSeconds *int64 `json:"wait_seconds,omitempty"`
+
+	// WarmPools The runner's warm pools and their ready sandboxes.
+	WarmPools *[]WarmPool `json:"warm_pools,omitempty"`
 }
 
 // PollResponse defines model for PollResponse.
@@ -841,6 +844,9 @@ type Runner struct {
 	Status  RunnerStatus `json:"status"`
 	Usage   RunnerUsage  `json:"usage"`
 	Version string       `json:"version"`
+
+	// WarmPools Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready.
+	WarmPools *[]WarmPool `json:"warm_pools,omitempty"`
 }
 
 // RunnerStatus online while it polls; offline when it has not for a while.
@@ -1019,6 +1025,21 @@ type User struct {
 	Id            string              `json:"id"`
 	Name          string              `json:"name"`
 	QuotaOverride *QuotaOverride      `json:"quota_override,omitempty"`
+}
+
+// WarmPool defines model for WarmPool.
+type WarmPool struct {
+	Cpu         float64 `json:"cpu"`
+	Image       string  `json:"image"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Network     string  `json:"network"`
+
+	// Ready Sandboxes ready now.
+	Ready   int64  `json:"ready"`
+	Runtime string `json:"runtime"`
+
+	// Size Sandboxes the runner keeps ready.
+	Size int64 `json:"size"`
 }
 
 // ListApiKeysParams defines parameters for ListApiKeys.

@@ -33,6 +33,9 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if err != nil {
 		return nil, err
 	}
+	if err := s.recordWarmPools(ctx, r.ID, req.WarmPools); err != nil {
+		return nil, err
+	}
 	s.polls.begin(r.ID)
 	defer s.polls.end(r.ID)
 	max := clamp(req.MaxJobs, defaultMaxJobs, maxMaxJobs)

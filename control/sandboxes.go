@@ -59,9 +59,15 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err != nil {
 			return err
 		}
-		r, reason, err := s.claimRunner(ctx, tx, p, spec)
+		r, err := s.claimWarm(ctx, tx, p, spec)
 		if err != nil {
 			return err
+		}
+		var reason string
+		if r == nil {
+			if r, reason, err = s.claimRunner(ctx, tx, p, spec); err != nil {
+				return err
+			}
 		}
 		sb.RunnerID, sb.Reason, sb.ID = "", reason, ""
 		if r != nil {

@@ -64,6 +64,11 @@ func measure(b *testing.B, op func() error) {
 		}
 		lat = append(lat, time.Since(start))
 	}
+	reportPercentiles(b, lat)
+}
+
+// reportPercentiles reports lat's median and 99th percentile in ms.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)

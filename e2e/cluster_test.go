@@ -26,6 +26,7 @@ import (
 	"github.com/codepod-dev/codepod/runner/docker"
 	"github.com/codepod-dev/codepod/runner/images"
 	"github.com/codepod-dev/codepod/store"
+	"github.com/codepod-dev/codepod/wire"
 )
 
 // cluster is a server and a runner in this process.
@@ -37,6 +38,8 @@ type cluster struct {
 
 	dir      string
 	runnerID string
+	pools    []runner.PoolSpec // the runner's warm pools (none in the shared cluster)
+	Runner   *runner.Runner
 	stop     []func() // in reverse order of start
 }
 
@@ -59,12 +62,12 @@ func sharedCluster(tb testing.TB) *cluster {
 	return shared
 }
 
-func startCluster(agentBinary string) (c *cluster, err error) {
+func startCluster(agentBinary string, pools ...runner.PoolSpec) (c *cluster, err error) {
 	dir, err := os.MkdirTemp("", "cpe") // short: agent socket paths live below it
 	if err != nil {
 		return nil, err
 	}
-	c = &cluster{dir: dir, HTTP: &http.Client{}}
+	c = &cluster{dir: dir, HTTP: &http.Client{}, pools: pools}
 	c.stop = append(c.stop, func() { os.RemoveAll(dir) })
 	defer func() {
 		if err != nil {
@@ -135,7 +138,8 @@ func (c *cluster) startRunner(agentBinary string, log *slog.Logger) error {
 		return err
 	}
 	r, err := runner.New(runner.Config{Server: c.URL, Token: tok.Token, StateDir: filepath.Join(c.dir, "r"),
-		AgentBinary: agentBinary, Backend: be, Logger: log, StopTimeout: 2 * time.Second})
+		AgentBinary: agentBinary, Backend: be, Logger: log, StopTimeout: 2 * time.Second, Pools: c.pools,
+		Capacity: poolCapacity(c.pools)})
 	if err != nil {
 		return err
 	}
@@ -148,7 +152,7 @@ func (c *cluster) startRunner(agentBinary string, log *slog.Logger) error {
 			return fmt.Errorf("the runner did not register")
 		}
 	}
-	c.runnerID = r.ID()
+	c.runnerID, c.Runner = r.ID(), r
 	return nil
 }
 
@@ -213,4 +217,14 @@ func (c *cluster) raw(ctx context.Context, method, path string, body io.Reader, 
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, raw, err
+}
+
+// poolCapacity lifts the sandbox limit of a benchmark's runner with warm
+// pools (its members do not count, but 200 cycles make many sandboxes);
+// the shared cluster keeps the default.
+func poolCapacity(pools []runner.PoolSpec) wire.Capacity {
+	if len(pools) > 0 {
+		return wire.Capacity{Sandboxes: -1}
+	}
+	return wire.Capacity{}
 }

@@ -63,6 +63,11 @@ type ContainerSpec struct {
 	Network     string // codepod.NetworkNone or codepod.NetworkBridge
 	Runtime     string // OCI runtime, e.g. "runsc"; "" is the engine's default
 
+	// Pool, when set, makes a warm-pool member: SandboxID is then the
+	// member's id ("pool-…"), Pool the pool's key, and the container
+	// carries no sandbox or owner label until a create adopts it.
+	Pool string
+
 	// Host paths mounted into the container.
 	AgentBinary string // read-only at /.codepod/bin/codepod-agent, the entrypoint
 	EtcDir      string // read-only at /.codepod/etc
@@ -103,4 +108,30 @@ type Tunnel struct {
 	// DialAgent connects to the sandbox's agent (Backend.DialAgent for
 	// the job's sandbox).
 	DialAgent func(ctx context.Context) (net.Conn, error)
+}
+
+// PoolBackend is what a Backend needs for warm pools (runner/docker has
+// it). Pool members are containers created and started ahead of any
+// sandbox, named by a member id ("pool-…"); adopting one makes it the
+// container of a sandbox id, after which Backend's methods find it by that
+// id like any other.
+type PoolBackend interface {
+	// CreatePoolMember creates and starts spec's container (spec.Pool set,
+	// spec.SandboxID the member id) and returns its container id.
+	CreatePoolMember(ctx context.Context, spec ContainerSpec) (containerID string, err error)
+	// AdoptPoolMember makes member memberID the container of sandboxID. It
+	// fails when the member is gone or already adopted.
+	AdoptPoolMember(ctx context.Context, memberID, sandboxID string) (string, error)
+	// ListPoolMembers lists runnerID's members that no sandbox adopted.
+	ListPoolMembers(ctx context.Context, runnerID string) ([]PoolMember, error)
+	// RemovePoolMember removes an unadopted member; a missing one is success.
+	RemovePoolMember(ctx context.Context, memberID string) error
+}
+
+// PoolMember is one unadopted pool container a PoolBackend found.
+type PoolMember struct {
+	ID          string // member id, "pool-…"
+	ContainerID string
+	Pool        string // the pool's key
+	Running     bool
 }

@@ -52,6 +52,10 @@ type Config struct {
 	// limit" (sent as 0).
 	Capacity wire.Capacity
 
+	// Pools are the warm pools to keep full (needs a Backend with
+	// PoolBackend); see docs/runner.md.
+	Pools []PoolSpec
+
 	Concurrency       int           // jobs at once (8)
 	PollWait          time.Duration // how long the server may hold a poll (25s)
 	ReconcileInterval time.Duration // full inventory every (60s)

@@ -56,6 +56,7 @@ func (r *Runner) pollRequest(ctx context.Context, d *dispatcher, reconcile bool)
 		Runtimes:    r.runtimes(ctx, reconcile),
 		WaitSeconds: int(r.cfg.PollWait / time.Second),
 		MaxJobs:     min(max(d.free(), 1), 100),
+		WarmPools:   r.WarmPools(),
 	}
 	if !reconcile {
 		return req

@@ -18,9 +18,12 @@ var ErrNotRunning = errors.New("the sandbox's container is not running")
 
 // Bounds of one reachability probe.
 const (
-	probeTimeout  = 3 * time.Second
-	probeFirstGap = 20 * time.Millisecond
-	probeMaxGap   = 500 * time.Millisecond
+	probeTimeout = 3 * time.Second
+	// The agent listens within milliseconds of its container's start: a
+	// short, capped backoff keeps a create from waiting long after it
+	// answers (each probe costs two inspects and an SSH key exchange).
+	probeFirstGap = 10 * time.Millisecond
+	probeMaxGap   = 100 * time.Millisecond
 )
 
 // errHostKeyMismatch: something answered SSH, but not with the key the

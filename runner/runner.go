@@ -23,7 +23,8 @@ type Runner struct {
 	capa  *wire.Capacity // resolved on first use
 	rts   []string       // runtimes the engine had when last asked
 
-	bg sync.WaitGroup // lease keepers
+	bg    sync.WaitGroup // lease keepers, the pool filler
+	pools *pools         // nil without warm pools
 }
 
 // New checks cfg, fills its defaults and loads the identity kept in the
@@ -45,6 +46,7 @@ func New(cfg Config) (*Runner, error) {
 			"state_server", st.Server, "server", cfg.Server)
 	}
 	r := &Runner{cfg: cfg, log: cfg.Logger, api: &apiClient{base: cfg.Server, hc: cfg.HTTPClient}, state: st}
+	r.pools = newPools(r)
 	return r, nil
 }
 
@@ -80,6 +82,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	d := newDispatcher(r.cfg.Concurrency, func(j *queuedJob) { r.execute(jobsCtx, j) })
+	if r.pools != nil {
+		r.bg.Go(func() { r.pools.run(ctx) })
+	}
 	err := r.pollLoop(ctx, jobsCtx, d)
 	r.shutdown(d, cancelJobs)
 	return err

@@ -74,7 +74,14 @@ func (r *Runner) fingerprint(id string) (string, error) {
 }
 
 // removeDir deletes the sandbox's host directory; a missing one is fine.
+// An adopted warm-pool sandbox's is a link to its member's directory:
+// both go.
 func (r *Runner) removeDir(id string) error {
+	if target, err := os.Readlink(r.sandboxDir(id)); err == nil {
+		if err := os.RemoveAll(filepath.Join(filepath.Dir(r.sandboxDir(id)), target)); err != nil {
+			return fmt.Errorf("remove sandbox directory: %w", err)
+		}
+	}
 	if err := os.RemoveAll(r.sandboxDir(id)); err != nil {
 		return fmt.Errorf("remove sandbox directory: %w", err)
 	}

@@ -76,6 +76,22 @@ type PollRequest struct {
 	Reconcile   bool           `json:"reconcile,omitempty" doc:"Sandboxes is the complete inventory: reconcile against it."`
 	WaitSeconds int            `json:"wait_seconds,omitempty" minimum:"0" maximum:"60" doc:"How long the server may hold the request when no job is ready (default 25)."`
 	MaxJobs     int            `json:"max_jobs,omitempty" minimum:"0" maximum:"100" doc:"Most jobs to lease at once (default 10)."`
+	// WarmPools are the runner's warm pools and how many sandboxes each
+	// holds ready now; absent when it keeps none.
+	WarmPools []WarmPool `json:"warm_pools,omitempty" maxItems:"64" doc:"The runner's warm pools and their ready sandboxes."`
+}
+
+// WarmPool is one of a runner's warm pools: Size sandboxes of one image
+// and shape kept started, for creates that match it exactly (and set no
+// environment).
+type WarmPool struct {
+	Image       string  `json:"image" maxLength:"255"`
+	CPU         float64 `json:"cpu"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Network     string  `json:"network" maxLength:"16"`
+	Runtime     string  `json:"runtime" maxLength:"32"`
+	Size        int     `json:"size" minimum:"0" doc:"Sandboxes the runner keeps ready."`
+	Ready       int     `json:"ready" minimum:"0" doc:"Sandboxes ready now."`
 }
 
 // PollResponse carries zero or more leased jobs. An empty list after the wait

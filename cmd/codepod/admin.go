@@ -68,10 +68,23 @@ func runnerListCmd() *cobra.Command {
 			if x.Runtimes != nil {
 				runtimes = strings.Join(*x.Runtimes, ",")
 			}
-			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, runtimes, joinKV(x.Labels), age(x.LastSeenAt), x.Version})
+			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, runtimes, warmPools(x.WarmPools), joinKV(x.Labels), age(x.LastSeenAt), x.Version})
 		}
 		return r.JSON200.Items, rows, nil
-	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "RUNTIMES", "LABELS", "SEEN", "VERSION")
+	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "RUNTIMES", "WARM", "LABELS", "SEEN", "VERSION")
+}
+
+// warmPools shows a runner's warm pools as "IMAGE ready/size", one per
+// pool, comma-separated ("-" for none).
+func warmPools(pools *[]client.WarmPool) string {
+	if pools == nil || len(*pools) == 0 {
+		return "-"
+	}
+	var out []string
+	for _, p := range *pools {
+		out = append(out, fmt.Sprintf("%s %d/%d", p.Image, p.Ready, p.Size))
+	}
+	return strings.Join(out, ",")
 }
 
 func runnerDeleteCmd() *cobra.Command {

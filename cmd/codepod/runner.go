@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type runnerOptions struct {
 	AgentBinary, Runtime          string
 	AgentChannel                  string
 	Labels                        []string
+	WarmPools                     []string
 	CapSandboxes                  int
 	CapMemory                     string
 	Reconcile                     time.Duration
@@ -42,6 +44,11 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 	envString(fs, &o.Runtime, "runtime", "CODEPOD_RUNTIME", "", "default runtime of sandboxes that name none: runc or gvisor (default: the engine's)")
 	envString(fs, &o.AgentChannel, "agent-channel", "CODEPOD_AGENT_CHANNEL", "", "how the runner reaches agents: netns (root, local engine) or exec (docker exec relay); default: netns when it can")
 	envList(fs, &o.Labels, "label", "CODEPOD_RUNNER_LABELS", "label key=value sandboxes can ask for (repeatable)")
+	var pools []string
+	if v := os.Getenv("CODEPOD_WARM_POOLS"); v != "" {
+		pools = strings.Fields(v)
+	}
+	fs.StringArrayVar(&o.WarmPools, "warm-pool", pools, "keep N sandboxes of an image ready: IMAGE=N[,cpu=C][,memory=M][,network=none|bridge][,runtime=runc|gvisor] (repeatable) [$CODEPOD_WARM_POOLS, space-separated]")
 	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
 	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
@@ -79,7 +86,16 @@ func (o runnerOptions) config() (runner.Config, error) {
 			return runner.Config{}, fmt.Errorf("--capacity-memory: %w", err)
 		}
 	}
+	var pools []runner.PoolSpec
+	for _, w := range o.WarmPools {
+		p, err := runner.ParsePoolSpec(w)
+		if err != nil {
+			return runner.Config{}, fmt.Errorf("--warm-pool: %w", err)
+		}
+		pools = append(pools, p)
+	}
 	return runner.Config{
+		Pools:  pools,
 		Server: o.Server, Token: o.Token, StateDir: o.StateDir, Name: o.Name, Labels: labels,
 		AgentBinary: agent, Runtime: o.Runtime, Capacity: capacity, ReconcileInterval: o.Reconcile,
 		CAFile: os.Getenv("CODEPOD_CA_FILE"),

@@ -53,6 +53,8 @@ type Backend struct {
 	netMu    sync.Mutex
 	netReady bool
 
+	argv argvCache // image command lines from EnsureImage, for the create that follows
+
 	channel     string      // ChannelNetns or ChannelExec
 	netnsDenied atomic.Bool // netns was refused: exec from then on
 }

@@ -18,22 +18,19 @@ import (
 // concurrent create that wins the name race is found the same way, so there
 // is never a second container.
 func (b *Backend) CreateSandbox(ctx context.Context, spec runner.ContainerSpec) (string, error) {
-	c, err := b.find(ctx, spec.SandboxID)
-	if err != nil {
+	// Create first: on a first delivery (the common case) an inspect of a
+	// name that does not exist yet is a wasted engine call; a name in use
+	// is a conflict, and then the container is found.
+	id, err := b.createContainer(ctx, spec)
+	switch {
+	case err == nil:
+		return id, b.startNew(ctx, id)
+	case !cerrdefs.IsConflict(err): // "the container name is already in use": made before, or another create won
 		return "", err
 	}
-	if c == nil {
-		id, err := b.createContainer(ctx, spec)
-		switch {
-		case cerrdefs.IsConflict(err): // "the container name is already in use": another create won
-			if c, err = b.findWinner(ctx, spec.SandboxID); err != nil {
-				return "", err
-			}
-		case err != nil:
-			return "", err
-		default:
-			return id, b.startNew(ctx, id)
-		}
+	c, err := b.findWinner(ctx, spec.SandboxID)
+	if err != nil {
+		return "", err
 	}
 	if c.State != nil && c.State.Running {
 		return c.ID, nil
@@ -75,6 +72,9 @@ func (b *Backend) createContainer(ctx context.Context, spec runner.ContainerSpec
 
 // imageArgv is the image's entrypoint followed by its command.
 func (b *Backend) imageArgv(ctx context.Context, ref string) ([]string, error) {
+	if argv, ok := b.recentArgv(ref); ok {
+		return argv, nil
+	}
 	img, err := b.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		return nil, codepod.Errorf(codepod.ENOTFOUND, "image %q is not on this runner", ref)
@@ -139,8 +139,18 @@ func (b *Backend) find(ctx context.Context, sandboxID string) (*container.Inspec
 	if err != nil {
 		return nil, fmt.Errorf("inspect container %s: %w", name, err)
 	}
-	if c.Config == nil || c.Config.Labels[LabelSandbox] != sandboxID {
+	if c.Config == nil || !ownedBy(c.Config.Labels, sandboxID) {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "container name %s is taken by a container CodePod did not create; remove it", name)
 	}
 	return &c, nil
+}
+
+// ownedBy reports whether a container found by sandboxID's name carries
+// that sandbox's label, or is a pool container (no sandbox label; only
+// its runner renames one to a sandbox's name, when it adopts it).
+func ownedBy(labels map[string]string, sandboxID string) bool {
+	if labels[LabelPool] != "" && labels[LabelSandbox] == "" {
+		return true
+	}
+	return labels[LabelSandbox] == sandboxID
 }

@@ -19,8 +19,9 @@ import (
 // the pull's progress on. A failed pull is an ENOTFOUND *codepod.Error that
 // names the image and the engine's reason.
 func (b *Backend) EnsureImage(ctx context.Context, ref string, progress func(msg string)) error {
-	_, err := b.cli.ImageInspect(ctx, ref)
+	img, err := b.cli.ImageInspect(ctx, ref)
 	if err == nil {
+		b.rememberArgv(ref, img.Config)
 		return nil
 	}
 	if !cerrdefs.IsNotFound(err) {

@@ -26,6 +26,9 @@ func (b *Backend) ListSandboxes(ctx context.Context, runnerID string) ([]runner.
 	out := make([]runner.ContainerState, 0, len(list))
 	for _, c := range list {
 		id := c.Labels[LabelSandbox]
+		if id == "" && c.Labels[LabelPool] != "" {
+			id = adoptedID(c.Names) // "" for a pool member nobody adopted
+		}
 		if id == "" {
 			continue
 		}

@@ -26,12 +26,7 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		Env:        envList(spec.Env),
 		Entrypoint: append([]string{AgentPath, "--listen-tcp", fmt.Sprintf("127.0.0.1:%d", AgentPort), "--"}, imageArgv...),
 		Cmd:        nil, // with Entrypoint set, the engine does not add the image's Cmd
-		Labels: map[string]string{
-			LabelSandbox: spec.SandboxID,
-			LabelOwner:   spec.OwnerID,
-			LabelRunner:  spec.RunnerID,
-			LabelName:    spec.Name,
-		},
+		Labels:     labels(spec),
 	}
 	host := &container.HostConfig{
 		Mounts:         mounts(spec),
@@ -49,6 +44,20 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		Resources:      resources(spec),
 	}
 	return cfg, host
+}
+
+// labels tie a container to its sandbox, owner and runner; a pool
+// member's carry only its runner and pool key (it belongs to no one yet).
+func labels(spec runner.ContainerSpec) map[string]string {
+	if spec.Pool != "" {
+		return map[string]string{LabelRunner: spec.RunnerID, LabelPool: spec.Pool}
+	}
+	return map[string]string{
+		LabelSandbox: spec.SandboxID,
+		LabelOwner:   spec.OwnerID,
+		LabelRunner:  spec.RunnerID,
+		LabelName:    spec.Name,
+	}
 }
 
 // GVisorPidsOverhead is added to the pids limit of a sandbox under gVisor.

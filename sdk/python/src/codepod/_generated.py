@@ -1276,6 +1276,9 @@ class PollRequest:
     wait_seconds: int | None = None
     """How long the server may hold the request when no job is ready (default 25)."""
 
+    warm_pools: list[WarmPool] | None = None
+    """The runner's warm pools and their ready sandboxes."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PollRequest:
         """Builds the model from its JSON object."""
@@ -1286,6 +1289,7 @@ class PollRequest:
             runtimes=[v for v in d["runtimes"]] if d.get("runtimes") is not None else None,
             sandboxes=[SandboxState.from_dict(v) for v in d["sandboxes"]] if d.get("sandboxes") is not None else None,
             wait_seconds=int(d["wait_seconds"]) if d.get("wait_seconds") is not None else None,
+            warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1302,6 +1306,8 @@ class PollRequest:
             out["sandboxes"] = [v.to_dict() for v in self.sandboxes]
         if self.wait_seconds is not None:
             out["wait_seconds"] = self.wait_seconds
+        if self.warm_pools is not None:
+            out["warm_pools"] = [v.to_dict() for v in self.warm_pools]
         return out
 
 
@@ -1502,6 +1508,9 @@ class Runner:
 
     version: str
 
+    warm_pools: list[WarmPool] | None = None
+    """Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Runner:
         """Builds the model from its JSON object."""
@@ -1516,6 +1525,7 @@ class Runner:
             status=d["status"],
             usage=RunnerUsage.from_dict(d["usage"]),
             version=d["version"],
+            warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1532,6 +1542,8 @@ class Runner:
         out["status"] = self.status
         out["usage"] = self.usage.to_dict()
         out["version"] = self.version
+        if self.warm_pools is not None:
+            out["warm_pools"] = [v.to_dict() for v in self.warm_pools]
         return out
 
 
@@ -2019,6 +2031,52 @@ class User:
         out["name"] = self.name
         if self.quota_override is not None:
             out["quota_override"] = self.quota_override.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
+class WarmPool:
+    """The WarmPool schema of the API."""
+
+    cpu: float
+
+    image: str
+
+    memory_bytes: int
+
+    network: str
+
+    ready: int
+    """Sandboxes ready now."""
+
+    runtime: str
+
+    size: int
+    """Sandboxes the runner keeps ready."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WarmPool:
+        """Builds the model from its JSON object."""
+        return cls(
+            cpu=float(d["cpu"]),
+            image=d["image"],
+            memory_bytes=int(d["memory_bytes"]),
+            network=d["network"],
+            ready=int(d["ready"]),
+            runtime=d["runtime"],
+            size=int(d["size"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["cpu"] = self.cpu
+        out["image"] = self.image
+        out["memory_bytes"] = self.memory_bytes
+        out["network"] = self.network
+        out["ready"] = self.ready
+        out["runtime"] = self.runtime
+        out["size"] = self.size
         return out
 
 

@@ -1177,6 +1177,8 @@ export interface components {
              * @description How long the server may hold the request when no job is ready (default 25).
              */
             wait_seconds?: number;
+            /** @description The runner's warm pools and their ready sandboxes. */
+            warm_pools?: components["schemas"]["WarmPool"][] | null;
         };
         PollResponse: {
             jobs: components["schemas"]["Job"][] | null;
@@ -1258,6 +1260,8 @@ export interface components {
             status: "online" | "offline";
             usage: components["schemas"]["RunnerUsage"];
             version: string;
+            /** @description Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready. */
+            warm_pools?: components["schemas"]["WarmPool"][] | null;
         };
         RunnerToken: {
             /** Format: date-time */
@@ -1431,6 +1435,25 @@ export interface components {
             name: string;
             /** @description The user's own limits, where they differ from the server's. */
             quota_override?: components["schemas"]["QuotaOverride"];
+        };
+        WarmPool: {
+            /** Format: double */
+            cpu: number;
+            image: string;
+            /** Format: int64 */
+            memory_bytes: number;
+            network: string;
+            /**
+             * Format: int64
+             * @description Sandboxes ready now.
+             */
+            ready: number;
+            runtime: string;
+            /**
+             * Format: int64
+             * @description Sandboxes the runner keeps ready.
+             */
+            size: number;
         };
     };
     responses: never;

@@ -1,0 +1,112 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/codepod-dev/codepod/runner"
+)
+
+// LabelPool marks a warm-pool container: its value is the pool's key
+// (image and shape). A pool container carries no sandbox, owner or name
+// label: until a create adopts it, it belongs to no one. Adoption renames
+// it to codepod-<sandbox id>; its labels (fixed at create) stay, so an
+// adopted sandbox's id is read from its name.
+const LabelPool = "dev.codepod.pool"
+
+// poolPrefix starts the id (and so the container name) of every pool
+// member: "codepod-pool-…". Sandbox ids never start with it (they are
+// "sb_…").
+const poolPrefix = "pool-"
+
+var _ runner.PoolBackend = (*Backend)(nil)
+
+// CreatePoolMember creates and starts a pool container for spec, whose
+// SandboxID is the member's id (runner.NewPoolMemberID) and whose Pool
+// is the pool's key. It never finds an existing container: member ids are
+// fresh.
+func (b *Backend) CreatePoolMember(ctx context.Context, spec runner.ContainerSpec) (string, error) {
+	if !strings.HasPrefix(spec.SandboxID, poolPrefix) || spec.Pool == "" {
+		return "", fmt.Errorf("pool member %q: not a pool member id or no pool key", spec.SandboxID)
+	}
+	id, err := b.createContainer(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	return id, b.startNew(ctx, id)
+}
+
+// AdoptPoolMember renames pool member memberID's container to sandboxID's
+// name, after which every operation by sandbox id finds it. The rename is
+// the engine's own atomic step: two adoptions of one member cannot both
+// succeed.
+func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, sandboxID string) (string, error) {
+	from, to := ContainerName(memberID), ContainerName(sandboxID)
+	if err := b.cli.ContainerRename(ctx, from, to); err != nil {
+		return "", fmt.Errorf("adopt pool container %s as %s: %w", from, to, err)
+	}
+	return to, nil
+}
+
+// ListPoolMembers lists runnerID's pool containers that no sandbox has
+// adopted (still named codepod-pool-…), running or not.
+func (b *Backend) ListPoolMembers(ctx context.Context, runnerID string) ([]runner.PoolMember, error) {
+	list, err := b.cli.ContainerList(ctx, container.ListOptions{
+		All: true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelRunner+"="+runnerID),
+			filters.Arg("label", LabelPool)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pool containers: %w", err)
+	}
+	var out []runner.PoolMember
+	for _, c := range list {
+		if id, ok := poolMemberID(c.Names); ok {
+			out = append(out, runner.PoolMember{ID: id, ContainerID: c.ID, Pool: c.Labels[LabelPool],
+				Running: c.State == container.StateRunning})
+		}
+	}
+	return out, nil
+}
+
+// RemovePoolMember removes an unadopted pool container by force; a
+// missing one is success.
+func (b *Backend) RemovePoolMember(ctx context.Context, memberID string) error {
+	if !strings.HasPrefix(memberID, poolPrefix) {
+		return fmt.Errorf("remove pool member %q: not a pool member id", memberID)
+	}
+	err := b.cli.ContainerRemove(ctx, ContainerName(memberID), container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err == nil || cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("remove pool container %s: %w", ContainerName(memberID), err)
+}
+
+// poolMemberID is the member id in a container's names when it is still
+// a pool member's (codepod-pool-…).
+func poolMemberID(names []string) (string, bool) {
+	for _, n := range names {
+		id, ok := strings.CutPrefix(strings.TrimPrefix(n, "/"), ContainerName(""))
+		if ok && strings.HasPrefix(id, poolPrefix) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// adoptedID is the sandbox id of an adopted pool container (named
+// codepod-<sandbox id>), or "" for a member nobody adopted.
+func adoptedID(names []string) string {
+	for _, n := range names {
+		id, ok := strings.CutPrefix(strings.TrimPrefix(n, "/"), ContainerName(""))
+		if ok && id != "" && !strings.HasPrefix(id, poolPrefix) {
+			return id
+		}
+	}
+	return ""
+}

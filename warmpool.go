@@ -1,0 +1,37 @@
+package codepod
+
+import "fmt"
+
+// WarmPool is one of a runner's warm pools: Size sandboxes of one image
+// and shape that the runner keeps started, Ready of them ready now (as of
+// its last poll, less what creates took since). A create whose spec
+// matches (WarmPoolKey) is placed on a runner with a ready one first.
+type WarmPool struct {
+	Image       string  `json:"image"`
+	CPU         float64 `json:"cpu"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Network     string  `json:"network"`
+	Runtime     string  `json:"runtime"`
+	Size        int     `json:"size"`
+	Ready       int     `json:"ready"`
+}
+
+// Key is the pool's image and shape, as WarmPoolKey spells it.
+func (p WarmPool) Key() string {
+	return warmKey(p.Image, p.CPU, p.MemoryBytes, p.Network, p.Runtime)
+}
+
+// WarmPoolKey is the key of the pool a normalized spec can be served from,
+// or "" when none can: a spec with its own environment or a pids limit
+// other than the default needs a container made for it (a container's
+// environment and limits are fixed when it is made).
+func WarmPoolKey(spec SandboxSpec) string {
+	if len(spec.Env) > 0 || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) {
+		return ""
+	}
+	return warmKey(spec.Image, spec.CPU, spec.MemoryBytes, spec.Network, spec.Runtime)
+}
+
+func warmKey(image string, cpu float64, mem int64, network, runtime string) string {
+	return fmt.Sprintf("%s|cpu=%g|mem=%d|net=%s|rt=%s", image, cpu, mem, network, runtime)
+}
