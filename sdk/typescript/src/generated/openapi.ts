@@ -337,7 +337,7 @@ export interface paths {
         put?: never;
         /**
          * Run a command
-         * @description Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
+         * @description Runs a command in the running sandbox and answers when it has ended, with its exit code and output. A failing command is a 200 answer with its exit_code; errors are for commands that could not run. command is run without a shell (an exec of the argv, faster); shell runs its script with sh -c. The server buffers a bounded amount of output for all execs at once: when it is full the answer is a 429 with Retry-After.
          */
         post: operations["exec-sandbox"];
         delete?: never;
@@ -913,7 +913,7 @@ export interface components {
             type: string;
         };
         ExecRequest: {
-            /** @description The argv, e.g. ["python3", "-c", "print(6*7)"]. Give command or shell, not both. */
+            /** @description The argv, e.g. ["python3", "-c", "print(6*7)"], run directly without a shell: arguments are passed as they are (no globbing, quoting or variable expansion), the program is looked up in the sandbox's PATH, and a missing one exits 127. Give command or shell, not both. */
             command?: string[] | null;
             /** @description Working directory; empty: the user's home; relative: from the home. */
             cwd?: string;
@@ -926,7 +926,7 @@ export interface components {
              * @description Most bytes kept per stream (default 1 MiB); the rest is read and dropped, and *_truncated set. At most the server's limit (default 4 MiB; more is a 422: use the streaming variant for large output). Ignored by the streaming variant.
              */
             max_output_bytes?: number;
-            /** @description A shell script, run as ["sh", "-c", shell]. Give command or shell, not both. */
+            /** @description A shell script, run as ["sh", "-c", shell]: the only form that starts a shell (pipes, globs, $VARS). Give command or shell, not both. */
             shell?: string;
             /** @description Standard input as UTF-8 text. Give stdin or stdin_base64, not both. */
             stdin?: string;
