@@ -20,6 +20,9 @@ type SandboxFilter struct {
 	Labels   map[string]string // all of these
 	// IncludeDeleted also returns sandboxes whose status is deleted.
 	IncludeDeleted bool
+	// Unplaced keeps only pending sandboxes placed on no runner yet (what
+	// placement still has to place); it overrides Status and RunnerID.
+	Unplaced bool
 	Page
 }
 
@@ -106,8 +109,9 @@ type Store interface {
 	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)
 	// RunnerUsage returns, per runner id, the sandboxes placed on it that may
 	// hold a container — not deleted, error or lost (count and the sum of
-	// their memory).
-	RunnerUsage(ctx context.Context) (map[string]Usage, error)
+	// their memory). With ids, only those runners are counted (an index
+	// lookup each, not a pass over every sandbox).
+	RunnerUsage(ctx context.Context, ids ...string) (map[string]Usage, error)
 
 	// CreateSandbox inserts s; a live sandbox with the same owner and name is
 	// an ECONFLICT.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/internal/secret"
@@ -38,6 +39,7 @@ func (s *Service) RegisterRunner(ctx context.Context, registrationToken string, 
 		return nil, wrapUnlessDomain(err, "create runner %s", req.Name)
 	}
 	s.log.Info("runner registered", keyRunner, r.ID, "name", r.Name, "labels", r.Labels)
+	s.invalidatePlacement()
 	if err := s.placePending(ctx); err != nil {
 		s.log.Error("place pending sandboxes", keyRunner, r.ID, keyErr, err)
 	}
@@ -114,6 +116,9 @@ func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capac
 	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity, runtimes)
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "heartbeat of runner %s", r.ID)
+	}
+	if r.Status != hb.Status || r.Capacity != hb.Capacity || !slices.Equal(r.Runtimes, hb.Runtimes) {
+		s.invalidatePlacement()
 	}
 	if r.Status != codepod.RunnerOnline {
 		s.log.Info("runner back online", keyRunner, r.ID, "name", r.Name, "offline_since", r.LastSeenAt)

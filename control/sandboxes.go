@@ -55,11 +55,7 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
 			return err
 		}
-		p, err := s.loadPlacement(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r, reason, err := s.claimRunner(ctx, tx, p, spec)
+		r, reason, err := s.claimRunner(ctx, tx, &placePass{}, spec)
 		if err != nil {
 			return err
 		}
@@ -88,6 +84,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 	}
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "create sandbox %s", name)
+	}
+	if sb.RunnerID != "" {
+		s.tookRoom(sb.RunnerID, spec)
 	}
 	s.log.Info("sandbox created", keySandbox, sb.ID, "name", sb.Name, keyRunner, sb.RunnerID, "reason", sb.Reason)
 	return sb, nil
