@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/codepod-dev/codepod/internal/testenv"
+)
+
+// TestLoadSmall runs the harness at a small scale on both databases, so it
+// cannot rot: every create is delivered to a simulated runner once, every
+// list pass sees every sandbox, no poll fails, and the server's goroutines
+// stay bounded by a small multiple of the polls it holds. It asserts no
+// timings: the figures are docs/benchmarks.md's, from full-size runs.
+func TestLoadSmall(t *testing.T) {
+	bin, err := testenv.Build("codepod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"sqlite", func(testing.TB) string { return "sqlite://" + filepath.Join(t.TempDir(), "codepod.db") }},
+		{"postgres", testenv.PostgresURL},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			c := config{Codepod: bin, DatabaseURL: db.url(t), Runners: 50, Sandboxes: 500, Baseline: 100,
+				Concurrency: 4, PageSize: 50, Timeout: 4 * time.Minute}
+			var logs testenv.Buffer
+			rep, err := run(context.Background(), c, &logs)
+			if err != nil {
+				t.Fatalf("run: %v\nserver output:\n%s", err, logs.String())
+			}
+			var out bytes.Buffer
+			rep.print(&out)
+			t.Log("\n" + out.String())
+			if rep.Delivery.N != c.Sandboxes || rep.BaselineCreate.N != c.Baseline {
+				t.Errorf("delivered %d and %d creates; want %d and %d", rep.Delivery.N, rep.BaselineCreate.N, c.Sandboxes, c.Baseline)
+			}
+			if want := 4 * ((c.Sandboxes+c.Baseline)/c.PageSize + 1); rep.Pages < want-4 {
+				t.Errorf("listed %d pages; want about %d", rep.Pages, want)
+			}
+			if rep.PollErrors != 0 {
+				t.Errorf("%d polls failed; the last: %s", rep.PollErrors, rep.LastPollError)
+			}
+			if limit := 3*c.Runners + 100; rep.IdleGoroutines > limit || rep.Goroutines > limit {
+				t.Errorf("server goroutines %d (all polling) and %d (at the end); want at most %d for %d held polls",
+					rep.IdleGoroutines, rep.Goroutines, limit, c.Runners)
+			}
+		})
+	}
+}
