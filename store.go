@@ -137,6 +137,10 @@ type Store interface {
 	// writer. Expired is how many of the returned jobs were re-leased after
 	// their lease ran out.
 	ClaimJobs(ctx context.Context, runnerID string, now time.Time, lease time.Duration, max int) (jobs []Job, expired int, err error)
+	// HasDueJobs reports whether runnerID has a job ClaimJobs would lease at
+	// now. It only reads (no transaction, no writer on SQLite): a poll asks
+	// it first so that a poll with nothing due writes nothing.
+	HasDueJobs(ctx context.Context, runnerID string, now time.Time) (bool, error)
 	// ExtendLease moves the lease of a job leased by runnerID to until.
 	ExtendLease(ctx context.Context, runnerID, jobID string, until time.Time) error
 	// FinishJob marks a job leased by runnerID done or failed with its result.

@@ -124,6 +124,8 @@ type Service struct {
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
 	polls activePolls
+	// lastPoll is when each runner's latest poll here began (previousPoll).
+	lastPoll sync.Map
 
 	houseMu          sync.Mutex
 	lastHousekeeping time.Time

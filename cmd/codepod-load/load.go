@@ -24,6 +24,7 @@ type config struct {
 	// each create there also costs a runner its own poll, as at scale.
 	BaselineRunners int
 	Concurrency     int
+	ListClients     int // concurrent list passes (default 1)
 	PageSize        int
 	Timeout         time.Duration
 }
@@ -31,6 +32,7 @@ type config struct {
 // run starts a server, loads it as c says and reports what it measured.
 // The server's own output goes to logs.
 func run(ctx context.Context, c config, logs io.Writer) (*report, error) {
+	c.ListClients = max(c.ListClients, 1)
 	if c.BaselineRunners <= 0 {
 		c.BaselineRunners = min(c.Concurrency, c.Runners)
 	}
@@ -87,7 +89,7 @@ func run(ctx context.Context, c config, logs io.Writer) (*report, error) {
 	}
 	rep.PerSec, rep.Create, rep.Delivery = scale.perSec, scale.create, scale.delivery
 	rep.Ratio = rep.PerSec / rep.BaselinePerSec
-	if rep.List, rep.Pages, err = listPhase(ctx, cl, srv.adminKey, c.PageSize, c.Concurrency, c.Sandboxes+c.Baseline); err != nil {
+	if rep.List, rep.Pages, err = listPhase(ctx, cl, srv.adminKey, c.PageSize, c.ListClients, c.Sandboxes+c.Baseline); err != nil {
 		return rep, err
 	}
 	if rep.Goroutines, err = srv.goroutines(ctx); err != nil {

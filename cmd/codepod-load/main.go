@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&c.BaselineRunners, "baseline-runners", 0, "runners polling during the baseline (default: -concurrency)")
 	flag.IntVar(&c.Concurrency, "concurrency", 8, "concurrent create and list clients")
 	flag.IntVar(&c.PageSize, "page", 100, "list page size")
+	flag.IntVar(&c.ListClients, "list-clients", 1, "clients that each list every sandbox at once")
 	flag.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "the whole run ends after this")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	flag.Parse()
