@@ -26,7 +26,12 @@ type config struct {
 	Concurrency     int
 	ListClients     int // concurrent list passes (default 1)
 	PageSize        int
-	Timeout         time.Duration
+	// ExecSandboxes on one real runner (Docker, codepod/tiny:latest) take
+	// Execs concurrent execs of `true`, ExecRounds times; 0: no exec phase.
+	ExecSandboxes int
+	Execs         int
+	ExecRounds    int
+	Timeout       time.Duration
 }
 
 // run starts a server, loads it as c says and reports what it measured.
@@ -91,6 +96,11 @@ func run(ctx context.Context, c config, logs io.Writer) (*report, error) {
 	rep.Ratio = rep.PerSec / rep.BaselinePerSec
 	if rep.List, rep.Pages, err = listPhase(ctx, cl, srv.adminKey, c.PageSize, c.ListClients, c.Sandboxes+c.Baseline); err != nil {
 		return rep, err
+	}
+	if c.ExecSandboxes > 0 && c.Execs > 0 {
+		if rep.Exec, err = execPhase(ctx, srv, cl, tok.Token, c.ExecSandboxes, c.Execs, max(c.ExecRounds, 1), logs); err != nil {
+			return rep, fmt.Errorf("exec: %w", err)
+		}
 	}
 	if rep.Goroutines, err = srv.goroutines(ctx); err != nil {
 		return rep, err

@@ -51,6 +51,7 @@ type report struct {
 	Delivery        percentiles `json:"delivery"`
 	List            percentiles `json:"list_page"`
 	Pages           int         `json:"pages"`
+	Exec            percentiles `json:"exec"`
 	RSS             int64       `json:"rss_bytes"`
 	PeakRSS         int64       `json:"peak_rss_bytes"`
 	Goroutines      int         `json:"goroutines"`
@@ -66,5 +67,8 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "at scale:                 %.0f creates/s (%.2f× empty); create %s\n", r.PerSec, r.Ratio, r.Create)
 	fmt.Fprintf(w, "poll-to-delivery (from the create request): %s\n", r.Delivery)
 	fmt.Fprintf(w, "list (%d pages):          %s\n", r.Pages, r.List)
+	if r.Exec.N > 0 {
+		fmt.Fprintf(w, "exec true (REST, real runner): %s\n", r.Exec)
+	}
 	fmt.Fprintf(w, "server RSS %.0f MB (peak %.0f MB), %d goroutines; poll errors %d %s\n", mb(r.RSS), mb(r.PeakRSS), r.Goroutines, r.PollErrors, r.LastPollError)
 }
