@@ -92,7 +92,8 @@ func run(ctx context.Context, c config, logs io.Writer) (*report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.PerSec, rep.Create, rep.Delivery = scale.perSec, scale.create, scale.delivery
+	rep.PerSec, rep.Create, rep.Delivery, rep.DeliveryAfter = scale.perSec, scale.create, scale.delivery, scale.after
+	rep.BaselineDeliveryAfter = base.after
 	rep.Ratio = rep.PerSec / rep.BaselinePerSec
 	if rep.List, rep.Pages, err = listPhase(ctx, cl, srv.adminKey, c.PageSize, c.ListClients, c.Sandboxes+c.Baseline); err != nil {
 		return rep, err
@@ -118,7 +119,8 @@ func run(ctx context.Context, c config, logs io.Writer) (*report, error) {
 type phase struct {
 	perSec   float64
 	create   percentiles
-	delivery percentiles
+	delivery percentiles // from the create's request
+	after    percentiles // from the create's answer
 }
 
 // createPhase creates n sandboxes named prefix-i with workers concurrent
@@ -126,6 +128,7 @@ type phase struct {
 func createPhase(ctx context.Context, cl *client, key string, f *fleet, prefix string, n, workers int) (phase, error) {
 	reached := f.expect(n)
 	var lat []time.Duration
+	answered := make(map[string]time.Time, n)
 	var mu sync.Mutex
 	var next atomic.Int64
 	var firstErr error
@@ -144,6 +147,7 @@ func createPhase(ctx context.Context, cl *client, key string, f *fleet, prefix s
 				d := time.Since(t)
 				mu.Lock()
 				lat = append(lat, d)
+				answered[name] = t.Add(d)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
@@ -161,7 +165,8 @@ func createPhase(ctx context.Context, cl *client, key string, f *fleet, prefix s
 	case <-ctx.Done():
 		return phase{}, fmt.Errorf("%d of %d create jobs delivered: %w", len(f.deliveries()), n, ctx.Err())
 	}
-	return phase{perSec: float64(n) / elapsed.Seconds(), create: percentilesOf(lat), delivery: percentilesOf(f.deliveries())}, nil
+	return phase{perSec: float64(n) / elapsed.Seconds(), create: percentilesOf(lat),
+		delivery: percentilesOf(f.deliveries()), after: percentilesOf(f.afterAnswer(answered))}, nil
 }
 
 // listPhase has workers clients each list every sandbox page by page

@@ -34,29 +34,31 @@ func (p percentiles) String() string {
 
 // report is what one run measured.
 type report struct {
-	Database        string      `json:"database"`
-	Runners         int         `json:"runners"`
-	Sandboxes       int         `json:"sandboxes"`
-	Baseline        int         `json:"baseline_sandboxes"`
-	BaselineRunners int         `json:"baseline_runners"`
-	Concurrency     int         `json:"concurrency"`
-	BaselinePerSec  float64     `json:"baseline_creates_per_sec"`
-	BaselineCreate  percentiles `json:"baseline_create"`
-	RegisterSeconds float64     `json:"register_seconds"`
-	IdleRSS         int64       `json:"idle_rss_bytes"`
-	IdleGoroutines  int         `json:"idle_goroutines"`
-	PerSec          float64     `json:"creates_per_sec"`
-	Ratio           float64     `json:"create_ratio"`
-	Create          percentiles `json:"create"`
-	Delivery        percentiles `json:"delivery"`
-	List            percentiles `json:"list_page"`
-	Pages           int         `json:"pages"`
-	Exec            percentiles `json:"exec"`
-	RSS             int64       `json:"rss_bytes"`
-	PeakRSS         int64       `json:"peak_rss_bytes"`
-	Goroutines      int         `json:"goroutines"`
-	PollErrors      int64       `json:"poll_errors"`
-	LastPollError   string      `json:"last_poll_error,omitempty"`
+	Database              string      `json:"database"`
+	Runners               int         `json:"runners"`
+	Sandboxes             int         `json:"sandboxes"`
+	Baseline              int         `json:"baseline_sandboxes"`
+	BaselineRunners       int         `json:"baseline_runners"`
+	Concurrency           int         `json:"concurrency"`
+	BaselinePerSec        float64     `json:"baseline_creates_per_sec"`
+	BaselineCreate        percentiles `json:"baseline_create"`
+	RegisterSeconds       float64     `json:"register_seconds"`
+	IdleRSS               int64       `json:"idle_rss_bytes"`
+	IdleGoroutines        int         `json:"idle_goroutines"`
+	PerSec                float64     `json:"creates_per_sec"`
+	Ratio                 float64     `json:"create_ratio"`
+	Create                percentiles `json:"create"`
+	Delivery              percentiles `json:"delivery"`
+	DeliveryAfter         percentiles `json:"delivery_after_answer"`
+	BaselineDeliveryAfter percentiles `json:"baseline_delivery_after_answer"`
+	List                  percentiles `json:"list_page"`
+	Pages                 int         `json:"pages"`
+	Exec                  percentiles `json:"exec"`
+	RSS                   int64       `json:"rss_bytes"`
+	PeakRSS               int64       `json:"peak_rss_bytes"`
+	Goroutines            int         `json:"goroutines"`
+	PollErrors            int64       `json:"poll_errors"`
+	LastPollError         string      `json:"last_poll_error,omitempty"`
 }
 
 func (r *report) print(w io.Writer) {
@@ -66,6 +68,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "registered %d runners in %.1fs; all polling: RSS %.0f MB, %d goroutines\n", r.Runners, r.RegisterSeconds, mb(r.IdleRSS), r.IdleGoroutines)
 	fmt.Fprintf(w, "at scale:                 %.0f creates/s (%.2f× empty); create %s\n", r.PerSec, r.Ratio, r.Create)
 	fmt.Fprintf(w, "poll-to-delivery (from the create request): %s\n", r.Delivery)
+	fmt.Fprintf(w, "poll-to-delivery (from the create's answer): %s; empty server %s\n", r.DeliveryAfter, r.BaselineDeliveryAfter)
 	fmt.Fprintf(w, "list (%d pages):          %s\n", r.Pages, r.List)
 	if r.Exec.N > 0 {
 		fmt.Fprintf(w, "exec true (REST, real runner): %s\n", r.Exec)

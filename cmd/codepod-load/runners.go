@@ -27,6 +27,7 @@ type fleet struct {
 	sent      sync.Map // name → time.Time
 	mu        sync.Mutex
 	delivery  []time.Duration
+	arrived   map[string]time.Time // name → when its create job reached a runner
 	wantCount int
 	reached   chan struct{}
 }
@@ -130,6 +131,7 @@ func (f *fleet) delivered(j wire.Job, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.delivery = append(f.delivery, at.Sub(v.(time.Time)))
+	f.arrived[j.Sandbox.Name] = at
 	if len(f.delivery) == f.wantCount && f.reached != nil {
 		close(f.reached)
 		f.reached = nil
@@ -141,10 +143,24 @@ func (f *fleet) delivered(j wire.Job, at time.Time) {
 func (f *fleet) expect(n int) <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.delivery, f.wantCount = nil, n
+	f.delivery, f.wantCount, f.arrived = nil, n, map[string]time.Time{}
 	ch := make(chan struct{})
 	f.reached = ch
 	return ch
+}
+
+// afterAnswer returns, for each create answered at answered[name], how
+// long after the answer its job reached a runner (0 when it came first).
+func (f *fleet) afterAnswer(answered map[string]time.Time) []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Duration, 0, len(f.arrived))
+	for name, at := range f.arrived {
+		if t, ok := answered[name]; ok {
+			out = append(out, max(at.Sub(t), 0))
+		}
+	}
+	return out
 }
 
 func (f *fleet) deliveries() []time.Duration {
