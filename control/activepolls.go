@@ -68,13 +68,28 @@ func (a *activePolls) stale(before time.Time) []string {
 // process knows it (from the poll's heartbeat or its own touch; a newer
 // one written by another replica only makes the touch redundant), and
 // reads nothing: a tick costs nothing per held poll.
+//
+// All the touches of a tick are one transaction: one commit (one WAL sync
+// on PostgreSQL) however many runners poll.
 func (s *Service) touchPolling(ctx context.Context) error {
 	now := s.now()
-	for _, id := range s.polls.stale(now.Add(-s.cfg.RunnerTimeout / 3)) {
-		err := s.st.TouchRunner(ctx, id, now)
-		if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
-			return fmt.Errorf("touch polling runner %s: %w", id, err)
+	ids := s.polls.stale(now.Add(-s.cfg.RunnerTimeout / 3))
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.st.InTx(ctx, func(tx codepod.Store) error {
+		for _, id := range ids {
+			err := tx.TouchRunner(ctx, id, now)
+			if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+				return fmt.Errorf("touch polling runner %s: %w", id, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
 		s.polls.touched(id, now)
 	}
 	return nil
