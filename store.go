@@ -20,6 +20,9 @@ type SandboxFilter struct {
 	Labels   map[string]string // all of these
 	// IncludeDeleted also returns sandboxes whose status is deleted.
 	IncludeDeleted bool
+	// Unplaced keeps only pending sandboxes placed on no runner yet (what
+	// placement still has to place); it overrides Status and RunnerID.
+	Unplaced bool
 	Page
 }
 
@@ -106,8 +109,9 @@ type Store interface {
 	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)
 	// RunnerUsage returns, per runner id, the sandboxes placed on it that may
 	// hold a container — not deleted, error or lost (count and the sum of
-	// their memory).
-	RunnerUsage(ctx context.Context) (map[string]Usage, error)
+	// their memory). With ids, only those runners are counted (an index
+	// lookup each, not a pass over every sandbox).
+	RunnerUsage(ctx context.Context, ids ...string) (map[string]Usage, error)
 	// SetWarmPools replaces runner id's warm pools with what its poll
 	// reported.
 	SetWarmPools(ctx context.Context, runnerID string, pools []WarmPool) error
@@ -143,6 +147,10 @@ type Store interface {
 	// writer. Expired is how many of the returned jobs were re-leased after
 	// their lease ran out.
 	ClaimJobs(ctx context.Context, runnerID string, now time.Time, lease time.Duration, max int) (jobs []Job, expired int, err error)
+	// HasDueJobs reports whether runnerID has a job ClaimJobs would lease at
+	// now. It only reads (no transaction, no writer on SQLite): a poll asks
+	// it first so that a poll with nothing due writes nothing.
+	HasDueJobs(ctx context.Context, runnerID string, now time.Time) (bool, error)
 	// ExtendLease moves the lease of a job leased by runnerID to until.
 	ExtendLease(ctx context.Context, runnerID, jobID string, until time.Time) error
 	// FinishJob marks a job leased by runnerID done or failed with its result.

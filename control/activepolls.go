@@ -4,23 +4,40 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 )
 
-// activePolls counts the polls this process holds, per runner.
+// activePolls counts the polls this process holds, per runner, and
+// remembers the last_seen_at each runner has in the store as far as this
+// process knows, so touchPolling need not read every runner at each tick.
 type activePolls struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu   sync.Mutex
+	n    map[string]int
+	seen map[string]time.Time
 }
 
-func (a *activePolls) begin(runnerID string) {
+// begin counts a poll of runnerID, whose last_seen_at is seen.
+func (a *activePolls) begin(runnerID string, seen time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.n == nil {
-		a.n = map[string]int{}
+		a.n, a.seen = map[string]int{}, map[string]time.Time{}
 	}
 	a.n[runnerID]++
+	if seen.After(a.seen[runnerID]) {
+		a.seen[runnerID] = seen
+	}
+}
+
+// touched records that runnerID's last_seen_at is now at.
+func (a *activePolls) touched(runnerID string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.n[runnerID]; ok && at.After(a.seen[runnerID]) {
+		a.seen[runnerID] = at
+	}
 }
 
 func (a *activePolls) end(runnerID string) {
@@ -28,32 +45,52 @@ func (a *activePolls) end(runnerID string) {
 	defer a.mu.Unlock()
 	if a.n[runnerID]--; a.n[runnerID] <= 0 {
 		delete(a.n, runnerID)
+		delete(a.seen, runnerID)
 	}
 }
 
-func (a *activePolls) runners() []string {
+// stale returns the runners polling here last seen before before.
+func (a *activePolls) stale(before time.Time) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ids := make([]string, 0, len(a.n))
+	var ids []string
 	for id := range a.n {
-		ids = append(ids, id)
+		if a.seen[id].Before(before) {
+			ids = append(ids, id)
+		}
 	}
 	return ids
 }
 
 // touchPolling moves last_seen forward for runners waiting in a poll here,
 // so a poll held longer than RunnerTimeout does not make its runner offline.
-// It writes only when last_seen is a third of RunnerTimeout old.
+// It writes only when last_seen is a third of RunnerTimeout old, as this
+// process knows it (from the poll's heartbeat or its own touch; a newer
+// one written by another replica only makes the touch redundant), and
+// reads nothing: a tick costs nothing per held poll.
+//
+// All the touches of a tick are one transaction: one commit (one WAL sync
+// on PostgreSQL) however many runners poll.
 func (s *Service) touchPolling(ctx context.Context) error {
 	now := s.now()
-	for _, id := range s.polls.runners() {
-		r, err := s.st.Runner(ctx, id)
-		if err != nil || now.Sub(r.LastSeenAt) < s.cfg.RunnerTimeout/3 {
-			continue // deleted meanwhile, or seen recently enough
+	ids := s.polls.stale(now.Add(-s.cfg.RunnerTimeout / 3))
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.st.InTx(ctx, func(tx codepod.Store) error {
+		for _, id := range ids {
+			err := tx.TouchRunner(ctx, id, now)
+			if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+				return fmt.Errorf("touch polling runner %s: %w", id, err)
+			}
 		}
-		if err := s.st.TouchRunner(ctx, id, now); err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
-			return fmt.Errorf("touch polling runner %s: %w", id, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.polls.touched(id, now)
 	}
 	return nil
 }

@@ -17,6 +17,9 @@ func (s *Service) markOffline(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mark stale runners: %w", err)
 	}
+	if len(ids) > 0 {
+		s.invalidatePlacement()
+	}
 	for _, id := range ids {
 		if err := s.loseSandboxes(ctx, id); err != nil {
 			return err

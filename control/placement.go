@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 )
@@ -18,9 +19,10 @@ const (
 
 // placement is the view of the online runners that placement decides on.
 type placement struct {
-	runners []codepod.Runner
-	usage   map[string]codepod.Usage
-	dropped int // runners found full (or gone) when claimed
+	loadedAt time.Time
+	runners  []codepod.Runner
+	usage    map[string]codepod.Usage
+	dropped  int // runners found full (or gone) when claimed
 }
 
 // loadPlacement reads the online runners (status online and seen within
@@ -31,7 +33,7 @@ func (s *Service) loadPlacement(ctx context.Context, st codepod.Store) (*placeme
 		return nil, err
 	}
 	since := s.now().Add(-s.cfg.RunnerTimeout)
-	p := &placement{}
+	p := &placement{loadedAt: s.now()}
 	for _, r := range all {
 		if r.Status == codepod.RunnerOnline && r.LastSeenAt.After(since) {
 			p.runners = append(p.runners, r)
@@ -45,6 +47,42 @@ func (s *Service) loadPlacement(ctx context.Context, st codepod.Store) (*placeme
 	}
 	return p, nil
 }
+
+// placementView returns the process's view of the online runners, read
+// again when it is older than Config.PlacementMaxAge or marked stale (a
+// runner registered, came back, changed its offer, went offline or was
+// deleted), or when fresh is set and this view was not read during the
+// current pass (see claimRunner). The caller holds placeMu.
+//
+// The view only chooses which runner to try: claimRunner locks the runner
+// and counts its sandboxes again before it places anything, so a view
+// that missed another replica's placements or a freed slot picks a less
+// fitting runner at worst, never an overfull one.
+func (s *Service) placementView(ctx context.Context, st codepod.Store, pass *placePass) (*placement, error) {
+	v := s.view
+	stale := v == nil || s.viewStale.Swap(false) || s.now().Sub(v.loadedAt) >= s.cfg.PlacementMaxAge
+	if !stale && !(pass.wantFresh && !pass.reloaded) {
+		return v, nil
+	}
+	v, err := s.loadPlacement(ctx, st)
+	if err != nil {
+		s.view = nil
+		return nil, err
+	}
+	s.view, pass.reloaded, pass.wantFresh = v, true, false
+	return v, nil
+}
+
+// placePass is one placement pass's use of the view: it reads the runners
+// again at most once, when the view it had found no room.
+type placePass struct {
+	reloaded  bool // the view was read during this pass
+	wantFresh bool // ask placementView for a view read during this pass
+}
+
+// invalidatePlacement marks the view stale: the next placement reads the
+// runners again.
+func (s *Service) invalidatePlacement() { s.viewStale.Store(true) }
 
 // pick chooses the least loaded runner that carries spec's runner labels
 // and has room for it, or says why none fits.
@@ -141,12 +179,9 @@ func (s *Service) placePending(ctx context.Context) error {
 	if err != nil || len(waiting) == 0 {
 		return err
 	}
-	p, err := s.loadPlacement(ctx, s.st)
-	if err != nil {
-		return err
-	}
+	pass := &placePass{}
 	for i := range waiting {
-		if err := s.placeOne(ctx, p, &waiting[i]); err != nil {
+		if err := s.placeOne(ctx, pass, &waiting[i]); err != nil {
 			return err
 		}
 	}
@@ -155,13 +190,11 @@ func (s *Service) placePending(ctx context.Context) error {
 
 // unplaced lists pending sandboxes that have no runner, oldest first.
 func (s *Service) unplaced(ctx context.Context) ([]codepod.Sandbox, error) {
-	f := codepod.SandboxFilter{Status: []codepod.SandboxStatus{codepod.SandboxPending}, Page: codepod.Page{Limit: 500}}
-	list, _, err := s.st.ListSandboxes(ctx, f)
+	f := codepod.SandboxFilter{Unplaced: true, IncludeDeleted: true, Page: codepod.Page{Limit: 500}}
+	list, _, err := s.st.ListSandboxes(ctx, f) // oldest first
 	if err != nil {
 		return nil, fmt.Errorf("list pending sandboxes: %w", err)
 	}
-	list = slices.DeleteFunc(list, func(sb codepod.Sandbox) bool { return sb.RunnerID != "" })
-	slices.SortStableFunc(list, func(a, b codepod.Sandbox) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return list, nil
 }
 
@@ -169,17 +202,21 @@ func (s *Service) unplaced(ctx context.Context) ([]codepod.Sandbox, error) {
 // transaction that claims the runner's capacity under its row lock and
 // places the sandbox with a conditional write (codepod.EventPlace), so two
 // replicas neither place it twice nor overfill the runner.
-func (s *Service) placeOne(ctx context.Context, p *placement, sb *codepod.Sandbox) error {
-	if r, reason := p.pick(sb.Spec); r == nil && reason == sb.Reason {
+func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.Sandbox) error {
+	p, err := s.placementView(ctx, s.st, pass)
+	if err != nil {
+		return err
+	}
+	if r, reason := p.pick(sb.Spec); r == nil && reason == sb.Reason && pass.reloaded {
 		return nil
 	}
 	var placed *codepod.Sandbox
-	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+	err = s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
 		got, changed, err := s.apply(ctx, tx, out, sb.ID, func(cur *codepod.Sandbox) (codepod.Event, bool, error) {
 			if cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
 				return codepod.Event{}, false, nil // deleted or placed meanwhile
 			}
-			r, reason, err := s.claimRunner(ctx, tx, p, cur.Spec)
+			r, reason, err := s.claimRunner(ctx, tx, pass, cur.Spec)
 			if err != nil {
 				return codepod.Event{}, false, err
 			}
@@ -201,41 +238,74 @@ func (s *Service) placeOne(ctx context.Context, p *placement, sb *codepod.Sandbo
 		return fmt.Errorf("place sandbox %s: %w", sb.ID, err)
 	}
 	if placed != nil {
-		p.took(placed.RunnerID, sb.Spec)
+		s.tookRoom(placed.RunnerID, sb.Spec)
 		s.log.Info("sandbox placed", keySandbox, sb.ID, keyRunner, placed.RunnerID)
 	}
 	return nil
 }
 
-// claimRunner picks a runner for spec from p and claims room on it inside
-// tx: it locks the runner's row (LockRunner) and checks the room against
-// the usage read after the lock, so a placement by another replica that
-// committed first is counted. A runner found full is dropped from p and
-// the next one tried. It returns no runner, and why, when none fits.
-func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, p *placement, spec codepod.SandboxSpec) (*codepod.Runner, string, error) {
+// claimRunner picks a runner for spec from the placement view and claims
+// room on it inside tx: it locks the runner's row (LockRunner) and checks
+// the room against that runner's usage read after the lock, so a placement
+// by another replica that committed first is counted. A runner found full
+// is dropped from the view and the next one tried. When the view has no
+// room left and was not read during this pass, it is read once more (it
+// may have missed a freed slot or a new runner). It returns no runner, and
+// why, when none fits.
+func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, pass *placePass, spec codepod.SandboxSpec) (*codepod.Runner, string, error) {
 	for {
+		p, err := s.placementView(ctx, tx, pass)
+		if err != nil {
+			return nil, "", err
+		}
 		r, reason := p.pick(spec)
+		if r == nil && !pass.reloaded {
+			pass.wantFresh = true
+			continue
+		}
 		if r == nil {
 			return nil, reason, nil
 		}
-		locked, err := tx.LockRunner(ctx, r.ID)
-		if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
-			return nil, "", fmt.Errorf("lock runner %s: %w", r.ID, err)
-		}
-		if err == nil && locked.Status == codepod.RunnerOnline {
-			usage, err := tx.RunnerUsage(ctx)
-			if err != nil {
-				return nil, "", fmt.Errorf("runner usage: %w", err)
-			}
-			if p.usage == nil {
-				p.usage = map[string]codepod.Usage{}
-			}
-			p.usage[locked.ID] = usage[locked.ID]
-			if fits(locked.Capacity, usage[locked.ID], spec) {
-				return locked, "", nil
-			}
+		locked, err := lockRoom(ctx, tx, p, r.ID, spec)
+		if err != nil || locked != nil {
+			return locked, "", err
 		}
 		p.drop(r.ID)
+	}
+}
+
+// lockRoom locks runner id's row (LockRunner) and checks that spec fits
+// the usage read after the lock, recording that usage in p; nil when the
+// runner is full, offline or gone.
+func lockRoom(ctx context.Context, tx codepod.Store, p *placement, id string, spec codepod.SandboxSpec) (*codepod.Runner, error) {
+	locked, err := tx.LockRunner(ctx, id)
+	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock runner %s: %w", id, err)
+	}
+	if locked.Status != codepod.RunnerOnline {
+		return nil, nil
+	}
+	usage, err := tx.RunnerUsage(ctx, locked.ID)
+	if err != nil {
+		return nil, fmt.Errorf("runner usage: %w", err)
+	}
+	if p.usage == nil {
+		p.usage = map[string]codepod.Usage{}
+	}
+	p.usage[locked.ID] = usage[locked.ID]
+	if !fits(locked.Capacity, usage[locked.ID], spec) {
+		return nil, nil
+	}
+	return locked, nil
+}
+
+// tookRoom records in the view that a sandbox of spec now sits on runnerID.
+func (s *Service) tookRoom(runnerID string, spec codepod.SandboxSpec) {
+	if s.view != nil {
+		s.view.took(runnerID, spec)
 	}
 }
 

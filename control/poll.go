@@ -28,15 +28,15 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if req.Capacity.Sandboxes < 0 || req.Capacity.MemoryBytes < 0 {
 		return nil, codepod.Errorf(codepod.EINVALID, "capacity must not be negative")
 	}
-	previousPoll := r.LastSeenAt // the inventory was taken after it
-	r, err := s.heartbeat(ctx, r, req.Capacity, req.Runtimes)
+	previousPoll := s.previousPoll(r) // the inventory was taken after it
+	r, err := s.heartbeat(ctx, r, req.Capacity, req.Runtimes, req.Reconcile)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.recordWarmPools(ctx, r.ID, req.WarmPools); err != nil {
 		return nil, err
 	}
-	s.polls.begin(r.ID)
+	s.polls.begin(r.ID, r.LastSeenAt)
 	defer s.polls.end(r.ID)
 	max := clamp(req.MaxJobs, defaultMaxJobs, maxMaxJobs)
 	var jobs []wire.Job
@@ -62,6 +62,17 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 		return nil, err
 	}
 	return &wire.PollResponse{Jobs: append(jobs, more...)}, nil
+}
+
+// previousPoll is when r last polled, as far as this process knows: its
+// last_seen_at, or the start of its previous poll here when that is later
+// (a heartbeat that changes nothing is not written). It records this poll.
+func (s *Service) previousPoll(r *codepod.Runner) time.Time {
+	prev := r.LastSeenAt
+	if t, ok := s.lastPoll.Swap(r.ID, s.now()); ok && t.(time.Time).After(prev) {
+		prev = t.(time.Time)
+	}
+	return prev
 }
 
 func (s *Service) pollWait(seconds int) time.Duration {
@@ -126,6 +137,9 @@ func (s *Service) await(ctx context.Context, r *codepod.Runner, max int, wait ti
 // stopping in the same transaction.
 func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire.Job, error) {
 	now := s.now()
+	if due, err := s.st.HasDueJobs(ctx, r.ID, now); err == nil && !due {
+		return []wire.Job{}, nil // nothing to lease: no write transaction
+	}
 	var claimed []codepod.Job
 	var expired int
 	err := s.st.InTx(ctx, func(tx codepod.Store) error {

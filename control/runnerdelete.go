@@ -40,6 +40,7 @@ func (s *Service) DeleteRunner(ctx context.Context, id string) error {
 	if err != nil {
 		return wrapUnlessDomain(err, "delete runner %s", id)
 	}
+	s.invalidatePlacement()
 	s.log.Warn("runner deleted", keyRunner, id, "name", name, "sandboxes", n)
 	return nil
 }

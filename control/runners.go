@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/internal/secret"
@@ -38,6 +39,7 @@ func (s *Service) RegisterRunner(ctx context.Context, registrationToken string, 
 		return nil, wrapUnlessDomain(err, "create runner %s", req.Name)
 	}
 	s.log.Info("runner registered", keyRunner, r.ID, "name", r.Name, "labels", r.Labels)
+	s.invalidatePlacement()
 	if err := s.placePending(ctx); err != nil {
 		s.log.Error("place pending sandboxes", keyRunner, r.ID, keyErr, err)
 	}
@@ -106,14 +108,29 @@ func (s *Service) AuthenticateRunner(ctx context.Context, credential string) (*c
 // zero capacity in the poll keeps the one it has). It writes only those
 // columns (HeartbeatRunner), so it cannot undo a concurrent change of
 // anything else, and returns the runner as it is now; r is not changed.
-func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capacity, runtimes []string) (*codepod.Runner, error) {
+//
+// A poll that changes nothing (the runner is online, was seen less than
+// RunnerTimeout/3 ago, offers the same capacity and runtimes, and does not
+// reconcile) writes nothing: at a thousand runners those writes were most
+// of what an idle server did. Offline detection allows for it: a runner is
+// offline only after a whole RunnerTimeout, and a poll held here is
+// touched once its last_seen_at is RunnerTimeout/3 old (touchPolling), so
+// last_seen_at stays within RunnerTimeout/3 of the runner's last poll.
+func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capacity, runtimes []string, force bool) (*codepod.Runner, error) {
 	var capacity *codepod.Capacity
 	if c != (wire.Capacity{}) {
 		capacity = &codepod.Capacity{Sandboxes: c.Sandboxes, MemoryBytes: c.MemoryBytes}
 	}
+	if !force && r.Status == codepod.RunnerOnline && s.now().Sub(r.LastSeenAt) < s.cfg.RunnerTimeout/3 &&
+		(capacity == nil || *capacity == r.Capacity) && (len(runtimes) == 0 || slices.Equal(runtimes, r.Runtimes)) {
+		return r, nil
+	}
 	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity, runtimes)
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "heartbeat of runner %s", r.ID)
+	}
+	if r.Status != hb.Status || r.Capacity != hb.Capacity || !slices.Equal(r.Runtimes, hb.Runtimes) {
+		s.invalidatePlacement()
 	}
 	if r.Status != codepod.RunnerOnline {
 		s.log.Info("runner back online", keyRunner, r.ID, "name", r.Name, "offline_since", r.LastSeenAt)

@@ -55,17 +55,14 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
 			return err
 		}
-		p, err := s.loadPlacement(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r, err := s.claimWarm(ctx, tx, p, spec)
+		pass := &placePass{}
+		r, err := s.claimWarm(ctx, tx, pass, spec)
 		if err != nil {
 			return err
 		}
 		var reason string
 		if r == nil {
-			if r, reason, err = s.claimRunner(ctx, tx, p, spec); err != nil {
+			if r, reason, err = s.claimRunner(ctx, tx, pass, spec); err != nil {
 				return err
 			}
 		}
@@ -94,6 +91,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 	}
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "create sandbox %s", name)
+	}
+	if sb.RunnerID != "" {
+		s.tookRoom(sb.RunnerID, spec)
 	}
 	s.log.Info("sandbox created", keySandbox, sb.ID, "name", sb.Name, keyRunner, sb.RunnerID, "reason", sb.Reason)
 	return sb, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/quartz"
@@ -46,6 +47,11 @@ type Config struct {
 	JobRetention         time.Duration
 	DeletedRetention     time.Duration
 	HousekeepingInterval time.Duration
+	// PlacementMaxAge is how long placement reuses its view of the online
+	// runners before it reads them again (default 1s). Changes of runners
+	// made by this process, and a view with no room, read them at once; the
+	// view only chooses which runner to try (see placementView).
+	PlacementMaxAge time.Duration
 }
 
 // Defaults of Config.
@@ -73,6 +79,7 @@ func (c Config) withDefaults() Config {
 		c.Quota = &codepod.Quota{}
 	}
 	setDuration(&c.MetricsMaxAge, 10*time.Second)
+	setDuration(&c.PlacementMaxAge, time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,9 +117,15 @@ type Service struct {
 	// runner's room under the runner's row lock and places a sandbox with a
 	// conditional write, so replicas neither overfill nor place twice.
 	placeMu sync.Mutex
+	// view is the online runners and their usage that placement chooses
+	// from (placementView), guarded by placeMu; viewStale asks for a read.
+	view      *placement
+	viewStale atomic.Bool
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
 	polls activePolls
+	// lastPoll is when each runner's latest poll here began (previousPoll).
+	lastPoll sync.Map
 
 	houseMu          sync.Mutex
 	lastHousekeeping time.Time

@@ -36,29 +36,44 @@ func (s *Service) recordWarmPools(ctx context.Context, runnerID string, pools []
 }
 
 // claimWarm claims, inside the create's transaction, the least loaded
-// runner that has a ready warm sandbox for spec and room for it, and
-// counts that sandbox as taken; nil when none has.
-func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, p *placement, spec codepod.SandboxSpec) (*codepod.Runner, error) {
+// runner that has a ready warm sandbox for spec and room for it (under its
+// row lock, as claimRunner does), and counts that sandbox as taken; nil
+// when none has.
+func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePass, spec codepod.SandboxSpec) (*codepod.Runner, error) {
 	key := codepod.WarmPoolKey(spec)
-	if key == "" || len(p.runners) == 0 {
+	if key == "" {
 		return nil, nil
 	}
 	ids, err := tx.WarmRunners(ctx, key)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	warm := &placement{usage: p.usage}
-	for _, r := range p.runners {
+	v, err := s.placementView(ctx, tx, pass)
+	if err != nil {
+		return nil, err
+	}
+	warm := &placement{usage: v.usage}
+	for _, r := range v.runners {
 		if slices.Contains(ids, r.ID) {
 			warm.runners = append(warm.runners, r)
 		}
 	}
-	r, _, err := s.claimRunner(ctx, tx, warm, spec)
-	if err != nil || r == nil {
-		return nil, err
+	for {
+		r, _ := warm.pick(spec)
+		if r == nil {
+			return nil, nil
+		}
+		locked, err := lockRoom(ctx, tx, warm, r.ID, spec)
+		if err != nil {
+			return nil, err
+		}
+		if locked == nil {
+			warm.drop(r.ID)
+			continue
+		}
+		if _, err := tx.TakeWarm(ctx, locked.ID, key); err != nil {
+			return nil, err
+		}
+		return locked, nil
 	}
-	if _, err := tx.TakeWarm(ctx, r.ID, key); err != nil {
-		return nil, err
-	}
-	return r, nil
 }

@@ -38,6 +38,21 @@ func (db *DB) ClaimJobs(ctx context.Context, runnerID string, now time.Time, lea
 	return jobs, expired, nil
 }
 
+// HasDueJobs reports whether runnerID has a queued job or a leased one
+// whose lease expired before now: what ClaimJobs would lease.
+func (db *DB) HasDueJobs(ctx context.Context, runnerID string, now time.Time) (bool, error) {
+	ok, err := db.idb.NewSelect().Model((*jobRow)(nil)).Column("id").
+		Where("runner_id = ?", runnerID).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("status = ?", codepod.JobQueued).
+				WhereOr("status = ? AND lease_expires_at < ?", codepod.JobLeased, dbTime(now))
+		}).Limit(1).Exists(ctx)
+	if err != nil {
+		return false, dbError(err, "look for due jobs", nil)
+	}
+	return ok, nil
+}
+
 func (db *DB) claim(ctx context.Context, runnerID string, now, until time.Time, max int) ([]codepod.Job, int, error) {
 	var cands []struct {
 		ID     string `bun:"id"`

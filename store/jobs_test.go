@@ -51,6 +51,9 @@ func testJobs(t *testing.T, b backend) {
 	must(t, db.EnqueueJob(ctx, &codepod.Job{Kind: codepod.JobStop, RunnerID: other.ID}))
 
 	now := time.Now()
+	if due, err := db.HasDueJobs(ctx, r.ID, now); err != nil || !due {
+		t.Errorf("HasDueJobs before the claim = %v, %v; want true", due, err)
+	}
 	claimed, expired, err := db.ClaimJobs(ctx, r.ID, now, time.Minute, 10)
 	must(t, err)
 	if len(claimed) != 2 || claimed[0].ID != j.ID || claimed[1].ID != j2.ID || expired != 0 {
@@ -63,6 +66,12 @@ func testJobs(t *testing.T, b backend) {
 	}
 	if more, _, err := db.ClaimJobs(ctx, r.ID, now, time.Minute, 10); err != nil || len(more) != 0 {
 		t.Errorf("second ClaimJobs = %v, %v; want nothing while the leases run", more, err)
+	}
+	if due, err := db.HasDueJobs(ctx, r.ID, now); err != nil || due {
+		t.Errorf("HasDueJobs while the leases run = %v, %v; want false", due, err)
+	}
+	if due, err := db.HasDueJobs(ctx, r.ID, now.Add(2*time.Minute)); err != nil || !due {
+		t.Errorf("HasDueJobs after the leases ran out = %v, %v; want true", due, err)
 	}
 
 	must(t, db.ExtendLease(ctx, r.ID, j.ID, now.Add(time.Hour)))

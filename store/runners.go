@@ -163,15 +163,18 @@ func (db *DB) MarkStaleRunners(ctx context.Context, before time.Time) ([]string,
 
 // RunnerUsage returns, per runner id, how many sandboxes that may hold a
 // container (not deleted, error or lost) are placed on it and the sum of
-// their memory limits.
-func (db *DB) RunnerUsage(ctx context.Context) (map[string]codepod.Usage, error) {
+// their memory limits. With ids it counts only those runners.
+func (db *DB) RunnerUsage(ctx context.Context, ids ...string) (map[string]codepod.Usage, error) {
 	var rows []struct {
 		RunnerID string `bun:"runner_id"`
 		N        int    `bun:"n"`
 		Memory   int64  `bun:"memory"`
 	}
-	err := db.idb.NewSelect().Model((*sandboxRow)(nil)).
-		ColumnExpr("runner_id, COUNT(*) AS n, COALESCE(SUM(memory_bytes), 0) AS memory").
+	q := db.idb.NewSelect().Model((*sandboxRow)(nil))
+	if len(ids) > 0 {
+		q = q.Where("runner_id IN (?)", bun.In(ids))
+	}
+	err := q.ColumnExpr("runner_id, COUNT(*) AS n, COALESCE(SUM(memory_bytes), 0) AS memory").
 		Where("runner_id IS NOT NULL").
 		// Deleted, failed and lost sandboxes hold no container: a create
 		// that failed removed what it made, and one whose container turns

@@ -19,10 +19,13 @@ func (db *DB) ListSandboxes(ctx context.Context, f codepod.SandboxFilter) ([]cod
 	if f.OwnerID != "" {
 		q = q.Where("s.owner_id = ?", f.OwnerID)
 	}
-	if f.RunnerID != "" {
+	if f.RunnerID != "" && !f.Unplaced {
 		q = q.Where("s.runner_id = ?", f.RunnerID)
 	}
 	switch {
+	case f.Unplaced:
+		// Matches the partial index sandboxes_unplaced_idx.
+		q = q.Where("s.status = ?", codepod.SandboxPending).Where("s.runner_id IS NULL")
 	case len(f.Status) > 0:
 		q = q.Where("s.status IN (?)", bun.In(f.Status))
 	case !f.IncludeDeleted:

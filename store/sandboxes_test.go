@@ -196,6 +196,16 @@ func testSandboxQueries(t *testing.T, b backend) {
 	if !reflect.DeepEqual(usage, want) {
 		t.Errorf("RunnerUsage = %v, want %v", usage, want)
 	}
+	one, err := db.RunnerUsage(ctx, r2.ID)
+	must(t, err)
+	if want := (map[string]codepod.Usage{r2.ID: {Sandboxes: 1, MemoryBytes: 64 << 20}}); !reflect.DeepEqual(one, want) {
+		t.Errorf("RunnerUsage(r2) = %v, want %v", one, want)
+	}
+	unplaced, _, err := db.ListSandboxes(ctx, codepod.SandboxFilter{Unplaced: true})
+	must(t, err)
+	if len(unplaced) != 1 || unplaced[0].Name != "e" {
+		t.Errorf("unplaced sandboxes = %v, want only e", unplaced)
+	}
 	counts, err := db.CountSandboxesByStatus(ctx)
 	must(t, err)
 	wantCounts := map[codepod.SandboxStatus]int{codepod.SandboxRunning: 1, codepod.SandboxStopped: 1,
