@@ -14,6 +14,9 @@ const (
 	JobStop   JobKind = "stop"
 	JobDelete JobKind = "delete" // remove the container and its host directory
 	JobTunnel JobKind = "tunnel" // dial back to the server and connect a tunnel to the agent
+	// JobNetwork applies a changed network policy to a running sandbox; it
+	// changes no status (like a tunnel job).
+	JobNetwork JobKind = "network"
 )
 
 // JobStatus is a job's place in the queue. A job is leased, not popped: a
