@@ -107,6 +107,14 @@ func policyRunner(t *testing.T, w *world) (*runner.Runner, *docker.Backend, *net
 	return handleRunner(t, b, func(c *runner.Config) { c.Firewall = fw }), b, fw
 }
 
+// create runs p's create job; the sandbox's rules go when the test ends
+// (its container goes with handleRunner's cleanup).
+func create(t *testing.T, r *runner.Runner, fw *netpolicy.Firewall, p *wire.SandboxPayload) {
+	t.Helper()
+	t.Cleanup(func() { fw.Remove(context.Background(), p.ID) })
+	mustHandle(t, r, job(wire.KindCreate, p))
+}
+
 // fetch GETs url (http://host[:port]/) from inside the sandbox with nc:
 // the body, or "" when refused.
 func fetch(t *testing.T, sandboxID, url string) string {
@@ -164,9 +172,9 @@ func TestNetworkPolicyNoneAndInternet(t *testing.T) {
 	}
 
 	none := policyPayload(codepod.PolicyNone, nil, nil)
-	mustHandle(t, r, job(wire.KindCreate, none))
+	create(t, r, fw, none)
 	inet := policyPayload(codepod.PolicyInternet, nil, nil)
-	mustHandle(t, r, job(wire.KindCreate, inet))
+	create(t, r, fw, inet)
 	hits := w.hostHits.Load()
 	gw := gateway(t, b)
 	hostURL := fmt.Sprintf("http://%s:%d/", gw, w.hostPort)
@@ -202,10 +210,10 @@ func TestNetworkPolicyNoneAndInternet(t *testing.T) {
 
 func TestNetworkPolicyAllowListsAndChange(t *testing.T) {
 	w := newWorld(t)
-	r, b, _ := policyRunner(t, w)
+	r, b, fw := policyRunner(t, w)
 	privNet := netip.MustParsePrefix(w.private + "/24").Masked().String()
 	p := policyPayload(codepod.PolicyAllow, []string{privNet, w.public + ":8080"}, nil)
-	mustHandle(t, r, job(wire.KindCreate, p))
+	create(t, r, fw, p)
 	hostURL := fmt.Sprintf("http://%s:%d/", gateway(t, b), w.hostPort)
 	expectReach(t, p.ID, map[string]string{
 		"http://" + w.private + "/": "private", // by CIDR, although private
@@ -249,9 +257,9 @@ func TestNetworkPolicyAllowListsAndChange(t *testing.T) {
 
 func TestNetworkPolicyHostileTenant(t *testing.T) {
 	w := newWorld(t)
-	r, _, _ := policyRunner(t, w)
+	r, _, fw := policyRunner(t, w)
 	p := policyPayload(codepod.PolicyAllow, []string{w.public + ":8080"}, nil)
-	mustHandle(t, r, job(wire.KindCreate, p))
+	create(t, r, fw, p)
 	name := docker.ContainerName(p.ID)
 	// Root in the sandbox holds no NET_ADMIN: it cannot change addresses,
 	// routes or links, let alone the host's rules.
@@ -271,14 +279,14 @@ func TestNetworkPolicyHostileTenant(t *testing.T) {
 
 func TestNetworkPolicyGVisor(t *testing.T) {
 	w := newWorld(t)
-	r, b, _ := policyRunner(t, w)
+	r, b, fw := policyRunner(t, w)
 	if rts, _ := b.Runtimes(context.Background()); !strings.Contains(strings.Join(rts, ","), codepod.RuntimeGVisor) {
 		testenv.Missing(t, "gVisor (runsc)", "register runsc with the engine (see ENVIRONMENT)")
 	}
 	p := policyPayload(codepod.PolicyInternet, nil, nil)
 	p.Runtime = codepod.RuntimeGVisor
 	p.MemoryBytes = 256 << 20
-	mustHandle(t, r, job(wire.KindCreate, p))
+	create(t, r, fw, p)
 	if out := mustExec(t, docker.ContainerName(p.ID), "uname", "-r"); !strings.HasPrefix(out, "4.4.0") {
 		t.Fatalf("not under gVisor: uname -r = %s", out)
 	}

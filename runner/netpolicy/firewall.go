@@ -40,7 +40,7 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	lines := []string{":" + chain + " - [0:0]", "-F " + chain}
 	lines = append(lines, rules...)
 	stale, err := f.jumps(ctx, func(line string) bool {
-		return strings.Contains(line, commentTag+id+" ") || strings.Contains(line, "-s "+addr.String()+"/32 ")
+		return tagged(line, id) || strings.Contains(line, "-s "+addr.String()+"/32 ")
 	})
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (f *Firewall) Remove(ctx context.Context, id string) error {
 	defer f.mu.Unlock()
 	delete(f.versions, id)
 	delete(f.past, id)
-	lines, err := f.jumps(ctx, func(line string) bool { return strings.Contains(line, commentTag+id+" ") })
+	lines, err := f.jumps(ctx, func(line string) bool { return tagged(line, id) })
 	if err != nil {
 		return err
 	}
@@ -77,6 +77,12 @@ func (f *Firewall) Remove(ctx context.Context, id string) error {
 		return nil
 	}
 	return f.restore(ctx, lines)
+}
+
+// tagged reports whether an "iptables -S" line carries sandbox id's
+// comment (which iptables may print quoted).
+func tagged(line, id string) bool {
+	return strings.Contains(line+" ", " "+commentTag+id+" ") || strings.Contains(line, `"`+commentTag+id+`"`)
 }
 
 // jumps returns "-D" lines for the rules of CP-FWD and CP-IN that pick
@@ -154,7 +160,7 @@ func (f *Firewall) current(ctx context.Context, id string) map[string]*counted {
 	}
 	if out, err := f.ipt(ctx, "-S", ChainInput, "-v"); err == nil {
 		for _, line := range strings.Split(out, "\n") {
-			if !strings.Contains(line+" ", commentTag+id+" ") && !strings.Contains(line, commentTag+id+`"`) {
+			if !tagged(line, id) {
 				continue
 			}
 			if n, ok := counter(line); ok {
