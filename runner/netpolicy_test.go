@@ -9,8 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/internal/testenv"
@@ -216,10 +216,10 @@ func TestNetworkPolicyAllowListsAndChange(t *testing.T) {
 	create(t, r, fw, p)
 	hostURL := fmt.Sprintf("http://%s:%d/", gateway(t, b), w.hostPort)
 	expectReach(t, p.ID, map[string]string{
-		"http://" + w.private + "/": "private", // by CIDR, although private
-		"http://" + w.public + ":8080/": "public", // by host:port
-		"http://" + w.public + "/": "", // another port
-		"http://" + w.public2 + "/": "", "http://" + w.metadata + "/": "", hostURL: "",
+		"http://" + w.private + "/":     "private", // by CIDR, although private
+		"http://" + w.public + ":8080/": "public",  // by host:port
+		"http://" + w.public + "/":      "",        // another port
+		"http://" + w.public2 + "/":     "", "http://" + w.metadata + "/": "", hostURL: "",
 	})
 
 	// Changed while it runs: no restart, the container stays the same.
@@ -295,4 +295,3 @@ func TestNetworkPolicyGVisor(t *testing.T) {
 		fmt.Sprintf("http://%s:%d/", gateway(t, b), w.hostPort): "",
 	})
 }
-
