@@ -8,7 +8,7 @@ import (
 )
 
 type setNetworkPolicyInput struct {
-	sandboxRef
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
 	Body NetworkPolicy
 }
 

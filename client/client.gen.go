@@ -131,11 +131,12 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for JobKind.
 const (
-	Create JobKind = "create"
-	Delete JobKind = "delete"
-	Start  JobKind = "start"
-	Stop   JobKind = "stop"
-	Tunnel JobKind = "tunnel"
+	Create  JobKind = "create"
+	Delete  JobKind = "delete"
+	Network JobKind = "network"
+	Start   JobKind = "start"
+	Stop    JobKind = "stop"
+	Tunnel  JobKind = "tunnel"
 )
 
 // Valid indicates whether the value is a known member of the JobKind enum.
@@ -145,11 +146,55 @@ func (e JobKind) Valid() bool {
 		return true
 	case Delete:
 		return true
+	case Network:
+		return true
 	case Start:
 		return true
 	case Stop:
 		return true
 	case Tunnel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NetworkPolicyMode.
+const (
+	NetworkPolicyModeAllow    NetworkPolicyMode = "allow"
+	NetworkPolicyModeInternet NetworkPolicyMode = "internet"
+	NetworkPolicyModeNone     NetworkPolicyMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the NetworkPolicyMode enum.
+func (e NetworkPolicyMode) Valid() bool {
+	switch e {
+	case NetworkPolicyModeAllow:
+		return true
+	case NetworkPolicyModeInternet:
+		return true
+	case NetworkPolicyModeNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyPayloadMode.
+const (
+	PolicyPayloadModeAllow    PolicyPayloadMode = "allow"
+	PolicyPayloadModeInternet PolicyPayloadMode = "internet"
+	PolicyPayloadModeNone     PolicyPayloadMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the PolicyPayloadMode enum.
+func (e PolicyPayloadMode) Valid() bool {
+	switch e {
+	case PolicyPayloadModeAllow:
+		return true
+	case PolicyPayloadModeInternet:
+		return true
+	case PolicyPayloadModeNone:
 		return true
 	default:
 		return false
@@ -377,7 +422,8 @@ type CreateSandboxRequest struct {
 	Name *string `json:"name,omitempty"`
 
 	// Network none: loopback only (default); bridge: an isolated bridge with outbound access.
-	Network *CreateSandboxRequestNetwork `json:"network,omitempty"`
+	Network       *CreateSandboxRequestNetwork `json:"network,omitempty"`
+	NetworkPolicy *NetworkPolicy               `json:"network_policy,omitempty"`
 
 	// PidsLimit Most processes at once (default 512).
 	PidsLimit *int64 `json:"pids_limit,omitempty"`
@@ -711,6 +757,21 @@ type MkdirRequest struct {
 	Path string `json:"path"`
 }
 
+// NetworkPolicy defines model for NetworkPolicy.
+type NetworkPolicy struct {
+	// Allow IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is).
+	Allow *[]string `json:"allow,omitempty"`
+
+	// Deny IPv4 addresses or CIDRs, optionally with :port, refused before anything else.
+	Deny *[]string `json:"deny,omitempty"`
+
+	// Mode none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
+	Mode NetworkPolicyMode `json:"mode"`
+}
+
+// NetworkPolicyMode none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
+type NetworkPolicyMode string
+
 // NewAPIKey defines model for NewAPIKey.
 type NewAPIKey struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -750,6 +811,17 @@ type NewRunnerToken struct {
 	// Token The full registration token for 'codepod runner --token'. Shown only this once.
 	Token string `json:"token"`
 }
+
+// PolicyPayload defines model for PolicyPayload.
+type PolicyPayload struct {
+	Allow   *[]string         `json:"allow,omitempty"`
+	Deny    *[]string         `json:"deny,omitempty"`
+	Mode    PolicyPayloadMode `json:"mode"`
+	Version *int64            `json:"version,omitempty"`
+}
+
+// PolicyPayloadMode defines model for PolicyPayload.Mode.
+type PolicyPayloadMode string
 
 // PollRequest defines model for PollRequest.
 type PollRequest struct {
@@ -918,11 +990,12 @@ type Sandbox struct {
 	Memory string `json:"memory"`
 
 	// MemoryBytes Memory limit in bytes.
-	MemoryBytes int64          `json:"memory_bytes"`
-	Name        string         `json:"name"`
-	Network     SandboxNetwork `json:"network"`
-	OwnerId     string         `json:"owner_id"`
-	PidsLimit   int64          `json:"pids_limit"`
+	MemoryBytes   int64          `json:"memory_bytes"`
+	Name          string         `json:"name"`
+	Network       SandboxNetwork `json:"network"`
+	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
+	OwnerId       string         `json:"owner_id"`
+	PidsLimit     int64          `json:"pids_limit"`
 
 	// Reason Why it is pending, in error or lost; empty otherwise.
 	Reason string `json:"reason"`
@@ -960,6 +1033,7 @@ type SandboxPayload struct {
 	MemoryBytes    int64                 `json:"memory_bytes"`
 	Name           string                `json:"name"`
 	Network        SandboxPayloadNetwork `json:"network"`
+	NetworkPolicy  *PolicyPayload        `json:"network_policy,omitempty"`
 	OwnerId        string                `json:"owner_id"`
 	PidsLimit      int64                 `json:"pids_limit"`
 
@@ -1191,6 +1265,9 @@ type ExecSandboxJSONRequestBody = ExecRequest
 
 // MakeDirectoryJSONRequestBody defines body for MakeDirectory for application/json ContentType.
 type MakeDirectoryJSONRequestBody = MkdirRequest
+
+// SetSandboxNetworkPolicyJSONRequestBody defines body for SetSandboxNetworkPolicy for application/json ContentType.
+type SetSandboxNetworkPolicyJSONRequestBody = NetworkPolicy
 
 // CreateSshTokenJSONRequestBody defines body for CreateSshToken for application/json ContentType.
 type CreateSshTokenJSONRequestBody = CreateSSHTokenRequest
@@ -1594,6 +1671,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSandboxNetworkPolicyWithBody Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSandboxNetworkPolicy Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenTerminal Open a terminal in a sandbox (WebSocket, for browsers)
 	//
@@ -2465,6 +2560,44 @@ func (c *Client) MakeDirectoryWithBody(ctx context.Context, id string, contentTy
 // Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 func (c *Client) MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMakeDirectoryRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSandboxNetworkPolicyWithBody Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *Client) SetSandboxNetworkPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSandboxNetworkPolicyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSandboxNetworkPolicy Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *Client) SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSandboxNetworkPolicyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4327,6 +4460,53 @@ func NewMakeDirectoryRequestWithBody(server string, id string, contentType strin
 	return req, nil
 }
 
+// NewSetSandboxNetworkPolicyRequest calls the generic SetSandboxNetworkPolicy builder with application/json body
+func NewSetSandboxNetworkPolicyRequest(server string, id string, body SetSandboxNetworkPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetSandboxNetworkPolicyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetSandboxNetworkPolicyRequestWithBody constructs an http.Request for the SetSandboxNetworkPolicy method, with any body, and a specified content type
+func NewSetSandboxNetworkPolicyRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/network-policy", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewOpenTerminalRequest constructs an http.Request for the OpenTerminal method
 func NewOpenTerminalRequest(server string, id string, params *OpenTerminalParams) (*http.Request, error) {
 	var err error
@@ -5511,6 +5691,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectoryWithResponse(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*MakeDirectoryResponse, error)
+
+	// SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error)
+
+	// SetSandboxNetworkPolicyWithResponse Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithResponse(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error)
 
 	// OpenTerminalWithResponse Open a terminal in a sandbox (WebSocket, for browsers)
 	//
@@ -8190,6 +8388,89 @@ func (r MakeDirectoryResponse) ContentType() string {
 	return ""
 }
 
+type SetSandboxNetworkPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sandbox
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetSandboxNetworkPolicyResponse) GetJSON200() *Sandbox {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetSandboxNetworkPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetSandboxNetworkPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetSandboxNetworkPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetSandboxNetworkPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type OpenTerminalResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10211,6 +10492,36 @@ func (c *ClientWithResponses) MakeDirectoryWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseMakeDirectoryResponse(rsp)
+}
+
+// SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *ClientWithResponses) SetSandboxNetworkPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error) {
+	rsp, err := c.SetSandboxNetworkPolicyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSandboxNetworkPolicyResponse(rsp)
+}
+
+// SetSandboxNetworkPolicyWithResponse Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *ClientWithResponses) SetSandboxNetworkPolicyWithResponse(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error) {
+	rsp, err := c.SetSandboxNetworkPolicy(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSandboxNetworkPolicyResponse(rsp)
 }
 
 // OpenTerminalWithResponse Open a terminal in a sandbox (WebSocket, for browsers)
@@ -12605,6 +12916,74 @@ func ParseMakeDirectoryResponse(rsp *http.Response) (*MakeDirectoryResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetSandboxNetworkPolicyResponse parses an HTTP response from a SetSandboxNetworkPolicyWithResponse call
+func ParseSetSandboxNetworkPolicyResponse(rsp *http.Response) (*SetSandboxNetworkPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetSandboxNetworkPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sandbox
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 

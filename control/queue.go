@@ -86,11 +86,11 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 }
 
 // wirePolicy is p on the wire (nil for nil).
-func wirePolicy(p *codepod.NetworkPolicy, version int64) *wire.NetworkPolicy {
+func wirePolicy(p *codepod.NetworkPolicy, version int64) *wire.PolicyPayload {
 	if p == nil {
 		return nil
 	}
-	return &wire.NetworkPolicy{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny, Version: version}
+	return &wire.PolicyPayload{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny, Version: version}
 }
 
 // toWire turns a leased job into what the runner receives.

@@ -64,7 +64,7 @@ type Firewall interface {
 	// Apply makes p the policy of sandbox id at addr, replacing any rules
 	// it had (also at another address). A policy older (by Version) than
 	// the one applied is ignored.
-	Apply(ctx context.Context, sandboxID string, addr netip.Addr, p *wire.NetworkPolicy) error
+	Apply(ctx context.Context, sandboxID string, addr netip.Addr, p *wire.PolicyPayload) error
 	// Remove deletes every rule of the sandbox; none is success.
 	Remove(ctx context.Context, sandboxID string) error
 	// Denied counts the connections the sandbox's rules refused, per

@@ -143,7 +143,7 @@ func gateway(t *testing.T, b *docker.Backend) string {
 func policyPayload(mode string, allow, deny []string) *wire.SandboxPayload {
 	p := payload(randID("sb_np_"))
 	p.Network = codepod.NetworkBridge
-	p.NetworkPolicy = &wire.NetworkPolicy{Mode: mode, Allow: allow, Deny: deny, Version: 1}
+	p.NetworkPolicy = &wire.PolicyPayload{Mode: mode, Allow: allow, Deny: deny, Version: 1}
 	return p
 }
 
@@ -225,7 +225,7 @@ func TestNetworkPolicyAllowListsAndChange(t *testing.T) {
 	// Changed while it runs: no restart, the container stays the same.
 	before := inspect(t, b, p.ID).State.StartedAt
 	p2 := *p
-	p2.NetworkPolicy = &wire.NetworkPolicy{Mode: codepod.PolicyInternet, Deny: []string{w.public2}, Version: 2}
+	p2.NetworkPolicy = &wire.PolicyPayload{Mode: codepod.PolicyInternet, Deny: []string{w.public2}, Version: 2}
 	mustHandle(t, r, job(wire.KindNetwork, &p2))
 	expectReach(t, p.ID, map[string]string{
 		"http://" + w.public + "/": "public", "http://" + w.public2 + "/": "", "http://" + w.private + "/": "",

@@ -116,7 +116,7 @@ type SandboxPayload struct {
 	Runtime     string            `json:"runtime,omitempty" doc:"Sandbox runtime: runc or gvisor; empty takes the runner's default."`
 	// NetworkPolicy, when set, puts the sandbox on the runner's policy
 	// network and is enforced by the runner's firewall.
-	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty" doc:"What the sandbox may reach; absent: the plain network mode."`
+	NetworkPolicy *PolicyPayload `json:"network_policy,omitempty" doc:"What the sandbox may reach; absent: the plain network mode."`
 	// SSHSecret is the key the agent checks SSH tokens with (see package
 	// agent/token). The runner writes it where only the agent reads it.
 	SSHSecret []byte `json:"ssh_secret,omitempty"`
@@ -124,9 +124,9 @@ type SandboxPayload struct {
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
 }
 
-// NetworkPolicy is codepod.NetworkPolicy on the wire: entries are already
+// PolicyPayload is codepod.NetworkPolicy on the wire: entries are already
 // checked and canonical (IPv4 address or CIDR, optionally :port).
-type NetworkPolicy struct {
+type PolicyPayload struct {
 	Mode  string   `json:"mode" enum:"none,internet,allow"`
 	Allow []string `json:"allow,omitempty" maxItems:"256"`
 	Deny  []string `json:"deny,omitempty" maxItems:"256"`

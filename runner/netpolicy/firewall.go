@@ -15,7 +15,7 @@ import (
 // refilled and its jumps (from CP-FWD and CP-IN) point at addr, replacing
 // those of any other sandbox that had addr before. Counts of the replaced
 // rules are kept for Denied.
-func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wire.NetworkPolicy) error {
+func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wire.PolicyPayload) error {
 	if p == nil {
 		return fmt.Errorf("sandbox %s: no network policy to apply", id)
 	}

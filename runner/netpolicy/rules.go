@@ -22,7 +22,7 @@ const anyDest = "any"
 
 // chainRules are the iptables-restore lines that fill a sandbox's chain
 // (which the caller declares and flushes) for policy p.
-func chainRules(chain string, p *wire.NetworkPolicy, public []netip.Prefix) ([]string, error) {
+func chainRules(chain string, p *wire.PolicyPayload, public []netip.Prefix) ([]string, error) {
 	cp := codepod.NetworkPolicy{Mode: p.Mode, Allow: append([]string(nil), p.Allow...), Deny: append([]string(nil), p.Deny...)}
 	if err := cp.Normalize(); err != nil {
 		return nil, err
