@@ -17,6 +17,9 @@ const (
 	// JobNetwork applies a changed network policy to a running sandbox; it
 	// changes no status (like a tunnel job).
 	JobNetwork JobKind = "network"
+	// JobNetLog reads what a sandbox's network policy refused (its result
+	// carries the counts); it changes no status.
+	JobNetLog JobKind = "netlog"
 )
 
 // JobStatus is a job's place in the queue. A job is leased, not popped: a

@@ -58,6 +58,7 @@ func registerSandboxes(api huma.API, s *Server) {
 	register(api, s, op, s.sandboxAction(s.forgetting(s.ctl.StopSandbox)))
 
 	registerNetworkPolicy(api, s)
+	registerNetLog(api, s)
 }
 
 type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)

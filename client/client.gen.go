@@ -133,6 +133,7 @@ func (e HealthStatus) Valid() bool {
 const (
 	Create  JobKind = "create"
 	Delete  JobKind = "delete"
+	Netlog  JobKind = "netlog"
 	Network JobKind = "network"
 	Start   JobKind = "start"
 	Stop    JobKind = "stop"
@@ -146,6 +147,8 @@ func (e JobKind) Valid() bool {
 		return true
 	case Delete:
 		return true
+	case Netlog:
+		return true
 	case Network:
 		return true
 	case Start:
@@ -153,6 +156,30 @@ func (e JobKind) Valid() bool {
 	case Stop:
 		return true
 	case Tunnel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NetLogEntryReason.
+const (
+	Deny       NetLogEntryReason = "deny"
+	Host       NetLogEntryReason = "host"
+	NotAllowed NetLogEntryReason = "not-allowed"
+	Private    NetLogEntryReason = "private"
+)
+
+// Valid indicates whether the value is a known member of the NetLogEntryReason enum.
+func (e NetLogEntryReason) Valid() bool {
+	switch e {
+	case Deny:
+		return true
+	case Host:
+		return true
+	case NotAllowed:
+		return true
+	case Private:
 		return true
 	default:
 		return false
@@ -652,6 +679,9 @@ type JobResult struct {
 	// HostKeyFingerprint SHA256 fingerprint of the agent's host key (create, start).
 	HostKeyFingerprint *string `json:"host_key_fingerprint,omitempty"`
 
+	// NetLog What the sandbox's network policy refused (netlog jobs).
+	NetLog *[]NetDenial `json:"net_log,omitempty"`
+
 	// Ok Whether the job succeeded.
 	Ok bool `json:"ok"`
 }
@@ -756,6 +786,39 @@ type MkdirRequest struct {
 	// Path The directory to create.
 	Path string `json:"path"`
 }
+
+// NetDenial defines model for NetDenial.
+type NetDenial struct {
+	// Destination What was refused: an address or CIDR, maybe with a port, or 'any other destination'.
+	Destination string `json:"destination"`
+
+	// Packets Refused packets (each refused connection attempt counts at least one).
+	Packets int64 `json:"packets"`
+
+	// Reason Which rule refused it: deny, private, not-allowed, host.
+	Reason string `json:"reason"`
+}
+
+// NetLog defines model for NetLog.
+type NetLog struct {
+	Entries   *[]NetLogEntry `json:"entries"`
+	SandboxId string         `json:"sandbox_id"`
+}
+
+// NetLogEntry defines model for NetLogEntry.
+type NetLogEntry struct {
+	// Destination What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'.
+	Destination string `json:"destination"`
+
+	// Packets Refused packets: every refused connection attempt counts at least one.
+	Packets int64 `json:"packets"`
+
+	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+	Reason NetLogEntryReason `json:"reason"`
+}
+
+// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+type NetLogEntryReason string
 
 // NetworkPolicy defines model for NetworkPolicy.
 type NetworkPolicy struct {
@@ -1672,6 +1735,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetSandboxNetLog What a sandbox's network policy refused
+	//
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+	GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetSandboxNetworkPolicyWithBody Change a sandbox's network policy
 	//
 	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
@@ -2560,6 +2630,23 @@ func (c *Client) MakeDirectoryWithBody(ctx context.Context, id string, contentTy
 // Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 func (c *Client) MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMakeDirectoryRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSandboxNetLog What a sandbox's network policy refused
+//
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+func (c *Client) GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSandboxNetLogRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4460,6 +4547,40 @@ func NewMakeDirectoryRequestWithBody(server string, id string, contentType strin
 	return req, nil
 }
 
+// NewGetSandboxNetLogRequest constructs an http.Request for the GetSandboxNetLog method
+func NewGetSandboxNetLogRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/net-log", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSetSandboxNetworkPolicyRequest calls the generic SetSandboxNetworkPolicy builder with application/json body
 func NewSetSandboxNetworkPolicyRequest(server string, id string, body SetSandboxNetworkPolicyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5691,6 +5812,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectoryWithResponse(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*MakeDirectoryResponse, error)
+
+	// GetSandboxNetLogWithResponse What a sandbox's network policy refused
+	//
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+	GetSandboxNetLogWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSandboxNetLogResponse, error)
 
 	// SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
 	//
@@ -8388,6 +8518,96 @@ func (r MakeDirectoryResponse) ContentType() string {
 	return ""
 }
 
+type GetSandboxNetLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NetLog
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSandboxNetLogResponse) GetJSON200() *NetLog {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSandboxNetLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSandboxNetLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSandboxNetLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSandboxNetLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SetSandboxNetworkPolicyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10492,6 +10712,21 @@ func (c *ClientWithResponses) MakeDirectoryWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseMakeDirectoryResponse(rsp)
+}
+
+// GetSandboxNetLogWithResponse What a sandbox's network policy refused
+//
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+func (c *ClientWithResponses) GetSandboxNetLogWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSandboxNetLogResponse, error) {
+	rsp, err := c.GetSandboxNetLog(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSandboxNetLogResponse(rsp)
 }
 
 // SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
@@ -12916,6 +13151,81 @@ func ParseMakeDirectoryResponse(rsp *http.Response) (*MakeDirectoryResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSandboxNetLogResponse parses an HTTP response from a GetSandboxNetLogWithResponse call
+func ParseGetSandboxNetLogResponse(rsp *http.Response) (*GetSandboxNetLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSandboxNetLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NetLog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

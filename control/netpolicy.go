@@ -2,9 +2,13 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/wire"
 )
 
 // SetNetworkPolicy replaces the network policy of sandbox ref (an id, or
@@ -72,4 +76,69 @@ func policyChangeAllowed(sb *codepod.Sandbox) error {
 		return codepod.Errorf(codepod.ECONFLICT, "sandbox %s is %s; change its network policy when it is running or stopped", sb.Name, sb.Status)
 	}
 	return nil
+}
+
+// NetLogWait is how long NetLog waits for the runner's answer.
+const NetLogWait = 15 * time.Second
+
+// NetLog asks the runner of running sandbox ref what its network policy
+// refused, and waits (up to NetLogWait) for the answer. A sandbox without
+// a policy has nothing to log (ECONFLICT); a runner that does not answer
+// in time is EUNAVAILABLE.
+func (s *Service) NetLog(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, []wire.NetDenial, error) {
+	sb, err := resolve(ctx, s.st, caller, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sb.Spec.NetworkPolicy == nil {
+		return nil, nil, codepod.Errorf(codepod.ECONFLICT, "sandbox %s has no network policy, so nothing logs its refusals; create it with --network-policy", sb.Name)
+	}
+	var j *codepod.Job
+	err = s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		if sb, err = runningSandbox(ctx, tx, sb.ID); err != nil {
+			return err
+		}
+		if j, err = s.newJob(codepod.JobNetLog, sb.RunnerID, sb.ID, sandboxPayload(sb)); err != nil {
+			return err
+		}
+		if err := tx.EnqueueJob(ctx, j); err != nil {
+			return fmt.Errorf("enqueue netlog job: %w", err)
+		}
+		out.jobs = append(out.jobs, j)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrapUnlessDomain(err, "ask for the net log of sandbox %s", sb.ID)
+	}
+	log, err := s.waitNetLog(ctx, j.ID)
+	return sb, log, err
+}
+
+// waitNetLog polls the store for the netlog job's result: the runner
+// reports it to whichever replica it polls.
+func (s *Service) waitNetLog(ctx context.Context, jobID string) ([]wire.NetDenial, error) {
+	ctx, cancel := context.WithTimeout(ctx, NetLogWait)
+	defer cancel()
+	t := s.cfg.Clock.NewTicker(100*time.Millisecond, "netlog")
+	defer t.Stop()
+	for {
+		j, err := s.st.Job(ctx, jobID)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			return nil, fmt.Errorf("get job %s: %w", jobID, err)
+		case err == nil && j.Status == codepod.JobFailed:
+			return nil, codepod.Errorf(codepod.EUNAVAILABLE, "the runner could not read the net log: %s", j.Error)
+		case err == nil && j.Status == codepod.JobDone:
+			var res wire.JobResult
+			if err := json.Unmarshal(j.Result, &res); err != nil {
+				return nil, fmt.Errorf("decode result of job %s: %w", jobID, err)
+			}
+			return res.NetLog, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, codepod.Errorf(codepod.EUNAVAILABLE, "the sandbox's runner did not answer within %s; try again", NetLogWait)
+		case <-t.C:
+		}
+	}
 }

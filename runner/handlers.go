@@ -51,6 +51,8 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 		return wire.JobResult{}, r.delete(ctx, job.SandboxID)
 	case wire.KindNetwork:
 		return r.network(ctx, job)
+	case wire.KindNetLog:
+		return r.netLog(ctx, job.SandboxID)
 	default:
 		return wire.JobResult{}, fmt.Errorf("unknown job kind %q (is this runner older than the server?)", job.Kind)
 	}

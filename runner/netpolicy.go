@@ -70,3 +70,18 @@ func (r *Runner) stop(ctx context.Context, id string) error {
 	}
 	return r.cfg.Backend.StopSandbox(ctx, id, r.cfg.StopTimeout)
 }
+
+// netLog answers a netlog job with what the sandbox's rules refused.
+func (r *Runner) netLog(ctx context.Context, id string) (wire.JobResult, error) {
+	if r.cfg.Firewall == nil {
+		return wire.JobResult{}, codepod.Errorf(codepod.EINVALID, "this runner enforces no network policies, so it logs no refusals")
+	}
+	log, err := r.cfg.Firewall.Denied(ctx, id)
+	if err != nil {
+		return wire.JobResult{}, err
+	}
+	if len(log) > 1024 {
+		log = log[:1024]
+	}
+	return wire.JobResult{NetLog: log}, nil
+}

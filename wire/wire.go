@@ -26,6 +26,9 @@ const (
 	// KindNetwork applies the payload's NetworkPolicy to a running
 	// sandbox, without a restart.
 	KindNetwork = "network"
+	// KindNetLog asks what a sandbox's network policy refused; the result
+	// carries JobResult.NetLog.
+	KindNetLog = "netlog"
 )
 
 // Container states a runner reports.
@@ -93,7 +96,7 @@ type PollResponse struct {
 // sandbox id.
 type Job struct {
 	ID             string          `json:"id"`
-	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network"`
+	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog"`
 	SandboxID      string          `json:"sandbox_id"`
 	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
 	Attempt        int             `json:"attempt" doc:"1 for the first delivery."`
@@ -170,4 +173,6 @@ type JobResult struct {
 	Error              string `json:"error,omitempty" maxLength:"4096" doc:"Why it failed, for the user."`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty" doc:"SHA256 fingerprint of the agent's host key (create, start)."`
 	ContainerID        string `json:"container_id,omitempty"`
+	// NetLog answers a netlog job.
+	NetLog []NetDenial `json:"net_log,omitempty" maxItems:"1024" doc:"What the sandbox's network policy refused (netlog jobs)."`
 }

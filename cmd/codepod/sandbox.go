@@ -22,7 +22,7 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
-		newSandboxNetworkCmd())
+		newSandboxNetworkCmd(), newSandboxNetLogCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	return cmd
 }

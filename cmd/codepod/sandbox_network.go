@@ -101,3 +101,40 @@ func newSandboxNetworkCmd() *cobra.Command {
 	pf.register(cmd, "policy")
 	return cmd
 }
+
+func newSandboxNetLogCmd() *cobra.Command {
+	out := outputFormat("table")
+	cmd := &cobra.Command{
+		Use:   "net-log ID|NAME",
+		Short: "Show what a sandbox's network policy refused, per destination",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(true)
+			if err != nil {
+				return err
+			}
+			r, err := c.GetSandboxNetLogWithResponse(cmd.Context(), args[0])
+			if err := c.check(err, r); err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(cmd.OutOrStdout(), r.JSON200)
+			}
+			var entries []client.NetLogEntry
+			if r.JSON200.Entries != nil {
+				entries = *r.JSON200.Entries
+			}
+			if len(entries) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing refused")
+				return nil
+			}
+			rows := make([][]string, 0, len(entries))
+			for _, e := range entries {
+				rows = append(rows, []string{e.Destination, string(e.Reason), fmt.Sprint(e.Packets)})
+			}
+			return table(cmd.OutOrStdout(), []string{"DESTINATION", "REASON", "PACKETS"}, rows)
+		},
+	}
+	cmd.Flags().VarP(&out, "output", "o", "output format: table or json")
+	return cmd
+}
