@@ -57,3 +57,20 @@ func TestNormalizeNetworkPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultNetworkPolicy(t *testing.T) {
+	l := codepod.DefaultLimits
+	l.DefaultNetworkPolicy = &codepod.NetworkPolicy{Mode: codepod.PolicyInternet}
+	spec := codepod.SandboxSpec{}
+	if err := l.Normalize(&spec); err != nil || spec.NetworkPolicy == nil || spec.NetworkPolicy.Mode != codepod.PolicyInternet || spec.Network != codepod.NetworkBridge {
+		t.Fatalf("no network asked: %+v, %v; want the default policy", spec, err)
+	}
+	spec.NetworkPolicy.Mode = codepod.PolicyNone
+	if l.DefaultNetworkPolicy.Mode != codepod.PolicyInternet {
+		t.Fatal("a sandbox's policy shares the default's memory")
+	}
+	explicit := codepod.SandboxSpec{Network: codepod.NetworkNone}
+	if err := l.Normalize(&explicit); err != nil || explicit.NetworkPolicy != nil || explicit.Network != codepod.NetworkNone {
+		t.Fatalf("network none asked: %+v, %v; want no policy", explicit, err)
+	}
+}

@@ -120,6 +120,10 @@ type Limits struct {
 	// DefaultRuntime is the runtime of a sandbox that names none
 	// ("": RuntimeRunc).
 	DefaultRuntime string
+	// DefaultNetworkPolicy, when set, is the policy of a sandbox that asks
+	// for neither a network nor a policy (nil: such a sandbox gets network
+	// none).
+	DefaultNetworkPolicy *NetworkPolicy
 }
 
 // DefaultLimits are used when the operator sets none.
@@ -155,6 +159,11 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	}
 	if spec.PidsLimit < 16 || spec.PidsLimit > l.MaxPids {
 		return Errorf(EINVALID, "pids_limit %d must be between 16 and %d", spec.PidsLimit, l.MaxPids)
+	}
+	if spec.Network == "" && spec.NetworkPolicy == nil && l.DefaultNetworkPolicy != nil {
+		p := *l.DefaultNetworkPolicy
+		p.Allow, p.Deny = append([]string(nil), p.Allow...), append([]string(nil), p.Deny...)
+		spec.NetworkPolicy = &p
 	}
 	if err := normalizeNetwork(spec); err != nil {
 		return err
