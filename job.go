@@ -14,6 +14,12 @@ const (
 	JobStop   JobKind = "stop"
 	JobDelete JobKind = "delete" // remove the container and its host directory
 	JobTunnel JobKind = "tunnel" // dial back to the server and connect a tunnel to the agent
+	// JobNetwork applies a changed network policy to a running sandbox; it
+	// changes no status (like a tunnel job).
+	JobNetwork JobKind = "network"
+	// JobNetLog reads what a sandbox's network policy refused (its result
+	// carries the counts); it changes no status.
+	JobNetLog JobKind = "netlog"
 )
 
 // JobStatus is a job's place in the queue. A job is leased, not popped: a

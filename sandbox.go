@@ -60,7 +60,10 @@ type SandboxSpec struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	TTL         time.Duration     `json:"ttl"` // 0: no TTL
 	Network     string            `json:"network"`
-	Runtime     string            `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
+	// NetworkPolicy, when set, is what the sandbox may reach (netpolicy.go);
+	// nil keeps the plain network modes.
+	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
+	Runtime       string         `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
 }
@@ -117,6 +120,10 @@ type Limits struct {
 	// DefaultRuntime is the runtime of a sandbox that names none
 	// ("": RuntimeRunc).
 	DefaultRuntime string
+	// DefaultNetworkPolicy, when set, is the policy of a sandbox that asks
+	// for neither a network nor a policy (nil: such a sandbox gets network
+	// none).
+	DefaultNetworkPolicy *NetworkPolicy
 }
 
 // DefaultLimits are used when the operator sets none.
@@ -153,11 +160,13 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	if spec.PidsLimit < 16 || spec.PidsLimit > l.MaxPids {
 		return Errorf(EINVALID, "pids_limit %d must be between 16 and %d", spec.PidsLimit, l.MaxPids)
 	}
-	if spec.Network == "" {
-		spec.Network = NetworkNone
+	if spec.Network == "" && spec.NetworkPolicy == nil && l.DefaultNetworkPolicy != nil {
+		p := *l.DefaultNetworkPolicy
+		p.Allow, p.Deny = append([]string(nil), p.Allow...), append([]string(nil), p.Deny...)
+		spec.NetworkPolicy = &p
 	}
-	if spec.Network != NetworkNone && spec.Network != NetworkBridge {
-		return Errorf(EINVALID, "network %q must be %q or %q", spec.Network, NetworkNone, NetworkBridge)
+	if err := normalizeNetwork(spec); err != nil {
+		return err
 	}
 	if spec.Runtime == "" {
 		spec.Runtime = l.DefaultRuntime

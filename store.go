@@ -33,6 +33,8 @@ type SandboxUpdate struct {
 	RunnerID           *string
 	HostKeyFingerprint *string
 	ExpiresAt          **time.Time
+	// Spec replaces the sandbox's spec (a network policy change).
+	Spec *SandboxSpec
 	// CancelJobs, when set, marks the sandbox's queued and leased jobs
 	// failed with this reason, in the same transaction.
 	CancelJobs *string

@@ -24,9 +24,11 @@ func (p WarmPool) Key() string {
 // WarmPoolKey is the key of the pool a normalized spec can be served from,
 // or "" when none can: a spec with its own environment or a pids limit
 // other than the default needs a container made for it (a container's
-// environment and limits are fixed when it is made).
+// environment and limits are fixed when it is made), and so does one with a
+// network policy (its container joins the runner's policy network, under
+// firewall rules set up before it starts: a pool member never had them).
 func WarmPoolKey(spec SandboxSpec) string {
-	if len(spec.Env) > 0 || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) {
+	if len(spec.Env) > 0 || spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) {
 		return ""
 	}
 	return warmKey(spec.Image, spec.CPU, spec.MemoryBytes, spec.Network, spec.Runtime)

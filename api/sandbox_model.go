@@ -25,6 +25,7 @@ type Sandbox struct {
 	RunnerLabels       map[string]string `json:"runner_labels"`
 	Network            string            `json:"network" enum:"none,bridge"`
 	Runtime            string            `json:"runtime" enum:"runc,gvisor" doc:"runc: namespaces and cgroups; gvisor: gVisor's user-space kernel."`
+	NetworkPolicy      *NetworkPolicy    `json:"network_policy,omitempty" doc:"What the sandbox may reach; absent for sandboxes made with a plain network mode."`
 	TTLSeconds         int64             `json:"ttl_seconds" doc:"Lifetime from creation; 0: none."`
 	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
@@ -40,7 +41,8 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
 		PidsLimit: sb.Spec.PidsLimit, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),
 		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network, Runtime: runtimeOf(sb.Spec),
-		TTLSeconds: int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
+		NetworkPolicy: apiPolicy(sb.Spec.NetworkPolicy),
+		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
 		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
 		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
 	}
@@ -50,17 +52,47 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 // server fills defaults (image codepod/base:latest, 1 cpu, 512m, network
 // none, no TTL).
 type CreateSandboxRequest struct {
-	Name         string            `json:"name,omitempty" maxLength:"63" doc:"1-63 lowercase letters, digits or '-', unique among your sandboxes; generated when absent."`
-	Image        string            `json:"image,omitempty" maxLength:"255" doc:"Image reference (default codepod/base:latest)."`
-	CPU          float64           `json:"cpu,omitempty" doc:"CPU cores, may be fractional (default 1)."`
-	Memory       string            `json:"memory,omitempty" maxLength:"32" doc:"Memory limit with a unit, e.g. \"512m\" or \"2g\" (default 512m)."`
-	PidsLimit    int64             `json:"pids_limit,omitempty" doc:"Most processes at once (default 512)."`
-	Env          map[string]string `json:"env,omitempty" doc:"Environment variables of every process in the sandbox."`
-	Labels       map[string]string `json:"labels,omitempty" doc:"Your labels, to filter lists by."`
-	TTL          string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
-	Network      string            `json:"network,omitempty" enum:"none,bridge" doc:"none: loopback only (default); bridge: an isolated bridge with outbound access."`
-	RunnerLabels map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
-	Runtime      string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
+	Name          string            `json:"name,omitempty" maxLength:"63" doc:"1-63 lowercase letters, digits or '-', unique among your sandboxes; generated when absent."`
+	Image         string            `json:"image,omitempty" maxLength:"255" doc:"Image reference (default codepod/base:latest)."`
+	CPU           float64           `json:"cpu,omitempty" doc:"CPU cores, may be fractional (default 1)."`
+	Memory        string            `json:"memory,omitempty" maxLength:"32" doc:"Memory limit with a unit, e.g. \"512m\" or \"2g\" (default 512m)."`
+	PidsLimit     int64             `json:"pids_limit,omitempty" doc:"Most processes at once (default 512)."`
+	Env           map[string]string `json:"env,omitempty" doc:"Environment variables of every process in the sandbox."`
+	Labels        map[string]string `json:"labels,omitempty" doc:"Your labels, to filter lists by."`
+	TTL           string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
+	Network       string            `json:"network,omitempty" enum:"none,bridge" doc:"none: loopback only (default); bridge: an isolated bridge with outbound access."`
+	RunnerLabels  map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
+	Runtime       string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
+	NetworkPolicy *NetworkPolicy    `json:"network_policy,omitempty" doc:"What the sandbox may reach, enforced on its runner (docs/network.md). Puts it on the runner's policy network; changeable while it runs (PUT /sandboxes/{id}/network-policy)."`
+}
+
+// NetworkPolicy says what a sandbox may reach: deny entries first, then
+// allow entries, then the mode.
+type NetworkPolicy struct {
+	Mode  string   `json:"mode" enum:"none,internet,allow" doc:"none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."`
+	Allow []string `json:"allow,omitempty" maxItems:"256" doc:"IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is)."`
+	Deny  []string `json:"deny,omitempty" maxItems:"256" doc:"IPv4 addresses or CIDRs, optionally with :port, refused before anything else."`
+}
+
+func apiPolicy(p *codepod.NetworkPolicy) *NetworkPolicy {
+	if p == nil {
+		return nil
+	}
+	return &NetworkPolicy{Mode: p.Mode, Allow: nonNilList(p.Allow), Deny: nonNilList(p.Deny)}
+}
+
+func (p *NetworkPolicy) domain() *codepod.NetworkPolicy {
+	if p == nil {
+		return nil
+	}
+	return &codepod.NetworkPolicy{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny}
+}
+
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 // runtimeOf is the sandbox's runtime; sandboxes made before runtimes
@@ -78,7 +110,7 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 	spec := codepod.SandboxSpec{
 		Image: strings.TrimSpace(r.Image), CPU: r.CPU, PidsLimit: r.PidsLimit,
 		Env: r.Env, Labels: r.Labels, Network: r.Network, RunnerLabels: r.RunnerLabels,
-		Runtime: r.Runtime,
+		Runtime: r.Runtime, NetworkPolicy: r.NetworkPolicy.domain(),
 	}
 	if r.Memory != "" {
 		n, err := codepod.ParseBytes(r.Memory)

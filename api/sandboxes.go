@@ -63,6 +63,9 @@ func registerSandboxes(api huma.API, s *Server) {
 
 	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/stop", "stop-sandbox", "sandboxes", "Stop a running sandbox", http.StatusNotFound, http.StatusConflict)
 	register(api, s, op, s.sandboxAction(s.forgetting(s.ctl.StopSandbox)))
+
+	registerNetworkPolicy(api, s)
+	registerNetLog(api, s)
 }
 
 type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)

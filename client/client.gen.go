@@ -131,11 +131,13 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for JobKind.
 const (
-	Create JobKind = "create"
-	Delete JobKind = "delete"
-	Start  JobKind = "start"
-	Stop   JobKind = "stop"
-	Tunnel JobKind = "tunnel"
+	Create  JobKind = "create"
+	Delete  JobKind = "delete"
+	Netlog  JobKind = "netlog"
+	Network JobKind = "network"
+	Start   JobKind = "start"
+	Stop    JobKind = "stop"
+	Tunnel  JobKind = "tunnel"
 )
 
 // Valid indicates whether the value is a known member of the JobKind enum.
@@ -145,11 +147,81 @@ func (e JobKind) Valid() bool {
 		return true
 	case Delete:
 		return true
+	case Netlog:
+		return true
+	case Network:
+		return true
 	case Start:
 		return true
 	case Stop:
 		return true
 	case Tunnel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NetLogEntryReason.
+const (
+	Deny       NetLogEntryReason = "deny"
+	Host       NetLogEntryReason = "host"
+	NotAllowed NetLogEntryReason = "not-allowed"
+	Private    NetLogEntryReason = "private"
+)
+
+// Valid indicates whether the value is a known member of the NetLogEntryReason enum.
+func (e NetLogEntryReason) Valid() bool {
+	switch e {
+	case Deny:
+		return true
+	case Host:
+		return true
+	case NotAllowed:
+		return true
+	case Private:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NetworkPolicyMode.
+const (
+	NetworkPolicyModeAllow    NetworkPolicyMode = "allow"
+	NetworkPolicyModeInternet NetworkPolicyMode = "internet"
+	NetworkPolicyModeNone     NetworkPolicyMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the NetworkPolicyMode enum.
+func (e NetworkPolicyMode) Valid() bool {
+	switch e {
+	case NetworkPolicyModeAllow:
+		return true
+	case NetworkPolicyModeInternet:
+		return true
+	case NetworkPolicyModeNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyPayloadMode.
+const (
+	PolicyPayloadModeAllow    PolicyPayloadMode = "allow"
+	PolicyPayloadModeInternet PolicyPayloadMode = "internet"
+	PolicyPayloadModeNone     PolicyPayloadMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the PolicyPayloadMode enum.
+func (e PolicyPayloadMode) Valid() bool {
+	switch e {
+	case PolicyPayloadModeAllow:
+		return true
+	case PolicyPayloadModeInternet:
+		return true
+	case PolicyPayloadModeNone:
 		return true
 	default:
 		return false
@@ -377,7 +449,8 @@ type CreateSandboxRequest struct {
 	Name *string `json:"name,omitempty"`
 
 	// Network none: loopback only (default); bridge: an isolated bridge with outbound access.
-	Network *CreateSandboxRequestNetwork `json:"network,omitempty"`
+	Network       *CreateSandboxRequestNetwork `json:"network,omitempty"`
+	NetworkPolicy *NetworkPolicy               `json:"network_policy,omitempty"`
 
 	// PidsLimit Most processes at once (default 512).
 	PidsLimit *int64 `json:"pids_limit,omitempty"`
@@ -606,6 +679,9 @@ type JobResult struct {
 	// HostKeyFingerprint SHA256 fingerprint of the agent's host key (create, start).
 	HostKeyFingerprint *string `json:"host_key_fingerprint,omitempty"`
 
+	// NetLog What the sandbox's network policy refused (netlog jobs).
+	NetLog *[]NetDenial `json:"net_log,omitempty"`
+
 	// Ok Whether the job succeeded.
 	Ok bool `json:"ok"`
 }
@@ -711,6 +787,54 @@ type MkdirRequest struct {
 	Path string `json:"path"`
 }
 
+// NetDenial defines model for NetDenial.
+type NetDenial struct {
+	// Destination What was refused: an address or CIDR, maybe with a port, or 'any other destination'.
+	Destination string `json:"destination"`
+
+	// Packets Refused packets (each refused connection attempt counts at least one).
+	Packets int64 `json:"packets"`
+
+	// Reason Which rule refused it: deny, private, not-allowed, host.
+	Reason string `json:"reason"`
+}
+
+// NetLog defines model for NetLog.
+type NetLog struct {
+	Entries   *[]NetLogEntry `json:"entries"`
+	SandboxId string         `json:"sandbox_id"`
+}
+
+// NetLogEntry defines model for NetLogEntry.
+type NetLogEntry struct {
+	// Destination What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'.
+	Destination string `json:"destination"`
+
+	// Packets Refused packets: every refused connection attempt counts at least one.
+	Packets int64 `json:"packets"`
+
+	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+	Reason NetLogEntryReason `json:"reason"`
+}
+
+// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+type NetLogEntryReason string
+
+// NetworkPolicy defines model for NetworkPolicy.
+type NetworkPolicy struct {
+	// Allow IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is).
+	Allow *[]string `json:"allow,omitempty"`
+
+	// Deny IPv4 addresses or CIDRs, optionally with :port, refused before anything else.
+	Deny *[]string `json:"deny,omitempty"`
+
+	// Mode none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
+	Mode NetworkPolicyMode `json:"mode"`
+}
+
+// NetworkPolicyMode none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
+type NetworkPolicyMode string
+
 // NewAPIKey defines model for NewAPIKey.
 type NewAPIKey struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -750,6 +874,17 @@ type NewRunnerToken struct {
 	// Token The full registration token for 'codepod runner --token'. Shown only this once.
 	Token string `json:"token"`
 }
+
+// PolicyPayload defines model for PolicyPayload.
+type PolicyPayload struct {
+	Allow   *[]string         `json:"allow,omitempty"`
+	Deny    *[]string         `json:"deny,omitempty"`
+	Mode    PolicyPayloadMode `json:"mode"`
+	Version *int64            `json:"version,omitempty"`
+}
+
+// PolicyPayloadMode defines model for PolicyPayload.Mode.
+type PolicyPayloadMode string
 
 // PollRequest defines model for PollRequest.
 type PollRequest struct {
@@ -924,11 +1059,12 @@ type Sandbox struct {
 	Memory string `json:"memory"`
 
 	// MemoryBytes Memory limit in bytes.
-	MemoryBytes int64          `json:"memory_bytes"`
-	Name        string         `json:"name"`
-	Network     SandboxNetwork `json:"network"`
-	OwnerId     string         `json:"owner_id"`
-	PidsLimit   int64          `json:"pids_limit"`
+	MemoryBytes   int64          `json:"memory_bytes"`
+	Name          string         `json:"name"`
+	Network       SandboxNetwork `json:"network"`
+	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
+	OwnerId       string         `json:"owner_id"`
+	PidsLimit     int64          `json:"pids_limit"`
 
 	// Reason Why it is pending, in error or lost; empty otherwise.
 	Reason string `json:"reason"`
@@ -966,6 +1102,7 @@ type SandboxPayload struct {
 	MemoryBytes    int64                 `json:"memory_bytes"`
 	Name           string                `json:"name"`
 	Network        SandboxPayloadNetwork `json:"network"`
+	NetworkPolicy  *PolicyPayload        `json:"network_policy,omitempty"`
 	OwnerId        string                `json:"owner_id"`
 	PidsLimit      int64                 `json:"pids_limit"`
 
@@ -1218,6 +1355,9 @@ type ExecSandboxJSONRequestBody = ExecRequest
 
 // MakeDirectoryJSONRequestBody defines body for MakeDirectory for application/json ContentType.
 type MakeDirectoryJSONRequestBody = MkdirRequest
+
+// SetSandboxNetworkPolicyJSONRequestBody defines body for SetSandboxNetworkPolicy for application/json ContentType.
+type SetSandboxNetworkPolicyJSONRequestBody = NetworkPolicy
 
 // CreateSshTokenJSONRequestBody defines body for CreateSshToken for application/json ContentType.
 type CreateSshTokenJSONRequestBody = CreateSSHTokenRequest
@@ -1625,6 +1765,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSandboxNetLog What a sandbox's network policy refused
+	//
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+	GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSandboxNetworkPolicyWithBody Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSandboxNetworkPolicy Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenTerminal Open a terminal in a sandbox (WebSocket, for browsers)
 	//
@@ -2500,6 +2665,61 @@ func (c *Client) MakeDirectoryWithBody(ctx context.Context, id string, contentTy
 // Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 func (c *Client) MakeDirectory(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMakeDirectoryRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSandboxNetLog What a sandbox's network policy refused
+//
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+func (c *Client) GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSandboxNetLogRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSandboxNetworkPolicyWithBody Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *Client) SetSandboxNetworkPolicyWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSandboxNetworkPolicyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSandboxNetworkPolicy Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *Client) SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSandboxNetworkPolicyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4389,6 +4609,87 @@ func NewMakeDirectoryRequestWithBody(server string, id string, contentType strin
 	return req, nil
 }
 
+// NewGetSandboxNetLogRequest constructs an http.Request for the GetSandboxNetLog method
+func NewGetSandboxNetLogRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/net-log", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetSandboxNetworkPolicyRequest calls the generic SetSandboxNetworkPolicy builder with application/json body
+func NewSetSandboxNetworkPolicyRequest(server string, id string, body SetSandboxNetworkPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetSandboxNetworkPolicyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetSandboxNetworkPolicyRequestWithBody constructs an http.Request for the SetSandboxNetworkPolicy method, with any body, and a specified content type
+func NewSetSandboxNetworkPolicyRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/network-policy", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewOpenTerminalRequest constructs an http.Request for the OpenTerminal method
 func NewOpenTerminalRequest(server string, id string, params *OpenTerminalParams) (*http.Request, error) {
 	var err error
@@ -5577,6 +5878,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/sandboxes/{id}/files/mkdir (the `MakeDirectory` operationId).
 	MakeDirectoryWithResponse(ctx context.Context, id string, body MakeDirectoryJSONRequestBody, reqEditors ...RequestEditorFn) (*MakeDirectoryResponse, error)
+
+	// GetSandboxNetLogWithResponse What a sandbox's network policy refused
+	//
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+	GetSandboxNetLogWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSandboxNetLogResponse, error)
+
+	// SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error)
+
+	// SetSandboxNetworkPolicyWithResponse Change a sandbox's network policy
+	//
+	// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+	SetSandboxNetworkPolicyWithResponse(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error)
 
 	// OpenTerminalWithResponse Open a terminal in a sandbox (WebSocket, for browsers)
 	//
@@ -8263,6 +8591,179 @@ func (r MakeDirectoryResponse) ContentType() string {
 	return ""
 }
 
+type GetSandboxNetLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NetLog
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSandboxNetLogResponse) GetJSON200() *NetLog {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSandboxNetLogResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSandboxNetLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSandboxNetLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSandboxNetLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSandboxNetLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetSandboxNetworkPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sandbox
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetSandboxNetworkPolicyResponse) GetJSON200() *Sandbox {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetSandboxNetworkPolicyResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetSandboxNetworkPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetSandboxNetworkPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetSandboxNetworkPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetSandboxNetworkPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type OpenTerminalResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10288,6 +10789,51 @@ func (c *ClientWithResponses) MakeDirectoryWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseMakeDirectoryResponse(rsp)
+}
+
+// GetSandboxNetLogWithResponse What a sandbox's network policy refused
+//
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
+func (c *ClientWithResponses) GetSandboxNetLogWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSandboxNetLogResponse, error) {
+	rsp, err := c.GetSandboxNetLog(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSandboxNetLogResponse(rsp)
+}
+
+// SetSandboxNetworkPolicyWithBodyWithResponse Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *ClientWithResponses) SetSandboxNetworkPolicyWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error) {
+	rsp, err := c.SetSandboxNetworkPolicyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSandboxNetworkPolicyResponse(rsp)
+}
+
+// SetSandboxNetworkPolicyWithResponse Change a sandbox's network policy
+//
+// Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
+func (c *ClientWithResponses) SetSandboxNetworkPolicyWithResponse(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error) {
+	rsp, err := c.SetSandboxNetworkPolicy(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSandboxNetworkPolicyResponse(rsp)
 }
 
 // OpenTerminalWithResponse Open a terminal in a sandbox (WebSocket, for browsers)
@@ -12695,6 +13241,149 @@ func ParseMakeDirectoryResponse(rsp *http.Response) (*MakeDirectoryResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSandboxNetLogResponse parses an HTTP response from a GetSandboxNetLogWithResponse call
+func ParseGetSandboxNetLogResponse(rsp *http.Response) (*GetSandboxNetLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSandboxNetLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NetLog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetSandboxNetworkPolicyResponse parses an HTTP response from a SetSandboxNetworkPolicyWithResponse call
+func ParseSetSandboxNetworkPolicyResponse(rsp *http.Response) (*SetSandboxNetworkPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetSandboxNetworkPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sandbox
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 

@@ -89,7 +89,16 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit,
 		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
+		NetworkPolicy: wirePolicy(sb.Spec.NetworkPolicy, sb.Version),
 	}
+}
+
+// wirePolicy is p on the wire (nil for nil).
+func wirePolicy(p *codepod.NetworkPolicy, version int64) *wire.PolicyPayload {
+	if p == nil {
+		return nil
+	}
+	return &wire.PolicyPayload{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny, Version: version}
 }
 
 // toWire turns a leased job into what the runner receives.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/codepod-dev/codepod/wire"
@@ -46,6 +47,29 @@ type Backend interface {
 	// (docs/security-channel.md). A sandbox that does not run is an
 	// EUNAVAILABLE *codepod.Error.
 	DialAgent(ctx context.Context, sandboxID string) (net.Conn, error)
+	// SandboxAddr is the address of a running sandbox on the policy network
+	// (created with ContainerSpec.Policy), which the Firewall matches on.
+	SandboxAddr(ctx context.Context, sandboxID string) (netip.Addr, error)
+}
+
+// Firewall enforces sandboxes' network policies outside their reach (in
+// the host's network namespace). Package runner/netpolicy implements it
+// with iptables. Every method is idempotent; a sandbox without rules
+// reaches nothing on the policy network (fail closed).
+type Firewall interface {
+	// Ready makes the shared rules that refuse everything from the policy
+	// network not yet covered by Apply; called before a policy sandbox
+	// starts, so it never runs unrestricted.
+	Ready(ctx context.Context) error
+	// Apply makes p the policy of sandbox id at addr, replacing any rules
+	// it had (also at another address). A policy older (by Version) than
+	// the one applied is ignored.
+	Apply(ctx context.Context, sandboxID string, addr netip.Addr, p *wire.PolicyPayload) error
+	// Remove deletes every rule of the sandbox; none is success.
+	Remove(ctx context.Context, sandboxID string) error
+	// Denied counts the connections the sandbox's rules refused, per
+	// destination (rule), most first.
+	Denied(ctx context.Context, sandboxID string) ([]wire.NetDenial, error)
 }
 
 // ContainerSpec is everything a Backend needs to make a sandbox's container.
@@ -61,7 +85,10 @@ type ContainerSpec struct {
 	PidsLimit   int64
 	Env         map[string]string
 	Network     string // codepod.NetworkNone or codepod.NetworkBridge
-	Runtime     string // OCI runtime, e.g. "runsc"; "" is the engine's default
+	// Policy puts the container on the policy network, where the runner's
+	// Firewall decides what it reaches (whatever Network says).
+	Policy  bool
+	Runtime string // OCI runtime, e.g. "runsc"; "" is the engine's default
 
 	// Pool, when set, makes a warm-pool member: SandboxID is then the
 	// member's id ("pool-…"), Pool the pool's key, and the container

@@ -45,7 +45,10 @@ type Config struct {
 
 	AgentBinary string  // host path of the static codepod-agent binary
 	Backend     Backend // the container engine (runner/docker)
-	Runtime     string  // default runtime for sandboxes: "gvisor", "runc" (or an engine runtime name); "": engine default
+	// Firewall enforces network policies (runner/netpolicy); nil: this
+	// runner refuses sandboxes with a network policy.
+	Firewall Firewall
+	Runtime  string // default runtime for sandboxes: "gvisor", "runc" (or an engine runtime name); "": engine default
 
 	// Capacity is sent in every heartbeat. A zero field takes its default
 	// (20 sandboxes; 80% of the host's memory); a negative one means "no

@@ -47,9 +47,13 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 	case wire.KindStart:
 		return r.start(ctx, job)
 	case wire.KindStop:
-		return wire.JobResult{}, r.cfg.Backend.StopSandbox(ctx, job.SandboxID, r.cfg.StopTimeout)
+		return wire.JobResult{}, r.stop(ctx, job.SandboxID)
 	case wire.KindDelete:
 		return wire.JobResult{}, r.delete(ctx, job.SandboxID)
+	case wire.KindNetwork:
+		return r.network(ctx, job)
+	case wire.KindNetLog:
+		return r.netLog(ctx, job.SandboxID)
 	default:
 		return wire.JobResult{}, fmt.Errorf("unknown job kind %q (is this runner older than the server?)", job.Kind)
 	}
@@ -91,12 +95,18 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err != nil {
 		return wire.JobResult{}, err
 	}
+	if err := r.firewallReady(ctx, p); err != nil {
+		return wire.JobResult{}, err
+	}
 	t2 := time.Now()
 	cid, err := r.cfg.Backend.CreateSandbox(ctx, r.containerSpec(p))
 	if err != nil {
 		return wire.JobResult{}, err
 	}
 	t3 := time.Now()
+	if err := r.applyPolicy(ctx, p); err != nil {
+		return wire.JobResult{}, err
+	}
 	progress("waiting for the agent")
 	if err := r.waitReachable(ctx, p.ID, fp); err != nil {
 		return wire.JobResult{}, err
@@ -114,18 +124,26 @@ func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error
 	if err != nil {
 		return wire.JobResult{}, err
 	}
+	var p *wire.SandboxPayload
 	if job.Sandbox != nil {
-		p, perr := sandboxPayload(job)
-		if perr != nil {
-			return wire.JobResult{}, perr
+		if p, err = sandboxPayload(job); err != nil {
+			return wire.JobResult{}, err
 		}
 		if fp, err = r.prepareDir(p); err != nil {
+			return wire.JobResult{}, err
+		}
+		if err := r.firewallReady(ctx, p); err != nil {
 			return wire.JobResult{}, err
 		}
 	}
 	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
 	if err != nil {
 		return wire.JobResult{}, err
+	}
+	if p != nil {
+		if err := r.applyPolicy(ctx, p); err != nil {
+			return wire.JobResult{}, err
+		}
 	}
 	if err := r.waitReachable(ctx, job.SandboxID, fp); err != nil {
 		return wire.JobResult{}, err
@@ -136,6 +154,9 @@ func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error
 // delete removes the container and then the host directory; both being
 // gone already is success.
 func (r *Runner) delete(ctx context.Context, id string) error {
+	if err := r.removePolicy(ctx, id); err != nil {
+		return err
+	}
 	if err := r.cfg.Backend.RemoveSandbox(ctx, id); err != nil {
 		return err
 	}
@@ -205,7 +226,7 @@ func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
 	return ContainerSpec{
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
-		Network: p.Network, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
+		Network: p.Network, Policy: p.NetworkPolicy != nil, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
 		EtcDir: r.sandboxDir(p.ID) + "/etc",
 	}
 }

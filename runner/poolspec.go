@@ -89,6 +89,9 @@ func (p PoolSpec) Key() string {
 // container made for it, because a container's environment is fixed when
 // it is created and a pool member's was made before its tenant was known.
 func poolKey(p *wire.SandboxPayload) string {
+	if p.NetworkPolicy != nil {
+		return "" // made for it, on the policy network (WarmPoolKey)
+	}
 	ps := PoolSpec{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network, Runtime: p.Runtime}.withDefaults()
 	return codepod.WarmPoolKey(codepod.SandboxSpec{Image: ps.Image, CPU: ps.CPU, MemoryBytes: ps.MemoryBytes,
 		Network: ps.Network, Runtime: ps.Runtime, PidsLimit: p.PidsLimit, Env: p.Env})

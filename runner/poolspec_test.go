@@ -41,4 +41,10 @@ func TestParsePoolSpec(t *testing.T) {
 	if codepod.WarmPoolKey(spec) != "" {
 		t.Error("a create with its own environment matches a pool")
 	}
+	spec.Env = nil
+	spec.Network = "bridge"
+	spec.NetworkPolicy = &codepod.NetworkPolicy{Mode: "internet"}
+	if codepod.WarmPoolKey(spec) != "" {
+		t.Error("a create with a network policy matches a pool: its member never had the policy's firewall rules")
+	}
 }

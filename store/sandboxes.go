@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -147,6 +148,13 @@ func (db *DB) updateSandbox(ctx context.Context, id string, version int64, u cod
 	}
 	if u.ExpiresAt != nil {
 		q = q.Set("expires_at = ?", dbTimePtr(*u.ExpiresAt))
+	}
+	if u.Spec != nil {
+		raw, err := json.Marshal(u.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("encode spec: %w", err)
+		}
+		q = q.Set("spec = ?", string(raw))
 	}
 	err := q.Returning("*").Scan(ctx)
 	switch {

@@ -71,6 +71,7 @@ var conformance = []struct {
 	{"sandbox_list", testSandboxList},
 	{"sandbox_queries", testSandboxQueries},
 	{"sandbox_version", testSandboxVersion},
+	{"sandbox_spec_update", testSandboxSpecUpdate},
 	{"sandbox_version_race", testSandboxVersionRace},
 	{"job_text", testJobText},
 	{"jobs", testJobs},

@@ -23,6 +23,12 @@ const (
 	KindStop   = "stop"
 	KindDelete = "delete"
 	KindTunnel = "tunnel"
+	// KindNetwork applies the payload's NetworkPolicy to a running
+	// sandbox, without a restart.
+	KindNetwork = "network"
+	// KindNetLog asks what a sandbox's network policy refused; the result
+	// carries JobResult.NetLog.
+	KindNetLog = "netlog"
 )
 
 // Container states a runner reports.
@@ -106,7 +112,7 @@ type PollResponse struct {
 // sandbox id.
 type Job struct {
 	ID             string          `json:"id"`
-	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel"`
+	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog"`
 	SandboxID      string          `json:"sandbox_id"`
 	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
 	Attempt        int             `json:"attempt" doc:"1 for the first delivery."`
@@ -127,11 +133,33 @@ type SandboxPayload struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	Network     string            `json:"network" enum:"none,bridge"`
 	Runtime     string            `json:"runtime,omitempty" doc:"Sandbox runtime: runc or gvisor; empty takes the runner's default."`
+	// NetworkPolicy, when set, puts the sandbox on the runner's policy
+	// network and is enforced by the runner's firewall.
+	NetworkPolicy *PolicyPayload `json:"network_policy,omitempty" doc:"What the sandbox may reach; absent: the plain network mode."`
 	// SSHSecret is the key the agent checks SSH tokens with (see package
 	// agent/token). The runner writes it where only the agent reads it.
 	SSHSecret []byte `json:"ssh_secret,omitempty"`
 	// AuthorizedKeys are the owner's SSH public keys, authorized_keys lines.
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+}
+
+// PolicyPayload is codepod.NetworkPolicy on the wire: entries are already
+// checked and canonical (IPv4 address or CIDR, optionally :port).
+type PolicyPayload struct {
+	Mode  string   `json:"mode" enum:"none,internet,allow"`
+	Allow []string `json:"allow,omitempty" maxItems:"256"`
+	Deny  []string `json:"deny,omitempty" maxItems:"256"`
+	// Version orders policy changes (the sandbox's version when it was
+	// set): a runner never replaces a policy with an older one.
+	Version int64 `json:"version,omitempty"`
+}
+
+// NetDenial counts the refused connections of one sandbox to one
+// destination (an address, range or rule of its policy).
+type NetDenial struct {
+	Destination string `json:"destination" doc:"What was refused: an address or CIDR, maybe with a port, or 'any other destination'."`
+	Reason      string `json:"reason" doc:"Which rule refused it: deny, private, not-allowed, host."`
+	Packets     int64  `json:"packets" doc:"Refused packets (each refused connection attempt counts at least one)."`
 }
 
 // TunnelPayload asks the runner to connect a new tunnel to a sandbox's agent.
@@ -161,4 +189,6 @@ type JobResult struct {
 	Error              string `json:"error,omitempty" maxLength:"4096" doc:"Why it failed, for the user."`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty" doc:"SHA256 fingerprint of the agent's host key (create, start)."`
 	ContainerID        string `json:"container_id,omitempty"`
+	// NetLog answers a netlog job.
+	NetLog []NetDenial `json:"net_log,omitempty" maxItems:"1024" doc:"What the sandbox's network policy refused (netlog jobs)."`
 }

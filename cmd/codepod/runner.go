@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/runner"
 	"github.com/codepod-dev/codepod/runner/docker"
+	"github.com/codepod-dev/codepod/runner/netpolicy"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -24,6 +27,7 @@ type runnerOptions struct {
 	AgentChannel                  string
 	Labels                        []string
 	WarmPools                     []string
+	PublicRanges                  []string
 	CapSandboxes                  int
 	CapMemory                     string
 	Reconcile                     time.Duration
@@ -49,6 +53,7 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 		pools = strings.Fields(v)
 	}
 	fs.StringArrayVar(&o.WarmPools, "warm-pool", pools, "keep N sandboxes of an image ready: IMAGE=N[,cpu=C][,memory=M][,network=none|bridge][,runtime=runc|gvisor] (repeatable) [$CODEPOD_WARM_POOLS, space-separated]")
+	envList(fs, &o.PublicRanges, "public-range", "CODEPOD_PUBLIC_RANGES", "CIDR the internet network policy treats as public although it lies in a private range (repeatable; e.g. a lab network)")
 	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
 	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
@@ -145,9 +150,36 @@ func runRunner(cmd *cobra.Command, o runnerOptions) error {
 	}
 	defer be.Close()
 	cfg.Backend, cfg.Logger = be, logger
+	if cfg.Firewall, err = o.firewall(be, logger); err != nil {
+		return err
+	}
 	r, err := runner.New(cfg)
 	if err != nil {
 		return err
 	}
 	return r.Run(cmd.Context())
+}
+
+// firewall is the runner's network policy enforcement (runner/netpolicy),
+// or nil, with a warning, where iptables cannot run: such a runner fails
+// sandboxes that ask for a network policy.
+func (o runnerOptions) firewall(be *docker.Backend, log *slog.Logger) (runner.Firewall, error) {
+	var public []netip.Prefix
+	for _, s := range o.PublicRanges {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil || !p.Addr().Is4() {
+			return nil, fmt.Errorf("--public-range %q must be an IPv4 CIDR such as 10.20.0.0/16", s)
+		}
+		public = append(public, p.Masked())
+	}
+	if os.Geteuid() != 0 {
+		log.Warn("not root: network policies are not enforced here; sandboxes that ask for one fail on this runner")
+		return nil, nil
+	}
+	fw, err := netpolicy.New(netpolicy.Config{Bridge: be.PolicyBridge(), Public: public, Logger: log.With("component", "netpolicy")})
+	if err != nil {
+		log.Warn("network policies are not enforced here; sandboxes that ask for one fail on this runner", "err", err)
+		return nil, nil
+	}
+	return fw, nil
 }

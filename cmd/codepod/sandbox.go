@@ -19,7 +19,8 @@ func newSandboxCmd() *cobra.Command {
 	cmd.AddCommand(newSandboxCreateCmd(), newSandboxListCmd(), newSandboxGetCmd(),
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
-		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"))
+		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
+		newSandboxNetworkCmd(), newSandboxNetLogCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	addSandboxCompletion(cmd)
 	return cmd
@@ -51,6 +52,7 @@ func newSandboxCreateCmd() *cobra.Command {
 		cpu          float64
 		env, labels  []string
 		wait, keep   bool
+		pf           policyFlags
 		timeout      time.Duration
 		out          = outputFormat("table")
 	)
@@ -80,6 +82,7 @@ func newSandboxCreateCmd() *cobra.Command {
 				n := client.CreateSandboxRequestNetwork(network)
 				req.Network = &n
 			}
+			req.NetworkPolicy = pf.policy()
 			if runtime != "" {
 				rt := client.CreateSandboxRequestRuntime(runtime)
 				req.Runtime = &rt
@@ -132,6 +135,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	f.StringVar(&ttl, "ttl", "", "delete the sandbox after this long, e.g. 30m or 1h")
 	f.StringVar(&network, "network", "", "none (loopback only, default) or bridge")
+	pf.register(cmd, "network-policy")
 	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")
 	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json")
 	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs, showing its progress; delete it if it fails or --timeout passes")

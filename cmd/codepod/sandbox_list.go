@@ -99,6 +99,9 @@ func newSandboxGetCmd() *cobra.Command {
 			if s.ExpiresAt != nil {
 				rows = append(rows, []string{"Expires", s.ExpiresAt.Format(time.RFC3339)})
 			}
+			if s.NetworkPolicy != nil {
+				rows = append(rows, []string{"Network policy", describePolicy(s.NetworkPolicy)})
+			}
 			for i := range rows {
 				rows[i][0] += ":"
 			}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,7 @@ type serverOptions struct {
 	AdvertiseURL  string
 	MetricsToken  string
 	Runtime       string
+	NetPolicy     string
 	Limits        limitOptions // server_limits.go
 	Accounts      accountOptions
 }
@@ -62,6 +64,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
 	envString(fs, &o.MetricsToken, "metrics-token", "CODEPOD_METRICS_TOKEN", "", "when set, /metrics answers only scrapes that send Authorization: Bearer <this token>")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
+	envString(fs, &o.NetPolicy, "default-network-policy", "CODEPOD_DEFAULT_NETWORK_POLICY", "", "network policy of a sandbox that asks for neither --network nor a policy: none, internet or allow:CIDR[,CIDR...] (default: network none)")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	o.Accounts.register(fs)
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
@@ -125,6 +128,17 @@ func (o serverOptions) limits() (codepod.Limits, error) {
 		return l, fmt.Errorf("--default-runtime %q: use %s or %s", o.Runtime, codepod.RuntimeRunc, codepod.RuntimeGVisor)
 	}
 	l.DefaultRuntime = o.Runtime
+	if o.NetPolicy != "" {
+		mode, list, _ := strings.Cut(o.NetPolicy, ":")
+		p := &codepod.NetworkPolicy{Mode: mode}
+		if list != "" {
+			p.Allow = strings.Split(list, ",")
+		}
+		if err := p.Normalize(); err != nil {
+			return l, fmt.Errorf("--default-network-policy %q: %w", o.NetPolicy, err)
+		}
+		l.DefaultNetworkPolicy = p
+	}
 	mem, err := codepod.ParseBytes(o.MaxMemory)
 	if err != nil {
 		return l, fmt.Errorf("--max-memory: %w", err)

@@ -96,6 +96,11 @@ func runUp(cmd *cobra.Command, so serverOptions, ro runnerOptions, skipBase bool
 	log := srv.Logger
 	cfg.Server, cfg.StateDir = srv.URL, filepath.Join(so.DataDir, "runner")
 	cfg.Backend, cfg.Logger = be, log.With("component", "runner")
+	if cfg.Firewall, err = ro.firewall(be, log); err != nil {
+		cancel()
+		srv.wait()
+		return err
+	}
 	if cfg.Token, err = localRunnerToken(ctx, srv.Store, cfg.StateDir); err != nil {
 		cancel()
 		srv.wait()

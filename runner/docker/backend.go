@@ -30,6 +30,14 @@ const (
 // DefaultNetwork is the user-defined bridge that "bridge" sandboxes join.
 const DefaultNetwork = "codepod-sandboxes"
 
+// DefaultPolicyNetwork and DefaultPolicyBridge are the bridge sandboxes
+// with a network policy join, and its host interface, on which the
+// runner's firewall (runner/netpolicy) matches their traffic.
+const (
+	DefaultPolicyNetwork = "codepod-policy"
+	DefaultPolicyBridge  = "cp-policy0"
+)
+
 // ContainerName is the name of sandbox id's container.
 func ContainerName(sandboxID string) string { return "codepod-" + sandboxID }
 
@@ -38,6 +46,10 @@ type Config struct {
 	// Network is the bridge "bridge" sandboxes join, created on first use
 	// with inter-container traffic disabled (default codepod-sandboxes).
 	Network string
+	// PolicyNetwork and PolicyBridge are the bridge sandboxes with a
+	// network policy join and its host interface (default codepod-policy,
+	// cp-policy0).
+	PolicyNetwork, PolicyBridge string
 	// AgentChannel is how the runner reaches agents: ChannelNetns,
 	// ChannelExec, or "" to choose (netns when root with a local engine).
 	AgentChannel string
@@ -50,8 +62,10 @@ type Backend struct {
 	network string
 	log     *slog.Logger
 
+	policyNet, policyBridge string
+
 	netMu    sync.Mutex
-	netReady bool
+	netReady map[string]bool
 
 	argv argvCache // image command lines from EnsureImage, for the create that follows
 
@@ -71,6 +85,12 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.Network == "" {
 		cfg.Network = DefaultNetwork
 	}
+	if cfg.PolicyNetwork == "" {
+		cfg.PolicyNetwork = DefaultPolicyNetwork
+	}
+	if cfg.PolicyBridge == "" {
+		cfg.PolicyBridge = DefaultPolicyBridge
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,7 +99,8 @@ func New(cfg Config) (*Backend, error) {
 		cli.Close()
 		return nil, err
 	}
-	return &Backend{cli: cli, network: cfg.Network, log: cfg.Logger, channel: channel}, nil
+	return &Backend{cli: cli, network: cfg.Network, log: cfg.Logger, channel: channel,
+		policyNet: cfg.PolicyNetwork, policyBridge: cfg.PolicyBridge, netReady: map[string]bool{}}, nil
 }
 
 // Client is the underlying Docker client (for tests and tools).

@@ -44,19 +44,24 @@ func (b *Backend) createContainer(ctx context.Context, spec runner.ContainerSpec
 	if err != nil {
 		return "", err
 	}
-	netMode := "none"
-	if spec.Network == codepod.NetworkBridge {
-		if err := b.ensureNetwork(ctx); err != nil {
+	netMode, bridge := "none", ""
+	switch {
+	case spec.Policy:
+		netMode, bridge = b.policyNet, b.policyBridge
+	case spec.Network == codepod.NetworkBridge:
+		netMode = b.network
+	}
+	if netMode != "none" {
+		if err := b.ensureNetwork(ctx, netMode, bridge); err != nil {
 			return "", err
 		}
-		netMode = b.network
 	}
 	cfg, host := containerConfig(spec, argv, netMode)
 	resp, err := b.cli.ContainerCreate(ctx, cfg, host, nil, nil, ContainerName(spec.SandboxID))
 	if cerrdefs.IsNotFound(err) && netMode != "none" {
 		// The bridge was removed behind our back: make it again, once.
-		b.forgetNetwork()
-		if err := b.ensureNetwork(ctx); err != nil {
+		b.forgetNetwork(netMode)
+		if err := b.ensureNetwork(ctx, netMode, bridge); err != nil {
 			return "", err
 		}
 		resp, err = b.cli.ContainerCreate(ctx, cfg, host, nil, nil, ContainerName(spec.SandboxID))

@@ -20,6 +20,9 @@ type CreateOptions struct {
 	Labels    map[string]string // yours, to filter lists by
 	TTL       time.Duration     // deleted this long after creation; 0: never
 	Network   string            // NetworkNone (default) or NetworkBridge
+	// NetworkPolicy, when set, is what the sandbox may reach, enforced on
+	// its runner and changeable while it runs (Sandbox.SetNetworkPolicy).
+	NetworkPolicy *NetworkPolicy
 	// RunnerLabels must all be present on the runner that hosts it.
 	RunnerLabels map[string]string
 	// WaitTimeout bounds the wait for the sandbox to run: 0 means
@@ -46,6 +49,7 @@ func (o CreateOptions) request() client.CreateSandboxRequest {
 		r.Network = &n
 	}
 	r.Env, r.Labels, r.RunnerLabels = mapIf(o.Env), mapIf(o.Labels), mapIf(o.RunnerLabels)
+	r.NetworkPolicy = o.NetworkPolicy.request()
 	return r
 }
 

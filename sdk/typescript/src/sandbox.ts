@@ -32,6 +32,12 @@ export interface CreateOptions {
   ttl?: string | number;
   /** "none": loopback only (default); "bridge": an isolated bridge with outbound access. */
   network?: "none" | "bridge";
+  /**
+   * What the sandbox may reach, enforced on its runner (docs/network.md):
+   * mode "none", "internet" (public addresses only) or "allow" (only
+   * `allow`); `allow`/`deny` hold IPv4 addresses or CIDRs, optionally :port.
+   */
+  networkPolicy?: { mode: "none" | "internet" | "allow"; allow?: string[]; deny?: string[] };
   /** Labels the hosting runner must carry. */
   runnerLabels?: Record<string, string>;
   /** How long to wait for it to run, in ms (default 120 000); 0: do not wait. */
@@ -106,6 +112,7 @@ export class Sandbox {
       labels: options.labels,
       ttl: ttlString(options.ttl),
       network: options.network,
+      network_policy: options.networkPolicy,
       runner_labels: options.runnerLabels,
     };
     const info = await client.call((api, signal) => api.POST("/api/v1/sandboxes", { body, signal }));

@@ -45,7 +45,15 @@ FileEntryType = Literal["file", "dir", "symlink", "other"]
 HealthStatus = Literal["ok"]
 """Always ok when the server answers."""
 
-JobKind = Literal["create", "start", "stop", "delete", "tunnel"]
+JobKind = Literal["create", "start", "stop", "delete", "tunnel", "network", "netlog"]
+
+NetLogEntryReason = Literal["deny", "private", "not-allowed", "host"]
+"""deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."""
+
+NetworkPolicyMode = Literal["none", "internet", "allow"]
+"""none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."""
+
+PolicyPayloadMode = Literal["none", "internet", "allow"]
 
 RunnerStatus = Literal["online", "offline"]
 """online while it polls; offline when it has not for a while."""
@@ -285,6 +293,8 @@ class CreateSandboxRequest:
     network: CreateSandboxRequestNetwork | None = None
     """none: loopback only (default); bridge: an isolated bridge with outbound access."""
 
+    network_policy: NetworkPolicy | None = None
+
     pids_limit: int | None = None
     """Most processes at once (default 512)."""
 
@@ -308,6 +318,7 @@ class CreateSandboxRequest:
             memory=d["memory"] if d.get("memory") is not None else None,
             name=d["name"] if d.get("name") is not None else None,
             network=d["network"] if d.get("network") is not None else None,
+            network_policy=NetworkPolicy.from_dict(d["network_policy"]) if d.get("network_policy") is not None else None,
             pids_limit=int(d["pids_limit"]) if d.get("pids_limit") is not None else None,
             runner_labels={k: v for k, v in d["runner_labels"].items()} if d.get("runner_labels") is not None else None,
             runtime=d["runtime"] if d.get("runtime") is not None else None,
@@ -331,6 +342,8 @@ class CreateSandboxRequest:
             out["name"] = self.name
         if self.network is not None:
             out["network"] = self.network
+        if self.network_policy is not None:
+            out["network_policy"] = self.network_policy.to_dict()
         if self.pids_limit is not None:
             out["pids_limit"] = self.pids_limit
         if self.runner_labels is not None:
@@ -826,6 +839,9 @@ class JobResult:
     host_key_fingerprint: str | None = None
     """SHA256 fingerprint of the agent's host key (create, start)."""
 
+    net_log: list[NetDenial] | None = None
+    """What the sandbox's network policy refused (netlog jobs)."""
+
     ok: bool
     """Whether the job succeeded."""
 
@@ -836,6 +852,7 @@ class JobResult:
             container_id=d["container_id"] if d.get("container_id") is not None else None,
             error=d["error"] if d.get("error") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
+            net_log=[NetDenial.from_dict(v) for v in d["net_log"]] if d.get("net_log") is not None else None,
             ok=bool(d["ok"]),
         )
 
@@ -848,6 +865,8 @@ class JobResult:
             out["error"] = self.error
         if self.host_key_fingerprint is not None:
             out["host_key_fingerprint"] = self.host_key_fingerprint
+        if self.net_log is not None:
+            out["net_log"] = [v.to_dict() for v in self.net_log]
         out["ok"] = self.ok
         return out
 
@@ -1157,6 +1176,126 @@ class MkdirRequest:
 
 
 @dataclass(kw_only=True)
+class NetDenial:
+    """The NetDenial schema of the API."""
+
+    destination: str
+    """What was refused: an address or CIDR, maybe with a port, or 'any other destination'."""
+
+    packets: int
+    """Refused packets (each refused connection attempt counts at least one)."""
+
+    reason: str
+    """Which rule refused it: deny, private, not-allowed, host."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetDenial:
+        """Builds the model from its JSON object."""
+        return cls(
+            destination=d["destination"],
+            packets=int(d["packets"]),
+            reason=d["reason"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["destination"] = self.destination
+        out["packets"] = self.packets
+        out["reason"] = self.reason
+        return out
+
+
+@dataclass(kw_only=True)
+class NetLog:
+    """The NetLog schema of the API."""
+
+    entries: list[NetLogEntry] | None = None
+
+    sandbox_id: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetLog:
+        """Builds the model from its JSON object."""
+        return cls(
+            entries=[NetLogEntry.from_dict(v) for v in d["entries"]] if d.get("entries") is not None else None,
+            sandbox_id=d["sandbox_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.entries is not None:
+            out["entries"] = [v.to_dict() for v in self.entries]
+        out["sandbox_id"] = self.sandbox_id
+        return out
+
+
+@dataclass(kw_only=True)
+class NetLogEntry:
+    """The NetLogEntry schema of the API."""
+
+    destination: str
+    """What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'."""
+
+    packets: int
+    """Refused packets: every refused connection attempt counts at least one."""
+
+    reason: NetLogEntryReason
+    """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetLogEntry:
+        """Builds the model from its JSON object."""
+        return cls(
+            destination=d["destination"],
+            packets=int(d["packets"]),
+            reason=d["reason"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["destination"] = self.destination
+        out["packets"] = self.packets
+        out["reason"] = self.reason
+        return out
+
+
+@dataclass(kw_only=True)
+class NetworkPolicy:
+    """The NetworkPolicy schema of the API."""
+
+    allow: list[str] | None = None
+    """IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is)."""
+
+    deny: list[str] | None = None
+    """IPv4 addresses or CIDRs, optionally with :port, refused before anything else."""
+
+    mode: NetworkPolicyMode
+    """none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetworkPolicy:
+        """Builds the model from its JSON object."""
+        return cls(
+            allow=[v for v in d["allow"]] if d.get("allow") is not None else None,
+            deny=[v for v in d["deny"]] if d.get("deny") is not None else None,
+            mode=d["mode"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.allow is not None:
+            out["allow"] = [v for v in self.allow]
+        if self.deny is not None:
+            out["deny"] = [v for v in self.deny]
+        out["mode"] = self.mode
+        return out
+
+
+@dataclass(kw_only=True)
 class NewAPIKey:
     """The NewAPIKey schema of the API."""
 
@@ -1253,6 +1392,41 @@ class NewRunnerToken:
         out["id"] = self.id
         out["prefix"] = self.prefix
         out["token"] = self.token
+        return out
+
+
+@dataclass(kw_only=True)
+class PolicyPayload:
+    """The PolicyPayload schema of the API."""
+
+    allow: list[str] | None = None
+
+    deny: list[str] | None = None
+
+    mode: PolicyPayloadMode
+
+    version: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PolicyPayload:
+        """Builds the model from its JSON object."""
+        return cls(
+            allow=[v for v in d["allow"]] if d.get("allow") is not None else None,
+            deny=[v for v in d["deny"]] if d.get("deny") is not None else None,
+            mode=d["mode"],
+            version=int(d["version"]) if d.get("version") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.allow is not None:
+            out["allow"] = [v for v in self.allow]
+        if self.deny is not None:
+            out["deny"] = [v for v in self.deny]
+        out["mode"] = self.mode
+        if self.version is not None:
+            out["version"] = self.version
         return out
 
 
@@ -1723,6 +1897,8 @@ class Sandbox:
 
     network: SandboxNetwork
 
+    network_policy: NetworkPolicy | None = None
+
     owner_id: str
 
     pids_limit: int
@@ -1761,6 +1937,7 @@ class Sandbox:
             memory_bytes=int(d["memory_bytes"]),
             name=d["name"],
             network=d["network"],
+            network_policy=NetworkPolicy.from_dict(d["network_policy"]) if d.get("network_policy") is not None else None,
             owner_id=d["owner_id"],
             pids_limit=int(d["pids_limit"]),
             reason=d["reason"],
@@ -1788,6 +1965,8 @@ class Sandbox:
         out["memory_bytes"] = self.memory_bytes
         out["name"] = self.name
         out["network"] = self.network
+        if self.network_policy is not None:
+            out["network_policy"] = self.network_policy.to_dict()
         out["owner_id"] = self.owner_id
         out["pids_limit"] = self.pids_limit
         out["reason"] = self.reason
@@ -1822,6 +2001,8 @@ class SandboxPayload:
 
     network: SandboxPayloadNetwork
 
+    network_policy: PolicyPayload | None = None
+
     owner_id: str
 
     pids_limit: int
@@ -1844,6 +2025,7 @@ class SandboxPayload:
             memory_bytes=int(d["memory_bytes"]),
             name=d["name"],
             network=d["network"],
+            network_policy=PolicyPayload.from_dict(d["network_policy"]) if d.get("network_policy") is not None else None,
             owner_id=d["owner_id"],
             pids_limit=int(d["pids_limit"]),
             runtime=d["runtime"] if d.get("runtime") is not None else None,
@@ -1865,6 +2047,8 @@ class SandboxPayload:
         out["memory_bytes"] = self.memory_bytes
         out["name"] = self.name
         out["network"] = self.network
+        if self.network_policy is not None:
+            out["network_policy"] = self.network_policy.to_dict()
         out["owner_id"] = self.owner_id
         out["pids_limit"] = self.pids_limit
         if self.runtime is not None:
@@ -2115,6 +2299,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-readiness": Operation("GET", "/readyz", "Readiness: the database answers"),
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
+    "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
@@ -2132,6 +2317,7 @@ OPERATIONS: dict[str, Operation] = {
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
+    "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),

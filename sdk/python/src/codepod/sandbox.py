@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from ._generated import CreateSandboxRequest, ListSandbox
+from ._generated import CreateSandboxRequest, ListSandbox, NetworkPolicy
 from ._generated import Sandbox as SandboxInfo
 from .client import Client, default_client
 from .errors import NotFoundError, SandboxFailedError, TimeoutError
@@ -75,6 +75,9 @@ class Sandbox:
         labels: Mapping[str, str] | None = None,
         ttl: float | str | None = None,
         network: str | None = None,
+        network_policy: str | None = None,
+        allow: list[str] | None = None,
+        deny: list[str] | None = None,
         runner_labels: Mapping[str, str] | None = None,
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         client: Client | None = None,
@@ -83,7 +86,10 @@ class Sandbox:
 
         ``memory`` takes a unit (``"512m"``, ``"2g"``); ``ttl`` is seconds or
         a duration string (``"30m"``) after which the server deletes it;
-        ``network`` is ``"none"`` (default) or ``"bridge"``. ``timeout``
+        ``network`` is ``"none"`` (default) or ``"bridge"``;
+        ``network_policy`` (``"none"``, ``"internet"``, ``"allow"``) with
+        ``allow``/``deny`` lists of IPv4 addresses or CIDRs (optionally
+        ``:port``) is what the sandbox may reach (docs/network.md). ``timeout``
         bounds the wait in seconds (None: do not wait). If the sandbox does
         not run in time (:class:`TimeoutError`) or fails to start
         (:class:`SandboxFailedError`), it is deleted and the error raised.
@@ -100,6 +106,7 @@ class Sandbox:
             ttl=_duration(ttl),
             network=network,  # type: ignore[arg-type]
             runner_labels=dict(runner_labels) if runner_labels else None,
+            network_policy=_policy(network_policy, allow, deny),
         )
         sb = cls(client, SandboxInfo.from_dict(client.call("create-sandbox", body=req.to_dict())))
         if timeout is None:
@@ -236,3 +243,15 @@ class Sandbox:
         a binary file or an iterable of bytes; None closes stdin at once;
         ``PIPE`` leaves it open for ``write_stdin`` and ``close_stdin``."""
         return start_stream(self.client, self.id, cmd, env=env, cwd=cwd, stdin=stdin, timeout=timeout)
+
+
+def _policy(mode: str | None, allow: list[str] | None, deny: list[str] | None) -> NetworkPolicy | None:
+    """The request's network policy: lists without a mode mean allow (with
+    ``allow``) or internet (only ``deny``)."""
+    if mode is None and allow:
+        mode = "allow"
+    elif mode is None and deny:
+        mode = "internet"
+    if mode is None:
+        return None
+    return NetworkPolicy(mode=mode, allow=list(allow) if allow else None, deny=list(deny) if deny else None)  # type: ignore[arg-type]

@@ -455,6 +455,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sandboxes/{id}/net-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a sandbox's network policy refused
+         * @description Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+         */
+        get: operations["get-sandbox-net-log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/network-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a sandbox's network policy
+         * @description Replaces the policy of a sandbox created with one. A running sandbox's runner applies it without a restart (shortly after this answers); a stopped one takes it when it starts.
+         */
+        put: operations["set-sandbox-network-policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sandboxes/{id}/pty": {
         parameters: {
             query?: never;
@@ -841,6 +881,8 @@ export interface components {
              * @enum {string}
              */
             network?: "none" | "bridge";
+            /** @description What the sandbox may reach, enforced on its runner (docs/network.md). Puts it on the runner's policy network; changeable while it runs (PUT /sandboxes/{id}/network-policy). */
+            network_policy?: components["schemas"]["NetworkPolicy"];
             /**
              * Format: int64
              * @description Most processes at once (default 512).
@@ -1022,7 +1064,7 @@ export interface components {
             attempt: number;
             id: string;
             /** @enum {string} */
-            kind: "create" | "start" | "stop" | "delete" | "tunnel";
+            kind: "create" | "start" | "stop" | "delete" | "tunnel" | "network" | "netlog";
             /** Format: date-time */
             lease_expires_at: string;
             /** @description The sandbox to act on (create, start, stop, delete). */
@@ -1040,6 +1082,8 @@ export interface components {
             error?: string;
             /** @description SHA256 fingerprint of the agent's host key (create, start). */
             host_key_fingerprint?: string;
+            /** @description What the sandbox's network policy refused (netlog jobs). */
+            net_log?: components["schemas"]["NetDenial"][] | null;
             /** @description Whether the job succeeded. */
             ok: boolean;
         };
@@ -1122,6 +1166,46 @@ export interface components {
             /** @description The directory to create. */
             path: string;
         };
+        NetDenial: {
+            /** @description What was refused: an address or CIDR, maybe with a port, or 'any other destination'. */
+            destination: string;
+            /**
+             * Format: int64
+             * @description Refused packets (each refused connection attempt counts at least one).
+             */
+            packets: number;
+            /** @description Which rule refused it: deny, private, not-allowed, host. */
+            reason: string;
+        };
+        NetLog: {
+            entries: components["schemas"]["NetLogEntry"][] | null;
+            sandbox_id: string;
+        };
+        NetLogEntry: {
+            /** @description What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'. */
+            destination: string;
+            /**
+             * Format: int64
+             * @description Refused packets: every refused connection attempt counts at least one.
+             */
+            packets: number;
+            /**
+             * @description deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+             * @enum {string}
+             */
+            reason: "deny" | "private" | "not-allowed" | "host";
+        };
+        NetworkPolicy: {
+            /** @description IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is). */
+            allow?: string[] | null;
+            /** @description IPv4 addresses or CIDRs, optionally with :port, refused before anything else. */
+            deny?: string[] | null;
+            /**
+             * @description none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
+             * @enum {string}
+             */
+            mode: "none" | "internet" | "allow";
+        };
         NewAPIKey: {
             /** Format: date-time */
             created_at: string;
@@ -1159,6 +1243,14 @@ export interface components {
             prefix: string;
             /** @description The full registration token for 'codepod runner --token'. Shown only this once. */
             token: string;
+        };
+        PolicyPayload: {
+            allow?: string[] | null;
+            deny?: string[] | null;
+            /** @enum {string} */
+            mode: "none" | "internet" | "allow";
+            /** Format: int64 */
+            version?: number;
         };
         PollRequest: {
             capacity: components["schemas"]["Capacity"];
@@ -1343,6 +1435,8 @@ export interface components {
             name: string;
             /** @enum {string} */
             network: "none" | "bridge";
+            /** @description What the sandbox may reach; absent for sandboxes made with a plain network mode. */
+            network_policy?: components["schemas"]["NetworkPolicy"];
             owner_id: string;
             /** Format: int64 */
             pids_limit: number;
@@ -1385,6 +1479,8 @@ export interface components {
             name: string;
             /** @enum {string} */
             network: "none" | "bridge";
+            /** @description What the sandbox may reach; absent: the plain network mode. */
+            network_policy?: components["schemas"]["PolicyPayload"];
             owner_id: string;
             /** Format: int64 */
             pids_limit: number;
@@ -3930,6 +4026,173 @@ export interface operations {
             };
             /** @description Gateway Timeout */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-sandbox-net-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetLog"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-sandbox-network-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkPolicy"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sandbox"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

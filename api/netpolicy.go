@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+type setNetworkPolicyInput struct {
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Body NetworkPolicy
+}
+
+func registerNetworkPolicy(api huma.API, s *Server) {
+	op := s.operation(userOnly, http.MethodPut, "/sandboxes/{id}/network-policy", "set-sandbox-network-policy", "sandboxes",
+		"Change a sandbox's network policy", http.StatusNotFound, http.StatusConflict)
+	register(api, s, describe(op, "Replaces the policy of a sandbox created with one. A running sandbox's runner applies it "+
+		"without a restart (shortly after this answers); a stopped one takes it when it starts."), s.setNetworkPolicy)
+}
+
+func (s *Server) setNetworkPolicy(ctx context.Context, in *setNetworkPolicyInput) (*sandboxOutput, error) {
+	sb, err := s.ctl.SetNetworkPolicy(ctx, caller(ctx), in.ID, *in.Body.domain())
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxOutput{Body: newSandbox(sb)}, nil
+}
+
+// NetLogEntry counts what a sandbox's network policy refused to one
+// destination.
+type NetLogEntry struct {
+	Destination string `json:"destination" doc:"What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'."`
+	Reason      string `json:"reason" enum:"deny,private,not-allowed,host" doc:"deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."`
+	Packets     int64  `json:"packets" doc:"Refused packets: every refused connection attempt counts at least one."`
+}
+
+// NetLog is what a sandbox's network policy refused since it last started.
+type NetLog struct {
+	SandboxID string        `json:"sandbox_id"`
+	Entries   []NetLogEntry `json:"entries"`
+}
+
+type netLogOutput struct {
+	Body NetLog
+}
+
+func registerNetLog(api huma.API, s *Server) {
+	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/net-log", "get-sandbox-net-log", "sandboxes",
+		"What a sandbox's network policy refused", http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable)
+	register(api, s, describe(op, "Asks the sandbox's runner for its refused connections, counted per destination "+
+		"(the rule that refused them), most first. The sandbox must be running and have a network policy."), s.netLog)
+}
+
+func (s *Server) netLog(ctx context.Context, in *sandboxRef) (*netLogOutput, error) {
+	sb, log, err := s.ctl.NetLog(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &netLogOutput{Body: NetLog{SandboxID: sb.ID, Entries: make([]NetLogEntry, 0, len(log))}}
+	for _, d := range log {
+		out.Body.Entries = append(out.Body.Entries, NetLogEntry{Destination: d.Destination, Reason: d.Reason, Packets: d.Packets})
+	}
+	return out, nil
+}
