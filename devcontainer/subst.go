@@ -76,7 +76,12 @@ func (c *Config) Substitute(v Vars) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decode(b)
+	s, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	s.present = c.present // the re-encoded object lost the file's order
+	return s, nil
 }
 
 func (v Vars) expandTree(x any) any {

@@ -1,6 +1,7 @@
 package devcontainer_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/codepod-dev/codepod/devcontainer"
@@ -69,6 +70,9 @@ func TestSubstitute(t *testing.T) {
 		if c[0] != c[1] {
 			t.Errorf("%s = %q, want %q", name, c[0], c[1])
 		}
+	}
+	if got, want := strings.Join(s.Properties(), ","), strings.Join(c.Properties(), ","); got != want {
+		t.Errorf("properties after substitution: %s, want file order %s", got, want)
 	}
 	if s.ForwardPorts[0].Port != 3000 {
 		t.Errorf("numbers survive substitution: %+v", s.ForwardPorts)
