@@ -102,6 +102,10 @@ type StringList []string
 
 // UnmarshalJSON accepts "x" and ["x", "y"].
 func (l *StringList) UnmarshalJSON(b []byte) error {
+	if kind(b) == "null" {
+		*l = nil
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*l = StringList{s}
@@ -171,12 +175,16 @@ func topLevelKeys(std []byte) ([]string, error) {
 		return nil, fmt.Errorf("devcontainer.json must be a JSON object")
 	}
 	var keys []string
+	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, t.(string))
+		if k := t.(string); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
 			return nil, err

@@ -18,6 +18,10 @@ type FeatureOptions map[string]string
 // UnmarshalJSON accepts a version string or an object of string, boolean
 // and number options.
 func (o *FeatureOptions) UnmarshalJSON(b []byte) error {
+	if kind(b) == "null" {
+		*o = FeatureOptions{}
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*o = FeatureOptions{"version": s}

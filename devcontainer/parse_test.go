@@ -193,6 +193,16 @@ func TestParseRealWorld(t *testing.T) {
 	})
 }
 
+func TestParseNullsAndDuplicates(t *testing.T) {
+	c := parse(t, `{"image": "a", "features": {"x": null}, "build": {"cacheFrom": null}, "postCreateCommand": null, "image": "b"}`)
+	if c.Image != "b" || len(c.Features["x"]) != 0 || c.Build.CacheFrom != nil || c.PostCreateCommand != nil {
+		t.Fatalf("nulls: %+v", c)
+	}
+	if got := c.Properties(); !reflect.DeepEqual(got, []string{"image", "features", "build", "postCreateCommand"}) {
+		t.Fatalf("properties = %v", got)
+	}
+}
+
 func TestMountStringForm(t *testing.T) {
 	c := parse(t, `{"mounts": ["type=bind,source=/home/u/.ssh,target=/root/.ssh,readonly", "src=v,dst=/v,consistency=cached"]}`)
 	want := []devcontainer.Mount{
