@@ -91,8 +91,18 @@ func findDevcontainer(path, config string) (string, error) {
 // set to the literal text.
 func devcontainerEnv(w io.Writer, file string, dc *devcontainer.Config) []string {
 	var out []string
-	for prop, m := range map[string]map[string]string{"containerEnv": dc.ContainerEnv, "remoteEnv": dc.RemoteEnv} {
-		for k, v := range m {
+	for _, p := range []struct {
+		name string
+		m    map[string]string
+	}{{"containerEnv", dc.ContainerEnv}, {"remoteEnv", dc.RemoteEnv}} {
+		prop := p.name
+		keys := make([]string, 0, len(p.m))
+		for k := range p.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := p.m[k]
 			if strings.Contains(v, "${containerEnv:") {
 				fmt.Fprintf(w, "warning: %s: %s.%s is not set: it uses ${containerEnv:…}, which CodePod does not resolve yet\n", file, prop, k)
 				continue
