@@ -1,52 +1,136 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"regexp"
+	"path/filepath"
 	"sort"
+	"strings"
+
+	"github.com/codepod-dev/codepod/devcontainer"
 )
 
-// devcontainerFile is the part of devcontainer.json a sandbox can use today:
-// a prebuilt image and its environment. Builds (build.dockerfile) and
-// features need an image build step CodePod does not have yet.
-type devcontainerFile struct {
-	Image        string            `json:"image"`
-	ContainerEnv map[string]string `json:"containerEnv"`
-	RemoteEnv    map[string]string `json:"remoteEnv"`
-	Build        json.RawMessage   `json:"build"`
-}
+// devcontainerApplied are the properties `sandbox create --devcontainer`
+// applies today; "name" is a display name with nothing to apply. Every
+// other property set is named in a warning until the runner applies it.
+var devcontainerApplied = map[string]bool{"image": true, "containerEnv": true, "remoteEnv": true, "name": true}
 
-var jsoncComments = regexp.MustCompile(`(?m)^\s*//.*$|/\*[\s\S]*?\*/`)
-
-// applyDevcontainer reads a devcontainer.json (JSON with comments) and sets
-// the image and environment it names, unless flags already did.
-func applyDevcontainer(path string, image *string, env *[]string) error {
-	b, err := os.ReadFile(path)
+// applyDevcontainer reads the devcontainer.json at path (a file, or a
+// project folder searched like the reference CLI, config choosing among
+// several), refuses it when the default policy does, and sets the image and
+// environment it names unless flags already did. Warnings go to w.
+func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]string) error {
+	file, err := findDevcontainer(path, config)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("--devcontainer: %w", err)
 	}
-	var dc devcontainerFile
-	if err := json.Unmarshal(jsoncComments.ReplaceAll(b, nil), &dc); err != nil {
-		return fmt.Errorf("--devcontainer %s: not valid JSON: %w", path, err)
+	raw, err := devcontainer.Parse(b)
+	if err != nil {
+		return fmt.Errorf("--devcontainer %s: %w", file, err)
+	}
+	local := devcontainer.WorkspaceFolder(file)
+	abs, _ := filepath.Abs(file)
+	dc, err := raw.Substitute(devcontainer.Vars{
+		LocalWorkspaceFolder: local,
+		LocalEnv:             os.LookupEnv,
+		DevcontainerID:       devcontainer.DevcontainerID(devcontainer.IDLabels(local, abs)),
+	})
+	if err != nil {
+		return fmt.Errorf("--devcontainer %s: %w", file, err)
+	}
+	if err := (devcontainer.Policy{}).Check(dc); err != nil {
+		return fmt.Errorf("--devcontainer %s: %w", file, err)
 	}
 	if dc.Image == "" {
-		if len(dc.Build) > 0 {
-			return fmt.Errorf("--devcontainer %s: only \"image\" is supported; build an image from its Dockerfile and name it there", path)
+		switch {
+		case dc.Build != nil:
+			return fmt.Errorf("--devcontainer %s: \"build\" is not supported yet, only \"image\" is supported: build the image from its Dockerfile and name it in \"image\"", file)
+		case len(dc.DockerComposeFile) > 0:
+			return fmt.Errorf("--devcontainer %s: \"dockerComposeFile\" is not supported: only \"image\" is; name the service's image in \"image\"", file)
 		}
-		return fmt.Errorf("--devcontainer %s: no \"image\"", path)
+		return fmt.Errorf("--devcontainer %s: no \"image\"", file)
 	}
 	if *image == "" {
 		*image = dc.Image
 	}
-	var extra []string
-	for _, m := range []map[string]string{dc.ContainerEnv, dc.RemoteEnv} {
-		for k, v := range m {
-			extra = append(extra, k+"="+v)
+	*env = append(devcontainerEnv(w, file, dc), *env...) // flags come last and win
+	warnNotApplied(w, file, dc)
+	return nil
+}
+
+// findDevcontainer resolves --devcontainer and --config to one file.
+func findDevcontainer(path, config string) (string, error) {
+	if path == "" {
+		path = "."
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("--devcontainer: %w", err)
+	}
+	if !fi.IsDir() {
+		if config != "" {
+			return "", fmt.Errorf("--config chooses a config inside a project folder; --devcontainer %s is already a file", path)
+		}
+		return path, nil
+	}
+	file, err := devcontainer.Find(path, config)
+	if err != nil {
+		return "", fmt.Errorf("--devcontainer: %w", err)
+	}
+	return file, nil
+}
+
+// devcontainerEnv is containerEnv then remoteEnv as sorted KEY=VALUE pairs.
+// A value naming ${containerEnv:VAR} needs the container's environment,
+// which only the runner can read: it is left out with a warning rather than
+// set to the literal text.
+func devcontainerEnv(w io.Writer, file string, dc *devcontainer.Config) []string {
+	var out []string
+	for _, p := range []struct {
+		name string
+		m    map[string]string
+	}{{"containerEnv", dc.ContainerEnv}, {"remoteEnv", dc.RemoteEnv}} {
+		prop := p.name
+		keys := make([]string, 0, len(p.m))
+		for k := range p.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := p.m[k]
+			if strings.Contains(v, "${containerEnv:") {
+				fmt.Fprintf(w, "warning: %s: %s.%s is not set: it uses ${containerEnv:…}, which CodePod does not resolve yet\n", file, prop, k)
+				continue
+			}
+			out = append(out, k+"="+v)
 		}
 	}
-	sort.Strings(extra)
-	*env = append(extra, *env...) // flags come last and win
-	return nil
+	sort.Strings(out)
+	return out
+}
+
+// warnNotApplied names every property the config sets that the sandbox
+// will not get, and every property this version does not know.
+func warnNotApplied(w io.Writer, file string, dc *devcontainer.Config) {
+	unknown := map[string]bool{}
+	for _, k := range dc.UnknownProperties() {
+		unknown[k] = true
+	}
+	var later []string
+	for _, k := range dc.Properties() {
+		if !devcontainerApplied[k] && !unknown[k] {
+			later = append(later, k)
+		}
+	}
+	if len(later) > 0 {
+		fmt.Fprintf(w, "warning: %s: not applied yet: %s (CodePod applies image, containerEnv and remoteEnv so far; see docs/devcontainers.md)\n", file, strings.Join(later, ", "))
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(w, "warning: %s: unknown properties, ignored: %s (check the spelling against containers.dev)\n", file, strings.Join(dc.UnknownProperties(), ", "))
+	}
 }

@@ -49,6 +49,7 @@ func newSandboxCreateCmd() *cobra.Command {
 		ttl, network string
 		runtime      string
 		devcontainer string
+		dcConfig     string
 		cpu          float64
 		env, labels  []string
 		wait, keep   bool
@@ -70,8 +71,8 @@ func newSandboxCreateCmd() *cobra.Command {
 			if len(args) == 1 {
 				req.Name = &args[0]
 			}
-			if devcontainer != "" {
-				if err := applyDevcontainer(devcontainer, &image, &env); err != nil {
+			if devcontainer != "" || dcConfig != "" {
+				if err := applyDevcontainer(cmd.ErrOrStderr(), devcontainer, dcConfig, &image, &env); err != nil {
 					return err
 				}
 			}
@@ -137,7 +138,8 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringVar(&network, "network", "", "none (loopback only, default) or bridge")
 	pf.register(cmd, "network-policy")
 	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")
-	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json")
+	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json, or from the one found in a project folder")
+	f.StringVar(&dcConfig, "config", "", "with --devcontainer FOLDER: the devcontainer.json to use, relative to the folder (e.g. .devcontainer/python/devcontainer.json)")
 	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs, showing its progress; delete it if it fails or --timeout passes")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
 	f.BoolVar(&keep, "keep-on-failure", false, "with --wait: keep a sandbox that failed or timed out (to read its reason or logs)")
