@@ -36,6 +36,9 @@ func chainRules(chain string, p *wire.PolicyPayload, public []netip.Prefix) ([]s
 		out = append(out, match(chain, r, "-m comment --comment "+ReasonDeny+":"+r.String()+" -j REJECT")...)
 	}
 	for _, r := range allow {
+		if r.Domain != "" {
+			continue // the egress proxy and DNS responder check names (egress.go)
+		}
 		out = append(out, match(chain, r, "-j ACCEPT")...)
 	}
 	if p.Mode == codepod.PolicyInternet {
