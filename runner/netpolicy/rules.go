@@ -65,3 +65,18 @@ func match(chain string, r codepod.NetRule, target string) []string {
 		fmt.Sprintf("-A %s -d %s -p udp --dport %s %s", chain, r.Prefix, port, target),
 	}
 }
+
+// domainRules are the domain entries of p's allow list.
+func domainRules(p *wire.PolicyPayload) ([]codepod.NetRule, error) {
+	var out []codepod.NetRule
+	for _, s := range p.Allow {
+		r, err := codepod.ParseNetRule(s)
+		if err != nil {
+			return nil, err
+		}
+		if r.Domain != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
