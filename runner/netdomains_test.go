@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -144,11 +145,26 @@ func TestNetworkPolicyDomains(t *testing.T) {
 		// Not on the list: no answer from DNS.
 		"http://denied.test/": "",
 	})
-	for host, want := range map[string]string{"allowed.test": "tls allowed.test", "a.wild.test": "tls a.wild.test", "denied.test": ""} {
-		out, _ := dockerExec(t, name, "wget", "-q", "-T", "5", "-O", "-", "--no-check-certificate", "https://"+host+"/")
-		if strings.TrimSpace(out) != want && !(want == "" && !strings.HasPrefix(out, "tls ")) {
-			t.Errorf("https://%s/ from the sandbox = %q, want %q", host, out, want)
+	tlsget := func(addr, sni string) string {
+		out, err := dockerExec(t, name, "/tmp/tlsget", addr, sni)
+		if err != nil {
+			return ""
 		}
+		return strings.TrimSpace(out)
+	}
+	copyTLSGet(t, name)
+	for host, want := range map[string]string{"allowed.test": "tls allowed.test", "a.wild.test": "tls a.wild.test", "denied.test": "", "wild.test": ""} {
+		if got := tlsget(host+":443", host); got != want {
+			t.Errorf("https://%s/ from the sandbox = %q, want %q", host, got, want)
+		}
+	}
+	// SNI not on the list at an address that serves it: refused.
+	if got := tlsget(w.web+":443", "wild.test"); got != "" {
+		t.Errorf("SNI wild.test at %s: %q, want refused", w.web, got)
+	}
+	// An allowed SNI sent to denied.test's address reaches allowed.test's.
+	if got := tlsget(w.public2+":443", "allowed.test"); got != "tls allowed.test" {
+		t.Errorf("SNI allowed.test at %s: %q, want the allowed server", w.public2, got)
 	}
 	for _, n := range []string{"denied.test", "wild.test"} {
 		if out, err := dockerExec(t, name, "nslookup", n); err == nil && strings.Contains(out, "Address") && strings.Contains(out, w.public2) {
@@ -226,4 +242,17 @@ func TestNetworkPolicyDomains(t *testing.T) {
 	if got := raw(t, p.ID, w.public2, "80", "allowed.test"); got != "" {
 		t.Errorf("after dropping the domains, %s:80 = %q, want refused", w.public2, got)
 	}
+}
+
+// copyTLSGet builds testdata/tlsget (static) and copies it into the
+// container as /tmp/tlsget.
+func copyTLSGet(t *testing.T, container string) {
+	t.Helper()
+	bin := t.TempDir() + "/tlsget"
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/tlsget")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build tlsget: %v\n%s", err, out)
+	}
+	docker1(t, "cp", bin, container+":/tmp/tlsget")
 }
