@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -23,6 +24,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/internal/testenv"
 	"github.com/codepod-dev/codepod/runner"
 	"github.com/codepod-dev/codepod/runner/docker"
 	"github.com/codepod-dev/codepod/runner/netpolicy"
@@ -40,7 +42,14 @@ type nameWorld struct {
 
 func newNameWorld(t *testing.T) *nameWorld {
 	t.Helper()
-	w := &nameWorld{world: newWorld(t)}
+	// Only the stand-in internet of newWorld: the metadata range is one
+	// per engine, and another test run may hold it.
+	n := mrand.IntN(200) + 20
+	w := &nameWorld{world: &world{publicNet: netip.MustParsePrefix(fmt.Sprintf("10.215.%d.0/24", n))}}
+	pub := testNet(t, w.publicNet.String())
+	w.public, w.public2 = fmt.Sprintf("10.215.%d.10", n), fmt.Sprintf("10.215.%d.11", n)
+	httpServer(t, pub, w.public, "public", 80, 8080)
+	httpServer(t, pub, w.public2, "public2", 80)
 	w.web = w.publicNet.Addr().Next().String() // the bridge's gateway: this host
 	mux := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil {
@@ -255,4 +264,29 @@ func copyTLSGet(t *testing.T, container string) {
 		t.Fatalf("build tlsget: %v\n%s", err, out)
 	}
 	docker1(t, "cp", bin, container+":/tmp/tlsget")
+}
+
+func TestNetworkPolicyDomainsGVisor(t *testing.T) {
+	w := newNameWorld(t)
+	b := dockerBackend(t)
+	if rts, _ := b.Runtimes(context.Background()); !strings.Contains(strings.Join(rts, ","), codepod.RuntimeGVisor) {
+		testenv.Missing(t, "gVisor (runsc)", "register runsc with the engine (see ENVIRONMENT)")
+	}
+	fw, err := netpolicy.New(netpolicy.Config{Bridge: b.PolicyBridge(), Public: []netip.Prefix{w.publicNet}, Upstream: w.upstream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fw.Close() })
+	r := handleRunner(t, b, func(c *runner.Config) { c.Firewall = fw })
+	p := policyPayload(codepod.PolicyAllow, []string{"allowed.test"}, nil)
+	p.Runtime = codepod.RuntimeGVisor
+	p.MemoryBytes = 256 << 20
+	create(t, r, fw, p)
+	if out := mustExec(t, docker.ContainerName(p.ID), "uname", "-r"); !strings.HasPrefix(out, "4.4.0") {
+		t.Fatalf("not under gVisor: uname -r = %s", out)
+	}
+	expectReach(t, p.ID, map[string]string{"http://allowed.test/": "hello allowed.test", "http://denied.test/": ""})
+	if got := raw(t, p.ID, w.public2, "80", "allowed.test"); got != "hello allowed.test" {
+		t.Errorf("Host allowed.test at %s under gVisor: %q, want the allowed server", w.public2, got)
+	}
 }
