@@ -45,9 +45,9 @@ func newNameWorld(t *testing.T) *nameWorld {
 	// Only the stand-in internet of newWorld: the metadata range is one
 	// per engine, and another test run may hold it.
 	n := mrand.IntN(200) + 20
-	w := &nameWorld{world: &world{publicNet: netip.MustParsePrefix(fmt.Sprintf("10.215.%d.0/24", n))}}
+	w := &nameWorld{world: &world{publicNet: netip.MustParsePrefix(fmt.Sprintf("10.216.%d.0/24", n))}}
 	pub := testNet(t, w.publicNet.String())
-	w.public, w.public2 = fmt.Sprintf("10.215.%d.10", n), fmt.Sprintf("10.215.%d.11", n)
+	w.public, w.public2 = fmt.Sprintf("10.216.%d.10", n), fmt.Sprintf("10.216.%d.11", n)
 	httpServer(t, pub, w.public, "public", 80, 8080)
 	httpServer(t, pub, w.public2, "public2", 80)
 	w.web = w.publicNet.Addr().Next().String() // the bridge's gateway: this host
@@ -73,7 +73,7 @@ func newNameWorld(t *testing.T) *nameWorld {
 
 	zone := map[string]string{
 		"allowed.test.": w.web, "a.wild.test.": w.web, "wild.test.": w.web,
-		"denied.test.": w.public2,
+		"denied.test.": w.public2, "loop.test.": "127.0.0.1",
 	}
 	h := dns.HandlerFunc(func(rw dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
@@ -138,9 +138,17 @@ func TestNetworkPolicyDomains(t *testing.T) {
 	}
 	t.Cleanup(func() { fw.Close() })
 	r := handleRunner(t, b, func(c *runner.Config) { c.Firewall = fw })
-	p := policyPayload(codepod.PolicyAllow, []string{"allowed.test", "*.wild.test"}, nil)
+	p := policyPayload(codepod.PolicyAllow, []string{"allowed.test", "*.wild.test", w.public + ":80", "loop.test"}, nil)
 	create(t, r, fw, p)
 	name := docker.ContainerName(p.ID)
+	// An address on the list bypasses the proxy: no Host needed.
+	if got := raw(t, p.ID, w.public, "80", ""); got != "public" {
+		t.Errorf("allowed address %s:80 without Host: %q, want public", w.public, got)
+	}
+	// An allowed name resolving to loopback is not dialled by the runner.
+	if got := raw(t, p.ID, w.web, "80", "loop.test"); got != "" {
+		t.Errorf("loop.test (127.0.0.1) through the proxy: %q, want refused", got)
+	}
 
 	// Names on the list resolve, and HTTP (Host) and HTTPS (SNI) reach them.
 	if out := mustExec(t, name, "nslookup", "allowed.test"); !strings.Contains(out, w.web) {
@@ -231,7 +239,7 @@ func TestNetworkPolicyDomains(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []string{"denied.test", "wild.test"} {
+	for _, n := range []string{"denied.test", "wild.test", "loop.test"} {
 		if !seen[n] {
 			t.Errorf("net log does not name %s: %+v", n, log)
 		}

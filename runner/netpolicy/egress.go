@@ -57,6 +57,22 @@ const (
 type egressSandbox struct {
 	id    string
 	rules []codepod.NetRule // the domain rules of its allow list
+	deny  []codepod.NetRule // its deny list (addresses)
+}
+
+// dialable reports whether the proxy may connect to a allowed name's
+// address a: never loopback, link-local (cloud metadata), unspecified or
+// multicast, nor a deny entry.
+func (s *egressSandbox) dialable(a netip.Addr, port uint16) bool {
+	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() || !a.Is4() {
+		return false
+	}
+	for _, r := range s.deny {
+		if r.Prefix.Contains(a) && (r.Port == 0 || r.Port == port) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *egressSandbox) allows(host string, port uint16) bool {
@@ -141,20 +157,35 @@ func port(a net.Addr) string {
 	return p
 }
 
-// natRules are the nat lines that send sandbox id at src to the egress.
-func (e *egress) natRules(id, src string) []string {
+// natRules are the nat lines that send sandbox id at src to the egress;
+// connections to the addresses of its allow list (allow) go their own
+// way (RETURN), through CP-FWD.
+func (e *egress) natRules(id, src string, allow []codepod.NetRule) []string {
 	gw := e.gw.String()
 	tag := "-m comment --comment " + commentTag + id
-	return []string{
+	var out []string
+	for _, r := range allow {
+		if r.Domain != "" {
+			continue
+		}
+		if r.Port == 0 {
+			out = append(out, fmt.Sprintf("-A %s -s %s -d %s %s -j RETURN", chainNAT, src, r.Prefix, tag))
+		} else {
+			for _, proto := range []string{"tcp", "udp"} {
+				out = append(out, fmt.Sprintf("-A %s -s %s -d %s -p %s --dport %d %s -j RETURN", chainNAT, src, r.Prefix, proto, r.Port, tag))
+			}
+		}
+	}
+	return append(out,
 		fmt.Sprintf("-A %s -s %s -p udp --dport 53 %s -j DNAT --to-destination %s:%s", chainNAT, src, tag, gw, port(e.dnsUDP.LocalAddr())),
 		fmt.Sprintf("-A %s -s %s -p tcp --dport 53 %s -j DNAT --to-destination %s:%s", chainNAT, src, tag, gw, port(e.dnsTCP.Addr())),
 		fmt.Sprintf("-A %s -s %s -p tcp --dport 80 %s -j DNAT --to-destination %s:%s", chainNAT, src, tag, gw, port(e.httpLn.Addr())),
 		fmt.Sprintf("-A %s -s %s -p tcp --dport 443 %s -j DNAT --to-destination %s:%s", chainNAT, src, tag, gw, port(e.tlsLn.Addr())),
-	}
+	)
 }
 
 // set makes (or, with no domain rules, drops) sandbox id at addr.
-func (e *egress) set(id string, addr netip.Addr, rules []codepod.NetRule) {
+func (e *egress) set(id string, addr netip.Addr, rules, deny []codepod.NetRule) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for a, s := range e.bySrc {
@@ -163,7 +194,7 @@ func (e *egress) set(id string, addr netip.Addr, rules []codepod.NetRule) {
 		}
 	}
 	if len(rules) > 0 {
-		e.bySrc[addr] = &egressSandbox{id: id, rules: rules}
+		e.bySrc[addr] = &egressSandbox{id: id, rules: rules, deny: deny}
 	}
 }
 
@@ -347,6 +378,10 @@ func (e *egress) splice(c net.Conn, s *egressSandbox, host string, port uint16, 
 	addr, err := e.resolve(host)
 	if err != nil {
 		e.refused(s.id, host, "", int(port))
+		return
+	}
+	if !s.dialable(addr, port) {
+		e.refused(s.id, host, addr.String(), int(port))
 		return
 	}
 	up, err := net.DialTimeout("tcp4", netip.AddrPortFrom(addr, port).String(), 10*time.Second)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -40,6 +41,10 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	if err != nil {
 		return err
 	}
+	allowRules, denyRules, err := (&codepod.NetworkPolicy{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny}).Rules()
+	if err != nil {
+		return err
+	}
 	if len(domains) > 0 {
 		if err := f.ensureEgress(ctx); err != nil {
 			return fmt.Errorf("sandbox %s: domain allow-list: %w", id, err)
@@ -66,10 +71,10 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 		// Only connections the nat chain sent to the egress pass CP-IN:
 		// the sandbox dialling the listeners' ports itself is refused.
 		lines = append(lines, fmt.Sprintf("-I %s 1 -s %s -m conntrack --ctstate DNAT -m comment --comment %s%s -j ACCEPT", ChainInput, src, commentTag, id))
-		nat = append(nat, f.egress.natRules(id, src)...)
+		nat = append(nat, f.egress.natRules(id, src, allowRules)...)
 	}
 	if f.egress != nil {
-		f.egress.set(id, addr, domains)
+		f.egress.set(id, addr, domains, denyRules)
 	}
 	if err := f.restore(ctx, lines, nat...); err != nil {
 		return err
