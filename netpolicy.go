@@ -29,14 +29,40 @@ type NetworkPolicy struct {
 }
 
 // NetRule is one parsed allow or deny entry: an IPv4 address or CIDR,
-// with a port when Port is not 0 ("10.0.0.0/8", "203.0.113.7:443").
+// with a port when Port is not 0 ("10.0.0.0/8", "203.0.113.7:443"), or a
+// domain name when Domain is not "" ("example.com", "*.example.com:443").
 type NetRule struct {
 	Prefix netip.Prefix
 	Port   uint16
+	// Domain is a lower-case ASCII (IDNA "xn--") name, maybe starting
+	// with "*." (any name below it, not the name itself).
+	Domain string
+}
+
+// MatchHost reports whether a domain rule allows host (a name the
+// sandbox asked for) on port: exact names match themselves only;
+// "*.example.com" matches every name below example.com (a.example.com,
+// a.b.example.com) but not example.com itself. A rule without a port
+// allows any port.
+func (r NetRule) MatchHost(host string, port uint16) bool {
+	if r.Domain == "" || (r.Port != 0 && r.Port != port) {
+		return false
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if suffix, ok := strings.CutPrefix(r.Domain, "*"); ok {
+		return strings.HasSuffix(host, suffix) && len(host) > len(suffix)
+	}
+	return host == r.Domain
 }
 
 // String is the entry in its canonical form.
 func (r NetRule) String() string {
+	if r.Domain != "" {
+		if r.Port != 0 {
+			return r.Domain + ":" + strconv.Itoa(int(r.Port))
+		}
+		return r.Domain
+	}
 	s := r.Prefix.String()
 	if r.Prefix.IsSingleIP() {
 		s = r.Prefix.Addr().String()
@@ -89,7 +115,12 @@ func ParseNetRule(s string) (NetRule, error) {
 	}
 	switch {
 	case err != nil && looksLikeDomain(host):
-		return r, Errorf(EINVALID, "network rule %q: domain names are not supported yet; give an IPv4 address or CIDR (docs/network.md)", s)
+		d, derr := parseDomain(host)
+		if derr != "" {
+			return r, Errorf(EINVALID, "network rule %q: %s", s, derr)
+		}
+		r.Domain = d
+		return r, nil
 	case err != nil:
 		return r, Errorf(EINVALID, "network rule %q must be an IPv4 address or CIDR, optionally with :port (e.g. 203.0.113.0/24 or 203.0.113.7:443)", s)
 	case !r.Prefix.Addr().Is4():
@@ -100,7 +131,54 @@ func ParseNetRule(s string) (NetRule, error) {
 }
 
 func looksLikeDomain(s string) bool {
-	return strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*")
+	if strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*") {
+		return true
+	}
+	for _, c := range s {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// parseDomain checks a domain entry and returns its canonical form (lower
+// case, no trailing dot), or why it is refused.
+func parseDomain(s string) (string, string) {
+	d := strings.TrimSuffix(strings.ToLower(s), ".")
+	name, wild := strings.CutPrefix(d, "*.")
+	if len(d) > 253 {
+		return "", "a domain name is at most 253 characters"
+	}
+	if strings.Contains(name, "*") {
+		return "", "a wildcard may only be the first label (*.example.com)"
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) < 2 && !wild {
+		// A single label is more likely a typo than a name to allow.
+		return "", "give a full domain name (example.com), a wildcard (*.example.com), an IPv4 address or a CIDR"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return "", "each label of a domain name has 1-63 characters"
+		}
+		for _, c := range l {
+			switch {
+			case c >= 0x80:
+				return "", "give an internationalized name in its ASCII (IDNA, xn--) form"
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+			default:
+				return "", fmt.Sprintf("%q is not allowed in a domain name (letters, digits and '-' only)", c)
+			}
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "", "a domain label cannot start or end with '-'"
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "", "the last label of a domain name cannot be all digits (an IPv4 address is written 203.0.113.7)"
+	}
+	return d, ""
 }
 
 // Normalize checks p and rewrites its entries in canonical form.
@@ -122,10 +200,24 @@ func (p *NetworkPolicy) Normalize() error {
 			if err != nil {
 				return err
 			}
+			if r.Domain != "" && (list == &p.Deny || p.Mode != PolicyAllow) {
+				return Errorf(EINVALID, "network rule %q: domain names are supported only in the allow list of mode allow (list addresses or CIDRs in deny; docs/network.md)", s)
+			}
 			(*list)[i] = r.String()
 		}
 	}
 	return nil
+}
+
+// Domains reports whether the policy's allow list names domains (then the
+// runner sends the sandbox's DNS and TCP 80/443 through its egress proxy).
+func (p *NetworkPolicy) Domains() bool {
+	for _, s := range p.Allow {
+		if r, err := ParseNetRule(s); err == nil && r.Domain != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Rules parses the policy's lists (which Normalize has checked).

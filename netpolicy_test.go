@@ -14,6 +14,10 @@ func TestParseNetRule(t *testing.T) {
 		"203.0.113.7:443":   "203.0.113.7:443",
 		"203.0.113.0/24:80": "203.0.113.0/24:80",
 		"1.2.3.4/32":        "1.2.3.4",
+		"Example.COM.":      "example.com",
+		"*.example.com:443": "*.example.com:443",
+		"xn--bcher-kva.de":  "xn--bcher-kva.de",
+		"a-b.9x.io":         "a-b.9x.io",
 	}
 	for in, want := range good {
 		r, err := codepod.ParseNetRule(in)
@@ -21,7 +25,7 @@ func TestParseNetRule(t *testing.T) {
 			t.Errorf("ParseNetRule(%q) = %v, %v; want %s", in, r, err, want)
 		}
 	}
-	for _, in := range []string{"", "10.0.0.0/33", "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:", "::1", "2001:db8::/32", "example.com", "*.example.com:443", "1.2.3"} {
+	for _, in := range []string{"", "10.0.0.0/33", "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:", "::1", "2001:db8::/32", "1.2.3", "localhost", "bücher.de", "a.*.com", "*", "-a.com", "a_b.com", "a..com", "1.2.3.4.5", "example.com:0"} {
 		if _, err := codepod.ParseNetRule(in); codepod.ErrorCode(err) != codepod.EINVALID {
 			t.Errorf("ParseNetRule(%q) = %v, want EINVALID", in, err)
 		}
@@ -38,6 +42,10 @@ func TestNormalizeNetworkPolicy(t *testing.T) {
 	if err != nil || spec.Network != codepod.NetworkBridge || spec.NetworkPolicy.Allow[0] != "10.1.0.0/16" {
 		t.Fatalf("allow policy: %+v, %v", spec, err)
 	}
+	spec, err = norm("", &codepod.NetworkPolicy{Mode: "allow", Allow: []string{"API.example.com", "*.wild.test:443", "10.0.0.1"}})
+	if err != nil || spec.NetworkPolicy.Allow[0] != "api.example.com" || !spec.NetworkPolicy.Domains() {
+		t.Fatalf("domain allow policy: %+v, %v", spec, err)
+	}
 	if spec, err = norm("", nil); err != nil || spec.Network != codepod.NetworkNone {
 		t.Fatalf("no policy: network %q, %v; want none", spec.Network, err)
 	}
@@ -50,6 +58,9 @@ func TestNormalizeNetworkPolicy(t *testing.T) {
 		{"", &codepod.NetworkPolicy{Mode: "none", Allow: []string{"1.2.3.4"}}},
 		{"", &codepod.NetworkPolicy{Mode: "allow", Allow: []string{"nope"}}},
 		{"host", &codepod.NetworkPolicy{Mode: "internet"}},
+		{"", &codepod.NetworkPolicy{Mode: "internet", Deny: []string{"example.com"}}},
+		{"", &codepod.NetworkPolicy{Mode: "internet", Allow: []string{"example.com"}}},
+		{"", &codepod.NetworkPolicy{Mode: "allow", Deny: []string{"*.example.com"}}},
 	}
 	for _, c := range bad {
 		if _, err := norm(c.network, c.p); codepod.ErrorCode(err) != codepod.EINVALID {
@@ -72,5 +83,38 @@ func TestDefaultNetworkPolicy(t *testing.T) {
 	explicit := codepod.SandboxSpec{Network: codepod.NetworkNone}
 	if err := l.Normalize(&explicit); err != nil || explicit.NetworkPolicy != nil || explicit.Network != codepod.NetworkNone {
 		t.Fatalf("network none asked: %+v, %v; want no policy", explicit, err)
+	}
+}
+
+func TestNetRuleMatchHost(t *testing.T) {
+	r := func(s string) codepod.NetRule {
+		t.Helper()
+		x, err := codepod.ParseNetRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	cases := []struct {
+		rule, host string
+		port       uint16
+		want       bool
+	}{
+		{"allowed.test", "allowed.test", 443, true},
+		{"allowed.test", "ALLOWED.test.", 80, true},
+		{"allowed.test", "a.allowed.test", 80, false},
+		{"allowed.test", "xallowed.test", 80, false},
+		{"*.wild.test", "a.wild.test", 80, true},
+		{"*.wild.test", "a.b.wild.test", 80, true},
+		{"*.wild.test", "wild.test", 80, false},
+		{"*.wild.test", "xwild.test", 80, false},
+		{"allowed.test:443", "allowed.test", 443, true},
+		{"allowed.test:443", "allowed.test", 80, false},
+		{"10.0.0.1", "10.0.0.1", 80, false},
+	}
+	for _, c := range cases {
+		if got := r(c.rule).MatchHost(c.host, c.port); got != c.want {
+			t.Errorf("%s matches %s:%d = %v, want %v", c.rule, c.host, c.port, got, c.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -30,9 +31,13 @@ func (s *Server) setNetworkPolicy(ctx context.Context, in *setNetworkPolicyInput
 // NetLogEntry counts what a sandbox's network policy refused to one
 // destination.
 type NetLogEntry struct {
-	Destination string `json:"destination" doc:"What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'."`
-	Reason      string `json:"reason" enum:"deny,private,not-allowed,host" doc:"deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."`
-	Packets     int64  `json:"packets" doc:"Refused packets: every refused connection attempt counts at least one."`
+	Destination string     `json:"destination" doc:"What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, 'the runner host', or a name:port (reason domain)."`
+	Reason      string     `json:"reason" enum:"deny,private,not-allowed,host,domain" doc:"deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."`
+	Packets     int64      `json:"packets" doc:"Refused packets: every refused connection attempt counts at least one (1 for a domain refusal)."`
+	Name        string     `json:"name,omitempty" doc:"For reason domain: the name the sandbox asked for (empty when it sent none)."`
+	Address     string     `json:"address,omitempty" doc:"For reason domain: the address the sandbox connected to (empty for DNS)."`
+	Port        int        `json:"port,omitempty" doc:"For reason domain: the port (53 for DNS, 80, 443)."`
+	Time        *time.Time `json:"time,omitempty" doc:"For reason domain: when it was refused."`
 }
 
 // NetLog is what a sandbox's network policy refused since it last started.
@@ -49,7 +54,7 @@ func registerNetLog(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/net-log", "get-sandbox-net-log", "sandboxes",
 		"What a sandbox's network policy refused", http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable)
 	register(api, s, describe(op, "Asks the sandbox's runner for its refused connections, counted per destination "+
-		"(the rule that refused them), most first. The sandbox must be running and have a network policy."), s.netLog)
+		"(the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy."), s.netLog)
 }
 
 func (s *Server) netLog(ctx context.Context, in *sandboxRef) (*netLogOutput, error) {
@@ -59,7 +64,8 @@ func (s *Server) netLog(ctx context.Context, in *sandboxRef) (*netLogOutput, err
 	}
 	out := &netLogOutput{Body: NetLog{SandboxID: sb.ID, Entries: make([]NetLogEntry, 0, len(log))}}
 	for _, d := range log {
-		out.Body.Entries = append(out.Body.Entries, NetLogEntry{Destination: d.Destination, Reason: d.Reason, Packets: d.Packets})
+		out.Body.Entries = append(out.Body.Entries, NetLogEntry{Destination: d.Destination, Reason: d.Reason, Packets: d.Packets,
+			Name: d.Name, Address: d.Address, Port: d.Port, Time: d.Time})
 	}
 	return out, nil
 }

@@ -160,6 +160,12 @@ type NetDenial struct {
 	Destination string `json:"destination" doc:"What was refused: an address or CIDR, maybe with a port, or 'any other destination'."`
 	Reason      string `json:"reason" doc:"Which rule refused it: deny, private, not-allowed, host."`
 	Packets     int64  `json:"packets" doc:"Refused packets (each refused connection attempt counts at least one)."`
+	// Name, Address, Port and Time are set on refusals of the egress
+	// proxy and DNS responder (reason "domain"), one entry per refusal.
+	Name    string     `json:"name,omitempty" doc:"The name the sandbox asked for (DNS query, HTTP Host or TLS SNI), for reason domain."`
+	Address string     `json:"address,omitempty" doc:"The address the sandbox connected to, for reason domain."`
+	Port    int        `json:"port,omitempty" doc:"The port the sandbox connected to (53 for DNS), for reason domain."`
+	Time    *time.Time `json:"time,omitempty" doc:"When it was refused, for reason domain."`
 }
 
 // TunnelPayload asks the runner to connect a new tunnel to a sandbox's agent.

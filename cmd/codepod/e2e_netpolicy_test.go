@@ -65,10 +65,32 @@ func TestNetworkPolicyEndToEnd(t *testing.T) {
 		t.Errorf("net-log does not show the refusals:\n%s", log)
 	}
 
+	// Domains on the list: the runner's DNS responder refuses other
+	// names, net-log names them, and the allowed address still answers
+	// (it bypasses the egress proxy).
+	c.must("sandbox", "network", "np-e2e", "--policy", "allow", "--allow", b, "--allow", "*.allowed.test")
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		c.cli("sandbox", "exec", id, "--", "nslookup", "refused.test")
+		log := c.must("sandbox", "net-log", "np-e2e")
+		if strings.Contains(log, "refused.test:53") && strings.Contains(log, "domain") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("net-log does not name the refused name within 30s:\n%s", log)
+		}
+	}
+	if got := reach(b); got != "b" {
+		t.Errorf("allowed address %s beside a domain list: %q", b, got)
+	}
+	if out := c.must("sandbox", "get", id); !strings.Contains(out, "*.allowed.test") {
+		t.Errorf("sandbox get does not show the domain:\n%s", out)
+	}
+
 	// Bad input: a clear message and a non-zero exit.
-	_, errOut, code := c.cli("sandbox", "create", "--image", codepod.TinyImage, "--network-policy", "allow", "--allow", "example.com")
-	if code == 0 || !strings.Contains(errOut, "domain names are not supported yet") {
-		t.Errorf("a domain in --allow: exit %d, %s", code, errOut)
+	_, errOut, code := c.cli("sandbox", "create", "--image", codepod.TinyImage, "--network-policy", "internet", "--deny", "example.com")
+	if code == 0 || !strings.Contains(errOut, "domain names are supported only in the allow list") {
+		t.Errorf("a domain in --deny: exit %d, %s", code, errOut)
 	}
 	plain := c.must("sandbox", "create", "--image", codepod.TinyImage, "--network", "none")
 	if _, errOut, code := c.cli("sandbox", "network", plain, "--policy", "internet"); code == 0 || !strings.Contains(errOut, "without a network policy") {

@@ -28,6 +28,7 @@ type runnerOptions struct {
 	Labels                        []string
 	WarmPools                     []string
 	PublicRanges                  []string
+	DNSUpstream                   string
 	CapSandboxes                  int
 	CapMemory                     string
 	Reconcile                     time.Duration
@@ -54,6 +55,7 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 	}
 	fs.StringArrayVar(&o.WarmPools, "warm-pool", pools, "keep N sandboxes of an image ready: IMAGE=N[,cpu=C][,memory=M][,network=none|bridge][,runtime=runc|gvisor] (repeatable) [$CODEPOD_WARM_POOLS, space-separated]")
 	envList(fs, &o.PublicRanges, "public-range", "CODEPOD_PUBLIC_RANGES", "CIDR the internet network policy treats as public although it lies in a private range (repeatable; e.g. a lab network)")
+	envString(fs, &o.DNSUpstream, "dns-upstream", "CODEPOD_DNS_UPSTREAM", "", "DNS server (IP[:port]) the runner resolves the names of domain allow-lists with, for sandboxes and its egress proxy (default: the first nameserver of /etc/resolv.conf)")
 	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
 	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
@@ -176,7 +178,17 @@ func (o runnerOptions) firewall(be *docker.Backend, log *slog.Logger) (runner.Fi
 		log.Warn("not root: network policies are not enforced here; sandboxes that ask for one fail on this runner")
 		return nil, nil
 	}
-	fw, err := netpolicy.New(netpolicy.Config{Bridge: be.PolicyBridge(), Public: public, Logger: log.With("component", "netpolicy")})
+	upstream := o.DNSUpstream
+	if upstream != "" {
+		if _, err := netip.ParseAddrPort(upstream); err != nil {
+			a, err := netip.ParseAddr(upstream)
+			if err != nil {
+				return nil, fmt.Errorf("--dns-upstream %q must be an IP address, optionally with :port (e.g. 10.0.0.2 or 10.0.0.2:53)", upstream)
+			}
+			upstream = netip.AddrPortFrom(a, 53).String()
+		}
+	}
+	fw, err := netpolicy.New(netpolicy.Config{Bridge: be.PolicyBridge(), Public: public, Upstream: upstream, Logger: log.With("component", "netpolicy")})
 	if err != nil {
 		log.Warn("network policies are not enforced here; sandboxes that ask for one fail on this runner", "err", err)
 		return nil, nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -36,6 +37,19 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	if err != nil {
 		return err
 	}
+	domains, err := domainRules(p)
+	if err != nil {
+		return err
+	}
+	allowRules, denyRules, err := (&codepod.NetworkPolicy{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny}).Rules()
+	if err != nil {
+		return err
+	}
+	if len(domains) > 0 {
+		if err := f.ensureEgress(ctx); err != nil {
+			return fmt.Errorf("sandbox %s: domain allow-list: %w", id, err)
+		}
+	}
 	f.keepCounts(ctx, id)
 	lines := []string{":" + chain + " - [0:0]", "-F " + chain}
 	lines = append(lines, rules...)
@@ -50,7 +64,19 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	lines = append(lines,
 		fmt.Sprintf("-I %s 1 -s %s -m comment --comment %s%s -j %s", ChainForward, src, commentTag, id, chain),
 		fmt.Sprintf("-I %s 1 -s %s -m comment --comment %s%s -j REJECT", ChainInput, src, commentTag, id))
-	if err := f.restore(ctx, lines); err != nil {
+	nat := f.natJumps(ctx, func(line string) bool {
+		return tagged(line, id) || strings.Contains(line, "-s "+addr.String()+"/32 ")
+	})
+	if len(domains) > 0 {
+		// Only connections the nat chain sent to the egress pass CP-IN:
+		// the sandbox dialling the listeners' ports itself is refused.
+		lines = append(lines, fmt.Sprintf("-I %s 1 -s %s -m conntrack --ctstate DNAT -m comment --comment %s%s -j ACCEPT", ChainInput, src, commentTag, id))
+		nat = append(nat, f.egress.natRules(id, src, allowRules)...)
+	}
+	if f.egress != nil {
+		f.egress.set(id, addr, domains, denyRules)
+	}
+	if err := f.restore(ctx, lines, nat...); err != nil {
 		return err
 	}
 	f.versions[id] = p.Version
@@ -73,10 +99,14 @@ func (f *Firewall) Remove(ctx context.Context, id string) error {
 	if _, err := f.ipt(ctx, "-S", chain); err == nil {
 		lines = append(lines, "-F "+chain, "-X "+chain)
 	}
-	if len(lines) == 0 {
+	nat := f.natJumps(ctx, func(line string) bool { return tagged(line, id) })
+	if f.egress != nil {
+		f.egress.forget(id)
+	}
+	if len(lines) == 0 && len(nat) == 0 {
 		return nil
 	}
-	return f.restore(ctx, lines)
+	return f.restore(ctx, lines, nat...)
 }
 
 // tagged reports whether an "iptables -S" line carries sandbox id's
@@ -124,6 +154,12 @@ func (f *Firewall) Denied(ctx context.Context, id string) ([]wire.NetDenial, err
 		}
 		return strings.Compare(a.Reason+a.Destination, b.Reason+b.Destination)
 	})
+	if f.egress != nil {
+		// The egress's refusals, newest first, after the counters.
+		d := f.egress.denied(id)
+		slices.Reverse(d)
+		out = append(out, d...)
+	}
 	return out, nil
 }
 
@@ -160,7 +196,7 @@ func (f *Firewall) current(ctx context.Context, id string) map[string]*counted {
 	}
 	if out, err := f.ipt(ctx, "-S", ChainInput, "-v"); err == nil {
 		for _, line := range strings.Split(out, "\n") {
-			if !tagged(line, id) {
+			if !tagged(line, id) || !strings.Contains(line, "-j REJECT") {
 				continue
 			}
 			if n, ok := counter(line); ok {

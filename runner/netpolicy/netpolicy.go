@@ -49,6 +49,10 @@ type Config struct {
 	// lie in codepod.PrivateRanges: for tests, whose stand-in internet is
 	// a local bridge, and for operators with public services in such space.
 	Public []netip.Prefix
+	// Upstream is the DNS server ("ip:port") the egress resolves allowed
+	// names with, for the sandboxes and for itself (default: the first
+	// nameserver of the runner host's /etc/resolv.conf).
+	Upstream string
 	// IPTables is the iptables binary (default "iptables").
 	IPTables string
 	Logger   *slog.Logger
@@ -61,6 +65,7 @@ type Firewall struct {
 	mu       sync.Mutex
 	versions map[string]int64               // the policy version applied per sandbox
 	past     map[string]map[string]*counted // counts of rules replaced by a later Apply
+	egress   *egress                        // started with the first domain policy
 }
 
 type counted struct {
@@ -80,6 +85,9 @@ func New(cfg Config) (*Firewall, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Upstream == "" {
+		cfg.Upstream = hostResolver()
 	}
 	if _, err := exec.LookPath(cfg.IPTables); err != nil {
 		return nil, fmt.Errorf("netpolicy: %s not found (install the iptables package): %w", cfg.IPTables, err)
@@ -104,10 +112,13 @@ func (f *Firewall) ipt(ctx context.Context, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// restore applies rules (iptables-restore lines of the filter table)
-// atomically, keeping every other rule.
-func (f *Firewall) restore(ctx context.Context, lines []string) error {
+// restore applies rules (iptables-restore lines of the filter table, then
+// of the nat table) atomically per table, keeping every other rule.
+func (f *Firewall) restore(ctx context.Context, lines []string, nat ...string) error {
 	in := "*filter\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
+	if len(nat) > 0 {
+		in += "*nat\n" + strings.Join(nat, "\n") + "\nCOMMIT\n"
+	}
 	cmd := exec.CommandContext(ctx, f.cfg.IPTables+"-restore", "-w", "--noflush")
 	cmd.Stdin = strings.NewReader(in)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -158,6 +169,64 @@ func (f *Firewall) ensureBase(ctx context.Context) error {
 		if _, err := f.ipt(ctx, append(op, b.rule...)...); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ensureEgress starts the egress (DNS responder and proxy) on the policy
+// bridge's gateway address and makes the nat chain that sends sandboxes
+// with domain rules to it.
+func (f *Firewall) ensureEgress(ctx context.Context) error {
+	if f.egress == nil {
+		gw, err := gatewayAddr(f.cfg.Bridge)
+		if err != nil {
+			return err
+		}
+		e, err := startEgress(gw, f.cfg.Upstream, f.cfg.Logger.Info)
+		if err != nil {
+			return err
+		}
+		f.egress = e
+		f.cfg.Logger.Info("egress proxy and DNS responder started", "gateway", gw, "upstream", f.cfg.Upstream)
+	}
+	if _, err := f.ipt(ctx, "-t", "nat", "-S", chainNAT); err != nil {
+		if _, err := f.ipt(ctx, "-t", "nat", "-N", chainNAT); err != nil && !strings.Contains(err.Error(), "exists") {
+			return err
+		}
+	}
+	jump := []string{"-t", "nat", "PREROUTING", "-i", f.cfg.Bridge, "-j", chainNAT}
+	if _, err := f.ipt(ctx, append([]string{"-C"}, jump...)...); err != nil {
+		if _, err := f.ipt(ctx, "-t", "nat", "-I", "PREROUTING", "1", "-i", f.cfg.Bridge, "-j", chainNAT); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// natJumps returns "-D" lines for the rules of the nat chain that pick
+// says are to go.
+func (f *Firewall) natJumps(ctx context.Context, pick func(line string) bool) []string {
+	out, err := f.ipt(ctx, "-t", "nat", "-S", chainNAT)
+	if err != nil {
+		return nil
+	}
+	var del []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "-A ") && pick(line+" ") {
+			del = append(del, "-D "+strings.TrimPrefix(line, "-A "))
+		}
+	}
+	return del
+}
+
+// Close stops the egress proxy and DNS responder, if started (the rules
+// stay: sandboxes with domain rules then reach nothing by name).
+func (f *Firewall) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.egress != nil {
+		f.egress.close()
+		f.egress = nil
 	}
 	return nil
 }

@@ -36,6 +36,9 @@ func chainRules(chain string, p *wire.PolicyPayload, public []netip.Prefix) ([]s
 		out = append(out, match(chain, r, "-m comment --comment "+ReasonDeny+":"+r.String()+" -j REJECT")...)
 	}
 	for _, r := range allow {
+		if r.Domain != "" {
+			continue // the egress proxy and DNS responder check names (egress.go)
+		}
 		out = append(out, match(chain, r, "-j ACCEPT")...)
 	}
 	if p.Mode == codepod.PolicyInternet {
@@ -61,4 +64,19 @@ func match(chain string, r codepod.NetRule, target string) []string {
 		fmt.Sprintf("-A %s -d %s -p tcp --dport %s %s", chain, r.Prefix, port, target),
 		fmt.Sprintf("-A %s -d %s -p udp --dport %s %s", chain, r.Prefix, port, target),
 	}
+}
+
+// domainRules are the domain entries of p's allow list.
+func domainRules(p *wire.PolicyPayload) ([]codepod.NetRule, error) {
+	var out []codepod.NetRule
+	for _, s := range p.Allow {
+		r, err := codepod.ParseNetRule(s)
+		if err != nil {
+			return nil, err
+		}
+		if r.Domain != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
