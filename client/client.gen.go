@@ -165,6 +165,7 @@ func (e JobKind) Valid() bool {
 // Defines values for NetLogEntryReason.
 const (
 	Deny       NetLogEntryReason = "deny"
+	Domain     NetLogEntryReason = "domain"
 	Host       NetLogEntryReason = "host"
 	NotAllowed NetLogEntryReason = "not-allowed"
 	Private    NetLogEntryReason = "private"
@@ -174,6 +175,8 @@ const (
 func (e NetLogEntryReason) Valid() bool {
 	switch e {
 	case Deny:
+		return true
+	case Domain:
 		return true
 	case Host:
 		return true
@@ -789,14 +792,26 @@ type MkdirRequest struct {
 
 // NetDenial defines model for NetDenial.
 type NetDenial struct {
+	// Address The address the sandbox connected to, for reason domain.
+	Address *string `json:"address,omitempty"`
+
 	// Destination What was refused: an address or CIDR, maybe with a port, or 'any other destination'.
 	Destination string `json:"destination"`
+
+	// Name The name the sandbox asked for (DNS query, HTTP Host or TLS SNI), for reason domain.
+	Name *string `json:"name,omitempty"`
 
 	// Packets Refused packets (each refused connection attempt counts at least one).
 	Packets int64 `json:"packets"`
 
+	// Port The port the sandbox connected to (53 for DNS), for reason domain.
+	Port *int64 `json:"port,omitempty"`
+
 	// Reason Which rule refused it: deny, private, not-allowed, host.
 	Reason string `json:"reason"`
+
+	// Time When it was refused, for reason domain.
+	Time *time.Time `json:"time,omitempty"`
 }
 
 // NetLog defines model for NetLog.
@@ -807,22 +822,34 @@ type NetLog struct {
 
 // NetLogEntry defines model for NetLogEntry.
 type NetLogEntry struct {
-	// Destination What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'.
+	// Address For reason domain: the address the sandbox connected to (empty for DNS).
+	Address *string `json:"address,omitempty"`
+
+	// Destination What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, 'the runner host', or a name:port (reason domain).
 	Destination string `json:"destination"`
 
-	// Packets Refused packets: every refused connection attempt counts at least one.
+	// Name For reason domain: the name the sandbox asked for (empty when it sent none).
+	Name *string `json:"name,omitempty"`
+
+	// Packets Refused packets: every refused connection attempt counts at least one (1 for a domain refusal).
 	Packets int64 `json:"packets"`
 
-	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+	// Port For reason domain: the port (53 for DNS, 80, 443).
+	Port *int64 `json:"port,omitempty"`
+
+	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
 	Reason NetLogEntryReason `json:"reason"`
+
+	// Time For reason domain: when it was refused.
+	Time *time.Time `json:"time,omitempty"`
 }
 
-// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
 type NetLogEntryReason string
 
 // NetworkPolicy defines model for NetworkPolicy.
 type NetworkPolicy struct {
-	// Allow IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is).
+	// Allow IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy.
 	Allow *[]string `json:"allow,omitempty"`
 
 	// Deny IPv4 addresses or CIDRs, optionally with :port, refused before anything else.
@@ -1768,7 +1795,7 @@ type ClientInterface interface {
 
 	// GetSandboxNetLog What a sandbox's network policy refused
 	//
-	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy.
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
 	GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2677,7 +2704,7 @@ func (c *Client) MakeDirectory(ctx context.Context, id string, body MakeDirector
 
 // GetSandboxNetLog What a sandbox's network policy refused
 //
-// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy.
 //
 // Corresponds with GET /api/v1/sandboxes/{id}/net-log (the `GetSandboxNetLog` operationId).
 func (c *Client) GetSandboxNetLog(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5881,7 +5908,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetSandboxNetLogWithResponse What a sandbox's network policy refused
 	//
-	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+	// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10793,7 +10820,7 @@ func (c *ClientWithResponses) MakeDirectoryWithResponse(ctx context.Context, id 
 
 // GetSandboxNetLogWithResponse What a sandbox's network policy refused
 //
-// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+// Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -47,8 +47,8 @@ HealthStatus = Literal["ok"]
 
 JobKind = Literal["create", "start", "stop", "delete", "tunnel", "network", "netlog"]
 
-NetLogEntryReason = Literal["deny", "private", "not-allowed", "host"]
-"""deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."""
+NetLogEntryReason = Literal["deny", "private", "not-allowed", "host", "domain"]
+"""deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."""
 
 NetworkPolicyMode = Literal["none", "internet", "allow"]
 """none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."""
@@ -1179,30 +1179,54 @@ class MkdirRequest:
 class NetDenial:
     """The NetDenial schema of the API."""
 
+    address: str | None = None
+    """The address the sandbox connected to, for reason domain."""
+
     destination: str
     """What was refused: an address or CIDR, maybe with a port, or 'any other destination'."""
+
+    name: str | None = None
+    """The name the sandbox asked for (DNS query, HTTP Host or TLS SNI), for reason domain."""
 
     packets: int
     """Refused packets (each refused connection attempt counts at least one)."""
 
+    port: int | None = None
+    """The port the sandbox connected to (53 for DNS), for reason domain."""
+
     reason: str
     """Which rule refused it: deny, private, not-allowed, host."""
+
+    time: datetime.datetime | None = None
+    """When it was refused, for reason domain."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetDenial:
         """Builds the model from its JSON object."""
         return cls(
+            address=d["address"] if d.get("address") is not None else None,
             destination=d["destination"],
+            name=d["name"] if d.get("name") is not None else None,
             packets=int(d["packets"]),
+            port=int(d["port"]) if d.get("port") is not None else None,
             reason=d["reason"],
+            time=_parse_time(d["time"]) if d.get("time") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.address is not None:
+            out["address"] = self.address
         out["destination"] = self.destination
+        if self.name is not None:
+            out["name"] = self.name
         out["packets"] = self.packets
+        if self.port is not None:
+            out["port"] = self.port
         out["reason"] = self.reason
+        if self.time is not None:
+            out["time"] = _format_time(self.time)
         return out
 
 
@@ -1235,30 +1259,54 @@ class NetLog:
 class NetLogEntry:
     """The NetLogEntry schema of the API."""
 
+    address: str | None = None
+    """For reason domain: the address the sandbox connected to (empty for DNS)."""
+
     destination: str
-    """What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'."""
+    """What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, 'the runner host', or a name:port (reason domain)."""
+
+    name: str | None = None
+    """For reason domain: the name the sandbox asked for (empty when it sent none)."""
 
     packets: int
-    """Refused packets: every refused connection attempt counts at least one."""
+    """Refused packets: every refused connection attempt counts at least one (1 for a domain refusal)."""
+
+    port: int | None = None
+    """For reason domain: the port (53 for DNS, 80, 443)."""
 
     reason: NetLogEntryReason
-    """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself."""
+    """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."""
+
+    time: datetime.datetime | None = None
+    """For reason domain: when it was refused."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetLogEntry:
         """Builds the model from its JSON object."""
         return cls(
+            address=d["address"] if d.get("address") is not None else None,
             destination=d["destination"],
+            name=d["name"] if d.get("name") is not None else None,
             packets=int(d["packets"]),
+            port=int(d["port"]) if d.get("port") is not None else None,
             reason=d["reason"],
+            time=_parse_time(d["time"]) if d.get("time") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.address is not None:
+            out["address"] = self.address
         out["destination"] = self.destination
+        if self.name is not None:
+            out["name"] = self.name
         out["packets"] = self.packets
+        if self.port is not None:
+            out["port"] = self.port
         out["reason"] = self.reason
+        if self.time is not None:
+            out["time"] = _format_time(self.time)
         return out
 
 
@@ -1267,7 +1315,7 @@ class NetworkPolicy:
     """The NetworkPolicy schema of the API."""
 
     allow: list[str] | None = None
-    """IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is)."""
+    """IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy."""
 
     deny: list[str] | None = None
     """IPv4 addresses or CIDRs, optionally with :port, refused before anything else."""

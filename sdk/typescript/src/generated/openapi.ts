@@ -464,7 +464,7 @@ export interface paths {
         };
         /**
          * What a sandbox's network policy refused
-         * @description Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first. The sandbox must be running and have a network policy.
+         * @description Asks the sandbox's runner for its refused connections, counted per destination (the rule that refused them), most first, then the names its domain allow-list refused (the last 200, newest first). The sandbox must be running and have a network policy.
          */
         get: operations["get-sandbox-net-log"];
         put?: never;
@@ -1167,36 +1167,64 @@ export interface components {
             path: string;
         };
         NetDenial: {
+            /** @description The address the sandbox connected to, for reason domain. */
+            address?: string;
             /** @description What was refused: an address or CIDR, maybe with a port, or 'any other destination'. */
             destination: string;
+            /** @description The name the sandbox asked for (DNS query, HTTP Host or TLS SNI), for reason domain. */
+            name?: string;
             /**
              * Format: int64
              * @description Refused packets (each refused connection attempt counts at least one).
              */
             packets: number;
+            /**
+             * Format: int64
+             * @description The port the sandbox connected to (53 for DNS), for reason domain.
+             */
+            port?: number;
             /** @description Which rule refused it: deny, private, not-allowed, host. */
             reason: string;
+            /**
+             * Format: date-time
+             * @description When it was refused, for reason domain.
+             */
+            time?: string;
         };
         NetLog: {
             entries: components["schemas"]["NetLogEntry"][] | null;
             sandbox_id: string;
         };
         NetLogEntry: {
-            /** @description What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, or 'the runner host'. */
+            /** @description For reason domain: the address the sandbox connected to (empty for DNS). */
+            address?: string;
+            /** @description What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, 'the runner host', or a name:port (reason domain). */
             destination: string;
+            /** @description For reason domain: the name the sandbox asked for (empty when it sent none). */
+            name?: string;
             /**
              * Format: int64
-             * @description Refused packets: every refused connection attempt counts at least one.
+             * @description Refused packets: every refused connection attempt counts at least one (1 for a domain refusal).
              */
             packets: number;
             /**
-             * @description deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself.
+             * Format: int64
+             * @description For reason domain: the port (53 for DNS, 80, 443).
+             */
+            port?: number;
+            /**
+             * @description deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
              * @enum {string}
              */
-            reason: "deny" | "private" | "not-allowed" | "host";
+            reason: "deny" | "private" | "not-allowed" | "host" | "domain";
+            /**
+             * Format: date-time
+             * @description For reason domain: when it was refused.
+             */
+            time?: string;
         };
         NetworkPolicy: {
-            /** @description IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is). */
+            /** @description IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy. */
             allow?: string[] | null;
             /** @description IPv4 addresses or CIDRs, optionally with :port, refused before anything else. */
             deny?: string[] | null;
