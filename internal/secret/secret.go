@@ -63,7 +63,14 @@ func Parse(kind, full string) (id string, ok bool) {
 	if i <= 0 || rest[i] != '_' {
 		return "", false
 	}
-	return rest[:i], true
+	// A row id is NewID's "<prefix>_<base32>": one '_', inside. This also
+	// refuses a secret with a character added or removed whose random part
+	// happens to start with '_', which the length split would misread.
+	id = rest[:i]
+	if strings.Count(id, "_") != 1 || id[0] == '_' || id[len(id)-1] == '_' {
+		return "", false
+	}
+	return id, true
 }
 
 // Hash is the stored form of a secret.
