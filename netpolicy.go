@@ -200,8 +200,12 @@ func (p *NetworkPolicy) Normalize() error {
 			if err != nil {
 				return err
 			}
-			if r.Domain != "" && (list == &p.Deny || p.Mode != PolicyAllow) {
-				return Errorf(EINVALID, "network rule %q: domain names are supported only in the allow list of mode allow (list addresses or CIDRs in deny; docs/network.md)", s)
+			switch {
+			case r.Domain == "":
+			case list == &p.Allow && p.Mode != PolicyAllow:
+				return Errorf(EINVALID, "network rule %q: a domain name in the allow list needs mode allow (mode %s already reaches every public name; to block names, list them in deny; docs/network.md)", s, p.Mode)
+			case list == &p.Deny && p.Mode == PolicyNone:
+				return Errorf(EINVALID, "network rule %q: mode none already refuses every name; drop the deny list or use mode internet or allow", s)
 			}
 			(*list)[i] = r.String()
 		}
@@ -209,10 +213,11 @@ func (p *NetworkPolicy) Normalize() error {
 	return nil
 }
 
-// Domains reports whether the policy's allow list names domains (then the
-// runner sends the sandbox's DNS and TCP 80/443 through its egress proxy).
+// Domains reports whether the policy's allow or deny list names domains
+// (then the runner sends the sandbox's DNS and TCP 80/443 through its
+// egress proxy, which checks names).
 func (p *NetworkPolicy) Domains() bool {
-	for _, s := range p.Allow {
+	for _, s := range append(p.Allow[:len(p.Allow):len(p.Allow)], p.Deny...) {
 		if r, err := ParseNetRule(s); err == nil && r.Domain != "" {
 			return true
 		}

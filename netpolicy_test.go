@@ -46,6 +46,15 @@ func TestNormalizeNetworkPolicy(t *testing.T) {
 	if err != nil || spec.NetworkPolicy.Allow[0] != "api.example.com" || !spec.NetworkPolicy.Domains() {
 		t.Fatalf("domain allow policy: %+v, %v", spec, err)
 	}
+	// Domain names in deny: on top of internet, and on top of an allow
+	// list's wildcard.
+	spec, err = norm("", &codepod.NetworkPolicy{Mode: "internet", Deny: []string{"Tracker.example.com", "*.ads.test:443"}})
+	if err != nil || spec.NetworkPolicy.Deny[0] != "tracker.example.com" || !spec.NetworkPolicy.Domains() {
+		t.Fatalf("internet with a domain deny list: %+v, %v", spec, err)
+	}
+	if _, err = norm("", &codepod.NetworkPolicy{Mode: "allow", Allow: []string{"*.example.com"}, Deny: []string{"admin.example.com"}}); err != nil {
+		t.Fatalf("allow with a domain deny list: %v", err)
+	}
 	if spec, err = norm("", nil); err != nil || spec.Network != codepod.NetworkNone {
 		t.Fatalf("no policy: network %q, %v; want none", spec.Network, err)
 	}
@@ -58,9 +67,8 @@ func TestNormalizeNetworkPolicy(t *testing.T) {
 		{"", &codepod.NetworkPolicy{Mode: "none", Allow: []string{"1.2.3.4"}}},
 		{"", &codepod.NetworkPolicy{Mode: "allow", Allow: []string{"nope"}}},
 		{"host", &codepod.NetworkPolicy{Mode: "internet"}},
-		{"", &codepod.NetworkPolicy{Mode: "internet", Deny: []string{"example.com"}}},
 		{"", &codepod.NetworkPolicy{Mode: "internet", Allow: []string{"example.com"}}},
-		{"", &codepod.NetworkPolicy{Mode: "allow", Deny: []string{"*.example.com"}}},
+		{"", &codepod.NetworkPolicy{Mode: "none", Deny: []string{"example.com"}}},
 	}
 	for _, c := range bad {
 		if _, err := norm(c.network, c.p); codepod.ErrorCode(err) != codepod.EINVALID {

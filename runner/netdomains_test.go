@@ -88,14 +88,21 @@ func newNameWorld(t *testing.T) *nameWorld {
 		}
 		rw.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.upstream = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp4", w.upstream)
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP on one port: a port free for UDP may be taken for TCP.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ln == nil; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		w.upstream = pc.LocalAddr().String()
+		if ln, err = net.Listen("tcp4", w.upstream); err != nil {
+			pc.Close()
+			if try == 20 {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 		go s.ActivateAndServe()
@@ -297,4 +304,120 @@ func TestNetworkPolicyDomainsGVisor(t *testing.T) {
 	if got := raw(t, p.ID, w.public2, "80", "allowed.test"); got != "hello allowed.test" {
 		t.Errorf("Host allowed.test at %s under gVisor: %q, want the allowed server", w.public2, got)
 	}
+}
+
+// TestNetworkPolicyDomainDenyUnderInternet: names on the deny list of an
+// internet policy get no DNS answer and no HTTP/HTTPS through the egress,
+// every other public name and address still works, and the egress never
+// dials a private address for a name under internet.
+func TestNetworkPolicyDomainDenyUnderInternet(t *testing.T) {
+	w := newNameWorld(t)
+	b := dockerBackend(t)
+	fw, err := netpolicy.New(netpolicy.Config{Bridge: b.PolicyBridge(), Public: []netip.Prefix{w.publicNet}, Upstream: w.upstream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fw.Close() })
+	r := handleRunner(t, b, func(c *runner.Config) { c.Firewall = fw })
+	p := policyPayload(codepod.PolicyInternet, nil, []string{"denied.test", "*.wild.test"})
+	create(t, r, fw, p)
+	name := docker.ContainerName(p.ID)
+	expectReach(t, p.ID, map[string]string{
+		"http://allowed.test/": "hello allowed.test", // any public name
+		"http://wild.test/":    "hello wild.test",    // *.wild.test is the names below it
+		"http://denied.test/":  "",                   // no DNS answer
+		"http://a.wild.test/":  "",
+	})
+	// By address, with no name: the address decides, as under internet.
+	if got := raw(t, p.ID, w.public, "80", ""); got != "public" {
+		t.Errorf("public address %s:80 with no Host: %q, want public", w.public, got)
+	}
+	// A denied Host at an address that serves it: 403 naming the deny list.
+	if got := raw(t, p.ID, w.web, "80", "a.wild.test"); !strings.Contains(got, "on this sandbox's network deny list") {
+		t.Errorf("Host a.wild.test at %s: %q, want a 403 naming the deny list", w.web, got)
+	}
+	copyTLSGet(t, name)
+	for host, want := range map[string]string{"allowed.test": "tls allowed.test", "wild.test": "tls wild.test", "denied.test": ""} {
+		out, err := dockerExec(t, name, "/tmp/tlsget", w.web+":443", host)
+		if err != nil {
+			out = ""
+		}
+		if got := strings.TrimSpace(out); got != want {
+			t.Errorf("SNI %s at %s: %q, want %q", host, w.web, got, want)
+		}
+	}
+	// loop.test resolves to 127.0.0.1: the runner does not dial it for the
+	// sandbox (its own loopback), whatever the mode.
+	if got := raw(t, p.ID, w.web, "80", "loop.test"); got != "" {
+		t.Errorf("loop.test through the egress: %q, want refused", got)
+	}
+	log, err := fw.Denied(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range log {
+		seen[d.Name] = true
+	}
+	for _, n := range []string{"denied.test", "a.wild.test", "loop.test"} {
+		if !seen[n] {
+			t.Errorf("net log does not name %s: %+v", n, log)
+		}
+	}
+}
+
+// TestNetworkPolicyDomainsSurviveRunnerRestart: the egress proxy and DNS
+// responder live in the runner process; a restarted runner applies the
+// policies of the sandboxes that still run before it takes jobs, so a
+// domain allow-list works again without the server re-sending it.
+func TestNetworkPolicyDomainsSurviveRunnerRestart(t *testing.T) {
+	w := newNameWorld(t)
+	b := dockerBackend(t)
+	newFW := func() *netpolicy.Firewall {
+		fw, err := netpolicy.New(netpolicy.Config{Bridge: b.PolicyBridge(), Public: []netip.Prefix{w.publicNet}, Upstream: w.upstream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fw
+	}
+	dir := t.TempDir()
+	id := randID("rn_test_")
+	if err := runner.SaveState(dir, &runner.State{Server: "http://127.0.0.1:9", RunnerID: id, Credential: "cpr_test"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeRunnerContainers(t, b, id) })
+	newRunner := func(fw *netpolicy.Firewall) *runner.Runner {
+		r, err := runner.New(runner.Config{Server: "http://127.0.0.1:9", StateDir: dir, AgentBinary: testenv.AgentBinary(t),
+			Backend: b, Firewall: fw, StopTimeout: 2 * time.Second, MaxBackoff: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	fw1 := newFW()
+	p := policyPayload(codepod.PolicyAllow, []string{"allowed.test"}, nil)
+	create(t, newRunner(fw1), fw1, p)
+	expectReach(t, p.ID, map[string]string{"http://allowed.test/": "hello allowed.test"})
+
+	// The runner process ends: its egress goes, the nat rules stay and
+	// point at its ports. The sandbox reaches nothing by name (closed).
+	fw1.Close()
+	if got := fetch(t, p.ID, "http://allowed.test/"); got != "" {
+		t.Fatalf("with the runner gone, allowed.test = %q; want nothing (the test would prove nothing)", got)
+	}
+
+	// A new runner process on the same state directory.
+	fw2 := newFW()
+	t.Cleanup(func() { fw2.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- newRunner(fw2).Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(60 * time.Second)
+	for fetch(t, p.ID, "http://allowed.test/") != "hello allowed.test" {
+		if time.Now().After(deadline) {
+			t.Fatal("after the runner restarted, allowed.test is still unreachable: its policy was not applied again")
+		}
+	}
+	expectReach(t, p.ID, map[string]string{"http://denied.test/": ""})
 }

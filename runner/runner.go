@@ -18,10 +18,12 @@ type Runner struct {
 	log *slog.Logger
 	api *apiClient
 
-	mu    sync.Mutex
-	state *State
-	capa  *wire.Capacity // resolved on first use
-	rts   []string       // runtimes the engine had when last asked
+	mu sync.Mutex
+	// policyMu orders Firewall changes with the policy records beside them.
+	policyMu sync.Mutex
+	state    *State
+	capa     *wire.Capacity // resolved on first use
+	rts      []string       // runtimes the engine had when last asked
 
 	bg    sync.WaitGroup // lease keepers, the pool filler
 	pools *pools         // nil without warm pools
@@ -81,6 +83,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.log.Info("runner started", "runner_id", r.ID(), "server", r.cfg.Server, "concurrency", r.cfg.Concurrency)
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
+	r.restorePolicies(ctx)
 	d := newDispatcher(r.cfg.Concurrency, func(j *queuedJob) { r.execute(jobsCtx, j) })
 	if r.pools != nil {
 		r.bg.Go(func() { r.pools.run(ctx) })

@@ -88,9 +88,9 @@ func TestNetworkPolicyEndToEnd(t *testing.T) {
 	}
 
 	// Bad input: a clear message and a non-zero exit.
-	_, errOut, code := c.cli("sandbox", "create", "--image", codepod.TinyImage, "--network-policy", "internet", "--deny", "example.com")
-	if code == 0 || !strings.Contains(errOut, "domain names are supported only in the allow list") {
-		t.Errorf("a domain in --deny: exit %d, %s", code, errOut)
+	_, errOut, code := c.cli("sandbox", "create", "--image", codepod.TinyImage, "--network-policy", "internet", "--allow", "example.com")
+	if code == 0 || !strings.Contains(errOut, "a domain name in the allow list needs mode allow") {
+		t.Errorf("a domain in --allow of mode internet: exit %d, %s", code, errOut)
 	}
 	plain := c.must("sandbox", "create", "--image", codepod.TinyImage, "--network", "none")
 	if _, errOut, code := c.cli("sandbox", "network", plain, "--policy", "internet"); code == 0 || !strings.Contains(errOut, "without a network policy") {

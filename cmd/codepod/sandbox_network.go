@@ -20,7 +20,7 @@ func (p *policyFlags) register(cmd *cobra.Command, modeFlag string) {
 	f := cmd.Flags()
 	f.StringVar(&p.mode, modeFlag, "", "network policy: none (nothing), internet (public addresses only) or allow (only --allow); enforced on the runner, changeable while it runs")
 	f.StringArrayVar(&p.allow, "allow", nil, "reachable IPv4 address or CIDR, optionally :port, e.g. 203.0.113.0/24 or 198.51.100.7:443, or (policy allow) a domain name: api.example.com, *.example.com (repeatable; comma-separated too)")
-	f.StringArrayVar(&p.deny, "deny", nil, "refused IPv4 address or CIDR, optionally :port, before anything else (repeatable; comma-separated too)")
+	f.StringArrayVar(&p.deny, "deny", nil, "refused IPv4 address, CIDR or domain name (exact or *.suffix), optionally :port, before anything else (repeatable; comma-separated too)")
 }
 
 // policy is the request's policy, or nil when no flag asks for one. Lists

@@ -53,16 +53,22 @@ const (
 	chainNAT = "CP-NAT"
 )
 
-// egressSandbox is what the egress knows of a sandbox with domain rules.
+// egressSandbox is what the egress knows of a sandbox whose policy names
+// domains (in its allow or its deny list).
 type egressSandbox struct {
-	id    string
-	rules []codepod.NetRule // the domain rules of its allow list
-	deny  []codepod.NetRule // its deny list (addresses)
+	id        string
+	mode      string            // codepod.PolicyAllow or codepod.PolicyInternet
+	rules     []codepod.NetRule // the domain rules of its allow list
+	denyNames []codepod.NetRule // the domain rules of its deny list
+	deny      []codepod.NetRule // its deny list's addresses
+	public    []netip.Prefix    // ranges treated as public (Config.Public)
 }
 
-// dialable reports whether the proxy may connect to a allowed name's
+// dialable reports whether the proxy may connect to an allowed name's
 // address a: never loopback, link-local (cloud metadata), unspecified or
-// multicast, nor a deny entry.
+// multicast, nor one of the runner host's own addresses (the proxy dials
+// from the host, where CP-IN does not apply), nor a deny entry; under
+// internet, never a private range either.
 func (s *egressSandbox) dialable(a netip.Addr, port uint16) bool {
 	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() || !a.Is4() {
 		return false
@@ -72,10 +78,42 @@ func (s *egressSandbox) dialable(a netip.Addr, port uint16) bool {
 			return false
 		}
 	}
-	return true
+	if contains(s.public, a) {
+		return true
+	}
+	if isHostAddr(a) {
+		return false
+	}
+	return s.mode != codepod.PolicyInternet || !contains(codepod.PrivateRanges, a)
 }
 
+// denies reports whether a deny rule names host on port (port 0: a rule
+// for every port, which is what DNS answers are checked against).
+func (s *egressSandbox) denies(host string, port uint16) bool {
+	for _, r := range s.denyNames {
+		if port == 0 && r.Port != 0 {
+			continue
+		}
+		if port == 0 || r.Port == 0 {
+			r.Port = port
+		}
+		if r.MatchHost(host, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// allows reports whether the proxy lets the sandbox reach host on port:
+// never a denied name; under internet every other name; under allow the
+// names of the allow list.
 func (s *egressSandbox) allows(host string, port uint16) bool {
+	if s.denies(host, port) {
+		return false
+	}
+	if s.mode == codepod.PolicyInternet {
+		return true
+	}
 	for _, r := range s.rules {
 		if r.MatchHost(host, port) {
 			return true
@@ -86,9 +124,39 @@ func (s *egressSandbox) allows(host string, port uint16) bool {
 
 // resolvable reports whether the DNS responder answers host (on any port).
 func (s *egressSandbox) resolvable(host string) bool {
+	if s.denies(host, 0) {
+		return false
+	}
+	if s.mode == codepod.PolicyInternet {
+		return true
+	}
 	for _, r := range s.rules {
 		r.Port = 0
 		if r.MatchHost(host, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(ranges []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ranges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHostAddr reports whether a is an address of one of this host's
+// interfaces (read each time: bridges come and go).
+func isHostAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // unknown: refuse
+	}
+	for _, ia := range addrs {
+		if p, err := netip.ParsePrefix(ia.String()); err == nil && p.Addr().Unmap() == a {
 			return true
 		}
 	}
@@ -184,17 +252,18 @@ func (e *egress) natRules(id, src string, allow []codepod.NetRule) []string {
 	)
 }
 
-// set makes (or, with no domain rules, drops) sandbox id at addr.
-func (e *egress) set(id string, addr netip.Addr, rules, deny []codepod.NetRule) {
+// set makes sandbox s at addr known (or, when its policy names no
+// domains, forgets it).
+func (e *egress) set(addr netip.Addr, s *egressSandbox) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for a, s := range e.bySrc {
-		if s.id == id || a == addr {
+	for a, old := range e.bySrc {
+		if old.id == s.id || a == addr {
 			delete(e.bySrc, a)
 		}
 	}
-	if len(rules) > 0 {
-		e.bySrc[addr] = &egressSandbox{id: id, rules: rules, deny: deny}
+	if len(s.rules) > 0 || len(s.denyNames) > 0 {
+		e.bySrc[addr] = s
 	}
 }
 
@@ -343,9 +412,17 @@ func (e *egress) serveHTTP(c net.Conn, s *egressSandbox, port uint16) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	if host == "" && s.mode == codepod.PolicyInternet {
+		e.spliceAddr(c, s, "", orig, rec.buf.Bytes())
+		return
+	}
 	if !s.allows(host, port) {
 		e.refused(s.id, host, orig.Addr().String(), int(port))
-		body := fmt.Sprintf("%s is not on this sandbox's network allow list (CodePod network policy; codepod sandbox net-log shows refusals)\n", host)
+		why := "is not on this sandbox's network allow list"
+		if s.denies(host, port) {
+			why = "is on this sandbox's network deny list"
+		}
+		body := fmt.Sprintf("%s %s (CodePod network policy; codepod sandbox net-log shows refusals)\n", host, why)
 		fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 		return
 	}
@@ -365,6 +442,12 @@ func (e *egress) serveTLS(c net.Conn, s *egressSandbox, port uint16) {
 		return nil, stop
 	}}).Handshake()
 	orig := originalDst(c)
+	if sni == "" && s.mode == codepod.PolicyInternet {
+		// No name to check (a client dialling an address): under internet
+		// the address decides, as it would without the proxy.
+		e.spliceAddr(c, s, "", orig, rec.buf.Bytes())
+		return
+	}
 	if sni == "" || !s.allows(sni, port) {
 		e.refused(s.id, sni, orig.Addr().String(), int(port))
 		return
@@ -380,11 +463,18 @@ func (e *egress) splice(c net.Conn, s *egressSandbox, host string, port uint16, 
 		e.refused(s.id, host, "", int(port))
 		return
 	}
-	if !s.dialable(addr, port) {
-		e.refused(s.id, host, addr.String(), int(port))
+	e.spliceAddr(c, s, host, netip.AddrPortFrom(addr, port), head)
+}
+
+// spliceAddr connects to to (host's address, or the address the sandbox
+// dialled when it named no host) and copies both ways, first replaying
+// head.
+func (e *egress) spliceAddr(c net.Conn, s *egressSandbox, host string, to netip.AddrPort, head []byte) {
+	if !to.IsValid() || !s.dialable(to.Addr(), to.Port()) {
+		e.refused(s.id, host, to.Addr().String(), int(to.Port()))
 		return
 	}
-	up, err := net.DialTimeout("tcp4", netip.AddrPortFrom(addr, port).String(), 10*time.Second)
+	up, err := net.DialTimeout("tcp4", to.String(), 10*time.Second)
 	if err != nil {
 		return
 	}

@@ -37,15 +37,16 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	if err != nil {
 		return err
 	}
-	domains, err := domainRules(p)
+	domains, denyNames, err := domainRules(p)
 	if err != nil {
 		return err
 	}
+	named := len(domains) > 0 || len(denyNames) > 0
 	allowRules, denyRules, err := (&codepod.NetworkPolicy{Mode: p.Mode, Allow: p.Allow, Deny: p.Deny}).Rules()
 	if err != nil {
 		return err
 	}
-	if len(domains) > 0 {
+	if named {
 		if err := f.ensureEgress(ctx); err != nil {
 			return fmt.Errorf("sandbox %s: domain allow-list: %w", id, err)
 		}
@@ -67,14 +68,20 @@ func (f *Firewall) Apply(ctx context.Context, id string, addr netip.Addr, p *wir
 	nat := f.natJumps(ctx, func(line string) bool {
 		return tagged(line, id) || strings.Contains(line, "-s "+addr.String()+"/32 ")
 	})
-	if len(domains) > 0 {
+	if named {
 		// Only connections the nat chain sent to the egress pass CP-IN:
 		// the sandbox dialling the listeners' ports itself is refused.
 		lines = append(lines, fmt.Sprintf("-I %s 1 -s %s -m conntrack --ctstate DNAT -m comment --comment %s%s -j ACCEPT", ChainInput, src, commentTag, id))
 		nat = append(nat, f.egress.natRules(id, src, allowRules)...)
 	}
 	if f.egress != nil {
-		f.egress.set(id, addr, domains, denyRules)
+		var denyAddrs []codepod.NetRule
+		for _, r := range denyRules {
+			if r.Domain == "" {
+				denyAddrs = append(denyAddrs, r)
+			}
+		}
+		f.egress.set(addr, &egressSandbox{id: id, mode: p.Mode, rules: domains, denyNames: denyNames, deny: denyAddrs, public: f.cfg.Public})
 	}
 	if err := f.restore(ctx, lines, nat...); err != nil {
 		return err

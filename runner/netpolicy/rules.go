@@ -33,6 +33,9 @@ func chainRules(chain string, p *wire.PolicyPayload, public []netip.Prefix) ([]s
 	}
 	var out []string
 	for _, r := range deny {
+		if r.Domain != "" {
+			continue // the egress proxy and DNS responder check names (egress.go)
+		}
 		out = append(out, match(chain, r, "-m comment --comment "+ReasonDeny+":"+r.String()+" -j REJECT")...)
 	}
 	for _, r := range allow {
@@ -66,17 +69,21 @@ func match(chain string, r codepod.NetRule, target string) []string {
 	}
 }
 
-// domainRules are the domain entries of p's allow list.
-func domainRules(p *wire.PolicyPayload) ([]codepod.NetRule, error) {
-	var out []codepod.NetRule
-	for _, s := range p.Allow {
-		r, err := codepod.ParseNetRule(s)
-		if err != nil {
-			return nil, err
-		}
-		if r.Domain != "" {
-			out = append(out, r)
+// domainRules are the domain entries of p's allow and deny lists.
+func domainRules(p *wire.PolicyPayload) (allow, deny []codepod.NetRule, err error) {
+	for _, l := range []struct {
+		in  []string
+		out *[]codepod.NetRule
+	}{{p.Allow, &allow}, {p.Deny, &deny}} {
+		for _, s := range l.in {
+			r, err := codepod.ParseNetRule(s)
+			if err != nil {
+				return nil, nil, err
+			}
+			if r.Domain != "" {
+				*l.out = append(*l.out, r)
+			}
 		}
 	}
-	return out, nil
+	return allow, deny, nil
 }
