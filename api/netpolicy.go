@@ -32,7 +32,7 @@ func (s *Server) setNetworkPolicy(ctx context.Context, in *setNetworkPolicyInput
 // destination.
 type NetLogEntry struct {
 	Destination string     `json:"destination" doc:"What was refused: an address or CIDR (maybe with :port), 'any' for everything not allowed, 'the runner host', or a name:port (reason domain)."`
-	Reason      string     `json:"reason" enum:"deny,private,not-allowed,host,domain" doc:"deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."`
+	Reason      string     `json:"reason" enum:"deny,private,not-allowed,host,domain" doc:"deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal."`
 	Packets     int64      `json:"packets" doc:"Refused packets: every refused connection attempt counts at least one (1 for a domain refusal)."`
 	Name        string     `json:"name,omitempty" doc:"For reason domain: the name the sandbox asked for (empty when it sent none)."`
 	Address     string     `json:"address,omitempty" doc:"For reason domain: the address the sandbox connected to (empty for DNS)."`

@@ -71,7 +71,7 @@ type CreateSandboxRequest struct {
 type NetworkPolicy struct {
 	Mode  string   `json:"mode" enum:"none,internet,allow" doc:"none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."`
 	Allow []string `json:"allow,omitempty" maxItems:"256" doc:"IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy."`
-	Deny  []string `json:"deny,omitempty" maxItems:"256" doc:"IPv4 addresses or CIDRs, optionally with :port, refused before anything else."`
+	Deny  []string `json:"deny,omitempty" maxItems:"256" doc:"IPv4 addresses or CIDRs, optionally with :port, refused before anything else; under modes internet and allow also domain names (exact or *.example.com), whose DNS answers and HTTP (80) and HTTPS (443) connections the runner's egress proxy refuses."`
 }
 
 func apiPolicy(p *codepod.NetworkPolicy) *NetworkPolicy {

@@ -837,14 +837,14 @@ type NetLogEntry struct {
 	// Port For reason domain: the port (53 for DNS, 80, 443).
 	Port *int64 `json:"port,omitempty"`
 
-	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
+	// Reason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal.
 	Reason NetLogEntryReason `json:"reason"`
 
 	// Time For reason domain: when it was refused.
 	Time *time.Time `json:"time,omitempty"`
 }
 
-// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
+// NetLogEntryReason deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal.
 type NetLogEntryReason string
 
 // NetworkPolicy defines model for NetworkPolicy.
@@ -852,7 +852,7 @@ type NetworkPolicy struct {
 	// Allow IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy.
 	Allow *[]string `json:"allow,omitempty"`
 
-	// Deny IPv4 addresses or CIDRs, optionally with :port, refused before anything else.
+	// Deny IPv4 addresses or CIDRs, optionally with :port, refused before anything else; under modes internet and allow also domain names (exact or *.example.com), whose DNS answers and HTTP (80) and HTTPS (443) connections the runner's egress proxy refuses.
 	Deny *[]string `json:"deny,omitempty"`
 
 	// Mode none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.

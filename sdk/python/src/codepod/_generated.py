@@ -48,7 +48,7 @@ HealthStatus = Literal["ok"]
 JobKind = Literal["create", "start", "stop", "delete", "tunnel", "network", "netlog"]
 
 NetLogEntryReason = Literal["deny", "private", "not-allowed", "host", "domain"]
-"""deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."""
+"""deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal."""
 
 NetworkPolicyMode = Literal["none", "internet", "allow"]
 """none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."""
@@ -1275,7 +1275,7 @@ class NetLogEntry:
     """For reason domain: the port (53 for DNS, 80, 443)."""
 
     reason: NetLogEntryReason
-    """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal."""
+    """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal."""
 
     time: datetime.datetime | None = None
     """For reason domain: when it was refused."""
@@ -1318,7 +1318,7 @@ class NetworkPolicy:
     """IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy."""
 
     deny: list[str] | None = None
-    """IPv4 addresses or CIDRs, optionally with :port, refused before anything else."""
+    """IPv4 addresses or CIDRs, optionally with :port, refused before anything else; under modes internet and allow also domain names (exact or *.example.com), whose DNS answers and HTTP (80) and HTTPS (443) connections the runner's egress proxy refuses."""
 
     mode: NetworkPolicyMode
     """none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list."""

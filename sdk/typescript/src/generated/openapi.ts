@@ -1213,7 +1213,7 @@ export interface components {
              */
             port?: number;
             /**
-             * @description deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name not on the allow list (DNS query, HTTP Host or TLS SNI), one entry per refusal.
+             * @description deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal.
              * @enum {string}
              */
             reason: "deny" | "private" | "not-allowed" | "host" | "domain";
@@ -1226,7 +1226,7 @@ export interface components {
         NetworkPolicy: {
             /** @description IPv4 addresses or CIDRs, optionally with :port (203.0.113.0/24, 198.51.100.7:443), reachable whatever the mode (the runner host never is); under mode allow also domain names (api.example.com, *.example.com for the names below it, optionally :port), resolved and reached over HTTP (80) and HTTPS (443) through the runner's egress proxy. */
             allow?: string[] | null;
-            /** @description IPv4 addresses or CIDRs, optionally with :port, refused before anything else. */
+            /** @description IPv4 addresses or CIDRs, optionally with :port, refused before anything else; under modes internet and allow also domain names (exact or *.example.com), whose DNS answers and HTTP (80) and HTTPS (443) connections the runner's egress proxy refuses. */
             deny?: string[] | null;
             /**
              * @description none: nothing; internet: public addresses only (private, link-local/metadata, CGNAT, loopback and the runner host refused); allow: only the allow list.
