@@ -19,6 +19,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // run executes the CLI with args and returns the process exit code.
 func run(ctx context.Context, args []string) int {
+	if len(args) == 0 && isShell(args) {
+		args = []string{"shell"}
+	}
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
