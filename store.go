@@ -56,6 +56,7 @@ type Store interface {
 	// it, and everything fn did is rolled back if it returns an error.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	Close() error
+	WebhookStore
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (*User, error)

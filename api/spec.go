@@ -61,6 +61,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerUsers(api, s)
 	registerAPIKeys(api, s)
 	registerSSHKeys(api, s)
+	registerWebhooks(api, s)
 	registerRunnerTokens(api, s)
 	registerRunners(api, s)
 	registerSandboxes(api, s)

@@ -51,6 +51,11 @@ func (s *Service) apply(ctx context.Context, tx codepod.Store, out *outbox, id s
 		if err != nil {
 			return nil, false, fmt.Errorf("apply %s to sandbox %s: %w", ev.Kind, id, err)
 		}
+		if next.Status != sb.Status {
+			if err := s.sandboxEvent(ctx, tx, out, next, codepod.SandboxEventType(next.Status)); err != nil {
+				return nil, false, err
+			}
+		}
 		out.jobs = append(out.jobs, jobs...)
 		out.sandboxes = append(out.sandboxes, id)
 		if next.Status != sb.Status {

@@ -42,6 +42,13 @@ func (s *Service) Housekeep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("prune sandboxes: %w", err)
 	}
+	events, err := s.st.PruneWebhookEvents(ctx, now.Add(-s.cfg.WebhookRetention))
+	if err != nil {
+		return fmt.Errorf("prune webhook events: %w", err)
+	}
+	if events > 0 {
+		s.log.Info("pruned webhook events", "events", events)
+	}
 	if jobs+boxes > 0 {
 		s.log.Info("pruned", "jobs", jobs, "sandboxes", boxes)
 	}

@@ -19,6 +19,7 @@ type metrics struct {
 	leaseExpired prometheus.Counter
 	finished     *prometheus.CounterVec
 	pollWait     prometheus.Histogram
+	webhooks     *prometheus.CounterVec
 }
 
 func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger, now func() time.Time, maxAge time.Duration) *metrics {
@@ -35,6 +36,9 @@ func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger, n
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "codepod_jobs_finished_total", Help: "Job results applied, by kind and success.",
 		}, []string{"kind", "ok"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "codepod_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome (succeeded, retry, failed).",
+		}, []string{"outcome"}),
 		pollWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "codepod_poll_wait_seconds",
 			Help:    "How long runner polls waited for a job before they answered.",
@@ -44,7 +48,7 @@ func newMetrics(st codepod.Store, reg prometheus.Registerer, log *slog.Logger, n
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.enqueued, m.leased, m.leaseExpired, m.finished, m.pollWait, newStoreCollector(st, log, now, maxAge)} {
+	for _, c := range []prometheus.Collector{m.enqueued, m.leased, m.leaseExpired, m.finished, m.pollWait, m.webhooks, newStoreCollector(st, log, now, maxAge)} {
 		if err := reg.Register(c); err != nil {
 			log.Warn("register control metrics", keyErr, err)
 		}

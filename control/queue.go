@@ -14,6 +14,7 @@ import (
 type outbox struct {
 	jobs      []*codepod.Job
 	sandboxes []string // ids whose status or reason changed
+	webhooks  bool     // webhook deliveries were written
 }
 
 // inTx runs fn in one store transaction; after it commits, it counts the
@@ -35,6 +36,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbo
 	}
 	for _, id := range out.sandboxes {
 		s.hub.Notify(sandboxKey(id))
+	}
+	if out.webhooks {
+		s.wakeWebhooks()
 	}
 	return nil
 }

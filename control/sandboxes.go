@@ -73,6 +73,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err := tx.CreateSandbox(ctx, sb); err != nil {
 			return err
 		}
+		if err := s.sandboxEvent(ctx, tx, out, sb, codepod.EventSandboxCreated); err != nil {
+			return err
+		}
 		if r == nil {
 			return nil
 		}

@@ -52,6 +52,11 @@ type Config struct {
 	// made by this process, and a view with no room, read them at once; the
 	// view only chooses which runner to try (see placementView).
 	PlacementMaxAge time.Duration
+	// Webhooks configures webhook delivery (docs/webhooks.md).
+	Webhooks WebhookConfig
+	// WebhookRetention keeps webhook events whose deliveries all ended
+	// this long (default 7 days).
+	WebhookRetention time.Duration
 }
 
 // Defaults of Config.
@@ -80,6 +85,8 @@ func (c Config) withDefaults() Config {
 	}
 	setDuration(&c.MetricsMaxAge, 10*time.Second)
 	setDuration(&c.PlacementMaxAge, time.Second)
+	setDuration(&c.WebhookRetention, 7*24*time.Hour)
+	c.Webhooks = c.Webhooks.withDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,12 +136,16 @@ type Service struct {
 
 	houseMu          sync.Mutex
 	lastHousekeeping time.Time
+
+	hooks    WebhookConfig
+	hookWake chan struct{} // wakes this replica's deliverer
 }
 
 // New returns a Service on st. It registers its metrics on cfg.Registerer.
 func New(st codepod.Store, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch()}
+	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch(),
+		hooks: cfg.Webhooks, hookWake: make(chan struct{}, 1)}
 	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger, cfg.Now, cfg.MetricsMaxAge)
 	return s
 }
@@ -148,6 +159,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.sweepOffline(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("mark sandboxes of offline runners lost", keyErr, err)
 	}
+	var hooks sync.WaitGroup
+	defer hooks.Wait()
+	hooks.Go(func() { s.deliverWebhooks(ctx) })
 	t := s.cfg.Clock.NewTicker(s.cfg.TickInterval, "tick")
 	defer t.Stop()
 	for {

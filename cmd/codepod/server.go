@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,6 +45,7 @@ type serverOptions struct {
 	MetricsToken  string
 	Runtime       string
 	NetPolicy     string
+	WebhookAllow  string
 	Limits        limitOptions // server_limits.go
 	Accounts      accountOptions
 }
@@ -65,6 +67,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envString(fs, &o.MetricsToken, "metrics-token", "CODEPOD_METRICS_TOKEN", "", "when set, /metrics answers only scrapes that send Authorization: Bearer <this token>")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.NetPolicy, "default-network-policy", "CODEPOD_DEFAULT_NETWORK_POLICY", "", "network policy of a sandbox that asks for neither --network nor a policy: none, internet or allow:CIDR[,CIDR...] (default: network none)")
+	envString(fs, &o.WebhookAllow, "webhook-allow-net", "CODEPOD_WEBHOOK_ALLOW_NET", "", "CIDRs webhooks may reach although loopback, link-local or private, comma-separated (e.g. 10.0.0.0/8 for receivers on the internal network); default none")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	o.Accounts.register(fs)
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
@@ -204,6 +207,10 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		Limits: limits, Lease: o.Lease, PollWait: o.PollWait, RunnerTimeout: o.RunnerTimeout,
 		Logger: logger, Registerer: reg, Hub: hub, AdvertiseURL: o.AdvertiseURL,
 	}
+	if ctlCfg.Webhooks.AllowNets, err = parseCIDRs(o.WebhookAllow); err != nil {
+		closeHub()
+		return nil, fmt.Errorf("--webhook-allow-net: %w", err)
+	}
 	if err := o.Accounts.apply(&ctlCfg); err != nil {
 		closeHub()
 		return nil, err
@@ -300,4 +307,25 @@ func loopbackAddr(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// parseCIDRs parses a comma-separated list of CIDRs (or single addresses).
+func parseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or an address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
