@@ -218,7 +218,7 @@ func (a *Agent) follow(s ssh.Session, enc *json.Encoder, m *managed, req *Proces
 			if eof[i] {
 				continue
 			}
-			c, changed := r.read(offs[i], 64<<10)
+			c, changed := r.read(offs[i], followChunk)
 			waits[i] = changed
 			if len(c.data) > 0 || c.eof || c.offset != asked[i] {
 				if err := enc.Encode(ProcessReply{Chunk: chunkOf(names[i], asked[i], c)}); err != nil {
@@ -263,3 +263,8 @@ func waitFor(s ssh.Session, m *managed, timeout time.Duration) {
 	case <-closedOf(s):
 	}
 }
+
+// followChunk is the most bytes of one follow line: base64 in JSON, it
+// stays under the 32 KiB a WebSocket client reads by default once the
+// server relays it.
+const followChunk = 16 << 10
