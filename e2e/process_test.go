@@ -240,3 +240,40 @@ func TestProcessOutputRing(t *testing.T) {
 		t.Errorf("first stream message from 0: type %s offset %d dropped %d", first.Type, first.Offset, first.Dropped)
 	}
 }
+
+// TestProcessSurvivesServerRestart starts a process, replaces the API
+// server with a new one on the same store (the old one's SSH connections
+// to the agent closed), and finds the process again through the new one.
+func TestProcessSurvivesServerRestart(t *testing.T) {
+	c := sharedCluster(t)
+	sb := newSandbox(t, c, "e2e-procs-restart")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := c.startProcess(ctx, t, sb, map[string]any{"shell": `echo before; read l; echo "after $l"`})
+	ws := c.attach(ctx, t, sb, p.PID, 0)
+	readUntil(ctx, t, ws, "before\n")
+
+	c.restartAPI()
+	ws.CloseNow()
+
+	var got process
+	if err := c.call(ctx, "GET", procPath(sb, p.PID, ""), nil, &got, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "running" || !got.StdinOpen {
+		t.Fatalf("after the restart: %+v", got)
+	}
+	if err := c.call(ctx, "POST", procPath(sb, p.PID, "/stdin"), map[string]any{"data": "restart\n"}, nil, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, "POST", procPath(sb, p.PID, "/wait?timeout=60"), nil, &got, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	var o processOutput
+	if err := c.call(ctx, "GET", procPath(sb, p.PID, "/output"), nil, &o, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if got.ExitCode == nil || *got.ExitCode != 0 || string(o.Data) != "before\nafter restart\n" {
+		t.Errorf("after the restart: %+v, stdout %q", got, o.Data)
+	}
+}
