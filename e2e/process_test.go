@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/codepod-dev/codepod/runner/images"
 )
 
 // process is the API's view of a background process.
@@ -275,5 +278,61 @@ func TestProcessSurvivesServerRestart(t *testing.T) {
 	}
 	if got.ExitCode == nil || *got.ExitCode != 0 || string(o.Data) != "before\nafter restart\n" {
 		t.Errorf("after the restart: %+v, stdout %q", got, o.Data)
+	}
+}
+
+// TestProcessHTTPServerOnBase runs `python3 -m http.server` in the
+// background on codepod/base, reaches it from an exec, reads its access
+// log and kills it. It needs the base image (CODEPOD_TEST_BASE_IMAGE=1).
+func TestProcessHTTPServerOnBase(t *testing.T) {
+	if os.Getenv("CODEPOD_TEST_BASE_IMAGE") == "" {
+		t.Skip("set CODEPOD_TEST_BASE_IMAGE=1 to run python3 -m http.server on codepod/base")
+	}
+	c := sharedCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := images.EnsureBase(ctx, c.Docker, nil); err != nil {
+		t.Fatalf("build the base image: %v", err)
+	}
+	var sb sandbox
+	if err := c.call(ctx, "POST", "/api/v1/sandboxes?wait=60", map[string]any{"name": "e2e-procs-http", "image": "codepod/base:latest", "memory": "256m"}, &sb, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteSandbox(t, c, sb.ID) })
+	waitRunning(ctx, t, c, &sb)
+
+	p := c.startProcess(ctx, t, &sb, map[string]any{"command": []string{"python3", "-u", "-m", "http.server", "8765", "--bind", "127.0.0.1"}, "cwd": "/etc"})
+	ws := c.attach(ctx, t, &sb, p.PID, 0)
+	defer ws.CloseNow()
+	readUntil(ctx, t, ws, "Serving HTTP")
+	res := c.exec(ctx, t, sb.ID, map[string]any{"command": []string{"python3", "-c",
+		"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8765/hostname').status)"}})
+	if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != "200" {
+		t.Fatalf("GET from an exec: %+v", res)
+	}
+	var log processOutput
+	if err := c.call(ctx, "GET", procPath(&sb, p.PID, "/output?stream=stderr"), nil, &log, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log.Data), "GET /hostname") {
+		t.Errorf("access log on stderr: %q", log.Data)
+	}
+	var got process
+	if err := c.call(ctx, "DELETE", procPath(&sb, p.PID, ""), nil, &got, http.StatusOK); err != nil || got.Status != "exited" {
+		t.Fatalf("kill: %+v %v", got, err)
+	}
+}
+
+// waitRunning polls the sandbox until it runs.
+func waitRunning(ctx context.Context, t *testing.T, c *cluster, sb *sandbox) {
+	t.Helper()
+	for sb.Status != "running" {
+		if sb.Status == "error" || ctx.Err() != nil {
+			t.Fatalf("sandbox %s is %s (%s)", sb.Name, sb.Status, sb.Reason)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := c.call(ctx, "GET", "/api/v1/sandboxes/"+sb.ID, nil, sb, http.StatusOK); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
