@@ -336,3 +336,35 @@ func waitRunning(ctx context.Context, t *testing.T, c *cluster, sb *sandbox) {
 		}
 	}
 }
+
+// BenchmarkProcessStartWait measures a background `true`: start, then
+// wait for its exit (two requests), beside a REST exec of `true` (one) in
+// the same run.
+func BenchmarkProcessStartWait(b *testing.B) {
+	c := sharedCluster(b)
+	sb := newSandbox(b, c, "bench-procs")
+	ctx := context.Background()
+	b.Run("exec", func(b *testing.B) {
+		measure(b, func() error {
+			status, raw, err := c.raw(ctx, "POST", "/api/v1/sandboxes/"+sb.ID+"/exec", strings.NewReader(`{"command":["true"]}`), "application/json")
+			if err == nil && status != http.StatusOK {
+				b.Fatalf("exec: %d %s", status, raw)
+			}
+			return err
+		})
+	})
+	b.Run("start+wait", func(b *testing.B) {
+		measure(b, func() error {
+			var p process
+			if err := c.call(ctx, "POST", "/api/v1/sandboxes/"+sb.ID+"/processes", map[string]any{"command": []string{"true"}}, &p, http.StatusCreated); err != nil {
+				return err
+			}
+			return c.call(ctx, "POST", procPath(sb, p.PID, "/wait?timeout=60"), nil, &p, http.StatusOK)
+		})
+	})
+	b.Run("list", func(b *testing.B) {
+		measure(b, func() error {
+			return c.call(ctx, "GET", "/api/v1/sandboxes/"+sb.ID+"/processes", nil, nil, http.StatusOK)
+		})
+	})
+}
