@@ -119,6 +119,7 @@ type Agent struct {
 	closing bool
 	tcpAddr net.Addr
 	child   *proc.Process
+	procs   procTable      // background processes (procs.go)
 	wg      sync.WaitGroup // sessions, forwards, keep-alives, listeners
 	reapWG  sync.WaitGroup
 	conns   sync.Map      // *gossh.ServerConn → keep-alive started
@@ -223,6 +224,7 @@ func (a *Agent) Shutdown(ctx context.Context, sig syscall.Signal) error {
 		stopChild(ctx, child, sig)
 	}
 	err := a.srv.Close()
+	a.procs.killAll()
 	a.wg.Wait()
 	a.cancel()
 	a.reapWG.Wait()

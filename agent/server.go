@@ -22,7 +22,8 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 			"direct-tcpip": a.directTCPIP,
 		},
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{
-			"sftp": a.handleSFTP,
+			"sftp":           a.handleSFTP,
+			ProcessSubsystem: a.handleProcess,
 		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.

@@ -67,6 +67,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerSandboxes(api, s)
 	registerSSHTokens(api, s)
 	registerExec(api, s)
+	registerProcesses(api, s)
 	registerFiles(api, s)
 	registerTunnels(api, s)
 	registerPTY(api, s)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,10 @@ type cluster struct {
 	pools    []runner.PoolSpec // the runner's warm pools (none in the shared cluster)
 	Runner   *runner.Runner
 	stop     []func() // in reverse order of start
+
+	front    swapHandler        // what the HTTP server serves: the API server of the moment
+	newAPI   func() *api.Server // a fresh API server on the cluster's store (restartAPI)
+	apiClose func()
 }
 
 var (
@@ -100,13 +105,16 @@ func (c *cluster) startServer(log *slog.Logger) error {
 	ctlDone := make(chan struct{})
 	go func() { defer close(ctlDone); ctl.Run(ctx) }()
 	c.stop = append(c.stop, func() { cancel(); <-ctlDone })
-	srv := api.New(api.Config{Store: st, Control: ctl, Logger: log, DataDir: c.dir})
-	c.stop = append(c.stop, func() { srv.Close() })
+	c.newAPI = func() *api.Server { return api.New(api.Config{Store: st, Control: ctl, Logger: log, DataDir: c.dir}) }
+	srv := c.newAPI()
+	c.front.set(srv.Handler())
+	c.apiClose = func() { srv.Close() }
+	c.stop = append(c.stop, func() { c.apiClose() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), BaseContext: func(net.Listener) context.Context { return ctx }}
+	hs := &http.Server{Handler: &c.front, BaseContext: func(net.Listener) context.Context { return ctx }}
 	served := make(chan struct{})
 	go func() { defer close(served); hs.Serve(ln) }()
 	c.stop = append(c.stop, func() {
@@ -154,6 +162,26 @@ func (c *cluster) startRunner(agentBinary string, log *slog.Logger) error {
 	}
 	c.runnerID, c.Runner = r.ID(), r
 	return nil
+}
+
+// swapHandler serves the handler last set.
+type swapHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swapHandler) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// restartAPI replaces the API server with a new one on the same store and
+// closes the old one with its pooled SSH connections: what a client sees
+// when the server restarts, without the runner having to reconnect.
+func (c *cluster) restartAPI() {
+	old := c.apiClose
+	srv := c.newAPI()
+	c.front.set(srv.Handler())
+	c.apiClose = func() { srv.Close() }
+	old()
 }
 
 // removeContainers removes what the runner left (sandboxes a test did not

@@ -19,7 +19,7 @@ import (
 // sandboxSessionCommands are the commands that reach into a running
 // sandbox through the tunnel: exec, ssh, cp, port-forward, logs.
 func sandboxSessionCommands() []*cobra.Command {
-	return []*cobra.Command{newExecCmd(), newSSHCmd(), newCpCmd(), newPortForwardCmd(), newLogsCmd()}
+	return append([]*cobra.Command{newExecCmd(), newSSHCmd(), newCpCmd(), newPortForwardCmd(), newLogsCmd()}, processCommands()...)
 }
 
 // dialSandbox opens an SSH client to a running sandbox with the CLI's
@@ -175,17 +175,26 @@ func startPTY(ctx context.Context, s *ssh.Session) (restore func(), err error) {
 
 func newExecCmd() *cobra.Command {
 	var o execOptions
+	var background bool
 	cmd := &cobra.Command{
 		Use:   "exec ID|NAME [flags] -- CMD [ARG...]",
 		Short: "Run a command in a sandbox; its exit code passes through",
 		Example: `  codepod sandbox exec demo -- python3 -c 'print(6*7)'
   tar c . | codepod sandbox exec -i demo -- tar x -C /work
-  codepod sandbox exec -it demo -- bash`,
+  codepod sandbox exec -it demo -- bash
+  codepod sandbox exec --background demo -- python3 -m http.server 8000`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if background {
+				if o.stdin || o.tty {
+					return fmt.Errorf("--background takes no -i or -t: attach later with codepod sandbox attach")
+				}
+				return startBackground(cmd, args[0], args[1:], o)
+			}
 			return runRemote(cmd, args[0], args[1:], o)
 		},
 	}
+	cmd.Flags().BoolVarP(&background, "background", "d", false, "start the command as a background process, print its pid and return (see ps, attach, kill)")
 	cmd.Flags().StringArrayVar(&o.env, "env", nil, "environment variable KEY=VALUE (repeatable)")
 	cmd.Flags().StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the sandbox")
 	cmd.Flags().BoolVarP(&o.stdin, "interactive", "i", false, "pass standard input to the command")

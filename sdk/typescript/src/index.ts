@@ -28,6 +28,15 @@ export {
   type FieldError,
 } from "./errors.js";
 export { ExecStream, type Command, type ExecOptions, type ExecResult, type ExitStatus, type OutputChunk, type StreamOptions } from "./exec.js";
+export {
+  ProcessHandle,
+  Processes,
+  type OutputCallback,
+  type ProcessConnectOptions,
+  type ProcessInfo,
+  type ProcessOutput,
+  type ProcessStartOptions,
+} from "./process.js";
 export { Files, type FileInfo, type TransferOptions } from "./files.js";
 export { DEFAULT_WAIT_TIMEOUT_MS, Sandbox, type CreateOptions, type ListOptions, type SandboxInfo, type SandboxStatus } from "./sandbox.js";
 export type { components, operations, paths } from "./generated/openapi.js";

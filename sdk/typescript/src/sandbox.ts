@@ -3,6 +3,7 @@ import type { components } from "./generated/openapi.js";
 import { NotFoundError, SandboxFailedError, TimeoutError } from "./errors.js";
 import { exec, execStream, type Command, type ExecOptions, type ExecResult, type ExecStream, type StreamOptions } from "./exec.js";
 import { Files } from "./files.js";
+import { Processes } from "./process.js";
 
 /** A sandbox as the server describes it. */
 export type SandboxInfo = components["schemas"]["Sandbox"];
@@ -76,11 +77,14 @@ export class Sandbox {
   info: SandboxInfo;
   /** The sandbox's files: read, write, list, mkdir, remove, uploadDir, downloadDir. */
   readonly files: Files;
+  /** The sandbox's background processes: start, list, connect. */
+  readonly process: Processes;
 
   constructor(client: Client, info: SandboxInfo) {
     this.client = client;
     this.info = info;
     this.files = new Files(client, info.id);
+    this.process = new Processes(client, info.id);
   }
 
   get id(): string {

@@ -33,6 +33,8 @@ from .errors import (
 from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
 from ._generated import FileEntry
 from .files import FileInfo, Files
+from .process import ProcessHandle, ProcessOutput, Processes
+from ._generated import Process as ProcessInfo
 from .sandbox import Sandbox
 
 __version__ = "0.1.0"
@@ -56,6 +58,10 @@ __all__ = [
     "NotFoundError",
     "OutputChunk",
     "PIPE",
+    "ProcessHandle",
+    "ProcessInfo",
+    "ProcessOutput",
+    "Processes",
     "Sandbox",
     "SandboxFailedError",
     "SandboxInfo",

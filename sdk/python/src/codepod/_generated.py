@@ -55,6 +55,10 @@ NetworkPolicyMode = Literal["none", "internet", "allow"]
 
 PolicyPayloadMode = Literal["none", "internet", "allow"]
 
+ProcessStatus = Literal["running", "exited"]
+
+ProcessOutputStream = Literal["stdout", "stderr"]
+
 RunnerStatus = Literal["online", "offline"]
 """online while it polls; offline when it has not for a while."""
 
@@ -898,6 +902,32 @@ class ListAPIKey:
 
 
 @dataclass(kw_only=True)
+class ListProcess:
+    """The ListProcess schema of the API."""
+
+    items: list[Process]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListProcess:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[Process.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
 class ListRunner:
     """The ListRunner schema of the API."""
 
@@ -1555,6 +1585,133 @@ class PollResponse:
 
 
 @dataclass(kw_only=True)
+class Process:
+    """The Process schema of the API."""
+
+    command: list[str]
+    """The argv it runs."""
+
+    cwd: str
+
+    exit_code: int | None = None
+    """Set once it exited: the exit status, or 128+N when signal N killed it."""
+
+    exited_at: datetime.datetime | None = None
+
+    pid: int
+    """The process id inside the sandbox; the handle for the other process operations."""
+
+    signal: str | None = None
+    """The signal that killed it (TERM, KILL), if one did."""
+
+    started_at: datetime.datetime
+
+    status: ProcessStatus
+
+    stderr_end: int
+
+    stderr_start: int
+
+    stdin_open: bool
+    """Its stdin still takes input (see the stdin operation)."""
+
+    stdout_end: int
+    """Bytes written to stdout so far."""
+
+    stdout_start: int
+    """The oldest stdout offset still kept: the agent keeps the last 1 MiB of each stream."""
+
+    user: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Process:
+        """Builds the model from its JSON object."""
+        return cls(
+            command=[v for v in d["command"]],
+            cwd=d["cwd"],
+            exit_code=int(d["exit_code"]) if d.get("exit_code") is not None else None,
+            exited_at=_parse_time(d["exited_at"]) if d.get("exited_at") is not None else None,
+            pid=int(d["pid"]),
+            signal=d["signal"] if d.get("signal") is not None else None,
+            started_at=_parse_time(d["started_at"]),
+            status=d["status"],
+            stderr_end=int(d["stderr_end"]),
+            stderr_start=int(d["stderr_start"]),
+            stdin_open=bool(d["stdin_open"]),
+            stdout_end=int(d["stdout_end"]),
+            stdout_start=int(d["stdout_start"]),
+            user=d["user"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["command"] = [v for v in self.command]
+        out["cwd"] = self.cwd
+        if self.exit_code is not None:
+            out["exit_code"] = self.exit_code
+        if self.exited_at is not None:
+            out["exited_at"] = _format_time(self.exited_at)
+        out["pid"] = self.pid
+        if self.signal is not None:
+            out["signal"] = self.signal
+        out["started_at"] = _format_time(self.started_at)
+        out["status"] = self.status
+        out["stderr_end"] = self.stderr_end
+        out["stderr_start"] = self.stderr_start
+        out["stdin_open"] = self.stdin_open
+        out["stdout_end"] = self.stdout_end
+        out["stdout_start"] = self.stdout_start
+        out["user"] = self.user
+        return out
+
+
+@dataclass(kw_only=True)
+class ProcessOutput:
+    """The ProcessOutput schema of the API."""
+
+    data: str
+    """The bytes, base64 (standard encoding)."""
+
+    dropped: int
+    """Bytes between the offset asked for and offset that are lost: they fell out of the ring."""
+
+    end: int
+    """The stream's length so far: read again from offset+len(data) for more."""
+
+    eof: bool
+    """The stream has ended (the process exited) and data is its last part."""
+
+    offset: int
+    """The stream offset of data's first byte. Later than the offset asked for when the bytes between fell out of the agent's 1 MiB ring (dropped counts them)."""
+
+    stream: ProcessOutputStream
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ProcessOutput:
+        """Builds the model from its JSON object."""
+        return cls(
+            data=d["data"],
+            dropped=int(d["dropped"]),
+            end=int(d["end"]),
+            eof=bool(d["eof"]),
+            offset=int(d["offset"]),
+            stream=d["stream"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["data"] = self.data
+        out["dropped"] = self.dropped
+        out["end"] = self.end
+        out["eof"] = self.eof
+        out["offset"] = self.offset
+        out["stream"] = self.stream
+        return out
+
+
+@dataclass(kw_only=True)
 class QuotaLimits:
     """The QuotaLimits schema of the API."""
 
@@ -2154,6 +2311,101 @@ class SandboxState:
 
 
 @dataclass(kw_only=True)
+class SignalProcessInputBody:
+    """The SignalProcessInputBody schema of the API."""
+
+    signal: str
+    """A signal name without SIG: TERM, INT, HUP, KILL, USR1, ... It goes to the process's whole group."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SignalProcessInputBody:
+        """Builds the model from its JSON object."""
+        return cls(
+            signal=d["signal"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["signal"] = self.signal
+        return out
+
+
+@dataclass(kw_only=True)
+class StartProcessRequest:
+    """The StartProcessRequest schema of the API."""
+
+    command: list[str] | None = None
+    """The argv, run without a shell (as exec-sandbox's command). Give command or shell, not both."""
+
+    cwd: str | None = None
+    """Working directory; empty: the user's home; relative: from the home."""
+
+    env: dict[str, str] | None = None
+    """Extra environment variables."""
+
+    shell: str | None = None
+    """A shell script, run as ["sh", "-c", shell]."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StartProcessRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            command=[v for v in d["command"]] if d.get("command") is not None else None,
+            cwd=d["cwd"] if d.get("cwd") is not None else None,
+            env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            shell=d["shell"] if d.get("shell") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.command is not None:
+            out["command"] = [v for v in self.command]
+        if self.cwd is not None:
+            out["cwd"] = self.cwd
+        if self.env is not None:
+            out["env"] = {k: v for k, v in self.env.items()}
+        if self.shell is not None:
+            out["shell"] = self.shell
+        return out
+
+
+@dataclass(kw_only=True)
+class StdinProcessInputBody:
+    """The StdinProcessInputBody schema of the API."""
+
+    close: bool | None = None
+    """Close stdin after writing (the process then reads end of file)."""
+
+    data: str | None = None
+    """Text to write to the process's stdin."""
+
+    data_base64: str | None = None
+    """Bytes to write, base64 (standard encoding). Give data or data_base64, not both."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StdinProcessInputBody:
+        """Builds the model from its JSON object."""
+        return cls(
+            close=bool(d["close"]) if d.get("close") is not None else None,
+            data=d["data"] if d.get("data") is not None else None,
+            data_base64=d["data_base64"] if d.get("data_base64") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.close is not None:
+            out["close"] = self.close
+        if self.data is not None:
+            out["data"] = self.data
+        if self.data_base64 is not None:
+            out["data_base64"] = self.data_base64
+        return out
+
+
+@dataclass(kw_only=True)
 class TunnelPayload:
     """The TunnelPayload schema of the API."""
 
@@ -2344,13 +2596,16 @@ OPERATIONS: dict[str, Operation] = {
     "exec-sandbox-stream": Operation("GET", "/api/v1/sandboxes/{id}/exec/stream", "Run a command with streamed input and output (WebSocket)"),
     "get-health": Operation("GET", "/healthz", "Liveness: the process answers"),
     "get-me": Operation("GET", "/api/v1/me", "Get the caller's account, quota and usage"),
+    "get-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}", "Get a background process"),
     "get-readiness": Operation("GET", "/readyz", "Readiness: the database answers"),
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
+    "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
+    "list-processes": Operation("GET", "/api/v1/sandboxes/{id}/processes", "List background processes"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
     "list-runners": Operation("GET", "/api/v1/runners", "List runners"),
     "list-sandboxes": Operation("GET", "/api/v1/sandboxes", "List sandboxes"),
@@ -2362,14 +2617,20 @@ OPERATIONS: dict[str, Operation] = {
     "open-terminal": Operation("GET", "/api/v1/sandboxes/{id}/pty", "Open a terminal in a sandbox (WebSocket, for browsers)"),
     "open-tunnel": Operation("GET", "/api/v1/sandboxes/{id}/tunnel", "Open an SSH tunnel to a sandbox (WebSocket)"),
     "poll-jobs": Operation("POST", "/api/v1/runners/poll", "Poll for jobs (long poll, heartbeat)"),
+    "read-process-output": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/output", "Read a background process's output"),
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
+    "signal-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/signal", "Send a signal to a background process"),
+    "start-process": Operation("POST", "/api/v1/sandboxes/{id}/processes", "Start a background process"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
+    "stdin-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/stdin", "Write to a background process's stdin"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
+    "stream-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/stream", "Attach to a background process (WebSocket)"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
+    "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
 }
 """Every operation of the API, by operationId."""

@@ -14,6 +14,7 @@ from .client import Client, default_client
 from .errors import NotFoundError, SandboxFailedError, TimeoutError
 from .exec import ExecResult, ExecStream, run_exec, start_stream
 from .files import Files
+from .process import Processes
 
 DEFAULT_WAIT_TIMEOUT = 120.0
 """Seconds ``Sandbox.create`` and ``start`` wait for the sandbox to run."""
@@ -43,6 +44,8 @@ class Sandbox:
         self.info = info
         self.files = Files(client, info.id)
         """The sandbox's files: read, write, list, mkdir, remove, upload, download."""
+        self.process = Processes(client, info.id)
+        """The sandbox's background processes: start, list, connect (see codepod.process)."""
 
     @property
     def id(self) -> str:
