@@ -7,6 +7,8 @@
     with Sandbox.create(image="codepod/tiny:latest") as sb:
         print(sb.exec(["echo", "hello"]).stdout)
 
+:class:`AsyncSandbox` is the same for asyncio (``await AsyncSandbox.create(...)``).
+
 The client reads ``CODEPOD_SERVER_URL`` and ``CODEPOD_API_KEY`` unless given
 a :class:`Client`. Errors are subclasses of :class:`CodePodError` carrying
 the server's problem document. Only the standard library is used.
@@ -34,10 +36,14 @@ from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
 from ._generated import FileEntry
 from .files import FileInfo, Files
 from .sandbox import Sandbox
+from .aio import AsyncExecStream, AsyncFiles, AsyncSandbox
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncExecStream",
+    "AsyncFiles",
+    "AsyncSandbox",
     "BadRequestError",
     "Client",
     "CodePodError",
