@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -149,6 +148,3 @@ func listFiles(in listFilesIn) restCall {
 	}
 	return restCall{Method: http.MethodGet, Path: sandboxPath(in.Sandbox, "/files/list"), Query: q}
 }
-
-// itoa formats n for a query.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
