@@ -63,6 +63,22 @@ func TestMCPAuth(t *testing.T) {
 		})
 	}
 
+	t.Run("a request over the size limit is 413", func(t *testing.T) {
+		big := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", 9<<20) + `"}}`
+		req, _ := http.NewRequestWithContext(ctx, "POST", url+"/mcp", strings.NewReader(big))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := (&http.Client{Transport: bearerTransport{adminKey}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a 9 MiB MCP request: %s, want 413", resp.Status)
+		}
+	})
+
 	t.Run("another user's sandbox is invisible", func(t *testing.T) {
 		admin, err := mcpConnect(ctx, url, adminKey)
 		if err != nil {
