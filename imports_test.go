@@ -25,6 +25,7 @@ func TestImportDirection(t *testing.T) {
 		{mod + "/gateway", []string{mod + "/api", mod + "/store", mod + "/control", mod + "/runner"}},
 		{mod + "/web", []string{mod}},
 		{mod + "/client", []string{mod}},
+		{mod + "/mcpserver", []string{mod + "/api", mod + "/store", mod + "/control", mod + "/runner", mod + "/gateway"}},
 		{mod + "/devcontainer", []string{mod, "net/http", "github.com/docker/"}},
 	}
 	for _, r := range rules {

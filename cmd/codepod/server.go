@@ -23,6 +23,7 @@ import (
 	"github.com/codepod-dev/codepod/api"
 	"github.com/codepod-dev/codepod/control"
 	"github.com/codepod-dev/codepod/internal/version"
+	"github.com/codepod-dev/codepod/mcpserver"
 	"github.com/codepod-dev/codepod/store"
 )
 
@@ -249,7 +250,7 @@ func checkAdvertiseURL(s string) error {
 
 // serve serves until ctx ends; closeStore releases the store (and the hub).
 func serve(ctx context.Context, o serverOptions, st *store.DB, closeStore func(), ctl *control.Service, apiSrv *api.Server, logger *slog.Logger) (*runningServer, error) {
-	h := apiSrv.Handler()
+	h := withMCP(apiSrv.Handler(), logger)
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		closeStore()
@@ -328,4 +329,17 @@ func parseCIDRs(s string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// withMCP serves the Model Context Protocol at /mcp beside the REST API,
+// whose routes its tools call in-process (see mcpserver).
+func withMCP(rest http.Handler, logger *slog.Logger) http.Handler {
+	m := mcpserver.New(rest, mcpserver.Config{Logger: logger, Version: version.String()})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == mcpserver.Path {
+			m.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
 }

@@ -136,8 +136,14 @@ interface StreamMessage {
 export class ExecStream implements AsyncIterable<OutputChunk> {
   exitStatus?: ExitStatus;
   readonly #ws: WebSocket;
-  readonly #queue: (OutputChunk | Error | null)[] = [];
-  #ended = false;
+  /** Output not yet taken by an iterator. */
+  readonly #queue: OutputChunk[] = [];
+  /**
+   * How the stream ended: null at the exit message, an Error when it failed,
+   * undefined while it runs. Kept, not queued, so that every later iterator
+   * (a wait() after a for await) ends at once instead of waiting forever.
+   */
+  #end?: Error | null;
   #wake?: () => void;
 
   constructor(ws: WebSocket) {
@@ -161,22 +167,29 @@ export class ExecStream implements AsyncIterable<OutputChunk> {
   }
 
   #push(item: OutputChunk | Error | null): void {
-    if (this.#ended) return;
-    this.#ended = item === null || item instanceof Error;
-    this.#queue.push(item);
-    this.#wake?.();
+    if (this.#end !== undefined) return;
+    if (item === null || item instanceof Error) this.#end = item;
+    else this.#queue.push(item);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
+  /**
+   * Yields the output not yet taken, then ends when the command did (or
+   * throws how the stream failed). Iterating again after a break resumes
+   * where the last iteration stopped; after the end it ends at once.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<OutputChunk> {
     for (;;) {
       const item = this.#queue.shift();
-      if (item === undefined) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
+      if (item !== undefined) {
+        yield item;
         continue;
       }
-      if (item === null) return;
-      if (item instanceof Error) throw item;
-      yield item;
+      if (this.#end instanceof Error) throw this.#end;
+      if (this.#end === null) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
 

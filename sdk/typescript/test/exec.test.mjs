@@ -69,6 +69,34 @@ test("stream: first output before the end, then the timeout", { skip }, async ()
   assert.deepEqual([st.timedOut, st.exitCode], [true, 137]);
 });
 
+test("stream: wait() after for await returns the exit status at once", { skip }, async () => {
+  // Used to wait forever: the iterator had consumed the end, so Node exited
+  // with code 13 (unsettled top-level await) and dropped the rest.
+  const s = await sb.execStream("echo one; echo two; exit 3");
+  const out = [];
+  for await (const c of s) out.push(Buffer.from(c.data));
+  assert.equal(Buffer.concat(out).toString(), "one\ntwo\n");
+  const st = await s.wait();
+  assert.equal(st.exitCode, 3);
+  for await (const c of s) assert.fail(`output after the end: ${c.data}`);
+});
+
+test("stream: break out of for await, then wait() gets the rest", { skip }, async () => {
+  const s = await sb.execStream("echo first; read x; echo rest; echo err >&2", { stdin: "pipe" });
+  let first = "";
+  for await (const c of s) {
+    first = Buffer.from(c.data).toString();
+    break;
+  }
+  assert.equal(first, "first\n");
+  s.writeStdin("go\n");
+  s.closeStdin();
+  const out = [];
+  const err = [];
+  const st = await s.wait({ onStdout: (d) => out.push(Buffer.from(d)), onStderr: (d) => err.push(Buffer.from(d)) });
+  assert.deepEqual([Buffer.concat(out).toString(), Buffer.concat(err).toString(), st.exitCode], ["rest\n", "err\n", 0]);
+});
+
 test("exec on a missing sandbox is NotFoundError", { skip }, async () => {
   const ghost = new Sandbox(sb.client, { ...sb.info, id: "sb_nope" });
   await assert.rejects(ghost.exec("true"), NotFoundError);

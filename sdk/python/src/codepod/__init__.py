@@ -7,6 +7,8 @@
     with Sandbox.create(image="codepod/tiny:latest") as sb:
         print(sb.exec(["echo", "hello"]).stdout)
 
+:class:`AsyncSandbox` is the same for asyncio (``await AsyncSandbox.create(...)``).
+
 The client reads ``CODEPOD_SERVER_URL`` and ``CODEPOD_API_KEY`` unless given
 a :class:`Client`. Errors are subclasses of :class:`CodePodError` carrying
 the server's problem document. Only the standard library is used.
@@ -36,10 +38,14 @@ from .files import FileInfo, Files
 from .process import ProcessHandle, ProcessOutput, Processes
 from ._generated import Process as ProcessInfo
 from .sandbox import Sandbox
+from .aio import AsyncExecStream, AsyncFiles, AsyncSandbox
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncExecStream",
+    "AsyncFiles",
+    "AsyncSandbox",
     "BadRequestError",
     "Client",
     "CodePodError",
