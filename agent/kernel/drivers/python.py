@@ -1,0 +1,95 @@
+# CodePod's Python kernel driver (see docs/code.md). The agent starts it
+# with requests on fd 3 and messages to the agent on fd 4, one JSON object
+# a line; fds 1 and 2 are the cell's stdout and stderr.
+import ast, base64, json, os, signal, sys, traceback
+
+os.set_inheritable(3, False)
+os.set_inheritable(4, False)
+_in = os.fdopen(3, "r", encoding="utf-8")
+_out = os.fdopen(4, "w", encoding="utf-8")
+
+
+def _send(msg):
+    _out.write(json.dumps(msg) + "\n")
+    _out.flush()
+
+
+def _bundle(obj):
+    data = {}
+    for meth, mime, enc in (("_repr_html_", "text/html", None),
+                            ("_repr_png_", "image/png", "b64"),
+                            ("_repr_json_", "application/json", "json"),
+                            ("_repr_markdown_", "text/markdown", None),
+                            ("_repr_svg_", "image/svg+xml", None)):
+        f = getattr(obj, meth, None)
+        if f is None or isinstance(obj, type):
+            continue
+        try:
+            v = f()
+        except Exception:
+            continue
+        if v is None:
+            continue
+        if enc == "b64":
+            v = base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+        elif enc == "json":
+            v = json.dumps(v)
+        data[mime] = v
+    data["text/plain"] = repr(obj)
+    return data
+
+
+def display(*objs):
+    """Send each object as a rich result (display_data)."""
+    for o in objs:
+        _send({"msg_type": "display_data", "data": _bundle(o)})
+
+
+_ns = {"__name__": "__main__", "__builtins__": __builtins__, "display": display}
+
+
+def _run(code):
+    tree = ast.parse(code, "<cell>", "exec")
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, "<cell>", "exec"), _ns)
+    if last is not None:
+        v = eval(compile(last, "<cell>", "eval"), _ns)
+        if v is not None:
+            _ns["_"] = v
+            _send({"msg_type": "execute_result", "data": _bundle(v)})
+
+
+def _cell(req):
+    status = "ok"
+    try:
+        _run(req.get("code", ""))
+    except BaseException as e:  # KeyboardInterrupt and SystemExit too
+        status = "error"
+        tb = traceback.format_exception(type(e), e, e.__traceback__)
+        _send({"msg_type": "error", "ename": type(e).__name__, "evalue": str(e), "traceback": tb})
+    finally:
+        for s in (sys.stdout, sys.stderr):
+            try:
+                s.flush()
+            except Exception:
+                pass
+    _send({"msg_type": "execute_reply", "status": status})
+
+
+def main():
+    os.environ.pop("CODEPOD_KERNEL", None)
+    while True:
+        try:
+            line = _in.readline()
+            if not line:
+                return
+            _cell(json.loads(line))
+        except KeyboardInterrupt:
+            # An interrupt that came between cells: the agent has had its
+            # reply already, or gets one here.
+            continue
+
+
+main()
