@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/codepod-dev/codepod/agent/kernel"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -22,7 +23,8 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 			"direct-tcpip": a.directTCPIP,
 		},
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{
-			"sftp": a.handleSFTP,
+			"sftp":           a.handleSFTP,
+			kernel.Subsystem: a.handleCode,
 		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.

@@ -67,6 +67,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerSSHTokens(api, s)
 	registerExec(api, s)
 	registerFiles(api, s)
+	registerCode(api, s)
 	registerTunnels(api, s)
 	registerPTY(api, s)
 	registerRunnerProtocol(api, s)
