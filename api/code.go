@@ -32,8 +32,8 @@ type CreateCodeContextRequest struct {
 	Language string `json:"language" enum:"python,javascript,bash" doc:"python (python3), javascript (node) or bash."`
 }
 
-// RunCodeRequest is one cell.
-type RunCodeRequest struct {
+// CodeRunRequest is one cell.
+type CodeRunRequest struct {
 	Code           string `json:"code" maxLength:"1048576" doc:"The cell's source."`
 	Language       string `json:"language,omitempty" enum:"python,javascript,bash" doc:"Required without context: the cell then runs in the sandbox's default context for the language (default-python …). With context, it must match the context's language if given."`
 	Context        string `json:"context,omitempty" maxLength:"100" doc:"A context's id (create-code-context)."`
@@ -48,8 +48,8 @@ type CodeError struct {
 	Traceback []string `json:"traceback" doc:"The formatted traceback, in lines or chunks as the interpreter gives them."`
 }
 
-// RunCodeResponse is what a cell did.
-type RunCodeResponse struct {
+// CodeRunResult is what a cell did.
+type CodeRunResult struct {
 	Context         string              `json:"context" doc:"The context that ran the cell."`
 	ExecutionCount  int                 `json:"execution_count"`
 	Stdout          string              `json:"stdout"`
@@ -70,7 +70,7 @@ type codeContextsInput struct {
 
 type codeContextInput struct {
 	ID      string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
-	Context string `path:"ctx" maxLength:"100" doc:"The context's id."`
+	Context string `path:"context_id" maxLength:"100" doc:"The context's id."`
 }
 
 type createCodeContextInput struct {
@@ -80,12 +80,12 @@ type createCodeContextInput struct {
 
 type runCodeInput struct {
 	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
-	Body RunCodeRequest
+	Body CodeRunRequest
 }
 
 type codeContextOutput struct{ Body CodeContext }
 type codeContextListOutput struct{ Body CodeContextList }
-type runCodeOutput struct{ Body RunCodeResponse }
+type runCodeOutput struct{ Body CodeRunResult }
 
 func registerCode(api huma.API, s *Server) {
 	errs := []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
@@ -102,11 +102,11 @@ func registerCode(api huma.API, s *Server) {
 	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/code/contexts", "list-code-contexts", "code", "List code contexts", errs...)
 	register(api, s, op, s.listCodeContexts)
 
-	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}/code/contexts/{ctx}", "delete-code-context", "code", "Delete a code context", errs...)
+	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}/code/contexts/{context_id}", "delete-code-context", "code", "Delete a code context", errs...)
 	op.DefaultStatus = http.StatusNoContent
 	register(api, s, describe(op, "Stops the context's interpreter (a running cell ends) and forgets the context."), s.deleteCodeContext)
 
-	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/code/contexts/{ctx}/restart", "restart-code-context", "code", "Restart a code context", errs...)
+	op = s.operation(userOnly, http.MethodPost, "/sandboxes/{id}/code/contexts/{context_id}/restart", "restart-code-context", "code", "Restart a code context", errs...)
 	register(api, s, describe(op, "Replaces the context's interpreter with a fresh one: its state is lost, its id stays."), s.restartCodeContext)
 }
 
@@ -133,7 +133,7 @@ func (s *Server) runCode(ctx context.Context, in *runCodeInput) (*runCodeOutput,
 		return nil, err
 	}
 	r := rep.Result
-	out := RunCodeResponse{Context: r.Context, ExecutionCount: r.ExecutionCount, Stdout: r.Stdout, Stderr: r.Stderr,
+	out := CodeRunResult{Context: r.Context, ExecutionCount: r.ExecutionCount, Stdout: r.Stdout, Stderr: r.Stderr,
 		StdoutTruncated: r.StdoutTruncated, StderrTruncated: r.StderrTruncated, Results: r.Results, ExitCode: r.ExitCode,
 		Interrupted: r.Interrupted, Restarted: r.Restarted, DurationMS: r.DurationMS}
 	if out.Results == nil {
