@@ -235,4 +235,3 @@ func lookPath(prog string, env []string) (string, error) {
 	}
 	return "", fmt.Errorf("%s is not installed in this sandbox (not in PATH %s)", prog, path)
 }
-

@@ -106,4 +106,3 @@ func printCodeResult(cmd *cobra.Command, r *client.CodeRunResult) error {
 	}
 	return nil
 }
-
