@@ -34,10 +34,14 @@ from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
 from ._generated import FileEntry
 from .files import FileInfo, Files
 from .sandbox import Sandbox
+from .code import CodeContext, CodeError, CodeRunResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CodeContext",
+    "CodeError",
+    "CodeRunResult",
     "BadRequestError",
     "Client",
     "CodePodError",
