@@ -162,14 +162,14 @@ func TestRunCode(t *testing.T) {
 	})
 	t.Run("another user gets 404", func(t *testing.T) {
 		key := c.otherUser(ctx, t, "code-stranger@example.com")
-		for _, r := range []struct{ method, path string }{
-			{"POST", path + "/run"}, {"GET", path + "/contexts"}, {"POST", path + "/contexts"},
+		for _, r := range []struct{ method, path, body string }{
+			{"POST", path + "/run", `{"language":"python","code":"1"}`},
+			{"GET", path + "/contexts", ""},
+			{"POST", path + "/contexts", `{"language":"python"}`},
+			{"POST", path + "/contexts/default-python/restart", ""},
+			{"DELETE", path + "/contexts/default-python", ""},
 		} {
-			body := `{"language":"python","code":"1"}`
-			if r.method == "GET" {
-				body = ""
-			}
-			if status := c.as(ctx, t, key, r.method, r.path, body); status != http.StatusNotFound {
+			if status := c.as(ctx, t, key, r.method, r.path, r.body); status != http.StatusNotFound {
 				t.Errorf("%s %s as another user: %d, want 404", r.method, r.path, status)
 			}
 		}
