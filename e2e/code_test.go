@@ -38,7 +38,7 @@ type codeContext struct {
 
 // baseSandbox makes a codepod/base sandbox (skipping without
 // CODEPOD_TEST_BASE_IMAGE=1, which CI sets).
-func baseSandbox(t *testing.T, c *cluster, name string) *sandbox {
+func baseSandbox(t testing.TB, c *cluster, name string) *sandbox {
 	t.Helper()
 	if os.Getenv("CODEPOD_TEST_BASE_IMAGE") == "" {
 		t.Skip("set CODEPOD_TEST_BASE_IMAGE=1 to run code contexts on codepod/base (built with debootstrap if absent)")
