@@ -5,6 +5,7 @@ import ast, base64, json, os, signal, sys, traceback
 
 os.set_inheritable(3, False)
 os.set_inheritable(4, False)
+sys.stdout.reconfigure(line_buffering=True)
 _in = os.fdopen(3, "r", encoding="utf-8")
 _out = os.fdopen(4, "w", encoding="utf-8")
 
