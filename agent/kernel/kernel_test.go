@@ -44,7 +44,8 @@ func TestPythonContext(t *testing.T) {
 		t.Fatalf("x + 1: %+v", r)
 	}
 	r := run(t, m, l, "", "python", "def f():\n    raise ValueError('bad value')\nf()", 0)
-	if r.Error == nil || r.Error.Name != "ValueError" || r.Error.Value != "bad value" || !strings.Contains(strings.Join(r.Error.Traceback, ""), "in f") {
+	if r.Error == nil || r.Error.Name != "ValueError" || r.Error.Value != "bad value" || !strings.Contains(strings.Join(r.Error.Traceback, ""), "in f") ||
+		strings.Contains(strings.Join(r.Error.Traceback, ""), "_run") {
 		t.Fatalf("error: %+v", r.Error)
 	}
 	r = run(t, m, l, "", "python", "class H:\n    def _repr_html_(self): return '<b>hi</b>'\nH()", 0)

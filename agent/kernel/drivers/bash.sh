@@ -8,7 +8,12 @@
 __cp_dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$__cp_dir"' EXIT
 trap '[ -n "$__cp_child" ] && kill -KILL -- -"$__cp_child" 2>/dev/null; __cp_int=1' INT
-while IFS=' ' read -r __cp_kind __cp_b64 <&3; do
+while :; do
+	if ! IFS=' ' read -r __cp_kind __cp_b64 <&3; then
+		# A late interrupt between cells interrupts read: keep going.
+		[ -n "$__cp_int" ] && { __cp_int=; continue; }
+		break
+	fi
 	[ "$__cp_kind" = execute_request ] || continue
 	__cp_code=$(printf %s "$__cp_b64" | base64 -d; printf x)
 	__cp_code=${__cp_code%x}

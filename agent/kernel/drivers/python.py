@@ -62,13 +62,35 @@ def _run(code):
             _send({"msg_type": "execute_result", "data": _bundle(v)})
 
 
+_in_cell = False
+_driver_file = sys._getframe().f_code.co_filename
+
+
+def _sigint(signum, frame):
+    # The agent's interrupt: a KeyboardInterrupt in a running cell, nothing
+    # between cells (so a late one cannot cost a reply).
+    if _in_cell:
+        raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGINT, _sigint)
+
+
 def _cell(req):
+    global _in_cell
     status = "ok"
     try:
-        _run(req.get("code", ""))
+        _in_cell = True
+        try:
+            _run(req.get("code", ""))
+        finally:
+            _in_cell = False
     except BaseException as e:  # KeyboardInterrupt and SystemExit too
         status = "error"
-        tb = traceback.format_exception(type(e), e, e.__traceback__)
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == _driver_file:
+            tb = tb.tb_next  # the driver's own frames
+        tb = traceback.format_exception(type(e), e, tb)
         _send({"msg_type": "error", "ename": type(e).__name__, "evalue": str(e), "traceback": tb})
     finally:
         for s in (sys.stdout, sys.stderr):
@@ -82,15 +104,10 @@ def _cell(req):
 def main():
     os.environ.pop("CODEPOD_KERNEL", None)
     while True:
-        try:
-            line = _in.readline()
-            if not line:
-                return
-            _cell(json.loads(line))
-        except KeyboardInterrupt:
-            # An interrupt that came between cells: the agent has had its
-            # reply already, or gets one here.
-            continue
+        line = _in.readline()
+        if not line:
+            return
+        _cell(json.loads(line))
 
 
 main()
