@@ -37,7 +37,7 @@ type CodeRunRequest struct {
 	Code           string `json:"code" maxLength:"1048576" doc:"The cell's source."`
 	Language       string `json:"language,omitempty" enum:"python,javascript,bash" doc:"Required without context: the cell then runs in the sandbox's default context for the language (default-python …). With context, it must match the context's language if given."`
 	Context        string `json:"context,omitempty" maxLength:"100" doc:"A context's id (create-code-context)."`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" minimum:"1" maximum:"3600" doc:"The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 3 s is restarted (restarted: true)."`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" minimum:"1" maximum:"3600" doc:"The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 5 s is restarted (restarted: true)."`
 	MaxOutputBytes int    `json:"max_output_bytes,omitempty" minimum:"1" maximum:"4194304" doc:"Most bytes kept of stdout and of stderr (default 1 MiB); the rest is dropped and *_truncated set."`
 }
 

@@ -514,7 +514,7 @@ type CodeRunRequest struct {
 	// MaxOutputBytes Most bytes kept of stdout and of stderr (default 1 MiB); the rest is dropped and *_truncated set.
 	MaxOutputBytes *int64 `json:"max_output_bytes,omitempty"`
 
-	// TimeoutSeconds The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 3 s is restarted (restarted: true).
+	// TimeoutSeconds The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 5 s is restarted (restarted: true).
 	TimeoutSeconds *int64 `json:"timeout_seconds,omitempty"`
 }
 

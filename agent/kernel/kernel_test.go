@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -111,5 +112,29 @@ func TestBashContext(t *testing.T) {
 	}
 	if infos := m.List(); len(infos) != 1 || !strings.HasSuffix(infos[0].Cwd, "/sub") {
 		t.Fatalf("list: %+v", infos)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	need(t, "bash")
+	m, l := kernel.NewManager(), launch(t)
+	defer m.Close()
+	for i := 0; i < kernel.MaxContexts; i++ {
+		if _, err := m.Create("bash", l); err != nil {
+			t.Fatalf("context %d: %v", i+1, err)
+		}
+	}
+	_, err := m.Create("bash", l)
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || ke.Code != "conflict" {
+		t.Fatalf("context %d: %v, want a conflict", kernel.MaxContexts+1, err)
+	}
+	id := m.List()[0].ID
+	r, err := m.Run(context.Background(), kernel.Request{Context: id, Code: "head -c 5000 /dev/zero | tr '\\0' x", MaxOutputBytes: 100}, l)
+	if err != nil || !r.StdoutTruncated || len(r.Stdout) != 100 {
+		t.Fatalf("truncated output: %+v, %v", r, err)
+	}
+	if _, err := m.Run(context.Background(), kernel.Request{Language: "cobol", Code: "1"}, l); !errors.As(err, &ke) || ke.Code != "invalid" {
+		t.Fatalf("an unknown language: %v", err)
 	}
 }

@@ -24,7 +24,7 @@ const (
 	MaxTimeout     = time.Hour
 	// InterruptGrace is how long an interrupted cell has to answer before
 	// its kernel is killed (the context then restarts empty).
-	InterruptGrace = 3 * time.Second
+	InterruptGrace = 5 * time.Second
 	// MaxResults bounds the rich results of one cell.
 	MaxResults = 64
 )

@@ -292,7 +292,7 @@ class CodeRunRequest:
     """Most bytes kept of stdout and of stderr (default 1 MiB); the rest is dropped and *_truncated set."""
 
     timeout_seconds: int | None = None
-    """The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 3 s is restarted (restarted: true)."""
+    """The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 5 s is restarted (restarted: true)."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CodeRunRequest:

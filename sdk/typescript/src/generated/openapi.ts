@@ -958,7 +958,7 @@ export interface components {
             max_output_bytes?: number;
             /**
              * Format: int64
-             * @description The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 3 s is restarted (restarted: true).
+             * @description The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 5 s is restarted (restarted: true).
              */
             timeout_seconds?: number;
         };
