@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/codepod-dev/codepod/agent/hostkey"
+	"github.com/codepod-dev/codepod/agent/kernel"
 	"github.com/codepod-dev/codepod/agent/proc"
 	"github.com/gliderlabs/ssh"
 )
@@ -111,6 +112,7 @@ type Agent struct {
 	log    *slog.Logger
 	srv    *ssh.Server
 	reaper *proc.Reaper
+	code   *kernel.Manager // code contexts (code.go)
 
 	ctx    context.Context // ends when the agent is closed
 	cancel context.CancelFunc
@@ -133,7 +135,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger)}
+	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), code: kernel.NewManager()}
 	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.srv = a.newServer(signer)
@@ -225,6 +227,7 @@ func (a *Agent) Shutdown(ctx context.Context, sig syscall.Signal) error {
 	}
 	err := a.srv.Close()
 	a.procs.killAll()
+	a.code.Close()
 	a.wg.Wait()
 	a.cancel()
 	a.reapWG.Wait()

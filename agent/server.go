@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/codepod-dev/codepod/agent/kernel"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -24,6 +25,7 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{
 			"sftp":           a.handleSFTP,
 			ProcessSubsystem: a.handleProcess,
+			kernel.Subsystem: a.handleCode,
 		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.

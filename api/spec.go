@@ -69,6 +69,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerExec(api, s)
 	registerProcesses(api, s)
 	registerFiles(api, s)
+	registerCode(api, s)
 	registerTunnels(api, s)
 	registerPTY(api, s)
 	registerRunnerProtocol(api, s)

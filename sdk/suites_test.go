@@ -39,6 +39,15 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 // serverEnv is the environment that points an SDK at the shared cluster.
 func serverEnv(t *testing.T) []string {
 	url, key := sdktest.Shared(t)
+	if os.Getenv("CODEPOD_TEST_BASE_IMAGE") != "" { // the code-context tests run on codepod/base
+		bin, err := sdktest.Binaries()
+		if err == nil {
+			err = sdktest.BaseImage(filepath.Join(bin, "codepod"))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	return []string{"CODEPOD_SERVER_URL=" + url, "CODEPOD_API_KEY=" + key}
 }
 

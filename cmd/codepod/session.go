@@ -19,7 +19,7 @@ import (
 // sandboxSessionCommands are the commands that reach into a running
 // sandbox through the tunnel: exec, ssh, cp, port-forward, logs.
 func sandboxSessionCommands() []*cobra.Command {
-	return append([]*cobra.Command{newExecCmd(), newSSHCmd(), newCpCmd(), newPortForwardCmd(), newLogsCmd()}, processCommands()...)
+	return append([]*cobra.Command{newExecCmd(), newRunCodeCmd(), newSSHCmd(), newCpCmd(), newPortForwardCmd(), newLogsCmd()}, processCommands()...)
 }
 
 // dialSandbox opens an SSH client to a running sandbox with the CLI's

@@ -188,6 +188,25 @@ func TinyImage(codepodBin string) error {
 	return tinyErr
 }
 
+var (
+	baseOnce sync.Once
+	baseErr  error
+)
+
+// BaseImage makes sure codepod/base:latest exists, building it with
+// `codepod image build base` (debootstrap, minutes) when it does not.
+func BaseImage(codepodBin string) error {
+	baseOnce.Do(func() {
+		if exec.Command("docker", "image", "inspect", "codepod/base:latest").Run() == nil {
+			return
+		}
+		if out, err := exec.Command(codepodBin, "image", "build", "base").CombinedOutput(); err != nil {
+			baseErr = fmt.Errorf("build codepod/base:latest: %v\n%s", err, out)
+		}
+	})
+	return baseErr
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)

@@ -20,8 +20,9 @@ const Suite = "bookworm"
 
 // BasePackages are installed on top of debootstrap's minbase. python3 (not
 // just python3-minimal) so that the standard library (json, subprocess …)
-// is there for code that sandboxes run.
-var BasePackages = []string{"python3", "git", "curl", "bash", "ca-certificates"}
+// is there for code that sandboxes run; nodejs for JavaScript code contexts
+// (docs/code.md).
+var BasePackages = []string{"python3", "nodejs", "git", "curl", "bash", "ca-certificates"}
 
 // buildBase debootstraps Debian into a temporary directory and imports it.
 func buildBase(ctx context.Context, e Engine, ref string, opts Options, log *slog.Logger) error {

@@ -118,8 +118,8 @@ func TestBaseImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("base image built in %s, %d MB", time.Since(start).Round(time.Second), img.Size>>20)
-	out := run(t, ref, "bash", "-c", `python3 -c 'import json, subprocess, sqlite3; print("py", json.dumps([1]))'; git --version; curl --version | head -1; test -s /etc/ssl/certs/ca-certificates.crt && echo certs`)
-	for _, want := range []string{"py [1]", "git version", "curl ", "certs"} {
+	out := run(t, ref, "bash", "-c", `python3 -c 'import json, subprocess, sqlite3; print("py", json.dumps([1]))'; node -e 'console.log("node", 6 * 7)'; git --version; curl --version | head -1; test -s /etc/ssl/certs/ca-certificates.crt && echo certs`)
+	for _, want := range []string{"py [1]", "node 42", "git version", "curl ", "certs"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("base image lacks %q: %s", want, out)
 		}

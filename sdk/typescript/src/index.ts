@@ -27,6 +27,7 @@ export {
   UnavailableError,
   type FieldError,
 } from "./errors.js";
+export type { CodeContext, CodeError, CodeLanguage, CodeRunResult, RunCodeOptions } from "./code.js";
 export { ExecStream, type Command, type ExecOptions, type ExecResult, type ExitStatus, type OutputChunk, type StreamOptions } from "./exec.js";
 export {
   ProcessHandle,

@@ -4,6 +4,17 @@ import { NotFoundError, SandboxFailedError, TimeoutError } from "./errors.js";
 import { exec, execStream, type Command, type ExecOptions, type ExecResult, type ExecStream, type StreamOptions } from "./exec.js";
 import { Files } from "./files.js";
 import { Processes } from "./process.js";
+import {
+  createCodeContext,
+  deleteCodeContext,
+  listCodeContexts,
+  restartCodeContext,
+  runCode,
+  type CodeContext,
+  type CodeLanguage,
+  type CodeRunResult,
+  type RunCodeOptions,
+} from "./code.js";
 
 /** A sandbox as the server describes it. */
 export type SandboxInfo = components["schemas"]["Sandbox"];
@@ -233,6 +244,35 @@ export class Sandbox {
    */
   execStream(cmd: Command, options: StreamOptions = {}): Promise<ExecStream> {
     return execStream(this.client, this.id, cmd, options);
+  }
+
+  /**
+   * Runs code as one cell in a persistent interpreter (docs/code.md):
+   * variables survive between calls on the same context. An exception is
+   * not thrown: look at the result's error and interrupted.
+   */
+  runCode(code: string, options: RunCodeOptions = {}): Promise<CodeRunResult> {
+    return runCode(this.client, this.id, code, options);
+  }
+
+  /** Starts a new interpreter: python (default), javascript or bash. */
+  createCodeContext(language: CodeLanguage = "python"): Promise<CodeContext> {
+    return createCodeContext(this.client, this.id, language);
+  }
+
+  /** The sandbox's code contexts, oldest first. */
+  listCodeContexts(): Promise<CodeContext[]> {
+    return listCodeContexts(this.client, this.id);
+  }
+
+  /** Replaces a context's interpreter with a fresh one (state lost, id kept). */
+  restartCodeContext(context: string | CodeContext): Promise<CodeContext> {
+    return restartCodeContext(this.client, this.id, context);
+  }
+
+  /** Stops a context's interpreter and forgets it. */
+  deleteCodeContext(context: string | CodeContext): Promise<void> {
+    return deleteCodeContext(this.client, this.id, context);
   }
 }
 

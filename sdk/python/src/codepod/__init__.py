@@ -39,6 +39,7 @@ from .process import ProcessHandle, ProcessOutput, Processes
 from ._generated import Process as ProcessInfo
 from .sandbox import Sandbox
 from .aio import AsyncExecStream, AsyncFiles, AsyncSandbox
+from .code import CodeContext, CodeError, CodeRunResult
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,9 @@ __all__ = [
     "AsyncExecStream",
     "AsyncFiles",
     "AsyncSandbox",
+    "CodeContext",
+    "CodeError",
+    "CodeRunResult",
     "BadRequestError",
     "Client",
     "CodePodError",

@@ -29,6 +29,14 @@ def _format_time(value: datetime.datetime) -> str:
 
 API_VERSION = "1.0.0"
 
+CodeContextLanguage = Literal["python", "javascript", "bash"]
+
+CodeRunRequestLanguage = Literal["python", "javascript", "bash"]
+"""Required without context: the cell then runs in the sandbox's default context for the language (default-python …). With context, it must match the context's language if given."""
+
+CreateCodeContextRequestLanguage = Literal["python", "javascript", "bash"]
+"""python (python3), javascript (node) or bash."""
+
 CreateSandboxRequestNetwork = Literal["none", "bridge"]
 """none: loopback only (default); bridge: an isolated bridge with outbound access."""
 
@@ -176,6 +184,219 @@ class Capacity:
 
 
 @dataclass(kw_only=True)
+class CodeContext:
+    """The CodeContext schema of the API."""
+
+    created: datetime.datetime
+
+    cwd: str
+    """The interpreter's working directory."""
+
+    execution_count: int
+    """Cells run since the interpreter started."""
+
+    id: str
+    """The context's id; default contexts are default-<language>."""
+
+    language: CodeContextLanguage
+
+    last_used: datetime.datetime
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CodeContext:
+        """Builds the model from its JSON object."""
+        return cls(
+            created=_parse_time(d["created"]),
+            cwd=d["cwd"],
+            execution_count=int(d["execution_count"]),
+            id=d["id"],
+            language=d["language"],
+            last_used=_parse_time(d["last_used"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created"] = _format_time(self.created)
+        out["cwd"] = self.cwd
+        out["execution_count"] = self.execution_count
+        out["id"] = self.id
+        out["language"] = self.language
+        out["last_used"] = _format_time(self.last_used)
+        return out
+
+
+@dataclass(kw_only=True)
+class CodeContextList:
+    """The CodeContextList schema of the API."""
+
+    contexts: list[CodeContext] | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CodeContextList:
+        """Builds the model from its JSON object."""
+        return cls(
+            contexts=[CodeContext.from_dict(v) for v in d["contexts"]] if d.get("contexts") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.contexts is not None:
+            out["contexts"] = [v.to_dict() for v in self.contexts]
+        return out
+
+
+@dataclass(kw_only=True)
+class CodeError:
+    """The CodeError schema of the API."""
+
+    name: str
+    """The exception's class: ValueError, TypeError, KeyboardInterrupt …"""
+
+    traceback: list[str] | None = None
+    """The formatted traceback, in lines or chunks as the interpreter gives them."""
+
+    value: str
+    """Its message."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CodeError:
+        """Builds the model from its JSON object."""
+        return cls(
+            name=d["name"],
+            traceback=[v for v in d["traceback"]] if d.get("traceback") is not None else None,
+            value=d["value"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["name"] = self.name
+        if self.traceback is not None:
+            out["traceback"] = [v for v in self.traceback]
+        out["value"] = self.value
+        return out
+
+
+@dataclass(kw_only=True)
+class CodeRunRequest:
+    """The CodeRunRequest schema of the API."""
+
+    code: str
+    """The cell's source."""
+
+    context: str | None = None
+    """A context's id (create-code-context)."""
+
+    language: CodeRunRequestLanguage | None = None
+    """Required without context: the cell then runs in the sandbox's default context for the language (default-python …). With context, it must match the context's language if given."""
+
+    max_output_bytes: int | None = None
+    """Most bytes kept of stdout and of stderr (default 1 MiB); the rest is dropped and *_truncated set."""
+
+    timeout_seconds: int | None = None
+    """The cell is interrupted after this many seconds (default 60): SIGINT, a KeyboardInterrupt in Python; the context keeps its state. An interpreter that does not stop within 5 s is restarted (restarted: true)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CodeRunRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            code=d["code"],
+            context=d["context"] if d.get("context") is not None else None,
+            language=d["language"] if d.get("language") is not None else None,
+            max_output_bytes=int(d["max_output_bytes"]) if d.get("max_output_bytes") is not None else None,
+            timeout_seconds=int(d["timeout_seconds"]) if d.get("timeout_seconds") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["code"] = self.code
+        if self.context is not None:
+            out["context"] = self.context
+        if self.language is not None:
+            out["language"] = self.language
+        if self.max_output_bytes is not None:
+            out["max_output_bytes"] = self.max_output_bytes
+        if self.timeout_seconds is not None:
+            out["timeout_seconds"] = self.timeout_seconds
+        return out
+
+
+@dataclass(kw_only=True)
+class CodeRunResult:
+    """The CodeRunResult schema of the API."""
+
+    context: str
+    """The context that ran the cell."""
+
+    duration_ms: int
+
+    error: CodeError | None = None
+
+    execution_count: int
+
+    exit_code: int | None = None
+    """A bash cell's exit status."""
+
+    interrupted: bool
+    """The timeout interrupted the cell."""
+
+    restarted: bool
+    """The interpreter had died or ignored the interrupt and was started again: the context's state is lost."""
+
+    results: list[dict[str, str]] | None = None
+    """Rich results in order (display() calls, then the last expression's value), each a map of MIME type to data: text/plain, text/html, image/png (base64), application/json (as text) …"""
+
+    stderr: str
+
+    stderr_truncated: bool
+
+    stdout: str
+
+    stdout_truncated: bool
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CodeRunResult:
+        """Builds the model from its JSON object."""
+        return cls(
+            context=d["context"],
+            duration_ms=int(d["duration_ms"]),
+            error=CodeError.from_dict(d["error"]) if d.get("error") is not None else None,
+            execution_count=int(d["execution_count"]),
+            exit_code=int(d["exit_code"]) if d.get("exit_code") is not None else None,
+            interrupted=bool(d["interrupted"]),
+            restarted=bool(d["restarted"]),
+            results=[{k: v for k, v in v.items()} for v in d["results"]] if d.get("results") is not None else None,
+            stderr=d["stderr"],
+            stderr_truncated=bool(d["stderr_truncated"]),
+            stdout=d["stdout"],
+            stdout_truncated=bool(d["stdout_truncated"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["context"] = self.context
+        out["duration_ms"] = self.duration_ms
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        out["execution_count"] = self.execution_count
+        if self.exit_code is not None:
+            out["exit_code"] = self.exit_code
+        out["interrupted"] = self.interrupted
+        out["restarted"] = self.restarted
+        if self.results is not None:
+            out["results"] = [{k: v for k, v in v.items()} for v in self.results]
+        out["stderr"] = self.stderr
+        out["stderr_truncated"] = self.stderr_truncated
+        out["stdout"] = self.stdout
+        out["stdout_truncated"] = self.stdout_truncated
+        return out
+
+
+@dataclass(kw_only=True)
 class CreateAPIKeyRequest:
     """The CreateAPIKeyRequest schema of the API."""
 
@@ -199,6 +420,27 @@ class CreateAPIKeyRequest:
         if self.expires_in is not None:
             out["expires_in"] = self.expires_in
         out["name"] = self.name
+        return out
+
+
+@dataclass(kw_only=True)
+class CreateCodeContextRequest:
+    """The CreateCodeContextRequest schema of the API."""
+
+    language: CreateCodeContextRequestLanguage
+    """python (python3), javascript (node) or bash."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CreateCodeContextRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            language=d["language"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["language"] = self.language
         return out
 
 
@@ -2576,12 +2818,14 @@ class Operation:
 OPERATIONS: dict[str, Operation] = {
     "connect-runner-tunnel": Operation("GET", "/api/v1/runners/tunnels/{id}", "Connect the runner's end of a tunnel (WebSocket)"),
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
+    "create-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts", "Create a code context"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
     "delete-api-key": Operation("DELETE", "/api/v1/api-keys/{id}", "Delete an API key"),
+    "delete-code-context": Operation("DELETE", "/api/v1/sandboxes/{id}/code/contexts/{context_id}", "Delete a code context"),
     "delete-file": Operation("DELETE", "/api/v1/sandboxes/{id}/files", "Delete a file or directory"),
     "delete-runner": Operation("DELETE", "/api/v1/runners/{id}", "Delete a runner"),
     "delete-runner-token": Operation("DELETE", "/api/v1/runner-tokens/{id}", "Delete a runner registration token"),
@@ -2604,6 +2848,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
+    "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
     "list-processes": Operation("GET", "/api/v1/sandboxes/{id}/processes", "List background processes"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
@@ -2621,6 +2866,8 @@ OPERATIONS: dict[str, Operation] = {
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
+    "restart-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts/{context_id}/restart", "Restart a code context"),
+    "run-code": Operation("POST", "/api/v1/sandboxes/{id}/code/run", "Run code in a context"),
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "signal-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/signal", "Send a signal to a background process"),
     "start-process": Operation("POST", "/api/v1/sandboxes/{id}/processes", "Start a background process"),

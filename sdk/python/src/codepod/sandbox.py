@@ -15,6 +15,7 @@ from .errors import NotFoundError, SandboxFailedError, TimeoutError
 from .exec import ExecResult, ExecStream, run_exec, start_stream
 from .files import Files
 from .process import Processes
+from .code import CodeContext, CodeRunResult, run_code
 
 DEFAULT_WAIT_TIMEOUT = 120.0
 """Seconds ``Sandbox.create`` and ``start`` wait for the sandbox to run."""
@@ -246,6 +247,47 @@ class Sandbox:
         a binary file or an iterable of bytes; None closes stdin at once;
         ``PIPE`` leaves it open for ``write_stdin`` and ``close_stdin``."""
         return start_stream(self.client, self.id, cmd, env=env, cwd=cwd, stdin=stdin, timeout=timeout)
+
+    # Code contexts (docs/code.md) ---------------------------------------
+
+    def run_code(
+        self,
+        code: str,
+        *,
+        language: str | None = None,
+        context: str | CodeContext | None = None,
+        timeout: float | None = None,
+        max_output_bytes: int | None = None,
+    ) -> CodeRunResult:
+        """Runs ``code`` as one cell in a persistent interpreter: variables
+        survive between calls on the same context. ``language`` is python
+        (the default without ``context``), javascript or bash; without
+        ``context`` the sandbox's default context for the language runs it.
+        An exception is not raised: look at ``error`` (name, value,
+        traceback) and ``interrupted``; ``results`` holds rich results as
+        MIME type → data maps (``text/plain``, ``text/html`` …)."""
+        return run_code(self.client, self.id, code, language=language, context=context, timeout=timeout,
+                        max_output_bytes=max_output_bytes)
+
+    def create_code_context(self, language: str = "python") -> CodeContext:
+        """Starts a new interpreter (python, javascript or bash)."""
+        return CodeContext.from_dict(self.client.call("create-code-context", path={"id": self.id},
+                                                      body={"language": language}))
+
+    def list_code_contexts(self) -> builtins.list[CodeContext]:
+        """The sandbox's code contexts, oldest first."""
+        ans = self.client.call("list-code-contexts", path={"id": self.id})
+        return [CodeContext.from_dict(c) for c in ans.get("contexts") or []]
+
+    def restart_code_context(self, context: str | CodeContext) -> CodeContext:
+        """Replaces the context's interpreter with a fresh one (state lost, id kept)."""
+        cid = context.id if isinstance(context, CodeContext) else context
+        return CodeContext.from_dict(self.client.call("restart-code-context", path={"id": self.id, "context_id": cid}))
+
+    def delete_code_context(self, context: str | CodeContext) -> None:
+        """Stops the context's interpreter and forgets it."""
+        cid = context.id if isinstance(context, CodeContext) else context
+        self.client.call("delete-code-context", path={"id": self.id, "context_id": cid})
 
 
 def _policy(mode: str | None, allow: list[str] | None, deny: list[str] | None) -> NetworkPolicy | None:
