@@ -81,6 +81,8 @@ SandboxPayloadNetwork = Literal["none", "bridge"]
 
 SandboxStateState = Literal["running", "stopped", "missing"]
 
+WebhookDeliveryStatus = Literal["pending", "succeeded", "failed"]
+
 
 @dataclass(kw_only=True)
 class APIKey:
@@ -637,6 +639,38 @@ class CreateUserRequest:
             out["name"] = self.name
         if self.password is not None:
             out["password"] = self.password
+        return out
+
+
+@dataclass(kw_only=True)
+class CreateWebhookRequest:
+    """The CreateWebhookRequest schema of the API."""
+
+    description: str | None = None
+
+    events: list[str] | None = None
+    """Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted); empty: all."""
+
+    url: str
+    """http(s) URL CodePod POSTs events to. Loopback, link-local and private addresses are refused unless an admin allowed them (--webhook-allow-net)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CreateWebhookRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            description=d["description"] if d.get("description") is not None else None,
+            events=[v for v in d["events"]] if d.get("events") is not None else None,
+            url=d["url"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.events is not None:
+            out["events"] = [v for v in self.events]
+        out["url"] = self.url
         return out
 
 
@@ -1288,6 +1322,58 @@ class ListUser:
         """Builds the model from its JSON object."""
         return cls(
             items=[User.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListWebhook:
+    """The ListWebhook schema of the API."""
+
+    items: list[Webhook]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListWebhook:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[Webhook.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListWebhookDelivery:
+    """The ListWebhookDelivery schema of the API."""
+
+    items: list[WebhookDelivery]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListWebhookDelivery:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[WebhookDelivery.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
         )
 
@@ -2648,6 +2734,27 @@ class StdinProcessInputBody:
 
 
 @dataclass(kw_only=True)
+class TestWebhookOutputBody:
+    """The TestWebhookOutputBody schema of the API."""
+
+    event_id: str
+    """The webhook-id of the test message; see its delivery in the delivery log."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TestWebhookOutputBody:
+        """Builds the model from its JSON object."""
+        return cls(
+            event_id=d["event_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["event_id"] = self.event_id
+        return out
+
+
+@dataclass(kw_only=True)
 class TunnelPayload:
     """The TunnelPayload schema of the API."""
 
@@ -2700,6 +2807,43 @@ class UpdateUserRequest:
         out: dict[str, Any] = {}
         if self.quota is not None:
             out["quota"] = self.quota.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
+class UpdateWebhookRequest:
+    """The UpdateWebhookRequest schema of the API."""
+
+    description: str | None = None
+
+    disabled: bool | None = None
+    """false re-enables a disabled endpoint (its failure streak starts over)."""
+
+    events: list[str] | None = None
+
+    url: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UpdateWebhookRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            description=d["description"] if d.get("description") is not None else None,
+            disabled=bool(d["disabled"]) if d.get("disabled") is not None else None,
+            events=[v for v in d["events"]] if d.get("events") is not None else None,
+            url=d["url"] if d.get("url") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.disabled is not None:
+            out["disabled"] = self.disabled
+        if self.events is not None:
+            out["events"] = [v for v in self.events]
+        if self.url is not None:
+            out["url"] = self.url
         return out
 
 
@@ -2806,6 +2950,141 @@ class WarmPool:
         return out
 
 
+@dataclass(kw_only=True)
+class Webhook:
+    """The Webhook schema of the API."""
+
+    created_at: datetime.datetime
+
+    description: str
+
+    disabled: bool
+
+    disabled_reason: str | None = None
+    """Why it is disabled, e.g. after a run of failed attempts."""
+
+    events: list[str]
+    """Event types it receives; empty: all."""
+
+    failure_streak: int
+    """Failed attempts since the last success."""
+
+    id: str
+
+    previous_secret_valid_until: datetime.datetime | None = None
+    """After a rotation, the old secret still signs (beside the new) until then."""
+
+    secret: str | None = None
+    """The signing secret (whsec_…): only in the answer that made or rotated it."""
+
+    url: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Webhook:
+        """Builds the model from its JSON object."""
+        return cls(
+            created_at=_parse_time(d["created_at"]),
+            description=d["description"],
+            disabled=bool(d["disabled"]),
+            disabled_reason=d["disabled_reason"] if d.get("disabled_reason") is not None else None,
+            events=[v for v in d["events"]],
+            failure_streak=int(d["failure_streak"]),
+            id=d["id"],
+            previous_secret_valid_until=_parse_time(d["previous_secret_valid_until"]) if d.get("previous_secret_valid_until") is not None else None,
+            secret=d["secret"] if d.get("secret") is not None else None,
+            url=d["url"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created_at"] = _format_time(self.created_at)
+        out["description"] = self.description
+        out["disabled"] = self.disabled
+        if self.disabled_reason is not None:
+            out["disabled_reason"] = self.disabled_reason
+        out["events"] = [v for v in self.events]
+        out["failure_streak"] = self.failure_streak
+        out["id"] = self.id
+        if self.previous_secret_valid_until is not None:
+            out["previous_secret_valid_until"] = _format_time(self.previous_secret_valid_until)
+        if self.secret is not None:
+            out["secret"] = self.secret
+        out["url"] = self.url
+        return out
+
+
+@dataclass(kw_only=True)
+class WebhookDelivery:
+    """The WebhookDelivery schema of the API."""
+
+    attempts: int
+
+    created_at: datetime.datetime
+
+    event_id: str
+    """The webhook-id header: the same for every attempt and redelivery."""
+
+    event_type: str
+
+    id: str
+
+    last_error: str | None = None
+    """The last attempt's error, or the start of a non-2xx answer's body."""
+
+    last_latency_ms: float
+
+    last_status: int
+    """HTTP status of the last attempt; 0: no answer."""
+
+    next_attempt_at: datetime.datetime | None = None
+    """When pending: the next attempt."""
+
+    sandbox_id: str | None = None
+
+    status: WebhookDeliveryStatus
+
+    updated_at: datetime.datetime
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WebhookDelivery:
+        """Builds the model from its JSON object."""
+        return cls(
+            attempts=int(d["attempts"]),
+            created_at=_parse_time(d["created_at"]),
+            event_id=d["event_id"],
+            event_type=d["event_type"],
+            id=d["id"],
+            last_error=d["last_error"] if d.get("last_error") is not None else None,
+            last_latency_ms=float(d["last_latency_ms"]),
+            last_status=int(d["last_status"]),
+            next_attempt_at=_parse_time(d["next_attempt_at"]) if d.get("next_attempt_at") is not None else None,
+            sandbox_id=d["sandbox_id"] if d.get("sandbox_id") is not None else None,
+            status=d["status"],
+            updated_at=_parse_time(d["updated_at"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["attempts"] = self.attempts
+        out["created_at"] = _format_time(self.created_at)
+        out["event_id"] = self.event_id
+        out["event_type"] = self.event_type
+        out["id"] = self.id
+        if self.last_error is not None:
+            out["last_error"] = self.last_error
+        out["last_latency_ms"] = self.last_latency_ms
+        out["last_status"] = self.last_status
+        if self.next_attempt_at is not None:
+            out["next_attempt_at"] = _format_time(self.next_attempt_at)
+        if self.sandbox_id is not None:
+            out["sandbox_id"] = self.sandbox_id
+        out["status"] = self.status
+        out["updated_at"] = _format_time(self.updated_at)
+        return out
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation of the API: its HTTP method and path template."""
@@ -2824,6 +3103,7 @@ OPERATIONS: dict[str, Operation] = {
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
+    "create-webhook": Operation("POST", "/api/v1/webhooks", "Add a webhook endpoint"),
     "delete-api-key": Operation("DELETE", "/api/v1/api-keys/{id}", "Delete an API key"),
     "delete-code-context": Operation("DELETE", "/api/v1/sandboxes/{id}/code/contexts/{context_id}", "Delete a code context"),
     "delete-file": Operation("DELETE", "/api/v1/sandboxes/{id}/files", "Delete a file or directory"),
@@ -2832,6 +3112,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete-sandbox": Operation("DELETE", "/api/v1/sandboxes/{id}", "Delete a sandbox"),
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
     "delete-user": Operation("DELETE", "/api/v1/users/{id}", "Delete a user"),
+    "delete-webhook": Operation("DELETE", "/api/v1/webhooks/{id}", "Delete a webhook endpoint"),
     "disable-user": Operation("POST", "/api/v1/users/{id}/disable", "Disable a user"),
     "download-archive": Operation("GET", "/api/v1/sandboxes/{id}/files/archive", "Download a directory as tar"),
     "download-file": Operation("GET", "/api/v1/sandboxes/{id}/files", "Download a file"),
@@ -2846,6 +3127,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
+    "get-webhook": Operation("GET", "/api/v1/webhooks/{id}", "Get a webhook endpoint"),
     "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
@@ -2857,16 +3139,20 @@ OPERATIONS: dict[str, Operation] = {
     "list-ssh-keys": Operation("GET", "/api/v1/ssh-keys", "List the caller's SSH public keys"),
     "list-user-api-keys": Operation("GET", "/api/v1/users/{id}/api-keys", "List a user's API keys"),
     "list-users": Operation("GET", "/api/v1/users", "List users"),
+    "list-webhook-deliveries": Operation("GET", "/api/v1/webhooks/{id}/deliveries", "List a webhook endpoint's deliveries"),
+    "list-webhooks": Operation("GET", "/api/v1/webhooks", "List the caller's webhook endpoints"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
     "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
     "open-terminal": Operation("GET", "/api/v1/sandboxes/{id}/pty", "Open a terminal in a sandbox (WebSocket, for browsers)"),
     "open-tunnel": Operation("GET", "/api/v1/sandboxes/{id}/tunnel", "Open an SSH tunnel to a sandbox (WebSocket)"),
     "poll-jobs": Operation("POST", "/api/v1/runners/poll", "Poll for jobs (long poll, heartbeat)"),
     "read-process-output": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/output", "Read a background process's output"),
+    "redeliver-webhook": Operation("POST", "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", "Deliver an event again"),
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
     "restart-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts/{context_id}/restart", "Restart a code context"),
+    "rotate-webhook-secret": Operation("POST", "/api/v1/webhooks/{id}/rotate-secret", "Give a webhook endpoint a new secret"),
     "run-code": Operation("POST", "/api/v1/sandboxes/{id}/code/run", "Run code in a context"),
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "signal-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/signal", "Send a signal to a background process"),
@@ -2875,7 +3161,9 @@ OPERATIONS: dict[str, Operation] = {
     "stdin-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/stdin", "Write to a background process's stdin"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
     "stream-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/stream", "Attach to a background process (WebSocket)"),
+    "test-webhook": Operation("POST", "/api/v1/webhooks/{id}/test", "Send a test event to a webhook endpoint"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
+    "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
     "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
