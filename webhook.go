@@ -84,8 +84,8 @@ type WebhookEvent struct {
 	// SandboxVersion is the sandbox's version after the change: it orders
 	// the deliveries of one sandbox (versions only grow).
 	SandboxVersion int64
-	Payload   []byte // the JSON body
-	CreatedAt time.Time
+	Payload        []byte // the JSON body
+	CreatedAt      time.Time
 }
 
 // Delivery statuses.
