@@ -44,6 +44,34 @@ func (h *Handler) addTools(s *mcp.Server) {
 	addTool(s, &mcp.Tool{Name: "write_file", Description: "Write a file in a sandbox, creating its parent directories and replacing " +
 		"what was there."}, h.writeFile)
 	restTool[listFilesIn, fileList](h, s, &mcp.Tool{Name: "list_files", Description: "List a directory of a sandbox."}, listFiles)
+	restTool[runCodeIn, map[string]any](h, s, &mcp.Tool{Name: "run_code", Description: "Run code in a persistent interpreter in a sandbox " +
+		"(python, javascript or bash): variables survive between calls in the same context. Returns stdout, stderr, rich results " +
+		"(text/plain of the last expression, text/html, image/png …) and a structured error (name, value, traceback) when the code raised."}, runCode)
+}
+
+type runCodeIn struct {
+	Sandbox        string `json:"sandbox" jsonschema:"the sandbox's id or name"`
+	Code           string `json:"code" jsonschema:"the code to run"`
+	Language       string `json:"language,omitempty" jsonschema:"python (default), javascript or bash"`
+	Context        string `json:"context,omitempty" jsonschema:"a code context's id; absent: the sandbox's default context for the language"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"interrupt the code after this many seconds (default 60); the context keeps its state"`
+}
+
+func runCode(in runCodeIn) restCall {
+	body := map[string]any{"code": in.Code}
+	if in.Language == "" && in.Context == "" {
+		in.Language = "python"
+	}
+	if in.Language != "" {
+		body["language"] = in.Language
+	}
+	if in.Context != "" {
+		body["context"] = in.Context
+	}
+	if in.TimeoutSeconds > 0 {
+		body["timeout_seconds"] = in.TimeoutSeconds
+	}
+	return restCall{Method: http.MethodPost, Path: sandboxPath(in.Sandbox, "/code/run"), JSON: body}
 }
 
 // Sandbox is what the tools report of a sandbox.

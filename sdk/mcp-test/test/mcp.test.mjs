@@ -41,7 +41,7 @@ after(async () => {
 test("lists the tools", { skip }, async () => {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name).sort();
-  for (const want of ["create_sandbox", "delete_sandbox", "exec", "list_files", "list_sandboxes", "read_file", "write_file"]) {
+  for (const want of ["create_sandbox", "delete_sandbox", "exec", "list_files", "list_sandboxes", "read_file", "run_code", "write_file"]) {
     assert.ok(names.includes(want), `${want} missing from ${names}`);
   }
   const exec = tools.find((t) => t.name === "exec");
@@ -86,4 +86,23 @@ test("create, exec, write and read a file, delete", { skip }, async (t) => {
   const gone = await client.callTool({ name: "exec", arguments: { sandbox: sandbox.id, command: "true" } });
   assert.equal(gone.isError, true, "exec after delete must fail");
   sandbox = undefined;
+});
+
+// run_code needs an interpreter: codepod/base (python3, node, bash), which
+// the suite builds when CODEPOD_TEST_BASE_IMAGE=1 (CI sets it).
+const noBase = process.env.CODEPOD_TEST_BASE_IMAGE === "1" ? false : "CODEPOD_TEST_BASE_IMAGE=1 provides codepod/base (python3)";
+test("run code: state kept between calls, a structured error", { skip: skip || noBase }, async () => {
+  const sb = await call(client, "create_sandbox", { image: "codepod/base:latest", memory: "256m" });
+  try {
+    await call(client, "run_code", { sandbox: sb.id, code: "x = 41" });
+    const r = await call(client, "run_code", { sandbox: sb.id, code: "x + 1" });
+    assert.equal(r.results.at(-1)["text/plain"], "42");
+    const e = await call(client, "run_code", { sandbox: sb.name, code: "1/0" });
+    assert.equal(e.error.name, "ZeroDivisionError");
+    assert.ok(e.error.traceback.length > 0, "a traceback");
+    const sh = await call(client, "run_code", { sandbox: sb.id, language: "bash", code: "cd /tmp; echo $PWD" });
+    assert.equal(sh.stdout, "/tmp\n");
+  } finally {
+    await call(client, "delete_sandbox", { sandbox: sb.id });
+  }
 });
