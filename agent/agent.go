@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent/hostkey"
 	"github.com/codepod-dev/codepod/agent/proc"
 	"github.com/gliderlabs/ssh"
@@ -25,6 +26,9 @@ const (
 	// DefaultRunDir is a size-limited tmpfs inside the container: the agent
 	// keeps main.log there. Nothing of it is on the runner's host.
 	DefaultRunDir = "/.codepod/run"
+	// DefaultStateDir is in the container's own file system: it lives as
+	// long as the container.
+	DefaultStateDir = "/.codepod/state"
 	// Port is the TCP port the agent listens on at 127.0.0.1 inside the
 	// sandbox's network namespace. The runner reaches it by entering that
 	// namespace (runner/docker's DialAgent); it is never published. It is
@@ -66,6 +70,14 @@ type Config struct {
 	// sessions), so the kernel's OOM killer picks the workload before the
 	// agent. The binary sets proc.OOMFirst.
 	ChildOOMScoreAdj int
+	// Devcontainer, when set, gives sessions their user, environment and
+	// working directory, and the lifecycle commands the agent runs after
+	// it starts (lifecycle.go). The binary reads it from
+	// <EtcDir>/devcontainer.json, which the runner writes.
+	Devcontainer *codepod.DevcontainerSpec
+	// StateDir keeps what must survive a restart of the container (the
+	// record that the create-time hooks ran). Default DefaultStateDir.
+	StateDir string
 	// Logger receives one line per session and notable events.
 	Logger *slog.Logger
 	// KeepAliveInterval is how often an idle client is probed; after
@@ -90,6 +102,9 @@ func (c *Config) setDefaults() {
 		if c.SocketPath != "" {
 			c.RunDir = filepath.Dir(c.SocketPath)
 		}
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -119,6 +134,7 @@ type Agent struct {
 	closing bool
 	tcpAddr net.Addr
 	child   *proc.Process
+	lc      *lifecycle
 	wg      sync.WaitGroup // sessions, forwards, keep-alives, listeners
 	reapWG  sync.WaitGroup
 	conns   sync.Map      // *gossh.ServerConn → keep-alive started
@@ -132,7 +148,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger)}
+	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), lc: newLifecycle()}
 	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.srv = a.newServer(signer)
@@ -169,6 +185,11 @@ func (a *Agent) Start() error {
 	}
 	if len(a.cfg.Command) > 0 {
 		a.startChild()
+	}
+	if a.cfg.Devcontainer != nil && a.track() {
+		go func() { defer a.wg.Done(); a.runLifecycle() }()
+	} else {
+		a.lc.update(func(s *LifecycleStatus) { s.Done = true })
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
 		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
 		Devcontainer: devcontainerMap(sb.Spec.Devcontainer),
-		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
+		CreatedAt:    sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
 	}
 }
 
