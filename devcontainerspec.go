@@ -150,8 +150,11 @@ func (c LifecycleCommand) Names() []string {
 
 // String is the command as a user wrote it, for reasons and logs.
 func (c LifecycleCommand) String() string {
-	b, _ := json.Marshal(c)
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(c)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // LifecycleHook is one lifecycle command of a DevcontainerSpec.

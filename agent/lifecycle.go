@@ -179,13 +179,20 @@ func (a *Agent) runArgv(argv []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", argv[0], err)
 	}
+	// stdin is /dev/null, never a closed descriptor: a daemon a hook
+	// starts would otherwise find its first socket at fd 0.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	p, err := a.reaper.Start(path, argv, &os.ProcAttr{
-		Dir: dir, Env: env, Files: []*os.File{nil, w, w},
+		Dir: dir, Env: env, Files: []*os.File{null, w, w},
 		Sys: &syscall.SysProcAttr{Setpgid: true, Credential: acct.credential()},
 	})
 	w.Close()
