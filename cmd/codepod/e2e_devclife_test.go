@@ -149,9 +149,11 @@ func TestDevcontainerInside(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, "postCreateCommand") || !strings.Contains(errOut, "cannot find left-pad") || !strings.Contains(errOut, "failed: exit 3") {
 			t.Fatalf("failing postCreateCommand: exit %d\n%s", code, errOut)
 		}
-		if _, _, code := c.cli("sandbox", "get", "devbad"); code == 0 {
-			t.Fatal("create --wait kept the failed sandbox")
+		m := regexp.MustCompile(`deleted sandbox devbad \((\S+)\)`).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("create --wait did not delete the failed sandbox:\n%s", errOut)
 		}
+		waitFor(t, "no container of the failed sandbox", func() bool { return len(containers(t, m[1])) == 0 })
 		_, errOut, code = c.cli("sandbox", "create", "devkept", "--devcontainer", bad, "--wait", "--keep-on-failure")
 		if code == 0 {
 			t.Fatalf("failing postCreateCommand with --keep-on-failure: exit 0\n%s", errOut)
