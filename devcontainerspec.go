@@ -123,11 +123,23 @@ func (c *LifecycleCommand) UnmarshalJSON(b []byte) error {
 func (c LifecycleCommand) MarshalJSON() ([]byte, error) {
 	switch {
 	case c.Parallel != nil:
-		return json.Marshal(c.Parallel)
+		return marshalPlain(c.Parallel)
 	case c.Args != nil:
-		return json.Marshal(c.Args)
+		return marshalPlain(c.Args)
 	}
-	return json.Marshal(c.Shell)
+	return marshalPlain(c.Shell)
+}
+
+// marshalPlain is json.Marshal without escaping <, > and &, so commands
+// read in reasons and logs as written.
+func marshalPlain(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Argv runs a Shell or Args command: ["/bin/sh","-c",Shell] or Args.
@@ -150,11 +162,8 @@ func (c LifecycleCommand) Names() []string {
 
 // String is the command as a user wrote it, for reasons and logs.
 func (c LifecycleCommand) String() string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(c)
-	return strings.TrimSuffix(b.String(), "\n")
+	b, _ := c.MarshalJSON()
+	return string(b)
 }
 
 // LifecycleHook is one lifecycle command of a DevcontainerSpec.
