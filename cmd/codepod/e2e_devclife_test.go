@@ -169,6 +169,27 @@ func TestDevcontainerInside(t *testing.T) {
 		c.must("sandbox", "delete", "devkept")
 	})
 
+	t.Run("named volume", func(t *testing.T) {
+		vol := write("vol.json", `{"image": "codepod/tiny:latest", "mounts": ["type=volume,source=cache,target=/cache"],
+		  "onCreateCommand": "echo kept > /cache/f"}`)
+		id := c.must("sandbox", "create", "devvol", "--devcontainer", vol, "--wait")
+		volumes := func() string {
+			out, err := exec.Command("docker", "volume", "ls", "-q", "--filter", "label=dev.codepod.sandbox="+id).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		if got := volumes(); got != "codepod-"+id+"-cache" {
+			t.Fatalf("volumes of the sandbox: %q", got)
+		}
+		if got := c.must("sandbox", "exec", id, "--", "cat", "/cache/f"); got != "kept" {
+			t.Fatalf("/cache/f: %q", got)
+		}
+		c.must("sandbox", "delete", id)
+		waitFor(t, "the sandbox's volume removed with it", func() bool { return volumes() == "" })
+	})
+
 	t.Run("refused through the API", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
