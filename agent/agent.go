@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent/hostkey"
 	"github.com/codepod-dev/codepod/agent/proc"
 	"github.com/gliderlabs/ssh"
@@ -74,7 +73,7 @@ type Config struct {
 	// working directory, and the lifecycle commands the agent runs after
 	// it starts (lifecycle.go). The binary reads it from
 	// <EtcDir>/devcontainer.json, which the runner writes.
-	Devcontainer *codepod.DevcontainerSpec
+	Devcontainer *Devcontainer
 	// StateDir keeps what must survive a restart of the container (the
 	// record that the create-time hooks ran). Default DefaultStateDir.
 	StateDir string

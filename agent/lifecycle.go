@@ -12,7 +12,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent/proc"
 )
 
@@ -23,7 +22,7 @@ import (
 const LifecycleRequest = "lifecycle@codepod.dev"
 
 // DevcontainerFile, in the etc directory, holds the sandbox's
-// codepod.DevcontainerSpec as JSON (written by the runner).
+// Devcontainer as JSON (written by the runner).
 const DevcontainerFile = "devcontainer.json"
 
 // createdMarker, in Config.StateDir, records that the create-time hooks
@@ -85,25 +84,25 @@ func (a *Agent) runLifecycle() {
 	d, l := a.cfg.Devcontainer, a.lc
 	out := a.hookOutput()
 	marker := filepath.Join(a.cfg.StateDir, createdMarker)
-	hooks := d.StartHooks()
+	hooks := d.startHooks()
 	if _, err := os.Stat(marker); err != nil {
-		hooks = append(d.CreateHooks(), hooks...)
+		hooks = append(d.createHooks(), hooks...)
 	}
 	for _, h := range hooks {
-		if h.Command == nil {
+		if h.cmd == nil {
 			continue
 		}
-		l.update(func(s *LifecycleStatus) { s.Running = h.Name })
+		l.update(func(s *LifecycleStatus) { s.Running = h.name })
 		if err := a.runHook(h, out); err != nil {
-			fmt.Fprintf(out, "[devcontainer] %s failed: %v\n", h.Name, err)
-			reason := fmt.Sprintf("devcontainer %s %s failed: %v", h.Name, h.Command, err)
+			fmt.Fprintf(out, "[devcontainer] %s failed: %v\n", h.name, err)
+			reason := fmt.Sprintf("devcontainer %s %s failed: %v", h.name, h.cmd, err)
 			if t := l.tail.String(); t != "" {
 				reason += "; last output:\n" + t
 			}
 			l.update(func(s *LifecycleStatus) { s.Running, s.Failed = "", reason })
 			return
 		}
-		if h.Name == "postCreateCommand" {
+		if h.name == "postCreateCommand" {
 			a.markCreated(marker)
 		}
 	}
@@ -134,19 +133,19 @@ func (a *Agent) hookOutput() io.Writer {
 
 // runHook runs one lifecycle command; a parallel one runs every entry at
 // once and fails when any fails.
-func (a *Agent) runHook(h codepod.LifecycleHook, out io.Writer) error {
-	fmt.Fprintf(out, "[devcontainer] running %s: %s\n", h.Name, h.Command)
-	if h.Command.Parallel == nil {
-		return a.runArgv(h.Command.Argv(), out)
+func (a *Agent) runHook(h hook, out io.Writer) error {
+	fmt.Fprintf(out, "[devcontainer] running %s: %s\n", h.name, h.cmd)
+	if h.cmd.Parallel == nil {
+		return a.runArgv(h.cmd.Argv(), out)
 	}
-	names := h.Command.Names()
+	names := h.cmd.Names()
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.runArgv(h.Command.Parallel[name].Argv(), out); err != nil {
+			if err := a.runArgv(h.cmd.Parallel[name].Argv(), out); err != nil {
 				errs[i] = fmt.Errorf("%q: %w", name, err)
 			}
 		}()
@@ -224,7 +223,7 @@ func (a *Agent) postAttach() {
 			return
 		}
 		out := a.hookOutput()
-		if err := a.runHook(codepod.LifecycleHook{Name: "postAttachCommand", Command: d.PostAttachCommand}, out); err != nil {
+		if err := a.runHook(hook{name: "postAttachCommand", cmd: d.PostAttachCommand}, out); err != nil {
 			fmt.Fprintf(out, "[devcontainer] postAttachCommand failed: %v\n", err)
 		}
 	}()

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent"
 	"golang.org/x/crypto/ssh"
 )
@@ -30,8 +29,8 @@ func lifecycleStatus(t *testing.T, c *ssh.Client) agent.LifecycleStatus {
 	return st
 }
 
-func cmd(js string) *codepod.LifecycleCommand {
-	var c codepod.LifecycleCommand
+func cmd(js string) *agent.Command {
+	var c agent.Command
 	if err := json.Unmarshal([]byte(js), &c); err != nil {
 		panic(err)
 	}
@@ -46,7 +45,7 @@ func TestLifecycle(t *testing.T) {
 	state, ws := t.TempDir(), t.TempDir()
 	out := filepath.Join(ws, "hooks.log")
 	t.Setenv("CODEPOD_TEST_BASE", "/base")
-	spec := &codepod.DevcontainerSpec{
+	spec := &agent.Devcontainer{
 		OnCreateCommand:      cmd(`"echo onCreate $PWD $TOOLS >> hooks.log"`),
 		UpdateContentCommand: cmd(`["sh", "-c", "echo updateContent >> hooks.log"]`),
 		PostCreateCommand:    cmd(`{"a": "echo postCreate >> hooks.log", "b": ["sh", "-c", "echo to the log"]}`),
@@ -72,7 +71,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	f := newFixture(t)
-	spec = &codepod.DevcontainerSpec{PostCreateCommand: cmd(`"echo almost; echo broken >&2; exit 4"`), PostStartCommand: cmd(`"touch never"`)}
+	spec = &agent.Devcontainer{PostCreateCommand: cmd(`"echo almost; echo broken >&2; exit 4"`), PostStartCommand: cmd(`"touch never"`)}
 	startAgent(t, f, func(c *agent.Config) { c.Devcontainer, c.StateDir = spec, t.TempDir() })
 	st := lifecycleStatus(t, f.client(t))
 	if !strings.Contains(st.Failed, `postCreateCommand "echo almost; echo broken >&2; exit 4" failed: exit 4`) || !strings.Contains(st.Failed, "almost\nbroken") {

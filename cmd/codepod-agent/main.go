@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/codepod-dev/codepod"
 	"io"
 	"log/slog"
 	"os"
@@ -163,6 +162,6 @@ func readDevcontainer(cfg *agent.Config) error {
 	if err != nil {
 		return err
 	}
-	cfg.Devcontainer = new(codepod.DevcontainerSpec)
+	cfg.Devcontainer = new(agent.Devcontainer)
 	return json.Unmarshal(b, cfg.Devcontainer)
 }
