@@ -243,3 +243,34 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		<-time.After(100 * time.Millisecond)
 	}
 }
+
+// BenchmarkDevcontainerCreateToRunning measures POST /sandboxes until GET
+// says running for a devcontainer sandbox whose five hooks each run `true`
+// (the lifecycle's own cost), beside the plain create as the baseline:
+//
+//	go test -run '^$' -bench 'DevcontainerCreateToRunning' -benchtime 10x ./cmd/codepod/
+func BenchmarkDevcontainerCreateToRunning(b *testing.B) {
+	c, _, _ := benchCluster(b)
+	hooks := map[string]any{"image": "codepod/tiny:latest", "memory": "64m", "devcontainer": map[string]any{
+		"onCreateCommand": "true", "updateContentCommand": []string{"true"}, "postCreateCommand": map[string]any{"a": "true", "b": "true"},
+		"postStartCommand": "true",
+	}}
+	for _, bc := range []struct {
+		name string
+		spec map[string]any
+	}{{"plain", tinySpec}, {"devcontainer", hooks}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			var ids []string
+			for i := 0; i < b.N; i++ {
+				sb, err := c.createSandboxAPI(ctx, bc.spec, 20*time.Millisecond)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids = append(ids, sb.ID)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+			deleteAll(b, c, ids)
+		})
+	}
+}
