@@ -128,6 +128,10 @@ type Agent struct {
 
 	ctx    context.Context // ends when the agent is closed
 	cancel context.CancelFunc
+	// hooksCtx ends when Shutdown begins: lifecycle hooks still running
+	// are killed rather than waited for.
+	hooksCtx    context.Context
+	cancelHooks context.CancelFunc
 
 	mu      sync.Mutex
 	closing bool
@@ -150,6 +154,7 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), lc: newLifecycle()}
 	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.hooksCtx, a.cancelHooks = context.WithCancel(context.Background())
 	a.srv = a.newServer(signer)
 	return a, nil
 }
@@ -242,6 +247,7 @@ func (a *Agent) Shutdown(ctx context.Context, sig syscall.Signal) error {
 	if child != nil {
 		stopChild(ctx, child, sig)
 	}
+	a.cancelHooks()
 	err := a.srv.Close()
 	a.wg.Wait()
 	a.cancel()

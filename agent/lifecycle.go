@@ -89,7 +89,7 @@ func (a *Agent) runLifecycle() {
 		hooks = append(d.createHooks(), hooks...)
 	}
 	for _, h := range hooks {
-		if h.cmd == nil {
+		if h.cmd == nil || a.hooksCtx.Err() != nil {
 			continue
 		}
 		l.update(func(s *LifecycleStatus) { s.Running = h.name })
@@ -105,6 +105,9 @@ func (a *Agent) runLifecycle() {
 		if h.name == "postCreateCommand" {
 			a.markCreated(marker)
 		}
+	}
+	if a.hooksCtx.Err() != nil {
+		return // shutting down: the next start runs what did not run
 	}
 	a.markCreated(marker) // also when postCreateCommand is absent
 	l.update(func(s *LifecycleStatus) { s.Running, s.Done = "", true })
@@ -201,7 +204,13 @@ func (a *Agent) runArgv(argv []string, out io.Writer) error {
 	d := &drainer{f: r, grace: a.cfg.OutputGrace}
 	copied := make(chan struct{})
 	go func() { defer close(copied); d.copyTo(out) }()
-	st := p.Wait()
+	select {
+	case <-p.Done():
+	case <-a.hooksCtx.Done(): // the agent is shutting down: hooks do not hold it up
+		p.SignalGroup(syscall.SIGKILL)
+		<-p.Done()
+	}
+	st := p.Status()
 	d.finish()
 	<-copied
 	if !st.Exited() || st.ExitStatus() != 0 {
@@ -219,7 +228,7 @@ func (a *Agent) postAttach() {
 	}
 	go func() {
 		defer a.wg.Done()
-		if _, err := a.lc.waitDone(a.ctx); err != nil {
+		if _, err := a.lc.waitDone(a.hooksCtx); err != nil {
 			return
 		}
 		out := a.hookOutput()

@@ -77,4 +77,26 @@ func TestLifecycle(t *testing.T) {
 	if !strings.Contains(st.Failed, `postCreateCommand "echo almost; echo broken >&2; exit 4" failed: exit 4`) || !strings.Contains(st.Failed, "almost\nbroken") {
 		t.Fatalf("failed hook: %+v", st)
 	}
+
+	// A hook still running when the agent shuts down is killed, not
+	// waited for.
+	f = newFixture(t)
+	spec = &agent.Devcontainer{PostStartCommand: cmd(`"echo started; exec sleep 600"`)}
+	a := startAgent(t, f, func(c *agent.Config) { c.Devcontainer, c.StateDir = spec, t.TempDir() })
+	c := f.client(t)
+	payload, _ := json.Marshal(agent.LifecycleStatus{Seq: -1})
+	for {
+		_, reply, err := c.SendRequest(agent.LifecycleRequest, true, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(reply), `"running":"postStartCommand"`) {
+			break
+		}
+		payload = reply
+	}
+	c.Close()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
