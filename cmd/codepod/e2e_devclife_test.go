@@ -248,7 +248,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // says running for a devcontainer sandbox whose five hooks each run `true`
 // (the lifecycle's own cost), beside the plain create as the baseline:
 //
-//	go test -run '^$' -bench 'DevcontainerCreateToRunning' -benchtime 10x ./cmd/codepod/
+//	go test -run '^$' -bench 'DevcontainerCreateToRunning' -benchtime 5x ./cmd/codepod/
+//
+// (at most 5x: the admin's default quota is 10 sandboxes)
 func BenchmarkDevcontainerCreateToRunning(b *testing.B) {
 	c, _, _ := benchCluster(b)
 	hooks := map[string]any{"image": "codepod/tiny:latest", "memory": "64m", "devcontainer": map[string]any{
