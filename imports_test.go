@@ -26,7 +26,7 @@ func TestImportDirection(t *testing.T) {
 		{mod + "/web", []string{mod}},
 		{mod + "/client", []string{mod}},
 		{mod + "/mcpserver", []string{mod + "/api", mod + "/store", mod + "/control", mod + "/runner", mod + "/gateway"}},
-		{mod + "/devcontainer", []string{mod, "net/http", "github.com/docker/"}},
+		{mod + "/devcontainer", []string{mod + "/", "net/http", "github.com/docker/"}}, // the domain root (ToSpec) only
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {

@@ -66,6 +66,9 @@ type SandboxSpec struct {
 	Runtime       string         `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
+	// Devcontainer, when set, is what the sandbox keeps of a
+	// devcontainer.json (devcontainerspec.go).
+	Devcontainer *DevcontainerSpec `json:"devcontainer,omitempty"`
 }
 
 // Sandbox is one isolated Linux box, owned by one user.
@@ -124,6 +127,9 @@ type Limits struct {
 	// for neither a network nor a policy (nil: such a sandbox gets network
 	// none).
 	DefaultNetworkPolicy *NetworkPolicy
+	// DevcontainerPolicy is DevcontainerStrict ("", the default) or
+	// DevcontainerFilter.
+	DevcontainerPolicy string
 }
 
 // DefaultLimits are used when the operator sets none.
@@ -141,6 +147,9 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	}
 	if !imageRE.MatchString(spec.Image) || len(spec.Image) > 255 {
 		return Errorf(EINVALID, "image %q is not a valid image reference (e.g. debian:bookworm or registry.example.com/team/img:tag)", spec.Image)
+	}
+	if err := l.normalizeDevcontainer(spec); err != nil {
+		return err
 	}
 	if spec.CPU == 0 {
 		spec.CPU = l.DefaultCPU

@@ -26,6 +26,9 @@ const (
 	// DefaultRunDir is a size-limited tmpfs inside the container: the agent
 	// keeps main.log there. Nothing of it is on the runner's host.
 	DefaultRunDir = "/.codepod/run"
+	// DefaultStateDir is in the container's own file system: it lives as
+	// long as the container.
+	DefaultStateDir = "/.codepod/state"
 	// Port is the TCP port the agent listens on at 127.0.0.1 inside the
 	// sandbox's network namespace. The runner reaches it by entering that
 	// namespace (runner/docker's DialAgent); it is never published. It is
@@ -67,6 +70,14 @@ type Config struct {
 	// sessions), so the kernel's OOM killer picks the workload before the
 	// agent. The binary sets proc.OOMFirst.
 	ChildOOMScoreAdj int
+	// Devcontainer, when set, gives sessions their user, environment and
+	// working directory, and the lifecycle commands the agent runs after
+	// it starts (lifecycle.go). The binary reads it from
+	// <EtcDir>/devcontainer.json, which the runner writes.
+	Devcontainer *Devcontainer
+	// StateDir keeps what must survive a restart of the container (the
+	// record that the create-time hooks ran). Default DefaultStateDir.
+	StateDir string
 	// Logger receives one line per session and notable events.
 	Logger *slog.Logger
 	// KeepAliveInterval is how often an idle client is probed; after
@@ -92,6 +103,9 @@ func (c *Config) setDefaults() {
 			c.RunDir = filepath.Dir(c.SocketPath)
 		}
 	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -116,12 +130,17 @@ type Agent struct {
 
 	ctx    context.Context // ends when the agent is closed
 	cancel context.CancelFunc
+	// hooksCtx ends when Shutdown begins: lifecycle hooks still running
+	// are killed rather than waited for.
+	hooksCtx    context.Context
+	cancelHooks context.CancelFunc
 
 	mu      sync.Mutex
 	closing bool
 	tcpAddr net.Addr
 	child   *proc.Process
-	procs   procTable      // background processes (procs.go)
+	procs   procTable // background processes (procs.go)
+	lc      *lifecycle
 	wg      sync.WaitGroup // sessions, forwards, keep-alives, listeners
 	reapWG  sync.WaitGroup
 	conns   sync.Map      // *gossh.ServerConn → keep-alive started
@@ -135,9 +154,10 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), code: kernel.NewManager()}
+	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), code: kernel.NewManager(), lc: newLifecycle()}
 	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.hooksCtx, a.cancelHooks = context.WithCancel(context.Background())
 	a.srv = a.newServer(signer)
 	return a, nil
 }
@@ -172,6 +192,11 @@ func (a *Agent) Start() error {
 	}
 	if len(a.cfg.Command) > 0 {
 		a.startChild()
+	}
+	if a.cfg.Devcontainer != nil && a.track() {
+		go func() { defer a.wg.Done(); a.runLifecycle() }()
+	} else {
+		a.lc.update(func(s *LifecycleStatus) { s.Done = true })
 	}
 	return nil
 }
@@ -225,6 +250,7 @@ func (a *Agent) Shutdown(ctx context.Context, sig syscall.Signal) error {
 	if child != nil {
 		stopChild(ctx, child, sig)
 	}
+	a.cancelHooks()
 	err := a.srv.Close()
 	a.procs.killAll()
 	a.code.Close()

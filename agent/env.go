@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -62,4 +63,58 @@ func setEnv(env []string, k, v string) []string {
 		}
 	}
 	return append(env, prefix+v)
+}
+
+// sessionAccount is who a session logging in as login runs as: with a
+// devcontainer, the default login (root, as the server and the CLI use)
+// becomes its remoteUser, else its containerUser; any other login is
+// looked up as before.
+func (a *Agent) sessionAccount(login string) account {
+	if d := a.cfg.Devcontainer; d != nil && login == "root" {
+		for _, u := range []string{d.RemoteUser, d.ContainerUser} {
+			if u == "" {
+				continue
+			}
+			if acct, ok := readPasswd(passwdFile, u); ok {
+				return acct
+			}
+			a.log.Warn("devcontainer user is not in /etc/passwd; sessions run as root", "user", u)
+			break
+		}
+	}
+	return lookupAccount(login)
+}
+
+// sessionEnvFor is sessionEnv with the devcontainer's remoteEnv (after the
+// container's environment, before the client's) and its workspaceFolder
+// as the default working directory.
+func (a *Agent) sessionEnvFor(acct account, shell string, client []string, term string) ([]string, string) {
+	d := a.cfg.Devcontainer
+	if d == nil {
+		return sessionEnv(acct, shell, client, term)
+	}
+	var extra []string
+	if d.WorkspaceFolder != "" {
+		if fi, err := os.Stat(d.WorkspaceFolder); err == nil && fi.IsDir() {
+			extra = append(extra, CwdEnv+"="+d.WorkspaceFolder)
+		}
+	}
+	for _, kv := range sortedEnv(d.RemoteEnv) {
+		extra = append(extra, expandContainerEnv(kv))
+	}
+	return sessionEnv(acct, shell, append(extra, client...), term)
+}
+
+var containerEnvVar = regexp.MustCompile(`\$\{containerEnv:([^}:]+)(?::([^}]*))?\}`)
+
+// expandContainerEnv replaces ${containerEnv:VAR} and
+// ${containerEnv:VAR:default} with the container's environment.
+func expandContainerEnv(s string) string {
+	return containerEnvVar.ReplaceAllStringFunc(s, func(m string) string {
+		sub := containerEnvVar.FindStringSubmatch(m)
+		if v, ok := os.LookupEnv(sub[1]); ok {
+			return v
+		}
+		return sub[2]
+	})
 }

@@ -1,9 +1,12 @@
 package agent
 
 import (
-	"github.com/codepod-dev/codepod/agent/kernel"
+	"encoding/json"
+
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/codepod-dev/codepod/agent/kernel"
 )
 
 // newServer wires authentication, the session handler, sftp, direct-tcpip
@@ -27,6 +30,9 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 			ProcessSubsystem: a.handleProcess,
 			kernel.Subsystem: a.handleCode,
 		},
+		RequestHandlers: map[string]ssh.RequestHandler{
+			LifecycleRequest: a.lifecycleRequest,
+		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.
 	}
@@ -38,4 +44,19 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 func (a *Agent) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	a.watchConn(conn)
 	ssh.DefaultSessionHandler(srv, conn, watchingNewChannel{nc}, ctx)
+}
+
+// lifecycleRequest answers LifecycleRequest: the lifecycle's status once it
+// differs from the one in the payload (see LifecycleStatus).
+func (a *Agent) lifecycleRequest(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+	var seen LifecycleStatus
+	seen.Seq = -1
+	if len(req.Payload) > 0 {
+		json.Unmarshal(req.Payload, &seen)
+	}
+	st, err := a.lc.wait(ctx, seen.Seq)
+	if err != nil {
+		return false, nil
+	}
+	return true, st.JSON()
 }

@@ -58,6 +58,7 @@ func (a *Agent) handleSession(s ssh.Session) {
 	switch {
 	case !ok:
 	case isPty:
+		a.postAttach()
 		res = a.runPTY(s, c, ptyReq.Window, winCh)
 	default:
 		res = a.runPipes(s, c)
@@ -68,14 +69,14 @@ func (a *Agent) handleSession(s ssh.Session) {
 
 // sessionCommand resolves account, shell, environment and directory.
 func (a *Agent) sessionCommand(s ssh.Session, term string, isPty bool) (command, string) {
-	acct := lookupAccount(s.User())
+	acct := a.sessionAccount(s.User())
 	shell := acct.shellPath()
 	if isPty && term == "" {
 		term = "xterm"
 	} else if !isPty {
 		term = ""
 	}
-	env, dir := sessionEnv(acct, shell, s.Environ(), term)
+	env, dir := a.sessionEnvFor(acct, shell, s.Environ(), term)
 	c := command{path: shell, env: env, dir: dir, cred: acct.credential(), acct: acct}
 	name := filepath.Base(shell)
 	if raw := s.RawCommand(); raw != "" {

@@ -38,6 +38,7 @@ func (a *Agent) startChild() {
 		Dir:   a.cfg.CommandDir,
 		Env:   os.Environ(),
 		Files: []*os.File{os.Stdin, stdout, stderr},
+		Sys:   &syscall.SysProcAttr{Credential: a.containerUser()},
 	})
 	if err != nil {
 		a.log.Error("image command not started", "command", argv[0], "err", err)
@@ -78,4 +79,16 @@ func (a *Agent) SignalChild(sig syscall.Signal) {
 	if p != nil {
 		p.Signal(sig)
 	}
+}
+
+// containerUser is the devcontainer's containerUser the image command runs
+// as (nil: root, the agent's own identity).
+func (a *Agent) containerUser() *syscall.Credential {
+	if d := a.cfg.Devcontainer; d != nil && d.ContainerUser != "" {
+		if acct, ok := readPasswd(passwdFile, d.ContainerUser); ok {
+			return acct.credential()
+		}
+		a.log.Warn("devcontainer containerUser is not in /etc/passwd; the image command runs as root", "user", d.ContainerUser)
+	}
+	return nil
 }

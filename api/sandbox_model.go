@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -30,6 +32,7 @@ type Sandbox struct {
 	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
 	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
+	Devcontainer       map[string]any    `json:"devcontainer,omitempty" doc:"What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
 }
@@ -44,7 +47,8 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		NetworkPolicy: apiPolicy(sb.Spec.NetworkPolicy),
 		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
 		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
-		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
+		Devcontainer: devcontainerMap(sb.Spec.Devcontainer),
+		CreatedAt:    sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
 	}
 }
 
@@ -64,6 +68,7 @@ type CreateSandboxRequest struct {
 	RunnerLabels  map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
 	Runtime       string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
 	NetworkPolicy *NetworkPolicy    `json:"network_policy,omitempty" doc:"What the sandbox may reach, enforced on its runner (docs/network.md). Puts it on the runner's policy network; changeable while it runs (PUT /sandboxes/{id}/network-policy)."`
+	Devcontainer  map[string]any    `json:"devcontainer,omitempty" doc:"What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md."`
 }
 
 // NetworkPolicy says what a sandbox may reach: deny entries first, then
@@ -112,6 +117,13 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 		Env: r.Env, Labels: r.Labels, Network: r.Network, RunnerLabels: r.RunnerLabels,
 		Runtime: r.Runtime, NetworkPolicy: r.NetworkPolicy.domain(),
 	}
+	if r.Devcontainer != nil {
+		d, err := devcontainerSpec(r.Devcontainer)
+		if err != nil {
+			return spec, err
+		}
+		spec.Devcontainer = d
+	}
 	if r.Memory != "" {
 		n, err := codepod.ParseBytes(r.Memory)
 		if err != nil {
@@ -127,4 +139,31 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 		spec.TTL = d
 	}
 	return spec, nil
+}
+
+// devcontainerSpec reads the request's devcontainer object strictly: an
+// unknown property is an error naming it, as for the rest of the body.
+func devcontainerSpec(m map[string]any) (*codepod.DevcontainerSpec, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, codepod.Errorf(codepod.EINVALID, "devcontainer: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var d codepod.DevcontainerSpec
+	if err := dec.Decode(&d); err != nil {
+		return nil, codepod.Errorf(codepod.EINVALID, "devcontainer: %v (see docs/devcontainers.md for its properties)", err)
+	}
+	return &d, nil
+}
+
+// devcontainerMap is d as a JSON object, nil for nil.
+func devcontainerMap(d *codepod.DevcontainerSpec) map[string]any {
+	if d == nil {
+		return nil
+	}
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
 }

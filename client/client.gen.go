@@ -665,6 +665,9 @@ type CreateSandboxRequest struct {
 	// Cpu CPU cores, may be fractional (default 1).
 	Cpu *float64 `json:"cpu,omitempty"`
 
+	// Devcontainer What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md.
+	Devcontainer *map[string]interface{} `json:"devcontainer,omitempty"`
+
 	// Env Environment variables of every process in the sandbox.
 	Env *map[string]string `json:"env,omitempty"`
 
@@ -1392,9 +1395,12 @@ type SSHToken struct {
 // Sandbox defines model for Sandbox.
 type Sandbox struct {
 	// Cpu CPU cores.
-	Cpu       float64           `json:"cpu"`
-	CreatedAt time.Time         `json:"created_at"`
-	Env       map[string]string `json:"env"`
+	Cpu       float64   `json:"cpu"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Devcontainer What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes.
+	Devcontainer *map[string]interface{} `json:"devcontainer,omitempty"`
+	Env          map[string]string       `json:"env"`
 
 	// ExpiresAt When the TTL ends it; absent without a TTL.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
@@ -1443,18 +1449,21 @@ type SandboxStatus string
 
 // SandboxPayload defines model for SandboxPayload.
 type SandboxPayload struct {
-	AuthorizedKeys *[]string             `json:"authorized_keys,omitempty"`
-	Cpu            float64               `json:"cpu"`
-	Env            *map[string]string    `json:"env,omitempty"`
-	Id             string                `json:"id"`
-	Image          string                `json:"image"`
-	Labels         *map[string]string    `json:"labels,omitempty"`
-	MemoryBytes    int64                 `json:"memory_bytes"`
-	Name           string                `json:"name"`
-	Network        SandboxPayloadNetwork `json:"network"`
-	NetworkPolicy  *PolicyPayload        `json:"network_policy,omitempty"`
-	OwnerId        string                `json:"owner_id"`
-	PidsLimit      int64                 `json:"pids_limit"`
+	AuthorizedKeys *[]string `json:"authorized_keys,omitempty"`
+	Cpu            float64   `json:"cpu"`
+
+	// Devcontainer The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes.
+	Devcontainer  interface{}           `json:"devcontainer,omitempty"`
+	Env           *map[string]string    `json:"env,omitempty"`
+	Id            string                `json:"id"`
+	Image         string                `json:"image"`
+	Labels        *map[string]string    `json:"labels,omitempty"`
+	MemoryBytes   int64                 `json:"memory_bytes"`
+	Name          string                `json:"name"`
+	Network       SandboxPayloadNetwork `json:"network"`
+	NetworkPolicy *PolicyPayload        `json:"network_policy,omitempty"`
+	OwnerId       string                `json:"owner_id"`
+	PidsLimit     int64                 `json:"pids_limit"`
 
 	// Runtime Sandbox runtime: runc or gvisor; empty takes the runner's default.
 	Runtime   *string `json:"runtime,omitempty"`

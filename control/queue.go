@@ -94,7 +94,17 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit,
 		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
 		NetworkPolicy: wirePolicy(sb.Spec.NetworkPolicy, sb.Version),
+		Devcontainer:  wireDevcontainer(sb.Spec.Devcontainer),
 	}
+}
+
+// wireDevcontainer is d as JSON (nil for nil).
+func wireDevcontainer(d *codepod.DevcontainerSpec) json.RawMessage {
+	if d == nil {
+		return nil
+	}
+	b, _ := json.Marshal(d)
+	return b
 }
 
 // wirePolicy is p on the wire (nil for nil).

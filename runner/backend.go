@@ -95,6 +95,13 @@ type ContainerSpec struct {
 	// carries no sandbox or owner label until a create adopts it.
 	Pool string
 
+	// NoImageCommand runs only the agent, not the image's ENTRYPOINT/CMD
+	// (a devcontainer's overrideCommand, true by default).
+	NoImageCommand bool
+	// Volumes are named volumes made for this sandbox (devcontainer
+	// mounts of type volume), removed with it.
+	Volumes []Volume
+
 	// Host paths mounted into the container.
 	AgentBinary string // read-only at /.codepod/bin/codepod-agent, the entrypoint
 	EtcDir      string // read-only at /.codepod/etc
@@ -161,4 +168,12 @@ type PoolMember struct {
 	ContainerID string
 	Pool        string // the pool's key
 	Running     bool
+}
+
+// Volume is a named volume of one sandbox: the engine's volume is named
+// from the sandbox id and Name, so sandboxes never share one.
+type Volume struct {
+	Name     string
+	Target   string
+	ReadOnly bool
 }

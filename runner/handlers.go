@@ -45,7 +45,7 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 	case wire.KindCreate:
 		return r.create(ctx, job, progress)
 	case wire.KindStart:
-		return r.start(ctx, job)
+		return r.start(ctx, job, progress)
 	case wire.KindStop:
 		return wire.JobResult{}, r.stop(ctx, job.SandboxID)
 	case wire.KindDelete:
@@ -111,6 +111,9 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err := r.waitReachable(ctx, p.ID, fp); err != nil {
 		return wire.JobResult{}, err
 	}
+	if err := r.followLifecycle(ctx, p, progress); err != nil {
+		return wire.JobResult{}, err
+	}
 	// Where a cold create's time goes (docs/benchmarks.md).
 	r.log.Debug("sandbox created", "sandbox_id", p.ID, "image", t1.Sub(t0), "host_dir", t2.Sub(t1),
 		"container", t3.Sub(t2), "agent_ready", time.Since(t3))
@@ -119,7 +122,7 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 
 // start refreshes the host directory from the payload (when the job has
 // one) and starts the existing container.
-func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error) {
+func (r *Runner) start(ctx context.Context, job wire.Job, progress func(string)) (wire.JobResult, error) {
 	fp, err := r.fingerprint(job.SandboxID) // also: was it created here?
 	if err != nil {
 		return wire.JobResult{}, err
@@ -147,6 +150,11 @@ func (r *Runner) start(ctx context.Context, job wire.Job) (wire.JobResult, error
 	}
 	if err := r.waitReachable(ctx, job.SandboxID, fp); err != nil {
 		return wire.JobResult{}, err
+	}
+	if p != nil {
+		if err := r.followLifecycle(ctx, p, progress); err != nil {
+			return wire.JobResult{}, err
+		}
 	}
 	return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
 }
@@ -223,12 +231,15 @@ func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
 	if rt == "" {
 		rt = r.cfg.Runtime
 	}
-	return ContainerSpec{
+	spec := ContainerSpec{
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
 		Network: p.Network, Policy: p.NetworkPolicy != nil, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
 		EtcDir: r.sandboxDir(p.ID) + "/etc",
 	}
+	d, _ := devcontainerOf(p) // checked by sandboxPayload
+	applyDevcontainer(&spec, d)
+	return spec
 }
 
 // sandboxPayload returns the job's payload, checked against its sandbox id.
@@ -246,6 +257,9 @@ func sandboxPayload(job wire.Job) (*wire.SandboxPayload, error) {
 	}
 	if p.Image == "" {
 		return nil, fmt.Errorf("%s job without an image", job.Kind)
+	}
+	if _, err := devcontainerOf(p); err != nil {
+		return nil, err
 	}
 	if p.Network != codepod.NetworkNone && p.Network != codepod.NetworkBridge && p.Network != "" {
 		return nil, codepod.Errorf(codepod.EINVALID, "network %q is not supported by this runner", p.Network)

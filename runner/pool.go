@@ -249,6 +249,9 @@ func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp str
 	if _, err := os.Lstat(r.sandboxDir(p.ID)); err == nil {
 		return "", "", errNoMember // made (or adopted) already: the idempotent path finds it
 	}
+	if len(p.Devcontainer) > 0 {
+		return "", "", errNoMember // its agent must start with the devcontainer's settings
+	}
 	w, ok := r.pools.take(poolKey(p))
 	if !ok {
 		return "", "", errNoMember

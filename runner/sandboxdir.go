@@ -61,6 +61,9 @@ func (r *Runner) prepareDir(p *wire.SandboxPayload) (string, error) {
 	if err := writeFileAtomic(filepath.Join(etc, FileSandboxID), []byte(p.ID+"\n"), 0o644); err != nil {
 		return "", err
 	}
+	if err := r.writeDevcontainer(etc, p); err != nil {
+		return "", fmt.Errorf("devcontainer settings: %w", err)
+	}
 	return fp, nil
 }
 

@@ -14,7 +14,10 @@
 //	GET  /runners/tunnels/{id}        Bearer <runner credential>   WebSocket: the runner's end of a tunnel
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Job kinds, as in codepod.JobKind.
 const (
@@ -141,6 +144,9 @@ type SandboxPayload struct {
 	SSHSecret []byte `json:"ssh_secret,omitempty"`
 	// AuthorizedKeys are the owner's SSH public keys, authorized_keys lines.
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+	// Devcontainer is the sandbox's codepod.DevcontainerSpec as JSON:
+	// lifecycle, user, environment and mounts the runner and agent apply.
+	Devcontainer json.RawMessage `json:"devcontainer,omitempty" doc:"The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes."`
 }
 
 // PolicyPayload is codepod.NetworkPolicy on the wire: entries are already

@@ -10,6 +10,10 @@
 package main
 
 import (
+	"encoding/json"
+	"io/fs"
+	"path/filepath"
+
 	"context"
 	"errors"
 	"flag"
@@ -56,6 +60,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg.Command = fs.Args()
 	cfg.Logger = newLogger(*logFormat, stderr)
+	if err := readDevcontainer(&cfg); err != nil {
+		cfg.Logger.Error("devcontainer settings not read", "err", err)
+		return 1
+	}
 	if cfg.ListenTCP == "" && cfg.SocketPath == "" {
 		fmt.Fprintln(stderr, "codepod-agent: --listen-tcp or --socket is required")
 		return 2
@@ -142,4 +150,18 @@ func rootHome() string {
 		}
 	}
 	return "/"
+}
+
+// readDevcontainer reads <etc>/devcontainer.json, which the runner writes
+// for a sandbox made from a devcontainer.json (absent otherwise).
+func readDevcontainer(cfg *agent.Config) error {
+	b, err := os.ReadFile(filepath.Join(cfg.EtcDir, agent.DevcontainerFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Devcontainer = new(agent.Devcontainer)
+	return json.Unmarshal(b, cfg.Devcontainer)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -8,19 +9,32 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/codepod-dev/codepod/client"
 	"github.com/codepod-dev/codepod/devcontainer"
 )
 
 // devcontainerApplied are the properties `sandbox create --devcontainer`
-// applies today; "name" is a display name with nothing to apply. Every
-// other property set is named in a warning until the runner applies it.
-var devcontainerApplied = map[string]bool{"image": true, "containerEnv": true, "remoteEnv": true, "name": true}
+// applies ("name" is a display name with nothing to apply). Every other
+// property set is named in a warning (waitFor and shutdownAction are sent
+// but not honoured yet: docs/devcontainers.md).
+var devcontainerApplied = map[string]bool{
+	"image": true, "containerEnv": true, "remoteEnv": true, "name": true,
+	"onCreateCommand": true, "updateContentCommand": true, "postCreateCommand": true,
+	"postStartCommand": true, "postAttachCommand": true,
+	"remoteUser": true, "containerUser": true, "updateRemoteUserUID": true, "workspaceFolder": true,
+	"forwardPorts": true, "portsAttributes": true, "overrideCommand": true,
+	"hostRequirements": true, "mounts": true,
+	// decided by the server's policy, which names them when it refuses
+	"privileged": true, "capAdd": true, "securityOpt": true, "runArgs": true, "initializeCommand": true,
+}
 
 // applyDevcontainer reads the devcontainer.json at path (a file, or a
 // project folder searched like the reference CLI, config choosing among
-// several), refuses it when the default policy does, and sets the image and
-// environment it names unless flags already did. Warnings go to w.
-func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]string) error {
+// several), refuses it early when the default policy does (the server
+// decides for good), and sets the image, containerEnv and the
+// devcontainer settings (devcontainer.ToSpec) unless flags already did.
+// Warnings go to w.
+func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]string, req *client.CreateSandboxRequest) error {
 	file, err := findDevcontainer(path, config)
 	if err != nil {
 		return err
@@ -58,9 +72,28 @@ func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]s
 	if *image == "" {
 		*image = dc.Image
 	}
-	*env = append(devcontainerEnv(w, file, dc), *env...) // flags come last and win
+	spec, err := devcontainer.ToSpec(dc)
+	if err != nil {
+		return fmt.Errorf("--devcontainer %s: %w", file, err)
+	}
+	m, err := toMap(spec)
+	if err != nil {
+		return err
+	}
+	req.Devcontainer = &m
+	*env = append(devcontainerEnv(dc), *env...) // flags come last and win
 	warnNotApplied(w, file, dc)
 	return nil
+}
+
+// toMap is v as a JSON object.
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
 }
 
 // findDevcontainer resolves --devcontainer and --config to one file.
@@ -85,30 +118,13 @@ func findDevcontainer(path, config string) (string, error) {
 	return file, nil
 }
 
-// devcontainerEnv is containerEnv then remoteEnv as sorted KEY=VALUE pairs.
-// A value naming ${containerEnv:VAR} needs the container's environment,
-// which only the runner can read: it is left out with a warning rather than
-// set to the literal text.
-func devcontainerEnv(w io.Writer, file string, dc *devcontainer.Config) []string {
+// devcontainerEnv is containerEnv as sorted KEY=VALUE pairs: the
+// container's environment. remoteEnv is the sessions' (the agent sets it,
+// resolving ${containerEnv:VAR} from the container).
+func devcontainerEnv(dc *devcontainer.Config) []string {
 	var out []string
-	for _, p := range []struct {
-		name string
-		m    map[string]string
-	}{{"containerEnv", dc.ContainerEnv}, {"remoteEnv", dc.RemoteEnv}} {
-		prop := p.name
-		keys := make([]string, 0, len(p.m))
-		for k := range p.m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := p.m[k]
-			if strings.Contains(v, "${containerEnv:") {
-				fmt.Fprintf(w, "warning: %s: %s.%s is not set: it uses ${containerEnv:…}, which CodePod does not resolve yet\n", file, prop, k)
-				continue
-			}
-			out = append(out, k+"="+v)
-		}
+	for k, v := range dc.ContainerEnv {
+		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
 	return out
@@ -128,7 +144,7 @@ func warnNotApplied(w io.Writer, file string, dc *devcontainer.Config) {
 		}
 	}
 	if len(later) > 0 {
-		fmt.Fprintf(w, "warning: %s: not applied yet: %s (CodePod applies image, containerEnv and remoteEnv so far; see docs/devcontainers.md)\n", file, strings.Join(later, ", "))
+		fmt.Fprintf(w, "warning: %s: not applied yet: %s (see docs/devcontainers.md)\n", file, strings.Join(later, ", "))
 	}
 	if len(unknown) > 0 {
 		fmt.Fprintf(w, "warning: %s: unknown properties, ignored: %s (check the spelling against containers.dev)\n", file, strings.Join(dc.UnknownProperties(), ", "))

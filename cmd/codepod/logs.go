@@ -20,7 +20,7 @@ func newLogsCmd() *cobra.Command {
 	var follow bool
 	cmd := &cobra.Command{
 		Use:   "logs ID|NAME",
-		Short: "Print the output of the sandbox image's own command",
+		Short: "Print the output of the sandbox image's own command and of its devcontainer lifecycle commands",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := dialSandbox(cmd, args[0])

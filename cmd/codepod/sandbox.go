@@ -72,7 +72,7 @@ func newSandboxCreateCmd() *cobra.Command {
 				req.Name = &args[0]
 			}
 			if devcontainer != "" || dcConfig != "" {
-				if err := applyDevcontainer(cmd.ErrOrStderr(), devcontainer, dcConfig, &image, &env); err != nil {
+				if err := applyDevcontainer(cmd.ErrOrStderr(), devcontainer, dcConfig, &image, &env, &req); err != nil {
 					return err
 				}
 			}

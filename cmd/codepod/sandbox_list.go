@@ -102,6 +102,7 @@ func newSandboxGetCmd() *cobra.Command {
 			if s.NetworkPolicy != nil {
 				rows = append(rows, []string{"Network policy", describePolicy(s.NetworkPolicy)})
 			}
+			rows = append(rows, devcontainerRows(s)...)
 			for i := range rows {
 				rows[i][0] += ":"
 			}

@@ -47,6 +47,7 @@ type serverOptions struct {
 	Runtime       string
 	NetPolicy     string
 	WebhookAllow  string
+	DevcPolicy    string
 	Limits        limitOptions // server_limits.go
 	Accounts      accountOptions
 }
@@ -71,6 +72,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envString(fs, &o.WebhookAllow, "webhook-allow-net", "CODEPOD_WEBHOOK_ALLOW_NET", "", "CIDRs webhooks may reach although loopback, link-local or private, comma-separated (e.g. 10.0.0.0/8 for receivers on the internal network); default none")
 	envString(fs, &o.Runtime, "default-runtime", "CODEPOD_DEFAULT_RUNTIME", codepod.RuntimeRunc, "runtime of a sandbox that names none: runc or gvisor")
 	o.Accounts.register(fs)
+	envString(fs, &o.DevcPolicy, "devcontainer-policy", "CODEPOD_DEVCONTAINER_POLICY", codepod.DevcontainerStrict, "devcontainer.json privileged, capAdd, securityOpt, runArgs, bind mounts, initializeCommand: strict refuses the sandbox naming them; filter drops them and lists them on the sandbox")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
 	o.Limits.register(fs)
 }
@@ -132,6 +134,10 @@ func (o serverOptions) limits() (codepod.Limits, error) {
 		return l, fmt.Errorf("--default-runtime %q: use %s or %s", o.Runtime, codepod.RuntimeRunc, codepod.RuntimeGVisor)
 	}
 	l.DefaultRuntime = o.Runtime
+	if o.DevcPolicy != codepod.DevcontainerStrict && o.DevcPolicy != codepod.DevcontainerFilter {
+		return l, fmt.Errorf("--devcontainer-policy %q: use %s or %s", o.DevcPolicy, codepod.DevcontainerStrict, codepod.DevcontainerFilter)
+	}
+	l.DevcontainerPolicy = o.DevcPolicy
 	if o.NetPolicy != "" {
 		mode, list, _ := strings.Cut(o.NetPolicy, ":")
 		p := &codepod.NetworkPolicy{Mode: mode}

@@ -7,6 +7,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 
 	"github.com/codepod-dev/codepod"
 )
@@ -46,12 +48,28 @@ func (b *Backend) RemoveSandbox(ctx context.Context, sandboxID string) error {
 	err := b.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	switch {
 	case err == nil || cerrdefs.IsNotFound(err):
-		return nil
 	case cerrdefs.IsConflict(err): // "removal of container … is already in progress"
-		return b.waitGone(ctx, name)
+		if err := b.waitGone(ctx, name); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("remove container %s: %w", name, err)
 	}
+	return b.removeVolumes(ctx, sandboxID)
+}
+
+// removeVolumes removes the sandbox's named volumes (devcontainer mounts).
+func (b *Backend) removeVolumes(ctx context.Context, sandboxID string) error {
+	vols, err := b.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelSandbox+"="+sandboxID))})
+	if err != nil {
+		return fmt.Errorf("list volumes of sandbox %s: %w", sandboxID, err)
+	}
+	for _, v := range vols.Volumes {
+		if err := b.cli.VolumeRemove(ctx, v.Name, true); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("remove volume %s: %w", v.Name, err)
+		}
+	}
+	return nil
 }
 
 // waitGone polls until the container no longer exists (up to 30s).

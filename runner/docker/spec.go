@@ -24,7 +24,7 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		User:       "0:0",
 		Hostname:   hostname(spec),
 		Env:        envList(spec.Env),
-		Entrypoint: append([]string{AgentPath, "--listen-tcp", fmt.Sprintf("127.0.0.1:%d", AgentPort), "--"}, imageArgv...),
+		Entrypoint: agentEntrypoint(spec, imageArgv),
 		Cmd:        nil, // with Entrypoint set, the engine does not add the image's Cmd
 		Labels:     labels(spec),
 	}
@@ -96,10 +96,36 @@ func resources(spec runner.ContainerSpec) container.Resources {
 // mounts are the only host paths a sandbox sees, both read-only: no
 // tenant-writable host directory exists (docs/security-channel.md).
 func mounts(spec runner.ContainerSpec) []mount.Mount {
-	return []mount.Mount{
+	return append([]mount.Mount{
 		{Type: mount.TypeBind, Source: spec.AgentBinary, Target: AgentPath, ReadOnly: true},
 		{Type: mount.TypeBind, Source: spec.EtcDir, Target: EtcPath, ReadOnly: true},
+	}, volumeMounts(spec)...)
+}
+
+// agentEntrypoint runs the agent, and the image's command after "--"
+// unless the spec says not to.
+func agentEntrypoint(spec runner.ContainerSpec, imageArgv []string) []string {
+	ep := []string{AgentPath, "--listen-tcp", fmt.Sprintf("127.0.0.1:%d", AgentPort), "--"}
+	if spec.NoImageCommand {
+		return ep
 	}
+	return append(ep, imageArgv...)
+}
+
+// VolumeName is the engine's name of a sandbox's named volume.
+func VolumeName(sandboxID, name string) string { return "codepod-" + sandboxID + "-" + name }
+
+// volumeMounts are the sandbox's named volumes; the engine makes each on
+// create, labelled with the sandbox so RemoveSandbox finds it.
+func volumeMounts(spec runner.ContainerSpec) []mount.Mount {
+	var out []mount.Mount
+	for _, v := range spec.Volumes {
+		out = append(out, mount.Mount{
+			Type: mount.TypeVolume, Source: VolumeName(spec.SandboxID, v.Name), Target: v.Target, ReadOnly: v.ReadOnly,
+			VolumeOptions: &mount.VolumeOptions{Labels: map[string]string{LabelSandbox: spec.SandboxID, LabelOwner: spec.OwnerID}},
+		})
+	}
+	return out
 }
 
 // engineRuntime maps a CodePod runtime name ("gvisor", "runc") to the

@@ -523,6 +523,9 @@ class CreateSandboxRequest:
     cpu: float | None = None
     """CPU cores, may be fractional (default 1)."""
 
+    devcontainer: dict[str, Any] | None = None
+    """What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md."""
+
     env: dict[str, str] | None = None
     """Environment variables of every process in the sandbox."""
 
@@ -560,6 +563,7 @@ class CreateSandboxRequest:
         """Builds the model from its JSON object."""
         return cls(
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
+            devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
             image=d["image"] if d.get("image") is not None else None,
             labels={k: v for k, v in d["labels"].items()} if d.get("labels") is not None else None,
@@ -578,6 +582,8 @@ class CreateSandboxRequest:
         out: dict[str, Any] = {}
         if self.cpu is not None:
             out["cpu"] = self.cpu
+        if self.devcontainer is not None:
+            out["devcontainer"] = {k: v for k, v in self.devcontainer.items()}
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
         if self.image is not None:
@@ -2406,6 +2412,9 @@ class Sandbox:
 
     created_at: datetime.datetime
 
+    devcontainer: dict[str, Any] | None = None
+    """What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."""
+
     env: dict[str, str]
 
     expires_at: datetime.datetime | None = None
@@ -2460,6 +2469,7 @@ class Sandbox:
         return cls(
             cpu=float(d["cpu"]),
             created_at=_parse_time(d["created_at"]),
+            devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()},
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"],
@@ -2487,6 +2497,8 @@ class Sandbox:
         out: dict[str, Any] = {}
         out["cpu"] = self.cpu
         out["created_at"] = _format_time(self.created_at)
+        if self.devcontainer is not None:
+            out["devcontainer"] = {k: v for k, v in self.devcontainer.items()}
         out["env"] = {k: v for k, v in self.env.items()}
         if self.expires_at is not None:
             out["expires_at"] = _format_time(self.expires_at)
@@ -2520,6 +2532,9 @@ class SandboxPayload:
 
     cpu: float
 
+    devcontainer: Any | None = None
+    """The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes."""
+
     env: dict[str, str] | None = None
 
     id: str
@@ -2551,6 +2566,7 @@ class SandboxPayload:
         return cls(
             authorized_keys=[v for v in d["authorized_keys"]] if d.get("authorized_keys") is not None else None,
             cpu=float(d["cpu"]),
+            devcontainer=d["devcontainer"] if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
             id=d["id"],
             image=d["image"],
@@ -2571,6 +2587,8 @@ class SandboxPayload:
         if self.authorized_keys is not None:
             out["authorized_keys"] = [v for v in self.authorized_keys]
         out["cpu"] = self.cpu
+        if self.devcontainer is not None:
+            out["devcontainer"] = self.devcontainer
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
         out["id"] = self.id

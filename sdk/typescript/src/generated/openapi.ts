@@ -1291,6 +1291,10 @@ export interface components {
              * @description CPU cores, may be fractional (default 1).
              */
             cpu?: number;
+            /** @description What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md. */
+            devcontainer?: {
+                [key: string]: unknown;
+            };
             /** @description Environment variables of every process in the sandbox. */
             env?: {
                 [key: string]: string;
@@ -1958,6 +1962,10 @@ export interface components {
             cpu: number;
             /** Format: date-time */
             created_at: string;
+            /** @description What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes. */
+            devcontainer?: {
+                [key: string]: unknown;
+            };
             env: {
                 [key: string]: string;
             };
@@ -2014,6 +2022,8 @@ export interface components {
             authorized_keys?: string[] | null;
             /** Format: double */
             cpu: number;
+            /** @description The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes. */
+            devcontainer?: unknown;
             env?: {
                 [key: string]: string;
             };

@@ -1,0 +1,141 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/agent"
+	"github.com/codepod-dev/codepod/agent/token"
+	"github.com/codepod-dev/codepod/wire"
+)
+
+// devcontainerOf is the payload's devcontainer settings (nil: none).
+func devcontainerOf(p *wire.SandboxPayload) (*codepod.DevcontainerSpec, error) {
+	if len(p.Devcontainer) == 0 || string(p.Devcontainer) == "null" {
+		return nil, nil
+	}
+	d := new(codepod.DevcontainerSpec)
+	if err := json.Unmarshal(p.Devcontainer, d); err != nil {
+		return nil, fmt.Errorf("devcontainer settings of sandbox %s: %w", p.ID, err)
+	}
+	return d, nil
+}
+
+// writeDevcontainer puts the settings where the agent reads them
+// (etc/devcontainer.json), or removes a stale file.
+func (r *Runner) writeDevcontainer(etc string, p *wire.SandboxPayload) error {
+	path := filepath.Join(etc, agent.DevcontainerFile)
+	if len(p.Devcontainer) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return writeFileAtomic(path, p.Devcontainer, 0o644)
+}
+
+// applyDevcontainer sets what the container itself needs of d.
+func applyDevcontainer(spec *ContainerSpec, d *codepod.DevcontainerSpec) {
+	if d == nil {
+		return
+	}
+	spec.NoImageCommand = d.OverrideCommand == nil || *d.OverrideCommand
+	for _, m := range d.Mounts {
+		spec.Volumes = append(spec.Volumes, Volume{Name: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+}
+
+// lifecycleFailed is a devcontainer hook that failed: the sandbox is left
+// in error with the hook, its command and its last output as the reason.
+type lifecycleFailed struct{ reason string }
+
+func (e *lifecycleFailed) Error() string { return e.reason }
+
+// waitLifecycle follows the agent's devcontainer lifecycle (run by the
+// agent itself, so it goes on across a runner restart) until every
+// create/start hook is done, reporting the running hook and its last line
+// of output as progress. A failed hook stops the container and returns a
+// *lifecycleFailed; a redelivered job asks again and gets the same answer.
+func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, progress func(string)) error {
+	secret, err := os.ReadFile(filepath.Join(r.sandboxDir(sandboxID), "etc", FileSSHSecret))
+	if err != nil {
+		return fmt.Errorf("devcontainer lifecycle: read the sandbox's ssh secret: %w", err)
+	}
+	fp, err := r.fingerprint(sandboxID)
+	if err != nil {
+		return err
+	}
+	conn, err := r.cfg.Backend.DialAgent(ctx, sandboxID)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	cfg := &ssh.ClientConfig{
+		User: "root",
+		Auth: []ssh.AuthMethod{ssh.Password(token.Mint(secret, sandboxID, time.Now().Add(time.Minute)))},
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			if ssh.FingerprintSHA256(key) != fp {
+				return errHostKeyMismatch
+			}
+			return nil
+		},
+		Timeout: probeTimeout,
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, "agent", cfg)
+	if err != nil {
+		return fmt.Errorf("devcontainer lifecycle: ssh to the agent: %w", err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	defer client.Close()
+	st := agent.LifecycleStatus{Seq: -1}
+	for {
+		payload, _ := json.Marshal(st)
+		ok, reply, err := client.SendRequest(agent.LifecycleRequest, true, payload)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("devcontainer lifecycle: ask the agent: %w", err)
+		}
+		if !ok || json.Unmarshal(reply, &st) != nil {
+			return errors.New("devcontainer lifecycle: the agent does not report it (is the agent older than the runner?)")
+		}
+		switch {
+		case st.Failed != "":
+			if err := r.cfg.Backend.StopSandbox(context.WithoutCancel(ctx), sandboxID, 5*time.Second); err != nil {
+				r.log.Warn("cannot stop a sandbox whose devcontainer lifecycle failed", "sandbox_id", sandboxID, "err", err)
+			}
+			return &lifecycleFailed{st.Failed}
+		case st.Done:
+			return nil
+		case st.Running != "":
+			msg := "lifecycle: " + st.Running + " running"
+			if st.Last != "" {
+				msg += ": " + st.Last
+			}
+			progress(msg)
+		}
+	}
+}
+
+// followLifecycle waits for p's devcontainer lifecycle, when it has one.
+func (r *Runner) followLifecycle(ctx context.Context, p *wire.SandboxPayload, progress func(string)) error {
+	d, err := devcontainerOf(p)
+	if err != nil || d == nil {
+		return err
+	}
+	progress("lifecycle: starting")
+	return r.waitLifecycle(ctx, p.ID, progress)
+}
