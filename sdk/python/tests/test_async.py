@@ -163,3 +163,21 @@ def _id_of(c: codepod.Client, name: str) -> str:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AsyncProcessTest(AsyncCase, unittest.TestCase):
+    """Background processes through AsyncSandbox.process."""
+
+    def test_start_output_wait(self) -> None:
+        async def run() -> tuple[int | None, str, bool]:
+            h = await self.sb.process.start("read line; echo got $line; exit 4")
+            listed = h.pid in [p.pid for p in await self.sb.process.list()]
+            await h.send_stdin("hi\n")
+            info = await h.wait(timeout=60)
+            again = await self.sb.process.connect(h.pid)
+            out = await again.output("stdout")
+            return info.exit_code, out.text, listed
+
+        code, out, listed = self.loop.run_until_complete(run())
+        self.assertTrue(listed)
+        self.assertEqual((code, out), (4, "got hi\n"))

@@ -45,6 +45,9 @@ from .client import Client, default_client
 from .errors import SandboxFailedError, TimeoutError
 from .exec import ExecResult, ExecStream, ExitStatus, OutputChunk
 from .files import FileInfo, Files
+from ._generated import Process
+from .code import CodeContext, CodeRunResult
+from .process import ProcessHandle, ProcessOutput, Processes
 from .sandbox import _FAILED, DEFAULT_WAIT_TIMEOUT, Sandbox
 
 T = TypeVar("T")
@@ -84,6 +87,8 @@ class AsyncSandbox:
         """The synchronous handle this one drives."""
         self.files = AsyncFiles(sandbox.files)
         """The sandbox's files: read, write, list, mkdir, remove, upload, download."""
+        self.process = AsyncProcesses(sandbox.process)
+        """Background processes: start, list, connect (reattach)."""
 
     @property
     def client(self) -> Client:
@@ -240,6 +245,22 @@ class AsyncSandbox:
         ``await stream.wait(on_stdout=..., on_stderr=...)``."""
         return AsyncExecStream(await _run(self.sync.exec_stream, cmd, env=env, cwd=cwd, stdin=stdin, timeout=timeout))
 
+    async def run_code(self, code: str, **kwargs: Any) -> CodeRunResult:
+        """Runs ``code`` in a persistent interpreter (see :meth:`Sandbox.run_code`)."""
+        return await _run(self.sync.run_code, code, **kwargs)
+
+    async def create_code_context(self, language: str = "python") -> CodeContext:
+        return await _run(self.sync.create_code_context, language)
+
+    async def list_code_contexts(self) -> builtins.list[CodeContext]:
+        return await _run(self.sync.list_code_contexts)
+
+    async def restart_code_context(self, context: str | CodeContext) -> CodeContext:
+        return await _run(self.sync.restart_code_context, context)
+
+    async def delete_code_context(self, context: str | CodeContext) -> None:
+        await _run(self.sync.delete_code_context, context)
+
 
 def _close_made(fut: asyncio.Future[Sandbox]) -> None:
     """Deletes the sandbox a cancelled create made anyway."""
@@ -317,6 +338,67 @@ class AsyncExecStream:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class AsyncProcesses:
+    """The background processes of one sandbox (``sandbox.process``), for
+    asyncio. Handles are :class:`~codepod.process.ProcessHandle`; wrap their
+    blocking calls (``wait``) with :class:`AsyncProcessHandle`."""
+
+    def __init__(self, processes: Processes) -> None:
+        self.sync = processes
+
+    async def start(self, cmd: str | Sequence[str], **kwargs: Any) -> AsyncProcessHandle:
+        """Starts ``cmd`` in the background (see :meth:`Processes.start`)."""
+        return AsyncProcessHandle(await _run(self.sync.start, cmd, **kwargs))
+
+    async def connect(self, pid: int, **kwargs: Any) -> AsyncProcessHandle:
+        """Reattaches to a process by pid (see :meth:`Processes.connect`)."""
+        return AsyncProcessHandle(await _run(self.sync.connect, pid, **kwargs))
+
+    async def list(self) -> builtins.list[Process]:
+        """The sandbox's processes, running and exited, oldest first."""
+        return await _run(self.sync.list)
+
+
+class AsyncProcessHandle:
+    """One background process, for asyncio; ``sync`` is the blocking handle
+    (its callbacks run on a thread of their own)."""
+
+    def __init__(self, handle: ProcessHandle) -> None:
+        self.sync = handle
+
+    @property
+    def pid(self) -> int:
+        return self.sync.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.sync.exit_code
+
+    async def wait(self, timeout: float | None = None) -> Process:
+        return await _run(self.sync.wait, timeout)
+
+    async def kill(self) -> Process:
+        return await _run(self.sync.kill)
+
+    async def signal(self, name: str = "TERM") -> Process:
+        return await _run(self.sync.signal, name)
+
+    async def send_stdin(self, data: str | bytes) -> Process:
+        return await _run(self.sync.send_stdin, data)
+
+    async def close_stdin(self) -> Process:
+        return await _run(self.sync.close_stdin)
+
+    async def output(self, stream: str = "stdout", offset: int = 0) -> ProcessOutput:
+        return await _run(self.sync.output, stream, offset)
+
+    async def refresh(self) -> Process:
+        return await _run(self.sync.refresh)
+
+    def disconnect(self) -> None:
+        self.sync.disconnect()
 
 
 class AsyncFiles:
