@@ -66,6 +66,12 @@ type SandboxSpec struct {
 	Runtime       string         `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
+	// Build, when set, makes the runner build the image (build.go); its
+	// content-hash tag replaces Image.
+	Build *BuildSpec `json:"build,omitempty"`
+	// Workspace, when set, is copied into the container before it starts
+	// (workspace.go).
+	Workspace *WorkspaceSpec `json:"workspace,omitempty"`
 }
 
 // Sandbox is one isolated Linux box, owned by one user.
@@ -136,6 +142,17 @@ var DefaultLimits = Limits{
 // Normalize fills defaults into spec and checks it against the limits.
 // The returned error is an EINVALID *Error naming the first bad field.
 func (l Limits) Normalize(spec *SandboxSpec) error {
+	if spec.Build != nil {
+		if err := spec.Build.validate(); err != nil {
+			return err
+		}
+		spec.Image = spec.Build.Tag()
+	}
+	if spec.Workspace != nil {
+		if err := spec.Workspace.validate(); err != nil {
+			return err
+		}
+	}
 	if spec.Image == "" {
 		spec.Image = DefaultImage
 	}
