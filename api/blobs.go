@@ -205,8 +205,8 @@ type blobInput struct {
 }
 
 type putBlobInput struct {
-	blobInput
-	body io.Reader
+	Digest string `path:"digest" maxLength:"71" doc:"sha256:<64 hex digits> of the content."`
+	body   io.Reader
 }
 
 // Resolve implements huma.Resolver: it keeps the raw, unbuffered body.
@@ -230,7 +230,7 @@ type headBlobOutput struct {
 }
 
 type runnerBlobInput struct {
-	blobInput
+	Digest  string `path:"digest" maxLength:"71" doc:"sha256:<64 hex digits> of the content."`
 	Sandbox string `query:"sandbox" required:"true" maxLength:"200" doc:"The sandbox (placed on the calling runner) whose spec names the blob."`
 }
 
