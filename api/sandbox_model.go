@@ -30,12 +30,18 @@ type Sandbox struct {
 	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
 	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
+	WorkspaceFolder    string            `json:"workspace_folder,omitempty" doc:"Where the project copied at create lives (sandbox sync updates it); absent without one."`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
 }
 
 func newSandbox(sb *codepod.Sandbox) Sandbox {
+	ws := ""
+	if sb.Spec.Workspace != nil {
+		ws = sb.Spec.Workspace.Folder
+	}
 	return Sandbox{
+		WorkspaceFolder: ws,
 		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, Status: string(sb.Status), Reason: sb.Reason,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,

@@ -1181,6 +1181,9 @@ type Sandbox struct {
 	// TtlSeconds Lifetime from creation; 0: none.
 	TtlSeconds int64     `json:"ttl_seconds"`
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	// WorkspaceFolder Where the project copied at create lives (sandbox sync updates it); absent without one.
+	WorkspaceFolder *string `json:"workspace_folder,omitempty"`
 }
 
 // SandboxNetwork defines model for Sandbox.Network.

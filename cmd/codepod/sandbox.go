@@ -20,7 +20,7 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
-		newSandboxNetworkCmd(), newSandboxNetLogCmd())
+		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxSyncCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	addSandboxCompletion(cmd)
 	return cmd
