@@ -133,13 +133,16 @@ type BuildRequest struct {
 	// that name) with ExtraContent: a generated Dockerfile.
 	ExtraFile    string
 	ExtraContent []byte
-	Dockerfile   string // path in the context
-	Args         map[string]string
-	Target       string
-	CacheFrom    []string
-	NetworkMode  string  // the build's RUN steps: "none" or "default"
-	CPU          float64 // bounds of the build's RUN steps (0: none)
-	MemoryBytes  int64
+	// DropPrefix, when set, leaves the context's entries below it out
+	// (the features' folders, from the Dockerfile's build).
+	DropPrefix  string
+	Dockerfile  string // path in the context
+	Args        map[string]string
+	Target      string
+	CacheFrom   []string
+	NetworkMode string  // the build's RUN steps: "none" or "default"
+	CPU         float64 // bounds of the build's RUN steps (0: none)
+	MemoryBytes int64
 }
 
 // ContainerState is one container a Backend found.

@@ -22,6 +22,10 @@ import (
 // install a build's features, added to the build context.
 const featuresDockerfile = ".codepod-features.Dockerfile"
 
+// FeaturesContextDir is where clients put local features' folders in a
+// build context (devcontainer.PlanBuild).
+const FeaturesContextDir = ".codepod-features"
+
 // featuresRoot is where features' files are copied while they install.
 const featuresRoot = "/tmp/codepod-features"
 
@@ -74,6 +78,9 @@ func (r *Runner) build(ctx context.Context, ib ImageBuilder, p *wire.SandboxPayl
 			base += "-base"
 		}
 		req.Tag, req.Dockerfile, req.Args, req.Target = base, b.Dockerfile, b.Args, b.Target
+		if len(b.Features) > 0 {
+			req.DropPrefix = FeaturesContextDir // the Dockerfile sees the user's context only
+		}
 		r.log.Info("building image", "sandbox_id", p.ID, "image", base)
 		progress("building the image from " + b.Dockerfile)
 		if err := ib.BuildImage(ctx, req, func(s string) { progress("build: " + s) }); err != nil {
@@ -116,12 +123,15 @@ func FeaturesDockerfile(base, user string, features []wire.FeaturePayload) strin
 		for _, k := range sortedKeys(f.Env) {
 			env = append(env, k+"="+shellQuote(f.Env[k]))
 		}
-		fmt.Fprintf(&sb, "RUN cd %s && chmod +x install.sh && env %s ./install.sh\n", dir, strings.Join(env, " "))
-		for _, k := range sortedKeys(f.ContainerEnv) {
-			fmt.Fprintf(&sb, "ENV %s=%s\n", k, envQuote(f.ContainerEnv[k]))
+		fmt.Fprintf(&sb, "RUN cd %s && chmod +x install.sh && env %s ./install.sh && cd / && rm -rf %s\n", dir, strings.Join(env, " "), dir)
+		if len(f.ContainerEnv) > 0 {
+			var kv []string
+			for _, k := range sortedKeys(f.ContainerEnv) {
+				kv = append(kv, k+"="+envQuote(f.ContainerEnv[k]))
+			}
+			fmt.Fprintf(&sb, "ENV %s\n", strings.Join(kv, " "))
 		}
 	}
-	fmt.Fprintf(&sb, "RUN rm -rf %s\n", featuresRoot)
 	if user != "" && user != "root" && user != "0" {
 		fmt.Fprintf(&sb, "USER %s\n", user)
 	}

@@ -125,11 +125,12 @@ func uploadDevcontainer(ctx context.Context, w io.Writer, c *apiClient, src *dev
 
 // uploadArchive uploads a unless the server has it already (HEAD).
 func uploadArchive(ctx context.Context, w io.Writer, c *apiClient, what string, a *devcontainer.Archive) error {
-	h, err := c.HeadBlobWithResponse(ctx, a.Digest)
+	h, err := c.HeadBlob(ctx, a.Digest) // a HEAD answer has no body to decode
 	if err != nil {
 		return fmt.Errorf("cannot reach the CodePod server at %s: %w", c.ServerURL, err)
 	}
-	if h.StatusCode() == 200 {
+	h.Body.Close()
+	if h.StatusCode == 200 {
 		fmt.Fprintf(w, "%s: already on the server (%s)\n", what, a.Digest[:19])
 		return nil
 	}

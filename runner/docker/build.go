@@ -34,8 +34,8 @@ func (b *Backend) BuildImage(ctx context.Context, req runner.BuildRequest, progr
 	}
 	defer f.Close()
 	var buildCtx io.Reader = f
-	if req.ExtraFile != "" {
-		buildCtx = withExtraFile(f, req.ExtraFile, req.ExtraContent)
+	if req.ExtraFile != "" || req.DropPrefix != "" {
+		buildCtx = rewriteContext(f, req.DropPrefix, req.ExtraFile, req.ExtraContent)
 	}
 	args := map[string]*string{}
 	for k, v := range req.Args {
@@ -93,9 +93,10 @@ func (b *Backend) BuildImage(ctx context.Context, req runner.BuildRequest, progr
 	return nil
 }
 
-// withExtraFile streams the tar r with one more regular file, name, at its
-// end (a generated Dockerfile).
-func withExtraFile(r io.Reader, name string, content []byte) io.Reader {
+// rewriteContext streams the tar r without the entries below drop (when
+// set) and with one more regular file, name (when set), at its end: a
+// generated Dockerfile.
+func rewriteContext(r io.Reader, drop, name string, content []byte) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -109,7 +110,8 @@ func withExtraFile(r io.Reader, name string, content []byte) io.Reader {
 				pw.CloseWithError(fmt.Errorf("read build context: %w", err))
 				return
 			}
-			if path.Clean(h.Name) == name {
+			clean := path.Clean(h.Name)
+			if clean == name || drop != "" && (clean == drop || strings.HasPrefix(clean, drop+"/")) {
 				continue
 			}
 			if err := tw.WriteHeader(h); err != nil {
@@ -121,11 +123,13 @@ func withExtraFile(r io.Reader, name string, content []byte) io.Reader {
 				return
 			}
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-			pw.CloseWithError(err)
-			return
+		if name != "" {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			tw.Write(content)
 		}
-		tw.Write(content)
 		pw.CloseWithError(tw.Close())
 	}()
 	return pr
