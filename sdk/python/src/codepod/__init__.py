@@ -34,6 +34,9 @@ from .exec import PIPE, ExecResult, ExecStream, ExitStatus, OutputChunk
 from ._generated import FileEntry
 from .files import FileInfo, Files
 from .sandbox import Sandbox
+from .devcontainer import DevcontainerError
+
+create_from_devcontainer = Sandbox.create_from_devcontainer
 
 __version__ = "0.1.0"
 
@@ -43,6 +46,7 @@ __all__ = [
     "CodePodError",
     "ConflictError",
     "ConnectionError",
+    "DevcontainerError",
     "ExecResult",
     "ExecStream",
     "ExitStatus",
@@ -51,6 +55,7 @@ __all__ = [
     "FileInfo",
     "Files",
     "ForbiddenError",
+    "create_from_devcontainer",
     "InternalServerError",
     "InvalidError",
     "NotFoundError",
