@@ -226,7 +226,7 @@ type blobOutput struct {
 }
 
 type headBlobOutput struct {
-	ContentLength int64 `header:"Content-Length"`
+	Size int64 `header:"CodePod-Blob-Size" doc:"The blob's size in bytes."`
 }
 
 type runnerBlobInput struct {
@@ -241,10 +241,11 @@ func registerBlobs(api huma.API, s *Server) {
 	op.RequestBody = &huma.RequestBody{Required: true, Description: "The tar, streamed; its SHA-256 must be the path's digest.", Content: tarContent}
 	register(api, s, describe(op, "Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, "+
 		"bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. "+
-		"Uploading a blob you have already is harmless; HEAD tells whether to skip it."), s.uploadBlob)
+		"Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it."), s.uploadBlob)
 
 	op = s.operation(userOnly, http.MethodHead, "/blobs/{digest}", "head-blob", "sandboxes", "Check an upload exists", http.StatusNotFound)
-	register(api, s, describe(op, "200 when you have uploaded this blob (its size in Content-Length), 404 when not."), s.headBlob)
+	op.DefaultStatus = http.StatusNoContent
+	register(api, s, describe(op, "204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not."), s.headBlob)
 
 	op = s.operation(runnerOnly, http.MethodGet, "/runners/blobs/{digest}", "download-blob", "runner-protocol", "Download a blob a sandbox needs",
 		http.StatusNotFound)
@@ -277,7 +278,7 @@ func (s *Server) headBlob(ctx context.Context, in *blobInput) (*headBlobOutput, 
 	if !ok {
 		return nil, codepod.Errorf(codepod.ENOTFOUND, "no blob %s: upload it with PUT", in.Digest)
 	}
-	return &headBlobOutput{ContentLength: size}, nil
+	return &headBlobOutput{Size: size}, nil
 }
 
 func (s *Server) downloadBlob(ctx context.Context, in *runnerBlobInput) (*huma.StreamResponse, error) {

@@ -48,8 +48,8 @@ func TestBlobs(t *testing.T) {
 	}
 
 	e.putBlob(ada, d, ctxTar).want(t, http.StatusOK)
-	if r := e.do("HEAD", "/api/v1/blobs/"+d, ada, nil).want(t, http.StatusOK); r.Header.Get("Content-Length") != "1400" {
-		t.Errorf("HEAD Content-Length %q", r.Header.Get("Content-Length"))
+	if r := e.do("HEAD", "/api/v1/blobs/"+d, ada, nil).want(t, http.StatusNoContent); r.Header.Get("CodePod-Blob-Size") != "1400" {
+		t.Errorf("HEAD CodePod-Blob-Size %q", r.Header.Get("CodePod-Blob-Size"))
 	}
 	e.do("HEAD", "/api/v1/blobs/"+d, bob, nil).want(t, http.StatusNotFound) // owner-scoped
 
@@ -103,6 +103,6 @@ func TestBlobs(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("CollectBlobs removed %d (%v), want 1 (the blob no sandbox names)", n, err)
 	}
-	e.do("HEAD", "/api/v1/blobs/"+d, ada, nil).want(t, http.StatusOK)
+	e.do("HEAD", "/api/v1/blobs/"+d, ada, nil).want(t, http.StatusNoContent)
 	e.do("HEAD", "/api/v1/blobs/"+other, ada, nil).want(t, http.StatusNotFound)
 }

@@ -1627,14 +1627,14 @@ type ClientInterface interface {
 
 	// HeadBlob Check an upload exists
 	//
-	// 200 when you have uploaded this blob (its size in Content-Length), 404 when not.
+	// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
 	//
 	// Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
 	HeadBlob(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadBlobWithBody Upload a build context or workspace tar
 	//
-	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD tells whether to skip it.
+	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2229,7 +2229,7 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 
 // HeadBlob Check an upload exists
 //
-// 200 when you have uploaded this blob (its size in Content-Length), 404 when not.
+// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
 //
 // Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
 func (c *Client) HeadBlob(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2246,7 +2246,7 @@ func (c *Client) HeadBlob(ctx context.Context, digest string, reqEditors ...Requ
 
 // UploadBlobWithBody Upload a build context or workspace tar
 //
-// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD tells whether to skip it.
+// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5913,7 +5913,7 @@ type ClientWithResponsesInterface interface {
 
 	// HeadBlobWithResponse Check an upload exists
 	//
-	// 200 when you have uploaded this blob (its size in Content-Length), 404 when not.
+	// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5922,7 +5922,7 @@ type ClientWithResponsesInterface interface {
 
 	// UploadBlobWithBodyWithResponse Upload a build context or workspace tar
 	//
-	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD tells whether to skip it.
+	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6764,9 +6764,9 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
-// HeadBlobResponse200Headers the declared response headers of an HTTP 200 response for HeadBlob
-type HeadBlobResponse200Headers struct {
-	ContentLength *int64
+// HeadBlobResponse204Headers the declared response headers of an HTTP 204 response for HeadBlob
+type HeadBlobResponse204Headers struct {
+	CodePodBlobSize *int64
 }
 
 type HeadBlobResponse struct {
@@ -6782,8 +6782,8 @@ type HeadBlobResponse struct {
 	ApplicationproblemJSON429 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *HeadBlobResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *HeadBlobResponse204Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -10889,7 +10889,7 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 
 // HeadBlobWithResponse Check an upload exists
 //
-// 200 when you have uploaded this blob (its size in Content-Length), 404 when not.
+// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10904,7 +10904,7 @@ func (c *ClientWithResponses) HeadBlobWithResponse(ctx context.Context, digest s
 
 // UploadBlobWithBodyWithResponse Upload a build context or workspace tar
 //
-// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD tells whether to skip it.
+// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12062,7 +12062,7 @@ func ParseHeadBlobResponse(rsp *http.Response) (*HeadBlobResponse, error) {
 	}
 
 	switch {
-	case rsp.StatusCode == 200:
+	case rsp.StatusCode == 204:
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
@@ -12103,16 +12103,16 @@ func ParseHeadBlobResponse(rsp *http.Response) (*HeadBlobResponse, error) {
 	}
 
 	switch {
-	case rsp.StatusCode == 200:
-		var headers HeadBlobResponse200Headers
-		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+	case rsp.StatusCode == 204:
+		var headers HeadBlobResponse204Headers
+		if values := rsp.Header.Values("CodePod-Blob-Size"); len(values) > 0 {
 			var value int64
-			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "CodePod-Blob-Size", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
-			headers.ContentLength = &value
+			headers.CodePodBlobSize = &value
 		}
-		response.Headers200 = &headers
+		response.Headers204 = &headers
 	}
 
 	return response, nil

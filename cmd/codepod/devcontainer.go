@@ -130,7 +130,7 @@ func uploadArchive(ctx context.Context, w io.Writer, c *apiClient, what string, 
 		return fmt.Errorf("cannot reach the CodePod server at %s: %w", c.ServerURL, err)
 	}
 	h.Body.Close()
-	if h.StatusCode == 200 {
+	if h.StatusCode >= 200 && h.StatusCode < 300 {
 		fmt.Fprintf(w, "%s: already on the server (%s)\n", what, a.Digest[:19])
 		return nil
 	}

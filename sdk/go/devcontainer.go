@@ -156,7 +156,7 @@ func (c *Client) uploadBlob(ctx context.Context, a *devcontainer.Archive) error 
 		return c.transportError(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	f, err := os.Open(a.Path)

@@ -78,7 +78,7 @@ export interface paths {
         get?: never;
         /**
          * Upload a build context or workspace tar
-         * @description Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD tells whether to skip it.
+         * @description Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
          */
         put: operations["upload-blob"];
         post?: never;
@@ -86,7 +86,7 @@ export interface paths {
         options?: never;
         /**
          * Check an upload exists
-         * @description 200 when you have uploaded this blob (its size in Content-Length), 404 when not.
+         * @description 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
          */
         head: operations["head-blob"];
         patch?: never;
@@ -2097,10 +2097,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
+            /** @description No Content */
+            204: {
                 headers: {
-                    "Content-Length"?: number;
+                    "CodePod-Blob-Size"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
