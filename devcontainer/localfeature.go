@@ -180,6 +180,12 @@ func (p Policy) checkFeature(ref string, m *FeatureMeta) []Violation {
 			vs = append(vs, Violation{Property: fmt.Sprintf("features[%q].%s", ref, v.Property), Reason: v.Reason})
 		}
 	}
+	for i, mt := range m.Mounts {
+		if !mt.HostBind() { // bind mounts were refused above
+			vs = append(vs, Violation{Property: fmt.Sprintf("features[%q].mounts[%d]", ref, i),
+				Reason: "a feature's volume mounts are not applied yet; mount the volume in devcontainer.json's \"mounts\" instead"})
+		}
+	}
 	if m.Init != nil && *m.Init {
 		vs = append(vs, Violation{Property: fmt.Sprintf("features[%q].init", ref), Reason: "the sandbox's agent is its init (PID 1); a second init is not run"})
 	}

@@ -218,6 +218,8 @@ def _check_policy(file: str, prefix: str, c: Mapping[str, Any]) -> None:
             p.split("=", 1) for p in str(m).split(",") if "=" in p).get("type")
         if kind == "bind":
             refused.append((f"{prefix}mounts[{i}]", "a bind mount of the host; use a named volume (type=volume)"))
+        elif prefix:
+            refused.append((f"{prefix}mounts[{i}]", "a feature's volume mounts are not applied yet; mount the volume in devcontainer.json's \"mounts\" instead"))
     if "initializeCommand" in c and not prefix:
         refused.append(("initializeCommand", "it would run on your machine, not in the sandbox"))
     if prefix and c.get("init") is True:
