@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeTree writes files (slash paths relative to root) and returns root.
@@ -96,10 +97,15 @@ RUN echo prod > /stage
 		"nonce":                           hex.EncodeToString(nonce), // a fresh content hash per run
 	})
 
+	t0 := time.Now()
+	c.must("sandbox", "delete", c.must("sandbox", "create", "--image", "codepod/tiny:latest", "--wait"))
+	plain := time.Since(t0)
+	t0 = time.Now()
 	out, errOut, code := c.cli("sandbox", "create", "dev", "--devcontainer", project, "--wait")
 	if code != 0 {
 		t.Fatalf("create: exit %d\n%s", code, errOut)
 	}
+	cold := time.Since(t0)
 	id := strings.TrimSpace(out)
 	sb := c.get(id)
 	var tag struct {
@@ -123,7 +129,9 @@ RUN echo prod > /stage
 	first := imageID(t, tag.Image)
 
 	// The same project again: uploads are skipped, nothing is rebuilt.
+	t0 = time.Now()
 	out, errOut, code = c.cli("sandbox", "create", "dev2", "--devcontainer", project, "--wait")
+	t.Logf("create --wait: plain tiny image %v; devcontainer build+feature+workspace %v (cold), %v (cached)", plain, cold, time.Since(t0))
 	if code != 0 {
 		t.Fatalf("second create: exit %d\n%s", code, errOut)
 	}
