@@ -69,6 +69,12 @@ type SandboxSpec struct {
 	// Devcontainer, when set, is what the sandbox keeps of a
 	// devcontainer.json (devcontainerspec.go).
 	Devcontainer *DevcontainerSpec `json:"devcontainer,omitempty"`
+	// Build, when set, makes the runner build the image (build.go); its
+	// content-hash tag replaces Image.
+	Build *BuildSpec `json:"build,omitempty"`
+	// Workspace, when set, is copied into the container before it starts
+	// (workspace.go).
+	Workspace *WorkspaceSpec `json:"workspace,omitempty"`
 }
 
 // Sandbox is one isolated Linux box, owned by one user.
@@ -142,6 +148,17 @@ var DefaultLimits = Limits{
 // Normalize fills defaults into spec and checks it against the limits.
 // The returned error is an EINVALID *Error naming the first bad field.
 func (l Limits) Normalize(spec *SandboxSpec) error {
+	if spec.Build != nil {
+		if err := spec.Build.validate(); err != nil {
+			return err
+		}
+		spec.Image = spec.Build.Tag()
+	}
+	if spec.Workspace != nil {
+		if err := spec.Workspace.validate(); err != nil {
+			return err
+		}
+	}
 	if spec.Image == "" {
 		spec.Image = DefaultImage
 	}

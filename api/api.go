@@ -51,8 +51,14 @@ type Config struct {
 	// `Authorization: Bearer <MetricsToken>`. Empty: /metrics is open.
 	MetricsToken string
 	// DataDir is the server's data directory (where Bootstrap writes the
-	// admin key). The API itself keeps no files there today.
+	// admin key). Uploaded blobs (build contexts, workspaces) are kept in
+	// its blobs/ folder; without it, uploads are refused.
 	DataDir string
+	// MaxBlobBytes bounds one upload (default DefaultMaxBlobBytes);
+	// BlobGrace is how long an unreferenced one is kept (default
+	// DefaultBlobGrace).
+	MaxBlobBytes int64
+	BlobGrace    time.Duration
 	// TunnelWait is how long a tunnel (a client's, or one of the server's
 	// own SSH connections) waits for the runner to dial back; default 10s.
 	TunnelWait time.Duration
@@ -95,6 +101,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxBlobBytes <= 0 {
+		cfg.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if cfg.BlobGrace <= 0 {
+		cfg.BlobGrace = DefaultBlobGrace
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

@@ -30,6 +30,7 @@ type env struct {
 	adminKey string
 	dataDir  string
 	logs     *testenv.Buffer
+	api      *api.Server
 }
 
 // stores names the databases a test runs on: SQLite always, PostgreSQL
@@ -69,7 +70,9 @@ func newEnvOn(tb testing.TB, kind string, tweak func(*http.Server)) *env {
 		tb.Fatalf("bootstrap: created=%v err=%v", created, err)
 	}
 	e.adminKey = key
-	s := api.New(api.Config{Store: st, Control: ctl, Logger: log, Version: "test", Registry: reg, MaxBodyBytes: 64 << 10})
+	s := api.New(api.Config{Store: st, Control: ctl, Logger: log, Version: "test", Registry: reg, MaxBodyBytes: 64 << 10,
+		DataDir: e.dataDir, MaxBlobBytes: 1 << 20})
+	e.api = s
 	e.srv = httptest.NewUnstartedServer(s.Handler())
 	if tweak != nil {
 		tweak(e.srv.Config)

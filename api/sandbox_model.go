@@ -33,12 +33,18 @@ type Sandbox struct {
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
 	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
 	Devcontainer       map[string]any    `json:"devcontainer,omitempty" doc:"What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."`
+	WorkspaceFolder    string            `json:"workspace_folder,omitempty" doc:"Where the project copied at create lives (sandbox sync updates it); absent without one."`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
 }
 
 func newSandbox(sb *codepod.Sandbox) Sandbox {
+	ws := ""
+	if sb.Spec.Workspace != nil {
+		ws = sb.Spec.Workspace.Folder
+	}
 	return Sandbox{
+		WorkspaceFolder: ws,
 		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, Status: string(sb.Status), Reason: sb.Reason,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
@@ -69,6 +75,52 @@ type CreateSandboxRequest struct {
 	Runtime       string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
 	NetworkPolicy *NetworkPolicy    `json:"network_policy,omitempty" doc:"What the sandbox may reach, enforced on its runner (docs/network.md). Puts it on the runner's policy network; changeable while it runs (PUT /sandboxes/{id}/network-policy)."`
 	Devcontainer  map[string]any    `json:"devcontainer,omitempty" doc:"What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md."`
+	Build         *BuildRequest     `json:"build,omitempty" doc:"Build the image on the runner from an uploaded context (PUT /blobs/{digest}) instead of pulling image; cached by content hash (docs/devcontainers.md)."`
+	Workspace     *WorkspaceRequest `json:"workspace,omitempty" doc:"Copy an uploaded tar (PUT /blobs/{digest}) into a folder of the sandbox before it starts."`
+}
+
+// BuildRequest is codepod.BuildSpec in the API.
+type BuildRequest struct {
+	Context    string            `json:"context" pattern:"^sha256:[a-f0-9]{64}$" doc:"Digest of the uploaded build context tar."`
+	Dockerfile string            `json:"dockerfile,omitempty" maxLength:"1024" doc:"The Dockerfile's path in the context; absent with image set: no Dockerfile, features go on image."`
+	Args       map[string]string `json:"args,omitempty" doc:"Build arguments."`
+	Target     string            `json:"target,omitempty" maxLength:"128" doc:"The stage to build."`
+	CacheFrom  []string          `json:"cache_from,omitempty" maxItems:"16" doc:"Images to use as cache sources."`
+	Image      string            `json:"image,omitempty" maxLength:"255" doc:"The base image when there is no Dockerfile."`
+	Features   []BuildFeature    `json:"features,omitempty" maxItems:"64" doc:"Local dev container features, installed in this order."`
+}
+
+// BuildFeature is one local dev container feature whose files are in the
+// build context.
+type BuildFeature struct {
+	ID           string            `json:"id" maxLength:"1024" doc:"The feature as devcontainer.json names it."`
+	Dir          string            `json:"dir" maxLength:"1024" doc:"Its folder in the build context (with install.sh)."`
+	Env          map[string]string `json:"env,omitempty" doc:"Its options as install.sh's environment (upper-cased names, defaults filled in)."`
+	ContainerEnv map[string]string `json:"container_env,omitempty" doc:"Environment baked into the image after it is installed."`
+}
+
+// WorkspaceRequest is codepod.WorkspaceSpec in the API.
+type WorkspaceRequest struct {
+	Archive string `json:"archive" pattern:"^sha256:[a-f0-9]{64}$" doc:"Digest of the uploaded tar."`
+	Folder  string `json:"folder" maxLength:"1024" doc:"Absolute path in the sandbox, e.g. /workspaces/project."`
+}
+
+func (b *BuildRequest) domain() *codepod.BuildSpec {
+	if b == nil {
+		return nil
+	}
+	d := &codepod.BuildSpec{Context: b.Context, Dockerfile: b.Dockerfile, Args: b.Args, Target: b.Target, CacheFrom: b.CacheFrom, Image: b.Image}
+	for _, f := range b.Features {
+		d.Features = append(d.Features, codepod.BuildFeature{ID: f.ID, Dir: f.Dir, Env: f.Env, ContainerEnv: f.ContainerEnv})
+	}
+	return d
+}
+
+func (w *WorkspaceRequest) domain() *codepod.WorkspaceSpec {
+	if w == nil {
+		return nil
+	}
+	return &codepod.WorkspaceSpec{Archive: w.Archive, Folder: w.Folder}
 }
 
 // NetworkPolicy says what a sandbox may reach: deny entries first, then
@@ -116,6 +168,7 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 		Image: strings.TrimSpace(r.Image), CPU: r.CPU, PidsLimit: r.PidsLimit,
 		Env: r.Env, Labels: r.Labels, Network: r.Network, RunnerLabels: r.RunnerLabels,
 		Runtime: r.Runtime, NetworkPolicy: r.NetworkPolicy.domain(),
+		Build: r.Build.domain(), Workspace: r.Workspace.domain(),
 	}
 	if r.Devcontainer != nil {
 		d, err := devcontainerSpec(r.Devcontainer)

@@ -102,6 +102,9 @@ func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*cr
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkBlobs(caller(ctx).ID, &spec); err != nil {
+		return nil, err
+	}
 	sb, err := s.ctl.CreateSandbox(ctx, caller(ctx), strings.TrimSpace(in.Body.Name), spec)
 	if err != nil {
 		return nil, err

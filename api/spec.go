@@ -65,6 +65,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerRunnerTokens(api, s)
 	registerRunners(api, s)
 	registerSandboxes(api, s)
+	registerBlobs(api, s)
 	registerSSHTokens(api, s)
 	registerExec(api, s)
 	registerProcesses(api, s)

@@ -530,6 +530,69 @@ type ArchiveExtracted struct {
 	Path  string `json:"path"`
 }
 
+// Blob defines model for Blob.
+type Blob struct {
+	// Digest sha256:<hex> of the content.
+	Digest string `json:"digest"`
+
+	// Size Bytes.
+	Size int64 `json:"size"`
+}
+
+// BuildFeature defines model for BuildFeature.
+type BuildFeature struct {
+	// ContainerEnv Environment baked into the image after it is installed.
+	ContainerEnv *map[string]string `json:"container_env,omitempty"`
+
+	// Dir Its folder in the build context (with install.sh).
+	Dir string `json:"dir"`
+
+	// Env Its options as install.sh's environment (upper-cased names, defaults filled in).
+	Env *map[string]string `json:"env,omitempty"`
+
+	// Id The feature as devcontainer.json names it.
+	Id string `json:"id"`
+}
+
+// BuildPayload defines model for BuildPayload.
+type BuildPayload struct {
+	Args      *map[string]string `json:"args,omitempty"`
+	CacheFrom *[]string          `json:"cache_from,omitempty"`
+
+	// Context Digest of the build context tar (sha256:<hex>).
+	Context    string            `json:"context"`
+	Dockerfile *string           `json:"dockerfile,omitempty"`
+	Features   *[]FeaturePayload `json:"features,omitempty"`
+
+	// Image Base image when there is no Dockerfile.
+	Image  *string `json:"image,omitempty"`
+	Target *string `json:"target,omitempty"`
+}
+
+// BuildRequest defines model for BuildRequest.
+type BuildRequest struct {
+	// Args Build arguments.
+	Args *map[string]string `json:"args,omitempty"`
+
+	// CacheFrom Images to use as cache sources.
+	CacheFrom *[]string `json:"cache_from,omitempty"`
+
+	// Context Digest of the uploaded build context tar.
+	Context string `json:"context"`
+
+	// Dockerfile The Dockerfile's path in the context; absent with image set: no Dockerfile, features go on image.
+	Dockerfile *string `json:"dockerfile,omitempty"`
+
+	// Features Local dev container features, installed in this order.
+	Features *[]BuildFeature `json:"features,omitempty"`
+
+	// Image The base image when there is no Dockerfile.
+	Image *string `json:"image,omitempty"`
+
+	// Target The stage to build.
+	Target *string `json:"target,omitempty"`
+}
+
 // Capacity defines model for Capacity.
 type Capacity struct {
 	// MemoryBytes Total memory limit of the sandboxes it hosts, in bytes; 0 means no limit.
@@ -662,6 +725,8 @@ type CreateSSHTokenRequest struct {
 
 // CreateSandboxRequest defines model for CreateSandboxRequest.
 type CreateSandboxRequest struct {
+	Build *BuildRequest `json:"build,omitempty"`
+
 	// Cpu CPU cores, may be fractional (default 1).
 	Cpu *float64 `json:"cpu,omitempty"`
 
@@ -697,7 +762,8 @@ type CreateSandboxRequest struct {
 	Runtime *CreateSandboxRequestRuntime `json:"runtime,omitempty"`
 
 	// Ttl Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none.
-	Ttl *string `json:"ttl,omitempty"`
+	Ttl       *string           `json:"ttl,omitempty"`
+	Workspace *WorkspaceRequest `json:"workspace,omitempty"`
 }
 
 // CreateSandboxRequestNetwork none: loopback only (default); bridge: an isolated bridge with outbound access.
@@ -841,6 +907,14 @@ type ExecResponseStderrEncoding string
 
 // ExecResponseStdoutEncoding utf-8 when the output is valid UTF-8 text that JSON carries in at most twice its size, else base64 (binary output, or text full of control characters such as NUL).
 type ExecResponseStdoutEncoding string
+
+// FeaturePayload defines model for FeaturePayload.
+type FeaturePayload struct {
+	ContainerEnv *map[string]string `json:"container_env,omitempty"`
+	Dir          string             `json:"dir"`
+	Env          *map[string]string `json:"env,omitempty"`
+	Id           string             `json:"id"`
+}
 
 // FileEntry defines model for FileEntry.
 type FileEntry struct {
@@ -1436,6 +1510,9 @@ type Sandbox struct {
 	// TtlSeconds Lifetime from creation; 0: none.
 	TtlSeconds int64     `json:"ttl_seconds"`
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	// WorkspaceFolder Where the project copied at create lives (sandbox sync updates it); absent without one.
+	WorkspaceFolder *string `json:"workspace_folder,omitempty"`
 }
 
 // SandboxNetwork defines model for Sandbox.Network.
@@ -1449,8 +1526,9 @@ type SandboxStatus string
 
 // SandboxPayload defines model for SandboxPayload.
 type SandboxPayload struct {
-	AuthorizedKeys *[]string `json:"authorized_keys,omitempty"`
-	Cpu            float64   `json:"cpu"`
+	AuthorizedKeys *[]string     `json:"authorized_keys,omitempty"`
+	Build          *BuildPayload `json:"build,omitempty"`
+	Cpu            float64       `json:"cpu"`
 
 	// Devcontainer The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes.
 	Devcontainer  interface{}           `json:"devcontainer,omitempty"`
@@ -1466,8 +1544,9 @@ type SandboxPayload struct {
 	PidsLimit     int64                 `json:"pids_limit"`
 
 	// Runtime Sandbox runtime: runc or gvisor; empty takes the runner's default.
-	Runtime   *string `json:"runtime,omitempty"`
-	SshSecret *string `json:"ssh_secret,omitempty"`
+	Runtime   *string           `json:"runtime,omitempty"`
+	SshSecret *string           `json:"ssh_secret,omitempty"`
+	Workspace *WorkspacePayload `json:"workspace,omitempty"`
 }
 
 // SandboxPayloadNetwork defines model for SandboxPayload.Network.
@@ -1638,6 +1717,24 @@ type WebhookDelivery struct {
 // WebhookDeliveryStatus defines model for WebhookDelivery.Status.
 type WebhookDeliveryStatus string
 
+// WorkspacePayload defines model for WorkspacePayload.
+type WorkspacePayload struct {
+	// Archive Digest of the workspace tar (sha256:<hex>).
+	Archive string `json:"archive"`
+
+	// Folder Absolute path in the container.
+	Folder string `json:"folder"`
+}
+
+// WorkspaceRequest defines model for WorkspaceRequest.
+type WorkspaceRequest struct {
+	// Archive Digest of the uploaded tar.
+	Archive string `json:"archive"`
+
+	// Folder Absolute path in the sandbox, e.g. /workspaces/project.
+	Folder string `json:"folder"`
+}
+
 // ListApiKeysParams defines parameters for ListApiKeys.
 type ListApiKeysParams struct {
 	// Cursor Opaque cursor from the previous page's next_cursor; empty for the first page.
@@ -1666,6 +1763,12 @@ type ListRunnersParams struct {
 
 	// Limit Most items to return.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DownloadBlobParams defines parameters for DownloadBlob.
+type DownloadBlobParams struct {
+	// Sandbox The sandbox (placed on the calling runner) whose spec names the blob.
+	Sandbox string `form:"sandbox" json:"sandbox"`
 }
 
 // ListSandboxesParams defines parameters for ListSandboxes.
@@ -2023,6 +2126,22 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadBlob Check an upload exists
+	//
+	// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
+	//
+	// Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
+	HeadBlob(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadBlobWithBody Upload a build context or workspace tar
+	//
+	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/blobs/{digest} (the `UploadBlob` operationId).
+	UploadBlobWithBody(ctx context.Context, digest string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe Get the caller's account, quota and usage
 	//
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
@@ -2072,6 +2191,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/runners (the `ListRunners` operationId).
 	ListRunners(ctx context.Context, params *ListRunnersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadBlob Download a blob a sandbox needs
+	//
+	// Streams a build context or workspace tar named by the spec of a sandbox placed on the calling runner.
+	//
+	// Corresponds with GET /api/v1/runners/blobs/{digest} (the `DownloadBlob` operationId).
+	DownloadBlob(ctx context.Context, digest string, params *DownloadBlobParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReportJobProgressWithBody Report a job's progress
 	//
@@ -2824,6 +2950,42 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 	return c.Client.Do(req)
 }
 
+// HeadBlob Check an upload exists
+//
+// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
+//
+// Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
+func (c *Client) HeadBlob(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadBlobRequest(c.Server, digest)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadBlobWithBody Upload a build context or workspace tar
+//
+// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/blobs/{digest} (the `UploadBlob` operationId).
+func (c *Client) UploadBlobWithBody(ctx context.Context, digest string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadBlobRequestWithBody(c.Server, digest, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe Get the caller's account, quota and usage
 //
 // Corresponds with GET /api/v1/me (the `GetMe` operationId).
@@ -2924,6 +3086,23 @@ func (c *Client) DeleteRunnerToken(ctx context.Context, id string, reqEditors ..
 // Corresponds with GET /api/v1/runners (the `ListRunners` operationId).
 func (c *Client) ListRunners(ctx context.Context, params *ListRunnersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRunnersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadBlob Download a blob a sandbox needs
+//
+// Streams a build context or workspace tar named by the spec of a sandbox placed on the calling runner.
+//
+// Corresponds with GET /api/v1/runners/blobs/{digest} (the `DownloadBlob` operationId).
+func (c *Client) DownloadBlob(ctx context.Context, digest string, params *DownloadBlobParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadBlobRequest(c.Server, digest, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4586,6 +4765,76 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	return req, nil
 }
 
+// NewHeadBlobRequest constructs an http.Request for the HeadBlob method
+func NewHeadBlobRequest(server string, digest string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "digest", digest, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/blobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadBlobRequestWithBody constructs an http.Request for the UploadBlob method, with any body, and a specified content type
+func NewUploadBlobRequestWithBody(server string, digest string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "digest", digest, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/blobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -4803,6 +5052,63 @@ func NewListRunnersRequest(server string, params *ListRunnersParams) (*http.Requ
 				}
 			}
 
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadBlobRequest constructs an http.Request for the DownloadBlob method
+func NewDownloadBlobRequest(server string, digest string, params *DownloadBlobParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "digest", digest, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runners/blobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "sandbox", params.Sandbox, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -7974,6 +8280,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
+	// HeadBlobWithResponse Check an upload exists
+	//
+	// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
+	HeadBlobWithResponse(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*HeadBlobResponse, error)
+
+	// UploadBlobWithBodyWithResponse Upload a build context or workspace tar
+	//
+	// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/blobs/{digest} (the `UploadBlob` operationId).
+	UploadBlobWithBodyWithResponse(ctx context.Context, digest string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadBlobResponse, error)
+
 	// GetMeWithResponse Get the caller's account, quota and usage
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8031,6 +8355,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/runners (the `ListRunners` operationId).
 	ListRunnersWithResponse(ctx context.Context, params *ListRunnersParams, reqEditors ...RequestEditorFn) (*ListRunnersResponse, error)
+
+	// DownloadBlobWithResponse Download a blob a sandbox needs
+	//
+	// Streams a build context or workspace tar named by the spec of a sandbox placed on the calling runner.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runners/blobs/{digest} (the `DownloadBlob` operationId).
+	DownloadBlobWithResponse(ctx context.Context, digest string, params *DownloadBlobParams, reqEditors ...RequestEditorFn) (*DownloadBlobResponse, error)
 
 	// ReportJobProgressWithBodyWithResponse Report a job's progress
 	//
@@ -9054,6 +9387,172 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+// HeadBlobResponse204Headers the declared response headers of an HTTP 204 response for HeadBlob
+type HeadBlobResponse204Headers struct {
+	CodePodBlobSize *int64
+}
+
+type HeadBlobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *HeadBlobResponse204Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r HeadBlobResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r HeadBlobResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r HeadBlobResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r HeadBlobResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r HeadBlobResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadBlobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadBlobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadBlobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadBlobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UploadBlobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Blob
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadBlobResponse) GetJSON200() *Blob {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadBlobResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadBlobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadBlobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadBlobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadBlobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9421,6 +9920,75 @@ func (r ListRunnersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListRunnersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DownloadBlobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DownloadBlobResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadBlobResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DownloadBlobResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DownloadBlobResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DownloadBlobResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadBlobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadBlobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadBlobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadBlobResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15040,6 +15608,36 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 	return ParseLoginResponse(rsp)
 }
 
+// HeadBlobWithResponse Check an upload exists
+//
+// 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /api/v1/blobs/{digest} (the `HeadBlob` operationId).
+func (c *ClientWithResponses) HeadBlobWithResponse(ctx context.Context, digest string, reqEditors ...RequestEditorFn) (*HeadBlobResponse, error) {
+	rsp, err := c.HeadBlob(ctx, digest, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadBlobResponse(rsp)
+}
+
+// UploadBlobWithBodyWithResponse Upload a build context or workspace tar
+//
+// Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/blobs/{digest} (the `UploadBlob` operationId).
+func (c *ClientWithResponses) UploadBlobWithBodyWithResponse(ctx context.Context, digest string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadBlobResponse, error) {
+	rsp, err := c.UploadBlobWithBody(ctx, digest, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadBlobResponse(rsp)
+}
+
 // GetMeWithResponse Get the caller's account, quota and usage
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15132,6 +15730,21 @@ func (c *ClientWithResponses) ListRunnersWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseListRunnersResponse(rsp)
+}
+
+// DownloadBlobWithResponse Download a blob a sandbox needs
+//
+// Streams a build context or workspace tar named by the spec of a sandbox placed on the calling runner.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runners/blobs/{digest} (the `DownloadBlob` operationId).
+func (c *ClientWithResponses) DownloadBlobWithResponse(ctx context.Context, digest string, params *DownloadBlobParams, reqEditors ...RequestEditorFn) (*DownloadBlobResponse, error) {
+	rsp, err := c.DownloadBlob(ctx, digest, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadBlobResponse(rsp)
 }
 
 // ReportJobProgressWithBodyWithResponse Report a job's progress
@@ -16590,6 +17203,151 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	return response, nil
 }
 
+// ParseHeadBlobResponse parses an HTTP response from a HeadBlobWithResponse call
+func ParseHeadBlobResponse(rsp *http.Response) (*HeadBlobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadBlobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers HeadBlobResponse204Headers
+		if values := rsp.Header.Values("CodePod-Blob-Size"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "CodePod-Blob-Size", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.CodePodBlobSize = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadBlobResponse parses an HTTP response from a UploadBlobWithResponse call
+func ParseUploadBlobResponse(rsp *http.Response) (*UploadBlobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadBlobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Blob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16864,6 +17622,60 @@ func ParseListRunnersResponse(rsp *http.Response) (*ListRunnersResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDownloadBlobResponse parses an HTTP response from a DownloadBlobWithResponse call
+func ParseDownloadBlobResponse(rsp *http.Response) (*DownloadBlobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadBlobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

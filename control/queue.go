@@ -95,7 +95,29 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
 		NetworkPolicy: wirePolicy(sb.Spec.NetworkPolicy, sb.Version),
 		Devcontainer:  wireDevcontainer(sb.Spec.Devcontainer),
+		Build: wireBuild(sb.Spec.Build), Workspace: wireWorkspace(sb.Spec.Workspace),
 	}
+}
+
+// wireBuild is b on the wire (nil for nil).
+func wireBuild(b *codepod.BuildSpec) *wire.BuildPayload {
+	if b == nil {
+		return nil
+	}
+	w := &wire.BuildPayload{Context: b.Context, Dockerfile: b.Dockerfile, Args: b.Args, Target: b.Target,
+		CacheFrom: b.CacheFrom, Image: b.Image}
+	for _, f := range b.Features {
+		w.Features = append(w.Features, wire.FeaturePayload{ID: f.ID, Dir: f.Dir, Env: f.Env, ContainerEnv: f.ContainerEnv})
+	}
+	return w
+}
+
+// wireWorkspace is w on the wire (nil for nil).
+func wireWorkspace(w *codepod.WorkspaceSpec) *wire.WorkspacePayload {
+	if w == nil {
+		return nil
+	}
+	return &wire.WorkspacePayload{Archive: w.Archive, Folder: w.Folder}
 }
 
 // wireDevcontainer is d as JSON (nil for nil).

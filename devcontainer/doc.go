@@ -5,7 +5,13 @@
 // properties which would reach past the sandbox (privileged, capAdd,
 // securityOpt, runArgs, host bind mounts, initializeCommand).
 //
+// For a create, ResolveFeatures reads local features
+// (devcontainer-feature.json: options, order, containerEnv, and the
+// properties the Policy checks), PlanBuild packs the build context
+// (honouring .dockerignore) with the features' folders, and PackWorkspace
+// packs the project for workspaceFolder; the client uploads those tars.
+//
 // The package is a leaf: it imports nothing of CodePod, so the CLI, the
-// server and the runner share it. It does no I/O beyond reading the config
-// file and listing the folders Find looks in.
+// server, the runner and the Go SDK share it. Its only I/O is reading the
+// project's files and writing the tars to temporary files.
 package devcontainer

@@ -101,11 +101,54 @@ type ContainerSpec struct {
 	// Volumes are named volumes made for this sandbox (devcontainer
 	// mounts of type volume), removed with it.
 	Volumes []Volume
+	// Workspace, when set, is copied into the container after it is
+	// created and before it first starts.
+	Workspace *WorkspaceCopy
 
 	// Host paths mounted into the container.
 	AgentBinary string // read-only at /.codepod/bin/codepod-agent, the entrypoint
 	EtcDir      string // read-only at /.codepod/etc
 	RunDir      string // read-write at /.codepod/run (the agent's socket)
+}
+
+// WorkspaceCopy is a project archive to extract into a new container.
+type WorkspaceCopy struct {
+	TarPath string // the tar on the runner's host
+	Folder  string // absolute path in the container
+	// User owns the files (a name or uid as in USER, resolved in the
+	// container's /etc/passwd); "" is the image's USER, else root.
+	User string
+}
+
+// ImageBuilder is what a Backend needs to build sandbox images from a
+// build context (codepod.BuildSpec); runner/docker's Backend has it.
+type ImageBuilder interface {
+	// ImageID is the id of the local image ref, "" when there is none.
+	ImageID(ctx context.Context, ref string) (string, error)
+	// BuildImage builds req.Tag, handing each line of the builder's output
+	// to progress. A failed build is an EINVALID *codepod.Error carrying the
+	// failing step and its last output.
+	BuildImage(ctx context.Context, req BuildRequest, progress func(string)) error
+}
+
+// BuildRequest is one image build.
+type BuildRequest struct {
+	Tag         string
+	ContextPath string // the context tar on the runner's host
+	// ExtraFile, when set, is added to the context (replacing any file of
+	// that name) with ExtraContent: a generated Dockerfile.
+	ExtraFile    string
+	ExtraContent []byte
+	// DropPrefix, when set, leaves the context's entries below it out
+	// (the features' folders, from the Dockerfile's build).
+	DropPrefix  string
+	Dockerfile  string // path in the context
+	Args        map[string]string
+	Target      string
+	CacheFrom   []string
+	NetworkMode string  // the build's RUN steps: "none" or "default"
+	CPU         float64 // bounds of the build's RUN steps (0: none)
+	MemoryBytes int64
 }
 
 // ContainerState is one container a Backend found.

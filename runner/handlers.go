@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,9 +86,15 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 		}
 	}
 	t0 := time.Now()
-	progress("preparing image " + p.Image)
-	if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
-		return wire.JobResult{}, err
+	if p.Build != nil {
+		if err := r.buildImage(ctx, p, progress); err != nil {
+			return wire.JobResult{}, err
+		}
+	} else {
+		progress("preparing image " + p.Image)
+		if err := r.cfg.Backend.EnsureImage(ctx, p.Image, progress); err != nil {
+			return wire.JobResult{}, err
+		}
 	}
 	progress("creating container")
 	t1 := time.Now()
@@ -98,8 +105,19 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	if err := r.firewallReady(ctx, p); err != nil {
 		return wire.JobResult{}, err
 	}
+	spec := r.containerSpec(p)
+	if p.Workspace != nil {
+		progress("fetching the workspace " + short(p.Workspace.Archive))
+		tarPath, err := r.fetchBlob(ctx, p.ID, p.Workspace.Archive)
+		if err != nil {
+			return wire.JobResult{}, err
+		}
+		defer os.Remove(tarPath)
+		spec.Workspace = &WorkspaceCopy{TarPath: tarPath, Folder: p.Workspace.Folder}
+		progress("creating container, copying the workspace into " + p.Workspace.Folder)
+	}
 	t2 := time.Now()
-	cid, err := r.cfg.Backend.CreateSandbox(ctx, r.containerSpec(p))
+	cid, err := r.cfg.Backend.CreateSandbox(ctx, spec)
 	if err != nil {
 		return wire.JobResult{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -27,6 +29,8 @@ type Runner struct {
 
 	bg    sync.WaitGroup // lease keepers, the pool filler
 	pools *pools         // nil without warm pools
+
+	builds singleflight.Group // image builds by tag (build.go)
 }
 
 // New checks cfg, fills its defaults and loads the identity kept in the

@@ -11,6 +11,7 @@
 //	POST /runners/poll                Bearer <runner credential>   PollRequest → PollResponse (held up to WaitSeconds)
 //	POST /runners/jobs/{id}/progress  Bearer <runner credential>   JobProgress → 204 (extends the lease)
 //	POST /runners/jobs/{id}/result    Bearer <runner credential>   JobResult → 204 (applied once)
+//	GET  /runners/blobs/{digest}      Bearer <runner credential>   ?sandbox=ID → the blob (a build context or workspace tar)
 //	GET  /runners/tunnels/{id}        Bearer <runner credential>   WebSocket: the runner's end of a tunnel
 package wire
 
@@ -147,6 +148,37 @@ type SandboxPayload struct {
 	// Devcontainer is the sandbox's codepod.DevcontainerSpec as JSON:
 	// lifecycle, user, environment and mounts the runner and agent apply.
 	Devcontainer json.RawMessage `json:"devcontainer,omitempty" doc:"The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes."`
+	// Build, when set, is built into Image (its content-hash tag) unless
+	// the runner has that image already; the context is fetched with
+	// GET /api/v1/runners/blobs/{digest}?sandbox={id}.
+	Build *BuildPayload `json:"build,omitempty" doc:"Build the image from an uploaded context instead of pulling it."`
+	// Workspace is extracted into its folder before the container starts.
+	Workspace *WorkspacePayload `json:"workspace,omitempty" doc:"A project archive copied into the container before it starts."`
+}
+
+// BuildPayload is codepod.BuildSpec on the wire.
+type BuildPayload struct {
+	Context    string            `json:"context" doc:"Digest of the build context tar (sha256:<hex>)."`
+	Dockerfile string            `json:"dockerfile,omitempty"`
+	Args       map[string]string `json:"args,omitempty"`
+	Target     string            `json:"target,omitempty"`
+	CacheFrom  []string          `json:"cache_from,omitempty"`
+	Image      string            `json:"image,omitempty" doc:"Base image when there is no Dockerfile."`
+	Features   []FeaturePayload  `json:"features,omitempty"`
+}
+
+// FeaturePayload is codepod.BuildFeature on the wire.
+type FeaturePayload struct {
+	ID           string            `json:"id"`
+	Dir          string            `json:"dir"`
+	Env          map[string]string `json:"env,omitempty"`
+	ContainerEnv map[string]string `json:"container_env,omitempty"`
+}
+
+// WorkspacePayload is codepod.WorkspaceSpec on the wire.
+type WorkspacePayload struct {
+	Archive string `json:"archive" doc:"Digest of the workspace tar (sha256:<hex>)."`
+	Folder  string `json:"folder" doc:"Absolute path in the container."`
 }
 
 // PolicyPayload is codepod.NetworkPolicy on the wire: entries are already

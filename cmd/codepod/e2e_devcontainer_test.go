@@ -9,7 +9,8 @@ import (
 
 // TestCreateFromDevcontainer: `sandbox create --devcontainer` takes the
 // image and environment of a devcontainer.json (comments allowed), flags win
-// over it, and a build-only devcontainer is refused with a clear message.
+// over it, and a build whose Dockerfile is missing is refused with a clear
+// message.
 func TestCreateFromDevcontainer(t *testing.T) {
 	c := newCluster(t)
 	c.startRunner("dc", t.TempDir())
@@ -31,7 +32,7 @@ func TestCreateFromDevcontainer(t *testing.T) {
 
 	build := filepath.Join(dir, "build.json")
 	os.WriteFile(build, []byte(`{"build": {"dockerfile": "Dockerfile"}}`), 0o644)
-	if _, errOut, code := c.cli("sandbox", "create", "--devcontainer", build); code == 0 || !strings.Contains(errOut, `only "image" is supported`) {
+	if _, errOut, code := c.cli("sandbox", "create", "--devcontainer", build); code == 0 || !strings.Contains(errOut, `build.dockerfile "Dockerfile": no such file`) {
 		t.Fatalf("build-only devcontainer: exit %d, %q", code, errOut)
 	}
 }

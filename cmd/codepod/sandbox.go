@@ -20,7 +20,7 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
-		newSandboxNetworkCmd(), newSandboxNetLogCmd())
+		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxSyncCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	addSandboxCompletion(cmd)
 	return cmd
@@ -44,18 +44,19 @@ func parseKV(pairs []string, what string) (map[string]string, error) {
 
 func newSandboxCreateCmd() *cobra.Command {
 	var (
-		req          client.CreateSandboxRequest
-		image, mem   string
-		ttl, network string
-		runtime      string
-		devcontainer string
-		dcConfig     string
-		cpu          float64
-		env, labels  []string
-		wait, keep   bool
-		pf           policyFlags
-		timeout      time.Duration
-		out          = outputFormat("table")
+		req            client.CreateSandboxRequest
+		image, mem     string
+		ttl, network   string
+		runtime        string
+		devcontainer   string
+		dcConfig       string
+		cpu            float64
+		env, labels    []string
+		wait, keep     bool
+		skipGitignored bool
+		pf             policyFlags
+		timeout        time.Duration
+		out            = outputFormat("table")
 	)
 	cmd := &cobra.Command{
 		Use:   "create [NAME]",
@@ -71,8 +72,9 @@ func newSandboxCreateCmd() *cobra.Command {
 			if len(args) == 1 {
 				req.Name = &args[0]
 			}
+			var dcSrc *devcontainerSource
 			if devcontainer != "" || dcConfig != "" {
-				if err := applyDevcontainer(cmd.ErrOrStderr(), devcontainer, dcConfig, &image, &env, &req); err != nil {
+				if dcSrc, err = applyDevcontainer(cmd.ErrOrStderr(), devcontainer, dcConfig, &image, &env, &req); err != nil {
 					return err
 				}
 			}
@@ -104,6 +106,11 @@ func newSandboxCreateCmd() *cobra.Command {
 			}
 			if labelMap != nil {
 				req.Labels = &labelMap
+			}
+			if dcSrc != nil {
+				if err := uploadDevcontainer(cmd.Context(), cmd.ErrOrStderr(), c, dcSrc, skipGitignored, &req); err != nil {
+					return err
+				}
 			}
 			r, err := c.CreateSandboxWithResponse(cmd.Context(), nil, req)
 			if err := c.check(err, r); err != nil {
@@ -140,6 +147,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")
 	f.StringVar(&devcontainer, "devcontainer", "", "take image and environment from a devcontainer.json, or from the one found in a project folder")
 	f.StringVar(&dcConfig, "config", "", "with --devcontainer FOLDER: the devcontainer.json to use, relative to the folder (e.g. .devcontainer/python/devcontainer.json)")
+	f.BoolVar(&skipGitignored, "skip-gitignored", false, "with --devcontainer: leave what the project's .gitignore lists out of the workspace copy (build outputs, node_modules)")
 	f.BoolVar(&wait, "wait", false, "wait until the sandbox runs, showing its progress; delete it if it fails or --timeout passes")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
 	f.BoolVar(&keep, "keep-on-failure", false, "with --wait: keep a sandbox that failed or timed out (to read its reason or logs)")

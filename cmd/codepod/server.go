@@ -48,6 +48,8 @@ type serverOptions struct {
 	NetPolicy     string
 	WebhookAllow  string
 	DevcPolicy    string
+	MaxUpload     string
+	BlobGrace     time.Duration
 	Limits        limitOptions // server_limits.go
 	Accounts      accountOptions
 }
@@ -74,6 +76,8 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	o.Accounts.register(fs)
 	envString(fs, &o.DevcPolicy, "devcontainer-policy", "CODEPOD_DEVCONTAINER_POLICY", codepod.DevcontainerStrict, "devcontainer.json privileged, capAdd, securityOpt, runArgs, bind mounts, initializeCommand: strict refuses the sandbox naming them; filter drops them and lists them on the sandbox")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
+	envString(fs, &o.MaxUpload, "max-upload-bytes", "CODEPOD_MAX_UPLOAD_BYTES", "1g", "largest build context or workspace upload (sandbox create --devcontainer)")
+	envDuration(fs, &o.BlobGrace, "upload-grace", "CODEPOD_UPLOAD_GRACE", api.DefaultBlobGrace, "how long an upload no sandbox names is kept")
 	o.Limits.register(fs)
 }
 
@@ -223,8 +227,13 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		return nil, err
 	}
 	ctl := control.New(st, ctlCfg)
+	maxUpload, err := codepod.ParseBytes(o.MaxUpload)
+	if err != nil {
+		closeHub()
+		return nil, fmt.Errorf("--max-upload-bytes %q: give a size such as 512m or 2g", o.MaxUpload)
+	}
 	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits,
-		MetricsToken: o.MetricsToken})
+		MetricsToken: o.MetricsToken, MaxBlobBytes: maxUpload, BlobGrace: o.BlobGrace})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
 
@@ -280,6 +289,7 @@ func serve(ctx context.Context, o serverOptions, st *store.DB, closeStore func()
 	ctlCtx, stopCtl := context.WithCancel(context.WithoutCancel(ctx))
 	ctlDone := make(chan struct{})
 	go func() { ctl.Run(ctlCtx); close(ctlDone) }()
+	go apiSrv.RunBlobCollector(ctlCtx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	logger.Info("codepod server listening", "url", rs.URL, "version", version.String())

@@ -25,6 +25,7 @@ const (
 	LabelOwner   = "dev.codepod.owner"   // owner's user id
 	LabelRunner  = "dev.codepod.runner"  // runner id
 	LabelName    = "dev.codepod.name"    // sandbox name
+	LabelBuild   = "dev.codepod.build"   // on images a runner built: their content-hash tag
 )
 
 // DefaultNetwork is the user-defined bridge that "bridge" sandboxes join.

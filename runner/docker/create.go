@@ -72,6 +72,15 @@ func (b *Backend) createContainer(ctx context.Context, spec runner.ContainerSpec
 	for _, w := range resp.Warnings {
 		b.log.Warn("engine warning on container create", "sandbox_id", spec.SandboxID, "warning", w)
 	}
+	if spec.Workspace != nil {
+		// Before the first start: the project is there when anything runs.
+		if err := b.copyWorkspace(ctx, resp.ID, spec.Workspace); err != nil {
+			if rmErr := b.cli.ContainerRemove(context.WithoutCancel(ctx), resp.ID, container.RemoveOptions{Force: true}); rmErr != nil {
+				b.log.Warn("cannot remove a container whose workspace copy failed", "container_id", resp.ID, "err", rmErr)
+			}
+			return "", err
+		}
+	}
 	return resp.ID, nil
 }
 

@@ -67,6 +67,7 @@ type streamMessage struct {
 		Message string `json:"message"`
 	} `json:"errorDetail"`
 	ErrorMessage string `json:"error"`
+	Stream       string `json:"stream"` // a build's output
 }
 
 // readStream decodes an engine JSON message stream, handing each message to

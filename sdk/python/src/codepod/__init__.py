@@ -40,6 +40,9 @@ from ._generated import Process as ProcessInfo
 from .sandbox import Sandbox
 from .aio import AsyncExecStream, AsyncFiles, AsyncSandbox
 from .code import CodeContext, CodeError, CodeRunResult
+from .devcontainer import DevcontainerError
+
+create_from_devcontainer = Sandbox.create_from_devcontainer
 
 __version__ = "0.1.0"
 
@@ -55,6 +58,7 @@ __all__ = [
     "CodePodError",
     "ConflictError",
     "ConnectionError",
+    "DevcontainerError",
     "ExecResult",
     "ExecStream",
     "ExitStatus",
@@ -63,6 +67,7 @@ __all__ = [
     "FileInfo",
     "Files",
     "ForbiddenError",
+    "create_from_devcontainer",
     "InternalServerError",
     "InvalidError",
     "NotFoundError",

@@ -160,6 +160,179 @@ class ArchiveExtracted:
 
 
 @dataclass(kw_only=True)
+class Blob:
+    """The Blob schema of the API."""
+
+    digest: str
+    """sha256:<hex> of the content."""
+
+    size: int
+    """Bytes."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Blob:
+        """Builds the model from its JSON object."""
+        return cls(
+            digest=d["digest"],
+            size=int(d["size"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["digest"] = self.digest
+        out["size"] = self.size
+        return out
+
+
+@dataclass(kw_only=True)
+class BuildFeature:
+    """The BuildFeature schema of the API."""
+
+    container_env: dict[str, str] | None = None
+    """Environment baked into the image after it is installed."""
+
+    dir: str
+    """Its folder in the build context (with install.sh)."""
+
+    env: dict[str, str] | None = None
+    """Its options as install.sh's environment (upper-cased names, defaults filled in)."""
+
+    id: str
+    """The feature as devcontainer.json names it."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BuildFeature:
+        """Builds the model from its JSON object."""
+        return cls(
+            container_env={k: v for k, v in d["container_env"].items()} if d.get("container_env") is not None else None,
+            dir=d["dir"],
+            env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            id=d["id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.container_env is not None:
+            out["container_env"] = {k: v for k, v in self.container_env.items()}
+        out["dir"] = self.dir
+        if self.env is not None:
+            out["env"] = {k: v for k, v in self.env.items()}
+        out["id"] = self.id
+        return out
+
+
+@dataclass(kw_only=True)
+class BuildPayload:
+    """The BuildPayload schema of the API."""
+
+    args: dict[str, str] | None = None
+
+    cache_from: list[str] | None = None
+
+    context: str
+    """Digest of the build context tar (sha256:<hex>)."""
+
+    dockerfile: str | None = None
+
+    features: list[FeaturePayload] | None = None
+
+    image: str | None = None
+    """Base image when there is no Dockerfile."""
+
+    target: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BuildPayload:
+        """Builds the model from its JSON object."""
+        return cls(
+            args={k: v for k, v in d["args"].items()} if d.get("args") is not None else None,
+            cache_from=[v for v in d["cache_from"]] if d.get("cache_from") is not None else None,
+            context=d["context"],
+            dockerfile=d["dockerfile"] if d.get("dockerfile") is not None else None,
+            features=[FeaturePayload.from_dict(v) for v in d["features"]] if d.get("features") is not None else None,
+            image=d["image"] if d.get("image") is not None else None,
+            target=d["target"] if d.get("target") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.args is not None:
+            out["args"] = {k: v for k, v in self.args.items()}
+        if self.cache_from is not None:
+            out["cache_from"] = [v for v in self.cache_from]
+        out["context"] = self.context
+        if self.dockerfile is not None:
+            out["dockerfile"] = self.dockerfile
+        if self.features is not None:
+            out["features"] = [v.to_dict() for v in self.features]
+        if self.image is not None:
+            out["image"] = self.image
+        if self.target is not None:
+            out["target"] = self.target
+        return out
+
+
+@dataclass(kw_only=True)
+class BuildRequest:
+    """The BuildRequest schema of the API."""
+
+    args: dict[str, str] | None = None
+    """Build arguments."""
+
+    cache_from: list[str] | None = None
+    """Images to use as cache sources."""
+
+    context: str
+    """Digest of the uploaded build context tar."""
+
+    dockerfile: str | None = None
+    """The Dockerfile's path in the context; absent with image set: no Dockerfile, features go on image."""
+
+    features: list[BuildFeature] | None = None
+    """Local dev container features, installed in this order."""
+
+    image: str | None = None
+    """The base image when there is no Dockerfile."""
+
+    target: str | None = None
+    """The stage to build."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BuildRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            args={k: v for k, v in d["args"].items()} if d.get("args") is not None else None,
+            cache_from=[v for v in d["cache_from"]] if d.get("cache_from") is not None else None,
+            context=d["context"],
+            dockerfile=d["dockerfile"] if d.get("dockerfile") is not None else None,
+            features=[BuildFeature.from_dict(v) for v in d["features"]] if d.get("features") is not None else None,
+            image=d["image"] if d.get("image") is not None else None,
+            target=d["target"] if d.get("target") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.args is not None:
+            out["args"] = {k: v for k, v in self.args.items()}
+        if self.cache_from is not None:
+            out["cache_from"] = [v for v in self.cache_from]
+        out["context"] = self.context
+        if self.dockerfile is not None:
+            out["dockerfile"] = self.dockerfile
+        if self.features is not None:
+            out["features"] = [v.to_dict() for v in self.features]
+        if self.image is not None:
+            out["image"] = self.image
+        if self.target is not None:
+            out["target"] = self.target
+        return out
+
+
+@dataclass(kw_only=True)
 class Capacity:
     """The Capacity schema of the API."""
 
@@ -520,6 +693,8 @@ class CreateSSHTokenRequest:
 class CreateSandboxRequest:
     """The CreateSandboxRequest schema of the API."""
 
+    build: BuildRequest | None = None
+
     cpu: float | None = None
     """CPU cores, may be fractional (default 1)."""
 
@@ -558,10 +733,13 @@ class CreateSandboxRequest:
     ttl: str | None = None
     """Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none."""
 
+    workspace: WorkspaceRequest | None = None
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateSandboxRequest:
         """Builds the model from its JSON object."""
         return cls(
+            build=BuildRequest.from_dict(d["build"]) if d.get("build") is not None else None,
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
             devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
@@ -575,11 +753,14 @@ class CreateSandboxRequest:
             runner_labels={k: v for k, v in d["runner_labels"].items()} if d.get("runner_labels") is not None else None,
             runtime=d["runtime"] if d.get("runtime") is not None else None,
             ttl=d["ttl"] if d.get("ttl") is not None else None,
+            workspace=WorkspaceRequest.from_dict(d["workspace"]) if d.get("workspace") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.build is not None:
+            out["build"] = self.build.to_dict()
         if self.cpu is not None:
             out["cpu"] = self.cpu
         if self.devcontainer is not None:
@@ -606,6 +787,8 @@ class CreateSandboxRequest:
             out["runtime"] = self.runtime
         if self.ttl is not None:
             out["ttl"] = self.ttl
+        if self.workspace is not None:
+            out["workspace"] = self.workspace.to_dict()
         return out
 
 
@@ -911,6 +1094,40 @@ class ExecResponse:
         out["stdout_encoding"] = self.stdout_encoding
         out["stdout_truncated"] = self.stdout_truncated
         out["timed_out"] = self.timed_out
+        return out
+
+
+@dataclass(kw_only=True)
+class FeaturePayload:
+    """The FeaturePayload schema of the API."""
+
+    container_env: dict[str, str] | None = None
+
+    dir: str
+
+    env: dict[str, str] | None = None
+
+    id: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeaturePayload:
+        """Builds the model from its JSON object."""
+        return cls(
+            container_env={k: v for k, v in d["container_env"].items()} if d.get("container_env") is not None else None,
+            dir=d["dir"],
+            env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            id=d["id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.container_env is not None:
+            out["container_env"] = {k: v for k, v in self.container_env.items()}
+        out["dir"] = self.dir
+        if self.env is not None:
+            out["env"] = {k: v for k, v in self.env.items()}
+        out["id"] = self.id
         return out
 
 
@@ -2463,6 +2680,9 @@ class Sandbox:
 
     updated_at: datetime.datetime
 
+    workspace_folder: str | None = None
+    """Where the project copied at create lives (sandbox sync updates it); absent without one."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sandbox:
         """Builds the model from its JSON object."""
@@ -2490,6 +2710,7 @@ class Sandbox:
             status=d["status"],
             ttl_seconds=int(d["ttl_seconds"]),
             updated_at=_parse_time(d["updated_at"]),
+            workspace_folder=d["workspace_folder"] if d.get("workspace_folder") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2521,6 +2742,8 @@ class Sandbox:
         out["status"] = self.status
         out["ttl_seconds"] = self.ttl_seconds
         out["updated_at"] = _format_time(self.updated_at)
+        if self.workspace_folder is not None:
+            out["workspace_folder"] = self.workspace_folder
         return out
 
 
@@ -2529,6 +2752,8 @@ class SandboxPayload:
     """The SandboxPayload schema of the API."""
 
     authorized_keys: list[str] | None = None
+
+    build: BuildPayload | None = None
 
     cpu: float
 
@@ -2560,11 +2785,14 @@ class SandboxPayload:
 
     ssh_secret: str | None = None
 
+    workspace: WorkspacePayload | None = None
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SandboxPayload:
         """Builds the model from its JSON object."""
         return cls(
             authorized_keys=[v for v in d["authorized_keys"]] if d.get("authorized_keys") is not None else None,
+            build=BuildPayload.from_dict(d["build"]) if d.get("build") is not None else None,
             cpu=float(d["cpu"]),
             devcontainer=d["devcontainer"] if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
@@ -2579,6 +2807,7 @@ class SandboxPayload:
             pids_limit=int(d["pids_limit"]),
             runtime=d["runtime"] if d.get("runtime") is not None else None,
             ssh_secret=d["ssh_secret"] if d.get("ssh_secret") is not None else None,
+            workspace=WorkspacePayload.from_dict(d["workspace"]) if d.get("workspace") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2586,6 +2815,8 @@ class SandboxPayload:
         out: dict[str, Any] = {}
         if self.authorized_keys is not None:
             out["authorized_keys"] = [v for v in self.authorized_keys]
+        if self.build is not None:
+            out["build"] = self.build.to_dict()
         out["cpu"] = self.cpu
         if self.devcontainer is not None:
             out["devcontainer"] = self.devcontainer
@@ -2606,6 +2837,8 @@ class SandboxPayload:
             out["runtime"] = self.runtime
         if self.ssh_secret is not None:
             out["ssh_secret"] = self.ssh_secret
+        if self.workspace is not None:
+            out["workspace"] = self.workspace.to_dict()
         return out
 
 
@@ -3103,6 +3336,58 @@ class WebhookDelivery:
         return out
 
 
+@dataclass(kw_only=True)
+class WorkspacePayload:
+    """The WorkspacePayload schema of the API."""
+
+    archive: str
+    """Digest of the workspace tar (sha256:<hex>)."""
+
+    folder: str
+    """Absolute path in the container."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkspacePayload:
+        """Builds the model from its JSON object."""
+        return cls(
+            archive=d["archive"],
+            folder=d["folder"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["archive"] = self.archive
+        out["folder"] = self.folder
+        return out
+
+
+@dataclass(kw_only=True)
+class WorkspaceRequest:
+    """The WorkspaceRequest schema of the API."""
+
+    archive: str
+    """Digest of the uploaded tar."""
+
+    folder: str
+    """Absolute path in the sandbox, e.g. /workspaces/project."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkspaceRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            archive=d["archive"],
+            folder=d["folder"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["archive"] = self.archive
+        out["folder"] = self.folder
+        return out
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation of the API: its HTTP method and path template."""
@@ -3133,6 +3418,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete-webhook": Operation("DELETE", "/api/v1/webhooks/{id}", "Delete a webhook endpoint"),
     "disable-user": Operation("POST", "/api/v1/users/{id}/disable", "Disable a user"),
     "download-archive": Operation("GET", "/api/v1/sandboxes/{id}/files/archive", "Download a directory as tar"),
+    "download-blob": Operation("GET", "/api/v1/runners/blobs/{digest}", "Download a blob a sandbox needs"),
     "download-file": Operation("GET", "/api/v1/sandboxes/{id}/files", "Download a file"),
     "enable-user": Operation("POST", "/api/v1/users/{id}/enable", "Enable a disabled user"),
     "exec-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/exec", "Run a command"),
@@ -3146,6 +3432,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "get-webhook": Operation("GET", "/api/v1/webhooks/{id}", "Get a webhook endpoint"),
+    "head-blob": Operation("HEAD", "/api/v1/blobs/{digest}", "Check an upload exists"),
     "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
@@ -3183,6 +3470,7 @@ OPERATIONS: dict[str, Operation] = {
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
+    "upload-blob": Operation("PUT", "/api/v1/blobs/{digest}", "Upload a build context or workspace tar"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
     "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
 }

@@ -123,6 +123,64 @@ class Sandbox:
         return sb
 
     @classmethod
+    def create_from_devcontainer(
+        cls,
+        path: str = ".",
+        *,
+        config: str | None = None,
+        skip_gitignored: bool = False,
+        name: str | None = None,
+        cpu: float | None = None,
+        memory: str | None = None,
+        env: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        ttl: float | str | None = None,
+        network: str | None = None,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        client: Client | None = None,
+    ) -> Sandbox:
+        """Creates a sandbox from a project's devcontainer.json, as
+        ``codepod sandbox create --devcontainer`` does: ``path`` is a project
+        folder (``config`` chooses among several configs) or the file. The
+        config is parsed (comments and trailing commas allowed), its variables
+        substituted and checked against the default policy; the build
+        context (``build``, local ``features``) and the project folder (for
+        ``workspaceFolder``) are uploaded unless the server has them; then
+        the sandbox is created and waited for (``timeout``; the build counts).
+        Raises :class:`codepod.devcontainer.DevcontainerError` for a config
+        that cannot be used, naming the file and the property."""
+        from . import devcontainer as dcmod
+
+        client = client or default_client()
+        loaded = dcmod.load_config(path, config)
+        dc = loaded.config
+        build, ctx = dcmod.plan_build(loaded)
+        if ctx is not None:
+            dcmod.upload(client, ctx)
+        ws = dcmod.pack_workspace(loaded.local, skip_gitignored)
+        dcmod.upload(client, ws)
+        merged = {k: v for m in (dc.get("containerEnv") or {}, dc.get("remoteEnv") or {}) for k, v in m.items()
+                  if "${containerEnv:" not in v}
+        merged.update(env or {})
+        body = CreateSandboxRequest(
+            image=None if build else dc.get("image"), name=name, cpu=cpu, memory=memory,
+            env=merged or None, labels=dict(labels) if labels else None, ttl=_duration(ttl),
+            network=network,  # type: ignore[arg-type]
+        ).to_dict()
+        if build:
+            body["build"] = build
+        body["workspace"] = {"archive": ws.digest, "folder": loaded.container_workspace}
+        sb = cls(client, SandboxInfo.from_dict(client.call("create-sandbox", body=body)))
+        if timeout is None:
+            return sb
+        try:
+            sb.wait_running(timeout)
+        except BaseException:
+            sb.close()
+            raise
+        return sb
+
+    @classmethod
     def connect(cls, id_or_name: str, *, client: Client | None = None) -> Sandbox:
         """Returns a handle on an existing sandbox; raises
         :class:`NotFoundError` when there is none (or it is not yours)."""

@@ -68,6 +68,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/blobs/{digest}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload a build context or workspace tar
+         * @description Stores a tar a later create names (build.context, workspace.archive). It is checked against its digest while it streams, bounded by the server's upload limit, visible only to you, and removed when no sandbox of yours has named it for a while. Uploading a blob you have already is harmless; HEAD (204 or 404) tells whether to skip it.
+         */
+        put: operations["upload-blob"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Check an upload exists
+         * @description 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
+         */
+        head: operations["head-blob"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -145,6 +169,26 @@ export interface paths {
          * @description Requires an admin.
          */
         get: operations["list-runners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runners/blobs/{digest}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a blob a sandbox needs
+         * @description Streams a build context or workspace tar named by the spec of a sandbox placed on the calling runner.
+         */
+        get: operations["download-blob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1166,6 +1210,60 @@ export interface components {
             files: number;
             path: string;
         };
+        Blob: {
+            /** @description sha256:<hex> of the content. */
+            digest: string;
+            /**
+             * Format: int64
+             * @description Bytes.
+             */
+            size: number;
+        };
+        BuildFeature: {
+            /** @description Environment baked into the image after it is installed. */
+            container_env?: {
+                [key: string]: string;
+            };
+            /** @description Its folder in the build context (with install.sh). */
+            dir: string;
+            /** @description Its options as install.sh's environment (upper-cased names, defaults filled in). */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description The feature as devcontainer.json names it. */
+            id: string;
+        };
+        BuildPayload: {
+            args?: {
+                [key: string]: string;
+            };
+            cache_from?: string[] | null;
+            /** @description Digest of the build context tar (sha256:<hex>). */
+            context: string;
+            dockerfile?: string;
+            features?: components["schemas"]["FeaturePayload"][] | null;
+            /** @description Base image when there is no Dockerfile. */
+            image?: string;
+            target?: string;
+        };
+        BuildRequest: {
+            /** @description Build arguments. */
+            args?: {
+                [key: string]: string;
+            };
+            /** @description Images to use as cache sources. */
+            cache_from?: string[] | null;
+            /** @description Digest of the uploaded build context tar. */
+            context: string;
+            /** @description The Dockerfile's path in the context; absent with image set: no Dockerfile, features go on image. */
+            dockerfile?: string;
+            /** @description Local dev container features, installed in this order. */
+            features?: components["schemas"]["BuildFeature"][] | null;
+            /** @description The base image when there is no Dockerfile. */
+            image?: string;
+            /** @description The stage to build. */
+            target?: string;
+        };
         Capacity: {
             /**
              * Format: int64
@@ -1286,6 +1384,8 @@ export interface components {
             ttl_seconds: number;
         };
         CreateSandboxRequest: {
+            /** @description Build the image on the runner from an uploaded context (PUT /blobs/{digest}) instead of pulling image; cached by content hash (docs/devcontainers.md). */
+            build?: components["schemas"]["BuildRequest"];
             /**
              * Format: double
              * @description CPU cores, may be fractional (default 1).
@@ -1332,6 +1432,8 @@ export interface components {
             runtime?: "runc" | "gvisor";
             /** @description Lifetime as a Go duration ("30m", "1h"); the sandbox is deleted when it ends. Absent: none. */
             ttl?: string;
+            /** @description Copy an uploaded tar (PUT /blobs/{digest}) into a folder of the sandbox before it starts. */
+            workspace?: components["schemas"]["WorkspaceRequest"];
         };
         CreateUserRequest: {
             /** @description Whether the user is an admin. */
@@ -1449,6 +1551,16 @@ export interface components {
             stdout_truncated: boolean;
             /** @description The timeout fired (the signal is then KILL). */
             timed_out: boolean;
+        };
+        FeaturePayload: {
+            container_env?: {
+                [key: string]: string;
+            };
+            dir: string;
+            env?: {
+                [key: string]: string;
+            };
+            id: string;
         };
         FileEntry: {
             /**
@@ -2017,9 +2129,13 @@ export interface components {
             ttl_seconds: number;
             /** Format: date-time */
             updated_at: string;
+            /** @description Where the project copied at create lives (sandbox sync updates it); absent without one. */
+            workspace_folder?: string;
         };
         SandboxPayload: {
             authorized_keys?: string[] | null;
+            /** @description Build the image from an uploaded context instead of pulling it. */
+            build?: components["schemas"]["BuildPayload"];
             /** Format: double */
             cpu: number;
             /** @description The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes. */
@@ -2046,6 +2162,8 @@ export interface components {
             runtime?: string;
             /** Format: base64 */
             ssh_secret?: string;
+            /** @description A project archive copied into the container before it starts. */
+            workspace?: components["schemas"]["WorkspacePayload"];
         };
         SandboxState: {
             /**
@@ -2196,6 +2314,18 @@ export interface components {
             status: "pending" | "succeeded" | "failed";
             /** Format: date-time */
             updated_at: string;
+        };
+        WorkspacePayload: {
+            /** @description Digest of the workspace tar (sha256:<hex>). */
+            archive: string;
+            /** @description Absolute path in the container. */
+            folder: string;
+        };
+        WorkspaceRequest: {
+            /** @description Digest of the uploaded tar. */
+            archive: string;
+            /** @description Absolute path in the sandbox, e.g. /workspaces/project. */
+            folder: string;
         };
     };
     responses: never;
@@ -2446,6 +2576,164 @@ export interface operations {
             };
             /** @description Request Entity Too Large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "upload-blob": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sha256:<64 hex digits> of the content. */
+                digest: string;
+            };
+            cookie?: never;
+        };
+        /** @description The tar, streamed; its SHA-256 must be the path's digest. */
+        requestBody: {
+            content: {
+                "application/x-tar": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Blob"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "head-blob": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sha256:<64 hex digits> of the content. */
+                digest: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "CodePod-Blob-Size"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2786,6 +3074,77 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "download-blob": {
+        parameters: {
+            query: {
+                /** @description The sandbox (placed on the calling runner) whose spec names the blob. */
+                sandbox: string;
+            };
+            header?: never;
+            path: {
+                /** @description sha256:<64 hex digits> of the content. */
+                digest: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The blob's bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tar": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
