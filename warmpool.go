@@ -28,7 +28,10 @@ func (p WarmPool) Key() string {
 // network policy (its container joins the runner's policy network, under
 // firewall rules set up before it starts: a pool member never had them).
 func WarmPoolKey(spec SandboxSpec) string {
-	if len(spec.Env) > 0 || spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) {
+	if len(spec.Env) > 0 || spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) ||
+		// A pool member started without the devcontainer settings, the
+		// built image or the copied workspace.
+		spec.Devcontainer != nil || spec.Build != nil || spec.Workspace != nil {
 		return ""
 	}
 	return warmKey(spec.Image, spec.CPU, spec.MemoryBytes, spec.Network, spec.Runtime)

@@ -47,4 +47,16 @@ func TestParsePoolSpec(t *testing.T) {
 	if codepod.WarmPoolKey(spec) != "" {
 		t.Error("a create with a network policy matches a pool: its member never had the policy's firewall rules")
 	}
+	spec.Network, spec.NetworkPolicy = "", nil
+	for name, mod := range map[string]func(*codepod.SandboxSpec){
+		"devcontainer settings": func(s *codepod.SandboxSpec) { s.Devcontainer = &codepod.DevcontainerSpec{} },
+		"a build":               func(s *codepod.SandboxSpec) { s.Build = &codepod.BuildSpec{} },
+		"a workspace copy":      func(s *codepod.SandboxSpec) { s.Workspace = &codepod.WorkspaceSpec{} },
+	} {
+		s := spec
+		mod(&s)
+		if codepod.WarmPoolKey(s) != "" {
+			t.Errorf("a create with %s matches a pool: its member started without it", name)
+		}
+	}
 }
