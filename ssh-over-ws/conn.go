@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,13 @@ type wsConn struct {
 	stickyMu   sync.Mutex
 	sticky     error // final error seen: peer's close status or ping failure
 	pingFailed atomic.Bool
+
+	// The read side, which reads messages itself rather than through
+	// websocket.NetConn (see Read).
+	ctx      context.Context
+	readMu   sync.Mutex
+	msg      io.Reader // the message being read, nil between messages
+	deadline atomic.Pointer[time.Time]
 }
 
 // NetConn turns c into a net.Conn that carries a byte stream in binary
@@ -90,6 +98,7 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 		Conn:     websocket.NetConn(ctx, c, websocket.MessageBinary),
 		ws:       c,
 		pingDone: make(chan struct{}),
+		ctx:      ctx,
 	}
 	wc.stopCtx = context.AfterFunc(ctx, func() { c.CloseNow() })
 	pctx, cancel := context.WithCancel(ctx)
@@ -103,9 +112,15 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 }
 
 // Read reads stream bytes; see NetConn for its errors.
+//
+// It returns the rest of the current message when p has room for it, not
+// just what has arrived of it: the peer wrote the message at once, so the
+// rest is on its way, and a relay (Splice) that passed each arrived piece
+// on as a message of its own would cut a 64 KiB message into 4 KiB ones at
+// every hop. It never waits for a next message once it has bytes.
 func (c *wsConn) Read(p []byte) (int, error) {
 	c.reading.Add(1)
-	n, err := c.Conn.Read(p)
+	n, err := c.read(p)
 	c.reads.Add(1)
 	c.reading.Add(-1)
 	if err != nil {
@@ -125,6 +140,68 @@ func (c *wsConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+func (c *wsConn) read(p []byte) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	ctx := c.ctx
+	if d := c.deadline.Load(); d != nil {
+		if !time.Now().Before(*d) {
+			return 0, fmt.Errorf("read websocket: %w", os.ErrDeadlineExceeded)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, *d)
+		defer cancel()
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := 0
+	for n < len(p) {
+		if c.msg == nil {
+			if n > 0 {
+				break
+			}
+			typ, r, err := c.ws.Reader(ctx)
+			if err != nil {
+				return n, err
+			}
+			if typ != websocket.MessageBinary {
+				err := fmt.Errorf("unexpected %v message, want binary", typ)
+				c.ws.Close(websocket.StatusUnsupportedData, err.Error())
+				return n, err
+			}
+			c.msg = r
+		}
+		m, err := c.msg.Read(p[n:])
+		n += m
+		if err == io.EOF {
+			c.msg = nil
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// SetDeadline sets both deadlines; see SetReadDeadline.
+func (c *wsConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetReadDeadline bounds Reads; as with websocket.NetConn, one that expires
+// while a Read waits drops the whole connection.
+func (c *wsConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.deadline.Store(nil)
+	} else {
+		c.deadline.Store(&t)
+	}
+	return nil
+}
+
 // readErr turns the library's read errors into this package's: io.EOF for
 // a clean close, *CloseError for another status or a lost connection, and
 // the ping failure when that is why the connection was dropped.
@@ -137,7 +214,8 @@ func (c *wsConn) readErr(err error) error {
 	case err == io.EOF:
 		return c.setSticky(io.EOF)
 	case errors.As(err, &ce):
-		if ce.Code == websocket.StatusNoStatusRcvd {
+		switch ce.Code {
+		case websocket.StatusNoStatusRcvd, websocket.StatusNormalClosure, websocket.StatusGoingAway:
 			return c.setSticky(io.EOF)
 		}
 		return c.setSticky(&CloseError{Code: int(ce.Code), Reason: ce.Reason})
