@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -55,6 +56,58 @@ func TestDialWritesEachMessageAtOnce(t *testing.T) {
 		}
 	}
 	if n := writes.Load() - before; n != messages {
+		t.Errorf("%d messages of 64 KiB took %d writes to the socket, want one each", messages, n)
+	}
+}
+
+// countingListener counts the writes made to the conns it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+// An accepted conn also writes a 64 KiB message to its socket at once
+// (the library would flush the header with the first 4 KiB, then the
+// rest), and a dialled conn reads it as one 64 KiB Read.
+func TestAcceptWritesEachMessageAtOnce(t *testing.T) {
+	var writes atomic.Int64
+	msg := randomBytes(t, 64<<10)
+	const messages = 20
+	sent := make(chan int64, 1)
+	srv := httptest.NewUnstartedServer(wsHandler(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		before := writes.Load()
+		for range messages {
+			if _, err := conn.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		sent <- writes.Load() - before
+		io.Copy(io.Discard, conn)
+	}))
+	srv.Listener = countingListener{srv.Listener, &writes}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{PingInterval: -1})
+	buf := make([]byte, 256<<10)
+	for i := range messages {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(msg) || !bytes.Equal(buf[:n], msg) {
+			t.Fatalf("read %d of message %d: %d bytes, want the whole %d-byte message", i, i, n, len(msg))
+		}
+	}
+	if n := <-sent; n != messages {
 		t.Errorf("%d messages of 64 KiB took %d writes to the socket, want one each", messages, n)
 	}
 }
