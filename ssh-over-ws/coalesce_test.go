@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
 )
@@ -109,5 +110,36 @@ func TestAcceptWritesEachMessageAtOnce(t *testing.T) {
 	}
 	if n := <-sent; n != messages {
 		t.Errorf("%d messages of 64 KiB took %d writes to the socket, want one each", messages, n)
+	}
+}
+
+// A read deadline bounds Reads without breaking a message read in many
+// pieces (the message's reader outlives each Read), and one that passes
+// with nothing to read ends the Read with an error.
+func TestReadDeadline(t *testing.T) {
+	msg := randomBytes(t, 64<<10)
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		conn.Write(msg)
+		io.Copy(io.Discard, conn)
+	})
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{PingInterval: -1})
+	if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 0, len(msg))
+	buf := make([]byte, 1000)
+	for len(got) < len(msg) {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("read back differs")
+	}
+	conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if err := within(t, "a read past its deadline", readErr(conn)); err == nil {
+		t.Fatal("a read past its deadline returned no error")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -74,10 +75,12 @@ type wsConn struct {
 
 	// The read side, which reads messages itself rather than through
 	// websocket.NetConn (see Read).
-	ctx      context.Context
-	readMu   sync.Mutex
-	msg      io.Reader // the message being read, nil between messages
-	deadline atomic.Pointer[time.Time]
+	readCtx     context.Context // ended by the read deadline's timer or Close
+	readCancel  context.CancelFunc
+	readTimer   *time.Timer
+	readExpired atomic.Bool
+	readMu      sync.Mutex
+	msg         io.Reader // the message being read, nil between messages
 }
 
 // NetConn turns c into a net.Conn that carries a byte stream in binary
@@ -98,8 +101,14 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 		Conn:     websocket.NetConn(ctx, c, websocket.MessageBinary),
 		ws:       c,
 		pingDone: make(chan struct{}),
-		ctx:      ctx,
 	}
+	// As in websocket.NetConn: a deadline that passes ends the read
+	// context, which drops the connection if a read is waiting.
+	wc.readCtx, wc.readCancel = context.WithCancel(ctx)
+	wc.readTimer = time.AfterFunc(math.MaxInt64, func() {
+		wc.readExpired.Store(true)
+		wc.readCancel()
+	})
 	wc.stopCtx = context.AfterFunc(ctx, func() { c.CloseNow() })
 	pctx, cancel := context.WithCancel(ctx)
 	wc.stopPing = cancel
@@ -143,14 +152,9 @@ func (c *wsConn) Write(p []byte) (int, error) {
 func (c *wsConn) read(p []byte) (int, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	ctx := c.ctx
-	if d := c.deadline.Load(); d != nil {
-		if !time.Now().Before(*d) {
-			return 0, fmt.Errorf("read websocket: %w", os.ErrDeadlineExceeded)
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, *d)
-		defer cancel()
+	ctx := c.readCtx
+	if c.readExpired.Load() {
+		return 0, fmt.Errorf("read websocket: %w", os.ErrDeadlineExceeded)
 	}
 	if len(p) == 0 {
 		return 0, nil
@@ -195,9 +199,9 @@ func (c *wsConn) SetDeadline(t time.Time) error {
 // while a Read waits drops the whole connection.
 func (c *wsConn) SetReadDeadline(t time.Time) error {
 	if t.IsZero() {
-		c.deadline.Store(nil)
+		c.readTimer.Reset(math.MaxInt64)
 	} else {
-		c.deadline.Store(&t)
+		c.readTimer.Reset(time.Until(t))
 	}
 	return nil
 }
@@ -254,6 +258,8 @@ func (c *wsConn) closeWith(code int, reason string) error {
 		c.stopPing()
 		<-c.pingDone
 		c.stopCtx()
+		c.readTimer.Stop()
+		defer c.readCancel()
 		err = c.ws.Close(websocket.StatusCode(code), truncateReason(reason))
 		c.Conn.Close() // stops websocket.NetConn's timers; the socket is closed already
 		if errors.Is(err, net.ErrClosed) || c.pingFailed.Load() {
