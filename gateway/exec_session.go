@@ -24,7 +24,7 @@ type execSession struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // copied then closed, when not piped
 
-	spare  bool // the channel was opened ahead (openExec)
+	spare bool // the channel was opened ahead (openExec)
 
 	copies sync.WaitGroup // stdout, stderr, stdin copies and the request loop
 	status *exitStatus    // set by the request loop before copies.Done
