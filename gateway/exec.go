@@ -111,12 +111,12 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 	var timing ExecTiming
 	timing.Channel = time.Since(start)
 	if err := setenv(s, req); err != nil {
-		return nil, err
+		return nil, spareLost(s, err)
 	}
 	s.stdout, s.stderr = st.stdout, st.stderr
 	feed := newFeeder(s, st)
 	if err := s.start(commandLine(req.Command)); err != nil {
-		return nil, sessionError("start the command", err)
+		return nil, spareLost(s, sessionError("start the command", err))
 	}
 	timing.Started = time.Since(start)
 	feed.start()
@@ -219,6 +219,17 @@ func exitOf(err error, timerFired bool) (code int, signal string, _ error) {
 
 // sessionError reports a session that failed midway: the connection to
 // the agent is gone, or the agent refused a request.
+// spareLost marks err, the failure to send a request on a channel opened
+// ahead, as a lost connection: nothing ran (the exec request was not
+// sent), so Pool.Do may run the exec again on a new connection, as when
+// opening the channel fails.
+func spareLost(s *execSession, err error) error {
+	if s.spare {
+		return fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	return err
+}
+
 func sessionError(what string, err error) error {
 	return fmt.Errorf("%w (%s: %v)", codepod.Errorf(codepod.EUNAVAILABLE,
 		"lost the connection to the sandbox agent before the command ended"), what, err)

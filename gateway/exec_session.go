@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -21,6 +23,8 @@ type execSession struct {
 
 	stdout, stderr io.Writer
 	stdin          io.Reader // copied then closed, when not piped
+
+	spare bool // the channel was opened ahead (openExec)
 
 	copies sync.WaitGroup // stdout, stderr, stdin copies and the request loop
 	status *exitStatus    // set by the request loop before copies.Done
@@ -44,13 +48,95 @@ func (e *exitReport) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
-// openExec opens a session channel on c.
+// openExec opens a session channel on c, or takes the one opened ahead for
+// it (see spareSlot) and opens the next in the background.
 func openExec(c *ssh.Client) (*execSession, error) {
+	slot := spareFor(c)
+	ch, reqs := slot.take()
+	slot.refill(c)
+	if ch != nil {
+		return &execSession{ch: ch, reqs: reqs, spare: true}, nil
+	}
 	ch, reqs, err := c.OpenChannel("session", nil)
 	if err != nil {
 		return nil, channelError(err)
 	}
 	return &execSession{ch: ch, reqs: reqs}, nil
+}
+
+// A spareSlot keeps one session channel opened ahead on an SSH connection,
+// so that an exec does not wait for the channel open's round trip through
+// the tunnel (server → runner → agent and back) before it sends its
+// command. The agent holds an unused session as a goroutine waiting for
+// its requests; one per connection. The slot goes when the connection
+// ends, or for good when an open fails (the agent refused it, or the
+// connection is going): execs then open their channels themselves.
+type spareSlot struct {
+	mu      sync.Mutex
+	ch      ssh.Channel
+	reqs    <-chan *ssh.Request
+	opening bool
+	off     bool
+}
+
+var spares sync.Map // *ssh.Client → *spareSlot
+
+// spareFor is c's slot, made on first use; it is dropped (and its spare
+// closed) when c ends.
+func spareFor(c *ssh.Client) *spareSlot {
+	if v, ok := spares.Load(c); ok {
+		return v.(*spareSlot)
+	}
+	v, loaded := spares.LoadOrStore(c, new(spareSlot))
+	slot := v.(*spareSlot)
+	if !loaded {
+		go func() {
+			c.Wait()
+			spares.Delete(c)
+			slot.mu.Lock()
+			slot.off = true
+			if slot.ch != nil {
+				slot.ch.Close()
+				slot.ch, slot.reqs = nil, nil
+			}
+			slot.mu.Unlock()
+		}()
+	}
+	return slot
+}
+
+// take returns the spare channel, if one is ready.
+func (s *spareSlot) take() (ssh.Channel, <-chan *ssh.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, reqs := s.ch, s.reqs
+	s.ch, s.reqs = nil, nil
+	return ch, reqs
+}
+
+// refill opens the next spare in the background unless one is ready or
+// being opened.
+func (s *spareSlot) refill(c *ssh.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.off || s.opening || s.ch != nil {
+		return
+	}
+	s.opening = true
+	go func() {
+		ch, reqs, err := c.OpenChannel("session", nil)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.opening = false
+		switch {
+		case err != nil:
+			s.off = true
+		case s.off:
+			ch.Close()
+		default:
+			s.ch, s.reqs = ch, reqs
+		}
+	}()
 }
 
 // setenv sends one environment variable (RFC 4254 6.4), without a reply.
@@ -139,3 +225,18 @@ func (s *execSession) Signal(sig ssh.Signal) error {
 
 // Close closes the channel; the agent kills the command's process group.
 func (s *execSession) Close() error { return s.ch.Close() }
+
+// waitSpare waits until c's spare channel is open or will not be, and
+// reports whether one is ready (for tests).
+func waitSpare(ctx context.Context, c *ssh.Client) bool {
+	slot := spareFor(c)
+	for {
+		slot.mu.Lock()
+		ready, settled := slot.ch != nil, !slot.opening
+		slot.mu.Unlock()
+		if ready || settled || ctx.Err() != nil {
+			return ready
+		}
+		runtime.Gosched()
+	}
+}

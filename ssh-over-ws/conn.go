@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +72,15 @@ type wsConn struct {
 	stickyMu   sync.Mutex
 	sticky     error // final error seen: peer's close status or ping failure
 	pingFailed atomic.Bool
+
+	// The read side, which reads messages itself rather than through
+	// websocket.NetConn (see Read).
+	readCtx     context.Context // ended by the read deadline's timer or Close
+	readCancel  context.CancelFunc
+	readTimer   *time.Timer
+	readExpired atomic.Bool
+	readMu      sync.Mutex
+	msg         io.Reader // the message being read, nil between messages
 }
 
 // NetConn turns c into a net.Conn that carries a byte stream in binary
@@ -91,6 +102,13 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 		ws:       c,
 		pingDone: make(chan struct{}),
 	}
+	// As in websocket.NetConn: a deadline that passes ends the read
+	// context, which drops the connection if a read is waiting.
+	wc.readCtx, wc.readCancel = context.WithCancel(ctx)
+	wc.readTimer = time.AfterFunc(math.MaxInt64, func() {
+		wc.readExpired.Store(true)
+		wc.readCancel()
+	})
 	wc.stopCtx = context.AfterFunc(ctx, func() { c.CloseNow() })
 	pctx, cancel := context.WithCancel(ctx)
 	wc.stopPing = cancel
@@ -103,9 +121,15 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 }
 
 // Read reads stream bytes; see NetConn for its errors.
+//
+// It returns the rest of the current message when p has room for it, not
+// just what has arrived of it: the peer wrote the message at once, so the
+// rest is on its way, and a relay (Splice) that passed each arrived piece
+// on as a message of its own would cut a 64 KiB message into 4 KiB ones at
+// every hop. It never waits for a next message once it has bytes.
 func (c *wsConn) Read(p []byte) (int, error) {
 	c.reading.Add(1)
-	n, err := c.Conn.Read(p)
+	n, err := c.read(p)
 	c.reads.Add(1)
 	c.reading.Add(-1)
 	if err != nil {
@@ -125,6 +149,63 @@ func (c *wsConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+func (c *wsConn) read(p []byte) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	ctx := c.readCtx
+	if c.readExpired.Load() {
+		return 0, fmt.Errorf("read websocket: %w", os.ErrDeadlineExceeded)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := 0
+	for n < len(p) {
+		if c.msg == nil {
+			if n > 0 {
+				break
+			}
+			typ, r, err := c.ws.Reader(ctx)
+			if err != nil {
+				return n, err
+			}
+			if typ != websocket.MessageBinary {
+				err := fmt.Errorf("unexpected %v message, want binary", typ)
+				c.ws.Close(websocket.StatusUnsupportedData, err.Error())
+				return n, err
+			}
+			c.msg = r
+		}
+		m, err := c.msg.Read(p[n:])
+		n += m
+		if err == io.EOF {
+			c.msg = nil
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// SetDeadline sets both deadlines; see SetReadDeadline.
+func (c *wsConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetReadDeadline bounds Reads; as with websocket.NetConn, one that expires
+// while a Read waits drops the whole connection.
+func (c *wsConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.readTimer.Reset(math.MaxInt64)
+	} else {
+		c.readTimer.Reset(time.Until(t))
+	}
+	return nil
+}
+
 // readErr turns the library's read errors into this package's: io.EOF for
 // a clean close, *CloseError for another status or a lost connection, and
 // the ping failure when that is why the connection was dropped.
@@ -137,7 +218,8 @@ func (c *wsConn) readErr(err error) error {
 	case err == io.EOF:
 		return c.setSticky(io.EOF)
 	case errors.As(err, &ce):
-		if ce.Code == websocket.StatusNoStatusRcvd {
+		switch ce.Code {
+		case websocket.StatusNoStatusRcvd, websocket.StatusNormalClosure, websocket.StatusGoingAway:
 			return c.setSticky(io.EOF)
 		}
 		return c.setSticky(&CloseError{Code: int(ce.Code), Reason: ce.Reason})
@@ -176,6 +258,8 @@ func (c *wsConn) closeWith(code int, reason string) error {
 		c.stopPing()
 		<-c.pingDone
 		c.stopCtx()
+		c.readTimer.Stop()
+		defer c.readCancel()
 		err = c.ws.Close(websocket.StatusCode(code), truncateReason(reason))
 		c.Conn.Close() // stops websocket.NetConn's timers; the socket is closed already
 		if errors.Is(err, net.ErrClosed) || c.pingFailed.Load() {

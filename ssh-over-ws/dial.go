@@ -54,7 +54,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (net.Conn, error
 		client = defaultClient()
 	}
 	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
-		HTTPClient:      client,
+		HTTPClient:      coalescingClient(client),
 		HTTPHeader:      opts.Header,
 		Subprotocols:    []string{Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,

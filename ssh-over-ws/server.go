@@ -1,6 +1,7 @@
 package sshws
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,7 +31,7 @@ type AcceptOptions struct {
 // after the upgrade, with a status the client can show, use
 // CloseWithReason.
 func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (net.Conn, error) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(frameHijacker{w}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{Subprotocol},
 		OriginPatterns:  opts.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
@@ -39,4 +40,21 @@ func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (net.Con
 		return nil, fmt.Errorf("accept websocket: %w", err)
 	}
 	return NetConn(r.Context(), ws, WithPingInterval(opts.PingInterval)), nil
+}
+
+// frameHijacker hands coder/websocket, as the hijacked connection's
+// writer, a 4 KiB bufio.Writer over a frameWriter: the library buffers a
+// frame's header and flushes it with the first 4 KiB of the payload before
+// writing the rest, two writes a message; the frameWriter makes them one.
+type frameHijacker struct{ http.ResponseWriter }
+
+func (h frameHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+func (h frameHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil || brw.Writer.Buffered() > 0 {
+		return conn, brw, err
+	}
+	brw.Writer = bufio.NewWriter(newFrameWriter(conn))
+	return conn, brw, nil
 }

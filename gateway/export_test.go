@@ -1,0 +1,4 @@
+package gateway
+
+// WaitSpare is waitSpare, for the external tests.
+var WaitSpare = waitSpare

@@ -1,0 +1,145 @@
+package sshws_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sshws "github.com/codepod-dev/codepod/ssh-over-ws"
+)
+
+// countingConn counts the writes made to a client's socket.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A 64 KiB Write on a dialled conn reaches the socket as one write (the
+// masked frame whole), not as the library's sixteen 4 KiB flushes, and
+// arrives intact.
+func TestDialWritesEachMessageAtOnce(t *testing.T) {
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: -1}, echo)
+	var writes atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes}, nil
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+
+	msg := randomBytes(t, 64<<10)
+	const messages = 20
+	before := writes.Load() // the upgrade request
+	got := make([]byte, len(msg))
+	for range messages {
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatal("the echo differs from what was sent")
+		}
+	}
+	if n := writes.Load() - before; n != messages {
+		t.Errorf("%d messages of 64 KiB took %d writes to the socket, want one each", messages, n)
+	}
+}
+
+// countingListener counts the writes made to the conns it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+// An accepted conn also writes a 64 KiB message to its socket at once
+// (the library would flush the header with the first 4 KiB, then the
+// rest), and a dialled conn reads it as one 64 KiB Read.
+func TestAcceptWritesEachMessageAtOnce(t *testing.T) {
+	var writes atomic.Int64
+	msg := randomBytes(t, 64<<10)
+	const messages = 20
+	sent := make(chan int64, 1)
+	srv := httptest.NewUnstartedServer(wsHandler(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		before := writes.Load()
+		for range messages {
+			if _, err := conn.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		sent <- writes.Load() - before
+		io.Copy(io.Discard, conn)
+	}))
+	srv.Listener = countingListener{srv.Listener, &writes}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{PingInterval: -1})
+	buf := make([]byte, 256<<10)
+	for i := range messages {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(msg) || !bytes.Equal(buf[:n], msg) {
+			t.Fatalf("read %d of message %d: %d bytes, want the whole %d-byte message", i, i, n, len(msg))
+		}
+	}
+	if n := <-sent; n != messages {
+		t.Errorf("%d messages of 64 KiB took %d writes to the socket, want one each", messages, n)
+	}
+}
+
+// A read deadline bounds Reads without breaking a message read in many
+// pieces (the message's reader outlives each Read), and one that passes
+// with nothing to read ends the Read with an error.
+func TestReadDeadline(t *testing.T) {
+	msg := randomBytes(t, 64<<10)
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		conn.Write(msg)
+		io.Copy(io.Discard, conn)
+	})
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{PingInterval: -1})
+	if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 0, len(msg))
+	buf := make([]byte, 1000)
+	for len(got) < len(msg) {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("read back differs")
+	}
+	conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if err := within(t, "a read past its deadline", readErr(conn)); err == nil {
+		t.Fatal("a read past its deadline returned no error")
+	}
+}
