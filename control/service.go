@@ -52,6 +52,9 @@ type Config struct {
 	// made by this process, and a view with no room, read them at once; the
 	// view only chooses which runner to try (see placementView).
 	PlacementMaxAge time.Duration
+	// IdleProbe, when set, is asked before a sandbox is stopped for being
+	// idle (the API server sets it: it reaches agents); nil: no probe.
+	IdleProbe IdleProbe
 }
 
 // Defaults of Config.
@@ -106,6 +109,7 @@ func setDuration(d *time.Duration, def time.Duration) {
 // Run drives the background work (offline detection, TTL reaper, placement
 // retries, lease-expiry wake-ups).
 type Service struct {
+	probe   atomic.Pointer[IdleProbe] // SetIdleProbe's, else cfg.IdleProbe
 	st      codepod.Store
 	cfg     Config
 	log     *slog.Logger
@@ -169,6 +173,7 @@ func (s *Service) tick(ctx context.Context) {
 	}{
 		{"mark offline runners", s.markOffline},
 		{"reap expired sandboxes", s.reapExpired},
+		{"stop idle sandboxes", s.reapIdle},
 		{"place pending sandboxes", s.placePending},
 		{"housekeeping", s.housekeep},
 	}
