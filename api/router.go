@@ -27,6 +27,7 @@ func (s *Server) newRouter() chi.Router {
 	})
 
 	s.api = newHumaAPI(mux, s)
+	mux.HandleFunc(Prefix+"/sandboxes/{id}/ports/{port}/*", s.servePreview) // preview.go
 	s.spec = mustSpecDocs(s.api.OpenAPI())
 
 	mux.Handle("/metrics", s.metricsAuth(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})))
