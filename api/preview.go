@@ -101,7 +101,9 @@ func (s *Server) onPreviewHost(r *http.Request) bool {
 // previewAuth finds the sandbox and open port of r and checks its
 // credential: an API key of the owner, a signed link (query, then a
 // redirect that moves it into a cookie) or its cookie, or nothing for a
-// public port. A nil target with a nil error means r was answered.
+// public port. A nil target with a nil error means r was answered. A
+// browser's navigation with a link is redirected to the same URL without
+// the token (the cookie carries it); other clients are answered at once.
 func (s *Server) previewAuth(w http.ResponseWriter, r *http.Request) (*previewTarget, error) {
 	ctx := r.Context()
 	ref := chi.URLParam(r, "id")
@@ -138,6 +140,10 @@ func (s *Server) previewAuth(w http.ResponseWriter, r *http.Request) (*previewTa
 			return nil, err
 		}
 		setPreviewCookie(w, r, t, tok)
+		if r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+			return t, nil // a program (curl, an SDK): answer this request itself
+		}
+		// A browser: move the token out of the address bar.
 		q := r.URL.Query()
 		q.Del(previewTokenParam)
 		loc := r.URL.EscapedPath()

@@ -177,9 +177,14 @@ func testPreviewLink(ctx context.Context, t *testing.T, c *cluster, sb *sandbox,
 	if !strings.HasPrefix(link.URL, base+"/?codepod_preview_token=") {
 		t.Fatalf("link %q", link.URL)
 	}
+	plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, body := previewGet(ctx, t, plain, link.URL, "")
+	if resp.StatusCode != http.StatusOK || body != "hello-preview\n" {
+		t.Fatalf("a program following the link: %d %q", resp.StatusCode, body)
+	}
 	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	resp, body := previewGet(ctx, t, browser, link.URL, "")
+	browser := &http.Client{Jar: jar, Transport: navigating{}}
+	resp, body = previewGet(ctx, t, browser, link.URL, "")
 	if resp.StatusCode != http.StatusOK || body != "hello-preview\n" || resp.Request.URL.RawQuery != "" {
 		t.Fatalf("following the link: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
 	}
@@ -192,7 +197,6 @@ func testPreviewLink(ctx context.Context, t *testing.T, c *cluster, sb *sandbox,
 		t.Errorf("cookies sent to the API's paths: %v", cs)
 	}
 
-	plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	exp, mac, _ := strings.Cut(link.Token, ".")
 	forged := []struct{ name, url string }{
 		{"forged", base + "/?codepod_preview_token=" + exp + "." + strings.Repeat("A", len(mac))},
@@ -238,4 +242,13 @@ func otherUserKey(ctx context.Context, t *testing.T, c *cluster, email string) s
 		t.Fatalf("login of %s: %d", email, resp.StatusCode)
 	}
 	return out.Token
+}
+
+// navigating marks requests the way a browser marks a navigation.
+type navigating struct{}
+
+func (navigating) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Sec-Fetch-Mode", "navigate")
+	return http.DefaultTransport.RoundTrip(r)
 }
