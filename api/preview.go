@@ -126,11 +126,16 @@ func (s *Server) previewAuth(w http.ResponseWriter, r *http.Request) (*previewTa
 		}
 		return &previewTarget{sb: sb, port: p, prefix: previewPath(sb.ID, port)}, nil
 	}
-	sb, err := s.ctl.SandboxByID(ctx, ref) // links name the sandbox by id
-	if err != nil {
-		return nil, err
+	// Without an API key nothing about the sandbox is told: links name it
+	// by id, and a missing sandbox or closed port is one plain 404.
+	sb, err := s.ctl.SandboxByID(ctx, ref)
+	var p *codepod.SandboxPort
+	if err == nil {
+		p, err = s.ctl.Port(ctx, sb, port)
 	}
-	p, err := s.ctl.Port(ctx, sb, port)
+	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+		return nil, codepod.Errorf(codepod.ENOTFOUND, "nothing is open here: the port was closed or the sandbox deleted; ask the sandbox's owner for a new preview link")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -44,8 +44,13 @@ func TestPreviewAndLifetime(t *testing.T) {
 	if err := sb.ClosePort(ctx, 8000); err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := http.Get(link.Url); err != nil || resp.StatusCode == http.StatusOK {
-		t.Fatalf("the link after ClosePort: %v %v", resp.Status, err)
+	resp, err = http.Get(link.Url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the link after ClosePort: %s; want 404", resp.Status)
 	}
 
 	if err := sb.SetTimeout(ctx, 2*time.Hour); err != nil {

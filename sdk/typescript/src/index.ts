@@ -29,5 +29,5 @@ export {
 } from "./errors.js";
 export { ExecStream, type Command, type ExecOptions, type ExecResult, type ExitStatus, type OutputChunk, type StreamOptions } from "./exec.js";
 export { Files, type FileInfo, type TransferOptions } from "./files.js";
-export { DEFAULT_WAIT_TIMEOUT_MS, Sandbox, type CreateOptions, type ListOptions, type SandboxInfo, type SandboxStatus } from "./sandbox.js";
+export { DEFAULT_WAIT_TIMEOUT_MS, Sandbox, type CreateOptions, type ListOptions, type Port, type PreviewURL, type SandboxInfo, type SandboxStatus } from "./sandbox.js";
 export type { components, operations, paths } from "./generated/openapi.js";

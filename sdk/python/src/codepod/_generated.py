@@ -278,6 +278,9 @@ class CreateSandboxRequest:
     env: dict[str, str] | None = None
     """Environment variables of every process in the sandbox."""
 
+    idle_timeout: str | None = None
+    """Stop the sandbox after this long without activity (open sessions, preview traffic, processes beside the agent), as a Go duration ("10m"); at least 1s. Absent: never."""
+
     image: str | None = None
     """Image reference (default codepod/base:latest)."""
 
@@ -313,6 +316,7 @@ class CreateSandboxRequest:
         return cls(
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            idle_timeout=d["idle_timeout"] if d.get("idle_timeout") is not None else None,
             image=d["image"] if d.get("image") is not None else None,
             labels={k: v for k, v in d["labels"].items()} if d.get("labels") is not None else None,
             memory=d["memory"] if d.get("memory") is not None else None,
@@ -332,6 +336,8 @@ class CreateSandboxRequest:
             out["cpu"] = self.cpu
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
+        if self.idle_timeout is not None:
+            out["idle_timeout"] = self.idle_timeout
         if self.image is not None:
             out["image"] = self.image
         if self.labels is not None:
@@ -898,6 +904,27 @@ class ListAPIKey:
 
 
 @dataclass(kw_only=True)
+class ListPortsOutputBody:
+    """The ListPortsOutputBody schema of the API."""
+
+    items: list[Port] | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListPortsOutputBody:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[Port.from_dict(v) for v in d["items"]] if d.get("items") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.items is not None:
+            out["items"] = [v.to_dict() for v in self.items]
+        return out
+
+
+@dataclass(kw_only=True)
 class ListRunner:
     """The ListRunner schema of the API."""
 
@@ -1444,6 +1471,39 @@ class NewRunnerToken:
 
 
 @dataclass(kw_only=True)
+class OpenPortRequest:
+    """The OpenPortRequest schema of the API."""
+
+    label: str | None = None
+    """Your name for it."""
+
+    port: int
+    """A TCP port a server listens on inside the sandbox (on 127.0.0.1 or all addresses)."""
+
+    public: bool | None = None
+    """Proxy it without any credential (anyone who knows the URL reaches it). Default false: an API key or a signed preview link is needed."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OpenPortRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            label=d["label"] if d.get("label") is not None else None,
+            port=int(d["port"]),
+            public=bool(d["public"]) if d.get("public") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.label is not None:
+            out["label"] = self.label
+        out["port"] = self.port
+        if self.public is not None:
+            out["public"] = self.public
+        return out
+
+
+@dataclass(kw_only=True)
 class PolicyPayload:
     """The PolicyPayload schema of the API."""
 
@@ -1551,6 +1611,110 @@ class PollResponse:
         out: dict[str, Any] = {}
         if self.jobs is not None:
             out["jobs"] = [v.to_dict() for v in self.jobs]
+        return out
+
+
+@dataclass(kw_only=True)
+class Port:
+    """The Port schema of the API."""
+
+    created_at: datetime.datetime
+
+    label: str
+
+    path: str
+    """The proxy's path for this port: requests below it reach the port inside the sandbox."""
+
+    port: int
+
+    public: bool
+    """Proxied without a credential."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Port:
+        """Builds the model from its JSON object."""
+        return cls(
+            created_at=_parse_time(d["created_at"]),
+            label=d["label"],
+            path=d["path"],
+            port=int(d["port"]),
+            public=bool(d["public"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created_at"] = _format_time(self.created_at)
+        out["label"] = self.label
+        out["path"] = self.path
+        out["port"] = self.port
+        out["public"] = self.public
+        return out
+
+
+@dataclass(kw_only=True)
+class PreviewURL:
+    """The PreviewURL schema of the API."""
+
+    expires_at: datetime.datetime
+
+    path: str
+    """The link's path and query, for clients that know the server's URL better than the server does (behind a proxy)."""
+
+    port: int
+
+    token: str
+    """The link's token (query parameter codepod_preview_token, or the codepod_preview cookie)."""
+
+    url: str
+    """Open it in a browser or call it with any HTTP client: no API key needed until expires_at. A browser gets a cookie for the port's path, so the app's own later requests work too."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PreviewURL:
+        """Builds the model from its JSON object."""
+        return cls(
+            expires_at=_parse_time(d["expires_at"]),
+            path=d["path"],
+            port=int(d["port"]),
+            token=d["token"],
+            url=d["url"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["expires_at"] = _format_time(self.expires_at)
+        out["path"] = self.path
+        out["port"] = self.port
+        out["token"] = self.token
+        out["url"] = self.url
+        return out
+
+
+@dataclass(kw_only=True)
+class PreviewURLRequest:
+    """The PreviewURLRequest schema of the API."""
+
+    port: int
+    """The port; opened (not public) if it is not open yet."""
+
+    ttl: str | None = None
+    """How long the link works, as a Go duration (default 1h, at most 168h)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PreviewURLRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            port=int(d["port"]),
+            ttl=d["ttl"] if d.get("ttl") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["port"] = self.port
+        if self.ttl is not None:
+            out["ttl"] = self.ttl
         return out
 
 
@@ -1931,6 +2095,12 @@ class Sandbox:
 
     id: str
 
+    idle_at: datetime.datetime | None = None
+    """When it counts as idle unless there is activity before; absent without an idle timeout."""
+
+    idle_timeout_seconds: int
+    """Stopped after this long without activity (sessions, preview traffic, processes beside the agent); 0: never."""
+
     image: str
 
     labels: dict[str, str]
@@ -1950,6 +2120,9 @@ class Sandbox:
     owner_id: str
 
     pids_limit: int
+
+    ports: list[Port] | None = None
+    """Its open preview ports (get-sandbox only)."""
 
     reason: str
     """Why it is pending, in error or lost; empty otherwise."""
@@ -1979,6 +2152,8 @@ class Sandbox:
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"],
             id=d["id"],
+            idle_at=_parse_time(d["idle_at"]) if d.get("idle_at") is not None else None,
+            idle_timeout_seconds=int(d["idle_timeout_seconds"]),
             image=d["image"],
             labels={k: v for k, v in d["labels"].items()},
             memory=d["memory"],
@@ -1988,6 +2163,7 @@ class Sandbox:
             network_policy=NetworkPolicy.from_dict(d["network_policy"]) if d.get("network_policy") is not None else None,
             owner_id=d["owner_id"],
             pids_limit=int(d["pids_limit"]),
+            ports=[Port.from_dict(v) for v in d["ports"]] if d.get("ports") is not None else None,
             reason=d["reason"],
             runner_id=d["runner_id"],
             runner_labels={k: v for k, v in d["runner_labels"].items()},
@@ -2007,6 +2183,9 @@ class Sandbox:
             out["expires_at"] = _format_time(self.expires_at)
         out["host_key_fingerprint"] = self.host_key_fingerprint
         out["id"] = self.id
+        if self.idle_at is not None:
+            out["idle_at"] = _format_time(self.idle_at)
+        out["idle_timeout_seconds"] = self.idle_timeout_seconds
         out["image"] = self.image
         out["labels"] = {k: v for k, v in self.labels.items()}
         out["memory"] = self.memory
@@ -2017,6 +2196,8 @@ class Sandbox:
             out["network_policy"] = self.network_policy.to_dict()
         out["owner_id"] = self.owner_id
         out["pids_limit"] = self.pids_limit
+        if self.ports is not None:
+            out["ports"] = [v.to_dict() for v in self.ports]
         out["reason"] = self.reason
         out["runner_id"] = self.runner_id
         out["runner_labels"] = {k: v for k, v in self.runner_labels.items()}
@@ -2189,6 +2370,34 @@ class TunnelPayload:
 
 
 @dataclass(kw_only=True)
+class UpdateSandboxRequest:
+    """The UpdateSandboxRequest schema of the API."""
+
+    idle_timeout: str | None = None
+    """Stop after this long without activity, a Go duration (at least 1s); "0" turns the idle stop off."""
+
+    ttl: str | None = None
+    """New lifetime counted from now (extend or shorten), a Go duration such as 2h; "0" removes the TTL where the server allows no TTL. At most the server's maximum."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UpdateSandboxRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            idle_timeout=d["idle_timeout"] if d.get("idle_timeout") is not None else None,
+            ttl=d["ttl"] if d.get("ttl") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.idle_timeout is not None:
+            out["idle_timeout"] = self.idle_timeout
+        if self.ttl is not None:
+            out["ttl"] = self.ttl
+        return out
+
+
+@dataclass(kw_only=True)
 class UpdateUserRequest:
     """The UpdateUserRequest schema of the API."""
 
@@ -2322,8 +2531,10 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "close-port": Operation("DELETE", "/api/v1/sandboxes/{id}/ports/{port}", "Close a port"),
     "connect-runner-tunnel": Operation("GET", "/api/v1/runners/tunnels/{id}", "Connect the runner's end of a tunnel (WebSocket)"),
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
+    "create-preview-url": Operation("POST", "/api/v1/sandboxes/{id}/preview-urls", "Make a signed preview link to a port"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
@@ -2351,6 +2562,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
+    "list-ports": Operation("GET", "/api/v1/sandboxes/{id}/ports", "List a sandbox's open ports"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
     "list-runners": Operation("GET", "/api/v1/runners", "List runners"),
     "list-sandboxes": Operation("GET", "/api/v1/sandboxes", "List sandboxes"),
@@ -2359,6 +2571,7 @@ OPERATIONS: dict[str, Operation] = {
     "list-users": Operation("GET", "/api/v1/users", "List users"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
     "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
+    "open-port": Operation("POST", "/api/v1/sandboxes/{id}/ports", "Open a port for the preview proxy"),
     "open-terminal": Operation("GET", "/api/v1/sandboxes/{id}/pty", "Open a terminal in a sandbox (WebSocket, for browsers)"),
     "open-tunnel": Operation("GET", "/api/v1/sandboxes/{id}/tunnel", "Open an SSH tunnel to a sandbox (WebSocket)"),
     "poll-jobs": Operation("POST", "/api/v1/runners/poll", "Poll for jobs (long poll, heartbeat)"),
@@ -2368,6 +2581,7 @@ OPERATIONS: dict[str, Operation] = {
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
+    "update-sandbox": Operation("PATCH", "/api/v1/sandboxes/{id}", "Change a sandbox's TTL or idle timeout"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
