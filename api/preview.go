@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,21 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 	rewritePreviewRequest(out, r, t)
 	s.preview.ServeHTTP(w, out)
 }
+
+// previewOriginOnly keeps the preview origin (PreviewBaseURL) to the
+// preview proxy: the web UI and the API are not served there, so a page
+// from a sandbox shares nothing with them.
+func (s *Server) previewOriginOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.PreviewBaseURL != "" && s.onPreviewHost(r) && !previewPathRE.MatchString(r.URL.Path) {
+			writeProblem(w, r, http.StatusNotFound, "this origin serves only sandbox previews ("+Prefix+"/sandboxes/{id}/ports/{port}/…)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var previewPathRE = regexp.MustCompile(`^` + Prefix + `/sandboxes/[^/]+/ports/[0-9]+/`)
 
 // onPreviewHost: r came to the configured preview origin.
 func (s *Server) onPreviewHost(r *http.Request) bool {
