@@ -34,6 +34,8 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** Lifetime: a duration string ("30m", "1h") or milliseconds; the server deletes it then. */
   ttl?: string | number;
+  /** Stop the sandbox after this long without activity (ms or a Go duration). */
+  idleTimeout?: string | number;
   /** "none": loopback only (default); "bridge": an isolated bridge with outbound access. */
   network?: "none" | "bridge";
   /**
@@ -115,6 +117,7 @@ export class Sandbox {
       env: options.env,
       labels: options.labels,
       ttl: ttlString(options.ttl),
+      idle_timeout: ttlString(options.idleTimeout),
       network: options.network,
       network_policy: options.networkPolicy,
       runner_labels: options.runnerLabels,

@@ -74,6 +74,7 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         ttl: float | str | None = None,
+        idle_timeout: float | str | None = None,
         network: str | None = None,
         network_policy: str | None = None,
         allow: list[str] | None = None,
@@ -86,6 +87,8 @@ class Sandbox:
 
         ``memory`` takes a unit (``"512m"``, ``"2g"``); ``ttl`` is seconds or
         a duration string (``"30m"``) after which the server deletes it;
+        ``idle_timeout`` (same units) stops it after that long without
+        activity (docs/preview.md);
         ``network`` is ``"none"`` (default) or ``"bridge"``;
         ``network_policy`` (``"none"``, ``"internet"``, ``"allow"``) with
         ``allow``/``deny`` lists of IPv4 addresses or CIDRs (optionally
@@ -104,6 +107,7 @@ class Sandbox:
             env=dict(env) if env else None,
             labels=dict(labels) if labels else None,
             ttl=_duration(ttl),
+            idle_timeout=_duration(idle_timeout),
             network=network,  # type: ignore[arg-type]
             runner_labels=dict(runner_labels) if runner_labels else None,
             network_policy=_policy(network_policy, allow, deny),
