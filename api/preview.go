@@ -55,11 +55,7 @@ func (s *Server) dialPreview(ctx context.Context, _, addr string) (net.Conn, err
 		return nil, errors.New("bad preview host " + host)
 	}
 	id, port := name[:i], name[i+1:]
-	c, err := s.pool.Client(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return c.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", port))
+	return s.pool.DialTCP(ctx, id, net.JoinHostPort("127.0.0.1", port))
 }
 
 // previewTarget is what servePreview resolved for one request.
