@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -71,7 +72,16 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, strings.TrimSuffix(s.cfg.PreviewBaseURL, "/")+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return
 	}
+	if wait, blocked := s.previewBlocked(r); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		writeProblem(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many failed authentications from %s; retry in %d s (Retry-After)",
+			clientAddress(r.RemoteAddr), retryAfter(wait)))
+		return
+	}
 	t, err := s.previewAuth(w, r)
+	if codepod.ErrorCode(err) == codepod.EUNAUTHORIZED {
+		s.previewFailed(r)
+	}
 	if err != nil {
 		writeCodeProblem(w, r, err)
 		return
@@ -103,6 +113,31 @@ func (s *Server) previewOriginOnly(next http.Handler) http.Handler {
 }
 
 var previewPathRE = regexp.MustCompile(`^` + Prefix + `/sandboxes/[^/]+/ports/[0-9]+/`)
+
+// previewBlocked applies the API's limit on failed authentications (by
+// client address and API key id) to the proxy, which authenticates by
+// itself.
+func (s *Server) previewBlocked(r *http.Request) (time.Duration, bool) {
+	if wait, blocked := s.failures.blocked("addr:" + clientAddress(r.RemoteAddr)); blocked {
+		return wait, true
+	}
+	if tok, ok := bearer(r.Header.Get("Authorization")); ok {
+		if id := credentialID(tok); id != "" {
+			return s.failures.blocked("cred:" + id)
+		}
+	}
+	return 0, false
+}
+
+// previewFailed records a refused key or link.
+func (s *Server) previewFailed(r *http.Request) {
+	s.failures.take("addr:" + clientAddress(r.RemoteAddr))
+	if tok, ok := bearer(r.Header.Get("Authorization")); ok {
+		if id := credentialID(tok); id != "" {
+			s.failures.take("cred:" + id)
+		}
+	}
+}
 
 // onPreviewHost: r came to the configured preview origin.
 func (s *Server) onPreviewHost(r *http.Request) bool {
