@@ -62,7 +62,7 @@ type SandboxSpec struct {
 	// IdleTimeout stops the sandbox after this long without activity (open
 	// sessions, preview traffic, processes beside the agent); 0: never.
 	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
-	Network     string            `json:"network"`
+	Network     string        `json:"network"`
 	// NetworkPolicy, when set, is what the sandbox may reach (netpolicy.go);
 	// nil keeps the plain network modes.
 	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
