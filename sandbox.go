@@ -59,7 +59,10 @@ type SandboxSpec struct {
 	Env         map[string]string `json:"env,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	TTL         time.Duration     `json:"ttl"` // 0: no TTL
-	Network     string            `json:"network"`
+	// IdleTimeout stops the sandbox after this long without activity (open
+	// sessions, preview traffic, processes beside the agent); 0: never.
+	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
+	Network     string        `json:"network"`
 	// NetworkPolicy, when set, is what the sandbox may reach (netpolicy.go);
 	// nil keeps the plain network modes.
 	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
@@ -96,6 +99,9 @@ type Sandbox struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ExpiresAt *time.Time // set from Spec.TTL
+	// IdleAt is when the sandbox counts as idle unless activity moves it
+	// forward; nil without Spec.IdleTimeout.
+	IdleAt *time.Time
 }
 
 // Terminal reports whether the sandbox can no longer change by itself.
@@ -208,6 +214,9 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	}
 	if l.MaxTTL > 0 && (spec.TTL == 0 || spec.TTL > l.MaxTTL) {
 		return Errorf(EINVALID, "ttl must be set and at most %s on this server", l.MaxTTL)
+	}
+	if err := ValidateIdleTimeout(spec.IdleTimeout); err != nil {
+		return err
 	}
 	return validateMaps(spec)
 }

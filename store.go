@@ -33,6 +33,7 @@ type SandboxUpdate struct {
 	RunnerID           *string
 	HostKeyFingerprint *string
 	ExpiresAt          **time.Time
+	IdleAt             **time.Time
 	// Spec replaces the sandbox's spec (a network policy change).
 	Spec *SandboxSpec
 	// CancelJobs, when set, marks the sandbox's queued and leased jobs
@@ -140,6 +141,24 @@ type Store interface {
 	// ExpiredSandboxes returns live sandboxes whose ExpiresAt is before now.
 	ExpiredSandboxes(ctx context.Context, now time.Time, limit int) ([]Sandbox, error)
 	CountSandboxesByStatus(ctx context.Context) (map[SandboxStatus]int, error)
+	// TouchSandbox moves IdleAt of sandbox id forward to at (never back,
+	// never from nil) without changing its version: activity is not a state
+	// change, and must not race with the writes that are.
+	TouchSandbox(ctx context.Context, id string, at time.Time) error
+	// IdleSandboxes returns up to limit running sandboxes whose IdleAt is
+	// before now, longest idle first.
+	IdleSandboxes(ctx context.Context, now time.Time, limit int) ([]Sandbox, error)
+
+	// OpenPort stores p (an open preview port). A port already open keeps
+	// its secret and creation time and takes p's Public and Label; p is
+	// updated to what is stored.
+	OpenPort(ctx context.Context, p *SandboxPort) error
+	// SandboxPort returns the open port of a sandbox, ENOTFOUND if closed.
+	SandboxPort(ctx context.Context, sandboxID string, port int) (*SandboxPort, error)
+	// SandboxPorts lists a sandbox's open ports, lowest first.
+	SandboxPorts(ctx context.Context, sandboxID string) ([]SandboxPort, error)
+	// ClosePort deletes an open port; ENOTFOUND if it was not open.
+	ClosePort(ctx context.Context, sandboxID string, port int) error
 
 	EnqueueJob(ctx context.Context, j *Job) error
 	Job(ctx context.Context, id string) (*Job, error)

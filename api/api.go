@@ -15,6 +15,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -69,6 +70,11 @@ type Config struct {
 	// re-validate their key and user, which ends them within that time
 	// when another replica revokes them (default 2s).
 	SessionRecheck time.Duration
+	// PreviewBaseURL, when set, is a separate origin (scheme://host[:port])
+	// that reaches this server and serves only the preview proxy: preview
+	// links name it, and pages served from sandboxes cannot reach the web
+	// UI's or the API's origin. Empty: links use the origin the caller used.
+	PreviewBaseURL string
 }
 
 // Server is the HTTP API. Make it with New, serve Handler(), and Close it
@@ -92,6 +98,8 @@ type Server struct {
 	guards                  // limits on memory and on failed authentications (limits.go)
 	// sessions are the open execs, tunnels and terminals, by principal.
 	sessions *gateway.Sessions
+	preview  *httputil.ReverseProxy // the preview proxy (preview.go)
+	touchState
 }
 
 // New builds the server and registers every route.
@@ -122,6 +130,11 @@ func New(cfg Config) *Server {
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	s.newGateway()
 	s.newSessions()
+	s.preview = s.newPreviewProxy()
+	s.touched = map[string]time.Time{}
+	if s.ctl != nil {
+		s.ctl.SetIdleProbe(s.idleProbe)
+	}
 	s.router = s.newRouter()
 	return s
 }

@@ -75,6 +75,7 @@ func (s *Server) runningSandbox(ctx context.Context, ref string) (*codepod.Sandb
 	case sb.Status != codepod.SandboxRunning:
 		return nil, codepod.Errorf(codepod.ECONFLICT, "sandbox %s is %s, not running; wait until it is running", sb.Name, sb.Status)
 	}
+	s.touchActive(ctx, sb) // a session or a file operation is activity
 	return sb, nil
 }
 

@@ -15,6 +15,7 @@ import (
 func (s *Server) newRouter() chi.Router {
 	mux := chi.NewMux()
 	mux.Use(s.instrument)
+	mux.Use(s.previewOriginOnly)
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound,
 			"no route for "+r.Method+" "+r.URL.Path+"; see /openapi.yaml for the API's paths")
@@ -27,6 +28,7 @@ func (s *Server) newRouter() chi.Router {
 	})
 
 	s.api = newHumaAPI(mux, s)
+	mux.HandleFunc(Prefix+"/sandboxes/{id}/ports/{port}/*", s.servePreview) // preview.go
 	s.spec = mustSpecDocs(s.api.OpenAPI())
 
 	mux.Handle("/metrics", s.metricsAuth(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})))

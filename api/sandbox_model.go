@@ -30,6 +30,9 @@ type Sandbox struct {
 	NetworkPolicy      *NetworkPolicy    `json:"network_policy,omitempty" doc:"What the sandbox may reach; absent for sandboxes made with a plain network mode."`
 	TTLSeconds         int64             `json:"ttl_seconds" doc:"Lifetime from creation; 0: none."`
 	ExpiresAt          *time.Time        `json:"expires_at,omitempty" doc:"When the TTL ends it; absent without a TTL."`
+	IdleTimeoutSeconds int64             `json:"idle_timeout_seconds" doc:"Stopped after this long without activity (sessions, preview traffic, processes beside the agent); 0: never."`
+	IdleAt             *time.Time        `json:"idle_at,omitempty" doc:"When it counts as idle unless there is activity before; absent without an idle timeout."`
+	Ports              []Port            `json:"ports,omitempty" doc:"Its open preview ports (get-sandbox only)."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
 	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
 	Devcontainer       map[string]any    `json:"devcontainer,omitempty" doc:"What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."`
@@ -52,6 +55,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network, Runtime: runtimeOf(sb.Spec),
 		NetworkPolicy: apiPolicy(sb.Spec.NetworkPolicy),
 		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
+		IdleTimeoutSeconds: int64(sb.Spec.IdleTimeout / time.Second), IdleAt: sb.IdleAt,
 		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
 		Devcontainer: devcontainerMap(sb.Spec.Devcontainer),
 		CreatedAt:    sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
@@ -70,6 +74,7 @@ type CreateSandboxRequest struct {
 	Env           map[string]string `json:"env,omitempty" doc:"Environment variables of every process in the sandbox."`
 	Labels        map[string]string `json:"labels,omitempty" doc:"Your labels, to filter lists by."`
 	TTL           string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
+	IdleTimeout   string            `json:"idle_timeout,omitempty" maxLength:"32" doc:"Stop the sandbox after this long without activity (open sessions, preview traffic, processes beside the agent), as a Go duration (\"10m\"); at least 1s. Absent: never."`
 	Network       string            `json:"network,omitempty" enum:"none,bridge" doc:"none: loopback only (default); bridge: an isolated bridge with outbound access."`
 	RunnerLabels  map[string]string `json:"runner_labels,omitempty" doc:"Labels the hosting runner must carry."`
 	Runtime       string            `json:"runtime,omitempty" enum:"runc,gvisor" doc:"runc (the default unless the server sets another): Linux namespaces and cgroups; gvisor: gVisor's user-space kernel, placed only on runners that have it."`
@@ -190,6 +195,13 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 			return spec, codepod.Errorf(codepod.EINVALID, "ttl %q must be a positive duration such as 30m or 1h", r.TTL)
 		}
 		spec.TTL = d
+	}
+	if r.IdleTimeout != "" {
+		d, err := parseDuration("idle_timeout", r.IdleTimeout)
+		if err != nil {
+			return spec, err
+		}
+		spec.IdleTimeout = d
 	}
 	return spec, nil
 }

@@ -52,7 +52,7 @@ func registerSandboxes(api huma.API, s *Server) {
 	register(api, s, describe(op, "The caller's sandboxes, newest last, without deleted ones."), s.listSandboxes)
 
 	op = s.operation(userOnly, http.MethodGet, "/sandboxes/{id}", "get-sandbox", "sandboxes", "Get a sandbox", http.StatusNotFound)
-	register(api, s, op, s.sandboxAction(s.ctl.GetSandbox))
+	register(api, s, op, s.getSandbox)
 
 	op = s.operation(userOnly, http.MethodDelete, "/sandboxes/{id}", "delete-sandbox", "sandboxes", "Delete a sandbox", http.StatusNotFound, http.StatusConflict)
 	register(api, s, describe(op, "Answers with the sandbox, now deleting (its runner removes it) or deleted (it never ran)."),
@@ -65,6 +65,8 @@ func registerSandboxes(api huma.API, s *Server) {
 	register(api, s, op, s.sandboxAction(s.forgetting(s.ctl.StopSandbox)))
 
 	registerNetworkPolicy(api, s)
+	registerLifetime(api, s)
+	registerPorts(api, s)
 	registerNetLog(api, s)
 }
 
@@ -91,6 +93,19 @@ func (s *Server) sandboxAction(f sandboxFunc) func(context.Context, *sandboxRef)
 		}
 		return &sandboxOutput{Body: newSandbox(sb)}, nil
 	}
+}
+
+// getSandbox is a sandbox with its open ports.
+func (s *Server) getSandbox(ctx context.Context, in *sandboxRef) (*sandboxOutput, error) {
+	sb, ports, err := s.ctl.Ports(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &sandboxOutput{Body: newSandbox(sb)}
+	for i := range ports {
+		out.Body.Ports = append(out.Body.Ports, newPort(&ports[i]))
+	}
+	return out, nil
 }
 
 func (s *Server) createSandbox(ctx context.Context, in *createSandboxInput) (*createSandboxOutput, error) {

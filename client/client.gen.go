@@ -736,6 +736,9 @@ type CreateSandboxRequest struct {
 	// Env Environment variables of every process in the sandbox.
 	Env *map[string]string `json:"env,omitempty"`
 
+	// IdleTimeout Stop the sandbox after this long without activity (open sessions, preview traffic, processes beside the agent), as a Go duration ("10m"); at least 1s. Absent: never.
+	IdleTimeout *string `json:"idle_timeout,omitempty"`
+
 	// Image Image reference (default codepod/base:latest).
 	Image *string `json:"image,omitempty"`
 
@@ -1015,6 +1018,11 @@ type ListAPIKey struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// ListPortsOutputBody defines model for ListPortsOutputBody.
+type ListPortsOutputBody struct {
+	Items *[]Port `json:"items"`
+}
+
 // ListProcess defines model for ListProcess.
 type ListProcess struct {
 	// Items This page's items.
@@ -1246,6 +1254,18 @@ type NewRunnerToken struct {
 	Token string `json:"token"`
 }
 
+// OpenPortRequest defines model for OpenPortRequest.
+type OpenPortRequest struct {
+	// Label Your name for it.
+	Label *string `json:"label,omitempty"`
+
+	// Port A TCP port a server listens on inside the sandbox (on 127.0.0.1 or all addresses).
+	Port int64 `json:"port"`
+
+	// Public Proxy it without any credential (anyone who knows the URL reaches it). Default false: an API key or a signed preview link is needed.
+	Public *bool `json:"public,omitempty"`
+}
+
 // PolicyPayload defines model for PolicyPayload.
 type PolicyPayload struct {
 	Allow   *[]string         `json:"allow,omitempty"`
@@ -1281,6 +1301,43 @@ type PollRequest struct {
 // PollResponse defines model for PollResponse.
 type PollResponse struct {
 	Jobs *[]Job `json:"jobs"`
+}
+
+// Port defines model for Port.
+type Port struct {
+	CreatedAt time.Time `json:"created_at"`
+	Label     string    `json:"label"`
+
+	// Path The proxy's path for this port: requests below it reach the port inside the sandbox.
+	Path string `json:"path"`
+	Port int64  `json:"port"`
+
+	// Public Proxied without a credential.
+	Public bool `json:"public"`
+}
+
+// PreviewURL defines model for PreviewURL.
+type PreviewURL struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Path The link's path and query, for clients that know the server's URL better than the server does (behind a proxy).
+	Path string `json:"path"`
+	Port int64  `json:"port"`
+
+	// Token The link's token (query parameter codepod_preview_token, or the codepod_preview cookie).
+	Token string `json:"token"`
+
+	// Url Open it in a browser or call it with any HTTP client: no API key needed until expires_at. A browser gets a cookie for the port's path, so the app's own later requests work too.
+	Url string `json:"url"`
+}
+
+// PreviewURLRequest defines model for PreviewURLRequest.
+type PreviewURLRequest struct {
+	// Port The port; opened (not public) if it is not open yet.
+	Port int64 `json:"port"`
+
+	// Ttl How long the link works, as a Go duration (default 1h, at most 168h).
+	Ttl *string `json:"ttl,omitempty"`
 }
 
 // Process defines model for Process.
@@ -1480,8 +1537,14 @@ type Sandbox struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 
 	// HostKeyFingerprint SHA256 fingerprint of its SSH host key, once known: pin it.
-	HostKeyFingerprint string            `json:"host_key_fingerprint"`
-	Id                 string            `json:"id"`
+	HostKeyFingerprint string `json:"host_key_fingerprint"`
+	Id                 string `json:"id"`
+
+	// IdleAt When it counts as idle unless there is activity before; absent without an idle timeout.
+	IdleAt *time.Time `json:"idle_at,omitempty"`
+
+	// IdleTimeoutSeconds Stopped after this long without activity (sessions, preview traffic, processes beside the agent); 0: never.
+	IdleTimeoutSeconds int64             `json:"idle_timeout_seconds"`
 	Image              string            `json:"image"`
 	Labels             map[string]string `json:"labels"`
 
@@ -1495,6 +1558,9 @@ type Sandbox struct {
 	NetworkPolicy *NetworkPolicy `json:"network_policy,omitempty"`
 	OwnerId       string         `json:"owner_id"`
 	PidsLimit     int64          `json:"pids_limit"`
+
+	// Ports Its open preview ports (get-sandbox only).
+	Ports *[]Port `json:"ports,omitempty"`
 
 	// Reason Why it is pending, in error or lost; empty otherwise.
 	Reason string `json:"reason"`
@@ -1617,6 +1683,15 @@ type TunnelPayload struct {
 
 	// Url Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path.
 	Url *string `json:"url,omitempty"`
+}
+
+// UpdateSandboxRequest defines model for UpdateSandboxRequest.
+type UpdateSandboxRequest struct {
+	// IdleTimeout Stop after this long without activity, a Go duration (at least 1s); "0" turns the idle stop off.
+	IdleTimeout *string `json:"idle_timeout,omitempty"`
+
+	// Ttl New lifetime counted from now (extend or shorten), a Go duration such as 2h; "0" removes the TTL where the server allows no TTL. At most the server's maximum.
+	Ttl *string `json:"ttl,omitempty"`
 }
 
 // UpdateUserRequest defines model for UpdateUserRequest.
@@ -1960,6 +2035,9 @@ type RegisterRunnerJSONRequestBody = RegisterRequest
 // CreateSandboxJSONRequestBody defines body for CreateSandbox for application/json ContentType.
 type CreateSandboxJSONRequestBody = CreateSandboxRequest
 
+// UpdateSandboxJSONRequestBody defines body for UpdateSandbox for application/json ContentType.
+type UpdateSandboxJSONRequestBody = UpdateSandboxRequest
+
 // CreateCodeContextJSONRequestBody defines body for CreateCodeContext for application/json ContentType.
 type CreateCodeContextJSONRequestBody = CreateCodeContextRequest
 
@@ -1974,6 +2052,12 @@ type MakeDirectoryJSONRequestBody = MkdirRequest
 
 // SetSandboxNetworkPolicyJSONRequestBody defines body for SetSandboxNetworkPolicy for application/json ContentType.
 type SetSandboxNetworkPolicyJSONRequestBody = NetworkPolicy
+
+// OpenPortJSONRequestBody defines body for OpenPort for application/json ContentType.
+type OpenPortJSONRequestBody = OpenPortRequest
+
+// CreatePreviewUrlJSONRequestBody defines body for CreatePreviewUrl for application/json ContentType.
+type CreatePreviewUrlJSONRequestBody = PreviewURLRequest
 
 // StartProcessJSONRequestBody defines body for StartProcess for application/json ContentType.
 type StartProcessJSONRequestBody = StartProcessRequest
@@ -2335,6 +2419,24 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/sandboxes/{id} (the `GetSandbox` operationId).
 	GetSandbox(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateSandboxWithBody Change a sandbox's TTL or idle timeout
+	//
+	// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+	UpdateSandboxWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSandbox Change a sandbox's TTL or idle timeout
+	//
+	// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+	UpdateSandbox(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCodeContexts List code contexts
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/code/contexts (the `ListCodeContexts` operationId).
@@ -2499,6 +2601,54 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
 	SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPorts List a sandbox's open ports
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/ports (the `ListPorts` operationId).
+	ListPorts(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenPortWithBody Open a port for the preview proxy
+	//
+	// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+	OpenPortWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenPort Open a port for the preview proxy
+	//
+	// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+	OpenPort(ctx context.Context, id string, body OpenPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClosePort Close a port
+	//
+	// The proxy refuses the port from now on, and every preview link minted for it stops working (also if it is opened again).
+	//
+	// Corresponds with DELETE /api/v1/sandboxes/{id}/ports/{port} (the `ClosePort` operationId).
+	ClosePort(ctx context.Context, id string, port int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePreviewUrlWithBody Make a signed preview link to a port
+	//
+	// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+	CreatePreviewUrlWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePreviewUrl Make a signed preview link to a port
+	//
+	// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+	CreatePreviewUrl(ctx context.Context, id string, body CreatePreviewUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProcesses List background processes
 	//
@@ -3409,6 +3559,44 @@ func (c *Client) GetSandbox(ctx context.Context, id string, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// UpdateSandboxWithBody Change a sandbox's TTL or idle timeout
+//
+// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+func (c *Client) UpdateSandboxWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSandboxRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSandbox Change a sandbox's TTL or idle timeout
+//
+// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+func (c *Client) UpdateSandbox(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSandboxRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListCodeContexts List code contexts
 //
 // Corresponds with GET /api/v1/sandboxes/{id}/code/contexts (the `ListCodeContexts` operationId).
@@ -3774,6 +3962,114 @@ func (c *Client) SetSandboxNetworkPolicyWithBody(ctx context.Context, id string,
 // Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
 func (c *Client) SetSandboxNetworkPolicy(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSandboxNetworkPolicyRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPorts List a sandbox's open ports
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/ports (the `ListPorts` operationId).
+func (c *Client) ListPorts(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPortsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenPortWithBody Open a port for the preview proxy
+//
+// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+func (c *Client) OpenPortWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenPortRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenPort Open a port for the preview proxy
+//
+// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+func (c *Client) OpenPort(ctx context.Context, id string, body OpenPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenPortRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClosePort Close a port
+//
+// The proxy refuses the port from now on, and every preview link minted for it stops working (also if it is opened again).
+//
+// Corresponds with DELETE /api/v1/sandboxes/{id}/ports/{port} (the `ClosePort` operationId).
+func (c *Client) ClosePort(ctx context.Context, id string, port int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClosePortRequest(c.Server, id, port)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePreviewUrlWithBody Make a signed preview link to a port
+//
+// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+func (c *Client) CreatePreviewUrlWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePreviewUrlRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePreviewUrl Make a signed preview link to a port
+//
+// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+func (c *Client) CreatePreviewUrl(ctx context.Context, id string, body CreatePreviewUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePreviewUrlRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5638,6 +5934,53 @@ func NewGetSandboxRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewUpdateSandboxRequest calls the generic UpdateSandbox builder with application/json body
+func NewUpdateSandboxRequest(server string, id string, body UpdateSandboxJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSandboxRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateSandboxRequestWithBody constructs an http.Request for the UpdateSandbox method, with any body, and a specified content type
+func NewUpdateSandboxRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListCodeContextsRequest constructs an http.Request for the ListCodeContexts method
 func NewListCodeContextsRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -6469,6 +6812,175 @@ func NewSetSandboxNetworkPolicyRequestWithBody(server string, id string, content
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListPortsRequest constructs an http.Request for the ListPorts method
+func NewListPortsRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/ports", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpenPortRequest calls the generic OpenPort builder with application/json body
+func NewOpenPortRequest(server string, id string, body OpenPortJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOpenPortRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewOpenPortRequestWithBody constructs an http.Request for the OpenPort method, with any body, and a specified content type
+func NewOpenPortRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/ports", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewClosePortRequest constructs an http.Request for the ClosePort method
+func NewClosePortRequest(server string, id string, port int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "port", port, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/ports/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePreviewUrlRequest calls the generic CreatePreviewUrl builder with application/json body
+func NewCreatePreviewUrlRequest(server string, id string, body CreatePreviewUrlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePreviewUrlRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreatePreviewUrlRequestWithBody constructs an http.Request for the CreatePreviewUrl method, with any body, and a specified content type
+func NewCreatePreviewUrlRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/preview-urls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -8513,6 +9025,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/sandboxes/{id} (the `GetSandbox` operationId).
 	GetSandboxWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSandboxResponse, error)
 
+	// UpdateSandboxWithBodyWithResponse Change a sandbox's TTL or idle timeout
+	//
+	// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+	UpdateSandboxWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSandboxResponse, error)
+
+	// UpdateSandboxWithResponse Change a sandbox's TTL or idle timeout
+	//
+	// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+	UpdateSandboxWithResponse(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSandboxResponse, error)
+
 	// ListCodeContextsWithResponse List code contexts
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8695,6 +9225,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/sandboxes/{id}/network-policy (the `SetSandboxNetworkPolicy` operationId).
 	SetSandboxNetworkPolicyWithResponse(ctx context.Context, id string, body SetSandboxNetworkPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSandboxNetworkPolicyResponse, error)
+
+	// ListPortsWithResponse List a sandbox's open ports
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sandboxes/{id}/ports (the `ListPorts` operationId).
+	ListPortsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListPortsResponse, error)
+
+	// OpenPortWithBodyWithResponse Open a port for the preview proxy
+	//
+	// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+	OpenPortWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenPortResponse, error)
+
+	// OpenPortWithResponse Open a port for the preview proxy
+	//
+	// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+	OpenPortWithResponse(ctx context.Context, id string, body OpenPortJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenPortResponse, error)
+
+	// ClosePortWithResponse Close a port
+	//
+	// The proxy refuses the port from now on, and every preview link minted for it stops working (also if it is opened again).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/sandboxes/{id}/ports/{port} (the `ClosePort` operationId).
+	ClosePortWithResponse(ctx context.Context, id string, port int64, reqEditors ...RequestEditorFn) (*ClosePortResponse, error)
+
+	// CreatePreviewUrlWithBodyWithResponse Make a signed preview link to a port
+	//
+	// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+	CreatePreviewUrlWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePreviewUrlResponse, error)
+
+	// CreatePreviewUrlWithResponse Make a signed preview link to a port
+	//
+	// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+	CreatePreviewUrlWithResponse(ctx context.Context, id string, body CreatePreviewUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePreviewUrlResponse, error)
 
 	// ListProcessesWithResponse List background processes
 	//
@@ -10866,6 +11448,89 @@ func (r GetSandboxResponse) ContentType() string {
 	return ""
 }
 
+type UpdateSandboxResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sandbox
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSandboxResponse) GetJSON200() *Sandbox {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSandboxResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSandboxResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSandboxResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSandboxResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSandboxResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListCodeContextsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12475,6 +13140,331 @@ func (r SetSandboxNetworkPolicyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetSandboxNetworkPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPortsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListPortsOutputBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPortsResponse) GetJSON200() *ListPortsOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPortsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPortsResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListPortsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPortsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPortsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPortsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPortsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPortsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPortsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OpenPortResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Port
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpenPortResponse) GetJSON200() *Port {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpenPortResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenPortResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenPortResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenPortResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenPortResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ClosePortResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClosePortResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ClosePortResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ClosePortResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ClosePortResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ClosePortResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ClosePortResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClosePortResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClosePortResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClosePortResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePreviewUrlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PreviewURL
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreatePreviewUrlResponse) GetJSON200() *PreviewURL {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePreviewUrlResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePreviewUrlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePreviewUrlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePreviewUrlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePreviewUrlResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15991,6 +16981,36 @@ func (c *ClientWithResponses) GetSandboxWithResponse(ctx context.Context, id str
 	return ParseGetSandboxResponse(rsp)
 }
 
+// UpdateSandboxWithBodyWithResponse Change a sandbox's TTL or idle timeout
+//
+// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+func (c *ClientWithResponses) UpdateSandboxWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSandboxResponse, error) {
+	rsp, err := c.UpdateSandboxWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSandboxResponse(rsp)
+}
+
+// UpdateSandboxWithResponse Change a sandbox's TTL or idle timeout
+//
+// The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
+func (c *ClientWithResponses) UpdateSandboxWithResponse(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSandboxResponse, error) {
+	rsp, err := c.UpdateSandbox(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSandboxResponse(rsp)
+}
+
 // ListCodeContextsWithResponse List code contexts
 //
 // Returns a wrapper object for the known response body format(s).
@@ -16298,6 +17318,94 @@ func (c *ClientWithResponses) SetSandboxNetworkPolicyWithResponse(ctx context.Co
 		return nil, err
 	}
 	return ParseSetSandboxNetworkPolicyResponse(rsp)
+}
+
+// ListPortsWithResponse List a sandbox's open ports
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sandboxes/{id}/ports (the `ListPorts` operationId).
+func (c *ClientWithResponses) ListPortsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListPortsResponse, error) {
+	rsp, err := c.ListPorts(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPortsResponse(rsp)
+}
+
+// OpenPortWithBodyWithResponse Open a port for the preview proxy
+//
+// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+func (c *ClientWithResponses) OpenPortWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenPortResponse, error) {
+	rsp, err := c.OpenPortWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenPortResponse(rsp)
+}
+
+// OpenPortWithResponse Open a port for the preview proxy
+//
+// Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/ports (the `OpenPort` operationId).
+func (c *ClientWithResponses) OpenPortWithResponse(ctx context.Context, id string, body OpenPortJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenPortResponse, error) {
+	rsp, err := c.OpenPort(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenPortResponse(rsp)
+}
+
+// ClosePortWithResponse Close a port
+//
+// The proxy refuses the port from now on, and every preview link minted for it stops working (also if it is opened again).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/sandboxes/{id}/ports/{port} (the `ClosePort` operationId).
+func (c *ClientWithResponses) ClosePortWithResponse(ctx context.Context, id string, port int64, reqEditors ...RequestEditorFn) (*ClosePortResponse, error) {
+	rsp, err := c.ClosePort(ctx, id, port, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClosePortResponse(rsp)
+}
+
+// CreatePreviewUrlWithBodyWithResponse Make a signed preview link to a port
+//
+// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+func (c *ClientWithResponses) CreatePreviewUrlWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePreviewUrlResponse, error) {
+	rsp, err := c.CreatePreviewUrlWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePreviewUrlResponse(rsp)
+}
+
+// CreatePreviewUrlWithResponse Make a signed preview link to a port
+//
+// Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/preview-urls (the `CreatePreviewUrl` operationId).
+func (c *ClientWithResponses) CreatePreviewUrlWithResponse(ctx context.Context, id string, body CreatePreviewUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePreviewUrlResponse, error) {
+	rsp, err := c.CreatePreviewUrl(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePreviewUrlResponse(rsp)
 }
 
 // ListProcessesWithResponse List background processes
@@ -18427,6 +19535,74 @@ func ParseGetSandboxResponse(rsp *http.Response) (*GetSandboxResponse, error) {
 	return response, nil
 }
 
+// ParseUpdateSandboxResponse parses an HTTP response from a UpdateSandboxWithResponse call
+func ParseUpdateSandboxResponse(rsp *http.Response) (*UpdateSandboxResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSandboxResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sandbox
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListCodeContextsResponse parses an HTTP response from a ListCodeContextsWithResponse call
 func ParseListCodeContextsResponse(rsp *http.Response) (*ListCodeContextsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19784,6 +20960,274 @@ func ParseSetSandboxNetworkPolicyResponse(rsp *http.Response) (*SetSandboxNetwor
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPortsResponse parses an HTTP response from a ListPortsWithResponse call
+func ParseListPortsResponse(rsp *http.Response) (*ListPortsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPortsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListPortsOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOpenPortResponse parses an HTTP response from a OpenPortWithResponse call
+func ParseOpenPortResponse(rsp *http.Response) (*OpenPortResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenPortResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Port
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClosePortResponse parses an HTTP response from a ClosePortWithResponse call
+func ParseClosePortResponse(rsp *http.Response) (*ClosePortResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClosePortResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePreviewUrlResponse parses an HTTP response from a CreatePreviewUrlWithResponse call
+func ParseCreatePreviewUrlResponse(rsp *http.Response) (*CreatePreviewUrlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePreviewUrlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PreviewURL
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

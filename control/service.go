@@ -57,6 +57,9 @@ type Config struct {
 	// WebhookRetention keeps webhook events whose deliveries all ended
 	// this long (default 7 days).
 	WebhookRetention time.Duration
+	// IdleProbe, when set, is asked before a sandbox is stopped for being
+	// idle (the API server sets it: it reaches agents); nil: no probe.
+	IdleProbe IdleProbe
 }
 
 // Defaults of Config.
@@ -113,6 +116,7 @@ func setDuration(d *time.Duration, def time.Duration) {
 // Run drives the background work (offline detection, TTL reaper, placement
 // retries, lease-expiry wake-ups).
 type Service struct {
+	probe   atomic.Pointer[IdleProbe] // SetIdleProbe's, else cfg.IdleProbe
 	st      codepod.Store
 	cfg     Config
 	log     *slog.Logger
@@ -183,6 +187,7 @@ func (s *Service) tick(ctx context.Context) {
 	}{
 		{"mark offline runners", s.markOffline},
 		{"reap expired sandboxes", s.reapExpired},
+		{"stop idle sandboxes", s.reapIdle},
 		{"place pending sandboxes", s.placePending},
 		{"housekeeping", s.housekeep},
 	}

@@ -30,6 +30,7 @@ type sandboxRow struct {
 	CreatedAt          time.Time           `bun:"created_at"`
 	UpdatedAt          time.Time           `bun:"updated_at"`
 	ExpiresAt          *time.Time          `bun:"expires_at"`
+	IdleAt             *time.Time          `bun:"idle_at"`
 }
 
 func (r sandboxRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
@@ -38,7 +39,8 @@ func (r *sandboxRow) sandbox() codepod.Sandbox {
 	return codepod.Sandbox{ID: r.ID, Name: r.Name, OwnerID: r.OwnerID, RunnerID: r.RunnerID,
 		Spec: r.Spec, Status: codepod.SandboxStatus(r.Status), Reason: r.Reason, Version: r.Version,
 		HostKeyFingerprint: r.HostKeyFingerprint, SSHSecret: r.SSHSecret,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: dbTimePtr(r.ExpiresAt)}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: dbTimePtr(r.ExpiresAt),
+		IdleAt: dbTimePtr(r.IdleAt)}
 }
 
 func nameConflict(name string) conflicts {
@@ -65,10 +67,15 @@ func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
 		s.ExpiresAt = &exp
 	}
 	s.ExpiresAt = dbTimePtr(s.ExpiresAt)
+	if s.IdleAt == nil && s.Spec.IdleTimeout > 0 {
+		idle := s.CreatedAt.Add(s.Spec.IdleTimeout)
+		s.IdleAt = &idle
+	}
+	s.IdleAt = dbTimePtr(s.IdleAt)
 	row := sandboxRow{ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, RunnerID: s.RunnerID, Spec: s.Spec,
 		MemoryBytes: s.Spec.MemoryBytes, Status: string(s.Status), Reason: s.Reason, Version: s.Version,
 		HostKeyFingerprint: s.HostKeyFingerprint, SSHSecret: s.SSHSecret,
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt}
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt, IdleAt: s.IdleAt}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	c := nameConflict(s.Name)
 	c["sandboxes_pkey"] = fmt.Sprintf("a sandbox with id %q already exists", s.ID)
@@ -148,6 +155,9 @@ func (db *DB) updateSandbox(ctx context.Context, id string, version int64, u cod
 	}
 	if u.ExpiresAt != nil {
 		q = q.Set("expires_at = ?", dbTimePtr(*u.ExpiresAt))
+	}
+	if u.IdleAt != nil {
+		q = q.Set("idle_at = ?", dbTimePtr(*u.IdleAt))
 	}
 	if u.Spec != nil {
 		raw, err := json.Marshal(u.Spec)

@@ -73,6 +73,8 @@ var conformance = []struct {
 	{"sandbox_version", testSandboxVersion},
 	{"sandbox_spec_update", testSandboxSpecUpdate},
 	{"sandbox_version_race", testSandboxVersionRace},
+	{"ports", testPorts},
+	{"idle", testIdle},
 	{"job_text", testJobText},
 	{"jobs", testJobs},
 	{"claim_expired", testClaimExpired},

@@ -20,7 +20,8 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
-		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxSyncCmd())
+		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxSyncCmd(),
+		newSandboxPortCmd(), newSandboxURLCmd(), newSandboxTTLCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	addSandboxCompletion(cmd)
 	return cmd
@@ -47,6 +48,7 @@ func newSandboxCreateCmd() *cobra.Command {
 		req            client.CreateSandboxRequest
 		image, mem     string
 		ttl, network   string
+		idle           string
 		runtime        string
 		devcontainer   string
 		dcConfig       string
@@ -81,6 +83,7 @@ func newSandboxCreateCmd() *cobra.Command {
 			setIf(&req.Image, image)
 			setIf(&req.Memory, mem)
 			setIf(&req.Ttl, ttl)
+			setIf(&req.IdleTimeout, idle)
 			if network != "" {
 				n := client.CreateSandboxRequestNetwork(network)
 				req.Network = &n
@@ -142,6 +145,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringArrayVar(&env, "env", nil, "environment variable KEY=VALUE (repeatable)")
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	f.StringVar(&ttl, "ttl", "", "delete the sandbox after this long, e.g. 30m or 1h")
+	f.StringVar(&idle, "idle-timeout", "", "stop the sandbox after this long without activity (sessions, preview traffic, processes), e.g. 15m")
 	f.StringVar(&network, "network", "", "none (loopback only, default) or bridge")
 	pf.register(cmd, "network-policy")
 	f.StringVar(&runtime, "runtime", "", "runc (default) or gvisor (gVisor's user-space kernel; needs a runner that has it)")

@@ -54,12 +54,12 @@ func newSandboxListCmd() *cobra.Command {
 			rows := make([][]string, 0, len(items))
 			for _, s := range items {
 				rows = append(rows, []string{s.Id, s.Name, string(s.Status), s.Image,
-					fmt.Sprint(s.Cpu), s.Memory, age(s.CreatedAt), s.Reason})
+					fmt.Sprint(s.Cpu), s.Memory, age(s.CreatedAt), expiresIn(s.ExpiresAt), idleTimeout(s.IdleTimeoutSeconds), s.Reason})
 			}
 			if quiet {
 				return firstColumn(cmd.OutOrStdout(), rows)
 			}
-			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATUS", "IMAGE", "CPU", "MEMORY", "AGE", "REASON"}, rows)
+			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATUS", "IMAGE", "CPU", "MEMORY", "AGE", "EXPIRES", "IDLE", "REASON"}, rows)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the sandbox ids, one a line (e.g. codepod sandbox delete $(codepod sandbox list -q))")
@@ -99,10 +99,21 @@ func newSandboxGetCmd() *cobra.Command {
 			if s.ExpiresAt != nil {
 				rows = append(rows, []string{"Expires", s.ExpiresAt.Format(time.RFC3339)})
 			}
+			if s.IdleTimeoutSeconds > 0 {
+				rows = append(rows, []string{"Idle timeout", idleTimeout(s.IdleTimeoutSeconds)})
+			}
+			if s.IdleAt != nil && s.Status == client.SandboxStatusRunning {
+				rows = append(rows, []string{"Idle at", s.IdleAt.Format(time.RFC3339)})
+			}
 			if s.NetworkPolicy != nil {
 				rows = append(rows, []string{"Network policy", describePolicy(s.NetworkPolicy)})
 			}
 			rows = append(rows, devcontainerRows(s)...)
+			if s.Ports != nil {
+				for _, p := range *s.Ports {
+					rows = append(rows, []string{"Port", describePort(p)})
+				}
+			}
 			for i := range rows {
 				rows[i][0] += ":"
 			}

@@ -44,14 +44,16 @@ type serverOptions struct {
 	MaxMemory     string
 	AdvertiseURL  string
 	MetricsToken  string
-	Runtime       string
-	NetPolicy     string
-	WebhookAllow  string
-	DevcPolicy    string
-	MaxUpload     string
-	BlobGrace     time.Duration
-	Limits        limitOptions // server_limits.go
-	Accounts      accountOptions
+	// PreviewBaseURL is a separate origin for the preview proxy.
+	PreviewBaseURL string
+	Runtime        string
+	NetPolicy      string
+	WebhookAllow   string
+	DevcPolicy     string
+	MaxUpload      string
+	BlobGrace      time.Duration
+	Limits         limitOptions // server_limits.go
+	Accounts       accountOptions
 }
 
 func (o *serverOptions) register(cmd *cobra.Command) {
@@ -68,6 +70,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	envDuration(fs, &o.PollWait, "poll-wait", "CODEPOD_POLL_WAIT", 25*time.Second, "how long a runner's poll is held when no job is ready")
 	envDuration(fs, &o.MaxTTL, "max-ttl", "CODEPOD_MAX_TTL", 0, "longest sandbox TTL allowed; 0: no limit and TTL optional")
 	envFloat(fs, &o.MaxCPU, "max-cpu", "CODEPOD_MAX_CPU", codepod.DefaultLimits.MaxCPU, "most CPUs one sandbox may ask for")
+	envString(fs, &o.PreviewBaseURL, "preview-base-url", "CODEPOD_PREVIEW_BASE_URL", "", "a second origin (scheme://host[:port]) that reaches this server, for preview links: pages served from sandboxes then never share the web UI's origin (docs/preview.md)")
 	envString(fs, &o.MetricsToken, "metrics-token", "CODEPOD_METRICS_TOKEN", "", "when set, /metrics answers only scrapes that send Authorization: Bearer <this token>")
 	envString(fs, &o.AdvertiseURL, "advertise-url", "CODEPOD_ADVERTISE_URL", "", "this replica's own base URL as runners reach it; tunnel jobs tell runners to dial back here (needed with several replicas)")
 	envString(fs, &o.NetPolicy, "default-network-policy", "CODEPOD_DEFAULT_NETWORK_POLICY", "", "network policy of a sandbox that asks for neither --network nor a policy: none, internet or allow:CIDR[,CIDR...] (default: network none)")
@@ -233,7 +236,8 @@ func startServer(ctx context.Context, o serverOptions, stderr interface{ Write([
 		return nil, fmt.Errorf("--max-upload-bytes %q: give a size such as 512m or 2g", o.MaxUpload)
 	}
 	apiSrv := api.New(api.Config{Store: st, Control: ctl, Logger: logger, Version: version.String(), Registry: reg, DataDir: o.DataDir, Limits: apiLimits,
-		MetricsToken: o.MetricsToken, MaxBlobBytes: maxUpload, BlobGrace: o.BlobGrace})
+		MetricsToken: o.MetricsToken, MaxBlobBytes: maxUpload, BlobGrace: o.BlobGrace,
+		PreviewBaseURL: o.PreviewBaseURL})
 	return serve(ctx, o, st, closeHub, ctl, apiSrv, logger)
 }
 

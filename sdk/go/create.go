@@ -19,7 +19,10 @@ type CreateOptions struct {
 	Env       map[string]string // environment of every process in it
 	Labels    map[string]string // yours, to filter lists by
 	TTL       time.Duration     // deleted this long after creation; 0: never
-	Network   string            // NetworkNone (default) or NetworkBridge
+	// IdleTimeout stops the sandbox after this long without activity
+	// (sessions, preview traffic, processes in it); 0: never.
+	IdleTimeout time.Duration
+	Network     string // NetworkNone (default) or NetworkBridge
 	// NetworkPolicy, when set, is what the sandbox may reach, enforced on
 	// its runner and changeable while it runs (Sandbox.SetNetworkPolicy).
 	NetworkPolicy *NetworkPolicy
@@ -40,6 +43,9 @@ func (o CreateOptions) request() client.CreateSandboxRequest {
 	}
 	if o.PidsLimit != 0 {
 		r.PidsLimit = &o.PidsLimit
+	}
+	if o.IdleTimeout != 0 {
+		r.IdleTimeout = ptrIf(o.IdleTimeout.String())
 	}
 	if o.TTL != 0 {
 		r.Ttl = ptrIf(o.TTL.String())

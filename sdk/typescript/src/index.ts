@@ -39,5 +39,5 @@ export {
   type ProcessStartOptions,
 } from "./process.js";
 export { Files, type FileInfo, type TransferOptions } from "./files.js";
-export { DEFAULT_WAIT_TIMEOUT_MS, Sandbox, type CreateOptions, type ListOptions, type SandboxInfo, type SandboxStatus } from "./sandbox.js";
+export { DEFAULT_WAIT_TIMEOUT_MS, Sandbox, type CreateOptions, type ListOptions, type Port, type PreviewURL, type SandboxInfo, type SandboxStatus } from "./sandbox.js";
 export type { components, operations, paths } from "./generated/openapi.js";

@@ -20,6 +20,10 @@ import {
 export type SandboxInfo = components["schemas"]["Sandbox"];
 /** A sandbox's status. */
 export type SandboxStatus = SandboxInfo["status"];
+/** A port open for the server's preview proxy. */
+export type Port = components["schemas"]["Port"];
+/** A signed preview link to a port. */
+export type PreviewURL = components["schemas"]["PreviewURL"];
 
 /** How long Sandbox.create and start wait for a sandbox to run, in milliseconds. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
@@ -42,6 +46,8 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** Lifetime: a duration string ("30m", "1h") or milliseconds; the server deletes it then. */
   ttl?: string | number;
+  /** Stop the sandbox after this long without activity (ms or a Go duration). */
+  idleTimeout?: string | number;
   /** "none": loopback only (default); "bridge": an isolated bridge with outbound access. */
   network?: "none" | "bridge";
   /**
@@ -126,6 +132,7 @@ export class Sandbox {
       env: options.env,
       labels: options.labels,
       ttl: ttlString(options.ttl),
+      idle_timeout: ttlString(options.idleTimeout),
       network: options.network,
       network_policy: options.networkPolicy,
       runner_labels: options.runnerLabels,
@@ -222,6 +229,64 @@ export class Sandbox {
       api.POST("/api/v1/sandboxes/{id}/start", { params: { path: { id: this.id } }, signal }),
     );
     await this.waitRunning(timeoutMs);
+  }
+
+  /**
+   * Opens a port for the server's preview proxy: requests to
+   * SERVER/api/v1/sandboxes/ID/ports/PORT/… reach it (HTTP and WebSocket).
+   */
+  async openPort(port: number, options: { public?: boolean; label?: string } = {}): Promise<Port> {
+    return this.client.call((api, signal) =>
+      api.POST("/api/v1/sandboxes/{id}/ports", { params: { path: { id: this.id } }, body: { port, ...options }, signal }),
+    );
+  }
+
+  /** Closes a port: the proxy refuses it and its preview links stop working. */
+  async closePort(port: number): Promise<void> {
+    await this.client.call((api, signal) =>
+      api.DELETE("/api/v1/sandboxes/{id}/ports/{port}", { params: { path: { id: this.id, port } }, signal }),
+    );
+  }
+
+  /** The sandbox's open ports. */
+  async ports(): Promise<Port[]> {
+    const out = await this.client.call((api, signal) =>
+      api.GET("/api/v1/sandboxes/{id}/ports", { params: { path: { id: this.id } }, signal }),
+    );
+    return out.items ?? [];
+  }
+
+  /**
+   * A signed link to a port (opened if needed) that works without an API
+   * key, in a browser too, for ttl (ms or a Go duration; default 1h).
+   */
+  async getPreviewUrl(port: number, options: { ttl?: string | number } = {}): Promise<string> {
+    return (await this.previewLink(port, options)).url;
+  }
+
+  /** Like getPreviewUrl, with the token and expiry. */
+  async previewLink(port: number, options: { ttl?: string | number } = {}): Promise<PreviewURL> {
+    return this.client.call((api, signal) =>
+      api.POST("/api/v1/sandboxes/{id}/preview-urls", {
+        params: { path: { id: this.id } }, body: { port, ttl: ttlString(options.ttl) }, signal,
+      }),
+    );
+  }
+
+  /** Sets the TTL to timeout (ms or a Go duration) from now: extends or shortens the sandbox's life. */
+  async setTimeout(timeout: string | number): Promise<void> {
+    await this.update({ ttl: ttlString(timeout) });
+  }
+
+  /** Stops the sandbox after timeout (ms or a Go duration) without activity; 0 turns it off. */
+  async setIdleTimeout(timeout: string | number): Promise<void> {
+    await this.update({ idle_timeout: ttlString(timeout) });
+  }
+
+  private async update(body: { ttl?: string; idle_timeout?: string }): Promise<void> {
+    this.info = await this.client.call((api, signal) =>
+      api.PATCH("/api/v1/sandboxes/{id}", { params: { path: { id: this.id } }, body, signal }),
+    );
   }
 
   /** `await using sb = await Sandbox.create(…)` deletes it at the end of the scope. */

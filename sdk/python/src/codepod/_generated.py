@@ -704,6 +704,9 @@ class CreateSandboxRequest:
     env: dict[str, str] | None = None
     """Environment variables of every process in the sandbox."""
 
+    idle_timeout: str | None = None
+    """Stop the sandbox after this long without activity (open sessions, preview traffic, processes beside the agent), as a Go duration ("10m"); at least 1s. Absent: never."""
+
     image: str | None = None
     """Image reference (default codepod/base:latest)."""
 
@@ -743,6 +746,7 @@ class CreateSandboxRequest:
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
             devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
+            idle_timeout=d["idle_timeout"] if d.get("idle_timeout") is not None else None,
             image=d["image"] if d.get("image") is not None else None,
             labels={k: v for k, v in d["labels"].items()} if d.get("labels") is not None else None,
             memory=d["memory"] if d.get("memory") is not None else None,
@@ -767,6 +771,8 @@ class CreateSandboxRequest:
             out["devcontainer"] = {k: v for k, v in self.devcontainer.items()}
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
+        if self.idle_timeout is not None:
+            out["idle_timeout"] = self.idle_timeout
         if self.image is not None:
             out["image"] = self.image
         if self.labels is not None:
@@ -1401,6 +1407,27 @@ class ListAPIKey:
 
 
 @dataclass(kw_only=True)
+class ListPortsOutputBody:
+    """The ListPortsOutputBody schema of the API."""
+
+    items: list[Port] | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListPortsOutputBody:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[Port.from_dict(v) for v in d["items"]] if d.get("items") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.items is not None:
+            out["items"] = [v.to_dict() for v in self.items]
+        return out
+
+
+@dataclass(kw_only=True)
 class ListProcess:
     """The ListProcess schema of the API."""
 
@@ -2025,6 +2052,39 @@ class NewRunnerToken:
 
 
 @dataclass(kw_only=True)
+class OpenPortRequest:
+    """The OpenPortRequest schema of the API."""
+
+    label: str | None = None
+    """Your name for it."""
+
+    port: int
+    """A TCP port a server listens on inside the sandbox (on 127.0.0.1 or all addresses)."""
+
+    public: bool | None = None
+    """Proxy it without any credential (anyone who knows the URL reaches it). Default false: an API key or a signed preview link is needed."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OpenPortRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            label=d["label"] if d.get("label") is not None else None,
+            port=int(d["port"]),
+            public=bool(d["public"]) if d.get("public") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.label is not None:
+            out["label"] = self.label
+        out["port"] = self.port
+        if self.public is not None:
+            out["public"] = self.public
+        return out
+
+
+@dataclass(kw_only=True)
 class PolicyPayload:
     """The PolicyPayload schema of the API."""
 
@@ -2132,6 +2192,110 @@ class PollResponse:
         out: dict[str, Any] = {}
         if self.jobs is not None:
             out["jobs"] = [v.to_dict() for v in self.jobs]
+        return out
+
+
+@dataclass(kw_only=True)
+class Port:
+    """The Port schema of the API."""
+
+    created_at: datetime.datetime
+
+    label: str
+
+    path: str
+    """The proxy's path for this port: requests below it reach the port inside the sandbox."""
+
+    port: int
+
+    public: bool
+    """Proxied without a credential."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Port:
+        """Builds the model from its JSON object."""
+        return cls(
+            created_at=_parse_time(d["created_at"]),
+            label=d["label"],
+            path=d["path"],
+            port=int(d["port"]),
+            public=bool(d["public"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created_at"] = _format_time(self.created_at)
+        out["label"] = self.label
+        out["path"] = self.path
+        out["port"] = self.port
+        out["public"] = self.public
+        return out
+
+
+@dataclass(kw_only=True)
+class PreviewURL:
+    """The PreviewURL schema of the API."""
+
+    expires_at: datetime.datetime
+
+    path: str
+    """The link's path and query, for clients that know the server's URL better than the server does (behind a proxy)."""
+
+    port: int
+
+    token: str
+    """The link's token (query parameter codepod_preview_token, or the codepod_preview cookie)."""
+
+    url: str
+    """Open it in a browser or call it with any HTTP client: no API key needed until expires_at. A browser gets a cookie for the port's path, so the app's own later requests work too."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PreviewURL:
+        """Builds the model from its JSON object."""
+        return cls(
+            expires_at=_parse_time(d["expires_at"]),
+            path=d["path"],
+            port=int(d["port"]),
+            token=d["token"],
+            url=d["url"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["expires_at"] = _format_time(self.expires_at)
+        out["path"] = self.path
+        out["port"] = self.port
+        out["token"] = self.token
+        out["url"] = self.url
+        return out
+
+
+@dataclass(kw_only=True)
+class PreviewURLRequest:
+    """The PreviewURLRequest schema of the API."""
+
+    port: int
+    """The port; opened (not public) if it is not open yet."""
+
+    ttl: str | None = None
+    """How long the link works, as a Go duration (default 1h, at most 168h)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PreviewURLRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            port=int(d["port"]),
+            ttl=d["ttl"] if d.get("ttl") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["port"] = self.port
+        if self.ttl is not None:
+            out["ttl"] = self.ttl
         return out
 
 
@@ -2642,6 +2806,12 @@ class Sandbox:
 
     id: str
 
+    idle_at: datetime.datetime | None = None
+    """When it counts as idle unless there is activity before; absent without an idle timeout."""
+
+    idle_timeout_seconds: int
+    """Stopped after this long without activity (sessions, preview traffic, processes beside the agent); 0: never."""
+
     image: str
 
     labels: dict[str, str]
@@ -2661,6 +2831,9 @@ class Sandbox:
     owner_id: str
 
     pids_limit: int
+
+    ports: list[Port] | None = None
+    """Its open preview ports (get-sandbox only)."""
 
     reason: str
     """Why it is pending, in error or lost; empty otherwise."""
@@ -2694,6 +2867,8 @@ class Sandbox:
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"],
             id=d["id"],
+            idle_at=_parse_time(d["idle_at"]) if d.get("idle_at") is not None else None,
+            idle_timeout_seconds=int(d["idle_timeout_seconds"]),
             image=d["image"],
             labels={k: v for k, v in d["labels"].items()},
             memory=d["memory"],
@@ -2703,6 +2878,7 @@ class Sandbox:
             network_policy=NetworkPolicy.from_dict(d["network_policy"]) if d.get("network_policy") is not None else None,
             owner_id=d["owner_id"],
             pids_limit=int(d["pids_limit"]),
+            ports=[Port.from_dict(v) for v in d["ports"]] if d.get("ports") is not None else None,
             reason=d["reason"],
             runner_id=d["runner_id"],
             runner_labels={k: v for k, v in d["runner_labels"].items()},
@@ -2725,6 +2901,9 @@ class Sandbox:
             out["expires_at"] = _format_time(self.expires_at)
         out["host_key_fingerprint"] = self.host_key_fingerprint
         out["id"] = self.id
+        if self.idle_at is not None:
+            out["idle_at"] = _format_time(self.idle_at)
+        out["idle_timeout_seconds"] = self.idle_timeout_seconds
         out["image"] = self.image
         out["labels"] = {k: v for k, v in self.labels.items()}
         out["memory"] = self.memory
@@ -2735,6 +2914,8 @@ class Sandbox:
             out["network_policy"] = self.network_policy.to_dict()
         out["owner_id"] = self.owner_id
         out["pids_limit"] = self.pids_limit
+        if self.ports is not None:
+            out["ports"] = [v.to_dict() for v in self.ports]
         out["reason"] = self.reason
         out["runner_id"] = self.runner_id
         out["runner_labels"] = {k: v for k, v in self.runner_labels.items()}
@@ -3037,6 +3218,34 @@ class TunnelPayload:
         out["tunnel_id"] = self.tunnel_id
         if self.url is not None:
             out["url"] = self.url
+        return out
+
+
+@dataclass(kw_only=True)
+class UpdateSandboxRequest:
+    """The UpdateSandboxRequest schema of the API."""
+
+    idle_timeout: str | None = None
+    """Stop after this long without activity, a Go duration (at least 1s); "0" turns the idle stop off."""
+
+    ttl: str | None = None
+    """New lifetime counted from now (extend or shorten), a Go duration such as 2h; "0" removes the TTL where the server allows no TTL. At most the server's maximum."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UpdateSandboxRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            idle_timeout=d["idle_timeout"] if d.get("idle_timeout") is not None else None,
+            ttl=d["ttl"] if d.get("ttl") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.idle_timeout is not None:
+            out["idle_timeout"] = self.idle_timeout
+        if self.ttl is not None:
+            out["ttl"] = self.ttl
         return out
 
 
@@ -3398,9 +3607,11 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "close-port": Operation("DELETE", "/api/v1/sandboxes/{id}/ports/{port}", "Close a port"),
     "connect-runner-tunnel": Operation("GET", "/api/v1/runners/tunnels/{id}", "Connect the runner's end of a tunnel (WebSocket)"),
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
     "create-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts", "Create a code context"),
+    "create-preview-url": Operation("POST", "/api/v1/sandboxes/{id}/preview-urls", "Make a signed preview link to a port"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
@@ -3437,6 +3648,7 @@ OPERATIONS: dict[str, Operation] = {
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
+    "list-ports": Operation("GET", "/api/v1/sandboxes/{id}/ports", "List a sandbox's open ports"),
     "list-processes": Operation("GET", "/api/v1/sandboxes/{id}/processes", "List background processes"),
     "list-runner-tokens": Operation("GET", "/api/v1/runner-tokens", "List runner registration tokens"),
     "list-runners": Operation("GET", "/api/v1/runners", "List runners"),
@@ -3448,6 +3660,7 @@ OPERATIONS: dict[str, Operation] = {
     "list-webhooks": Operation("GET", "/api/v1/webhooks", "List the caller's webhook endpoints"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
     "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
+    "open-port": Operation("POST", "/api/v1/sandboxes/{id}/ports", "Open a port for the preview proxy"),
     "open-terminal": Operation("GET", "/api/v1/sandboxes/{id}/pty", "Open a terminal in a sandbox (WebSocket, for browsers)"),
     "open-tunnel": Operation("GET", "/api/v1/sandboxes/{id}/tunnel", "Open an SSH tunnel to a sandbox (WebSocket)"),
     "poll-jobs": Operation("POST", "/api/v1/runners/poll", "Poll for jobs (long poll, heartbeat)"),
@@ -3467,6 +3680,7 @@ OPERATIONS: dict[str, Operation] = {
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
     "stream-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/stream", "Attach to a background process (WebSocket)"),
     "test-webhook": Operation("POST", "/api/v1/webhooks/{id}/test", "Send a test event to a webhook endpoint"),
+    "update-sandbox": Operation("PATCH", "/api/v1/sandboxes/{id}", "Change a sandbox's TTL or idle timeout"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),

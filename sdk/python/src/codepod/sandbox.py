@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from ._generated import CreateSandboxRequest, ListSandbox, NetworkPolicy
+from ._generated import CreateSandboxRequest, ListSandbox, NetworkPolicy, Port, PreviewURL
 from ._generated import Sandbox as SandboxInfo
 from .client import Client, default_client
 from .errors import NotFoundError, SandboxFailedError, TimeoutError
@@ -78,6 +78,7 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         ttl: float | str | None = None,
+        idle_timeout: float | str | None = None,
         network: str | None = None,
         network_policy: str | None = None,
         allow: list[str] | None = None,
@@ -90,6 +91,8 @@ class Sandbox:
 
         ``memory`` takes a unit (``"512m"``, ``"2g"``); ``ttl`` is seconds or
         a duration string (``"30m"``) after which the server deletes it;
+        ``idle_timeout`` (same units) stops it after that long without
+        activity (docs/preview.md);
         ``network`` is ``"none"`` (default) or ``"bridge"``;
         ``network_policy`` (``"none"``, ``"internet"``, ``"allow"``) with
         ``allow``/``deny`` lists of IPv4 addresses or CIDRs (optionally
@@ -108,6 +111,7 @@ class Sandbox:
             env=dict(env) if env else None,
             labels=dict(labels) if labels else None,
             ttl=_duration(ttl),
+            idle_timeout=_duration(idle_timeout),
             network=network,  # type: ignore[arg-type]
             runner_labels=dict(runner_labels) if runner_labels else None,
             network_policy=_policy(network_policy, allow, deny),
@@ -346,6 +350,55 @@ class Sandbox:
         """Stops the context's interpreter and forgets it."""
         cid = context.id if isinstance(context, CodeContext) else context
         self.client.call("delete-code-context", path={"id": self.id, "context_id": cid})
+
+    # Preview ports and lifetime ----------------------------------------
+
+    def open_port(self, port: int, *, public: bool = False, label: str | None = None) -> Port:
+        """Opens ``port`` for the server's preview proxy: requests to
+        ``SERVER/api/v1/sandboxes/ID/ports/PORT/...`` reach it (HTTP and
+        WebSocket) with an API key, a preview link, or nothing if public."""
+        body: dict[str, Any] = {"port": port}
+        if public:
+            body["public"] = True
+        if label:
+            body["label"] = label
+        return Port.from_dict(self.client.call("open-port", path={"id": self.id}, body=body))
+
+    def close_port(self, port: int) -> None:
+        """Closes ``port``: the proxy refuses it and its preview links stop working."""
+        self.client.call("close-port", path={"id": self.id, "port": str(port)})
+
+    def ports(self) -> builtins.list[Port]:
+        """The sandbox's open ports."""
+        out = self.client.call("list-ports", path={"id": self.id})
+        return [Port.from_dict(p) for p in out.get("items") or []]
+
+    def get_preview_url(self, port: int, *, ttl: float | int | str | None = None) -> str:
+        """A signed link to ``port`` (opened if needed) that works without an
+        API key, in a browser too, for ``ttl`` (seconds or a Go duration;
+        default 1h)."""
+        return self.preview_link(port, ttl=ttl).url
+
+    def preview_link(self, port: int, *, ttl: float | int | str | None = None) -> PreviewURL:
+        """Like :meth:`get_preview_url`, with the token and expiry."""
+        body: dict[str, Any] = {"port": port}
+        if ttl is not None:
+            body["ttl"] = _duration(ttl)
+        return PreviewURL.from_dict(self.client.call("create-preview-url", path={"id": self.id}, body=body))
+
+    def set_timeout(self, timeout: float | int | str) -> None:
+        """Sets the sandbox's TTL to ``timeout`` (seconds or a Go duration)
+        from now: extends or shortens its life; 0 removes the TTL where the
+        server allows."""
+        self._update({"ttl": _duration(timeout)})
+
+    def set_idle_timeout(self, timeout: float | int | str) -> None:
+        """Stops the sandbox after ``timeout`` without activity (sessions,
+        preview traffic, processes running in it); 0 turns it off."""
+        self._update({"idle_timeout": _duration(timeout)})
+
+    def _update(self, body: dict[str, Any]) -> None:
+        self.info = SandboxInfo.from_dict(self.client.call("update-sandbox", path={"id": self.id}, body=body))
 
 
 def _policy(mode: str | None, allow: list[str] | None, deny: list[str] | None) -> NetworkPolicy | None:

@@ -367,7 +367,11 @@ export interface paths {
         delete: operations["delete-sandbox"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a sandbox's TTL or idle timeout
+         * @description The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
+         */
+        patch: operations["update-sandbox"];
         trace?: never;
     };
     "/api/v1/sandboxes/{id}/code/contexts": {
@@ -614,6 +618,67 @@ export interface paths {
          */
         put: operations["set-sandbox-network-policy"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/ports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a sandbox's open ports */
+        get: operations["list-ports"];
+        put?: never;
+        /**
+         * Open a port for the preview proxy
+         * @description Requests to /api/v1/sandboxes/{id}/ports/{port}/… are proxied (HTTP and WebSocket) to this port inside the sandbox, with an API key, a signed preview link (create-preview-url) or, for a public port, nothing. Opening an open port again changes its public flag and label and keeps its links.
+         */
+        post: operations["open-port"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/ports/{port}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Close a port
+         * @description The proxy refuses the port from now on, and every preview link minted for it stops working (also if it is opened again).
+         */
+        delete: operations["close-port"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/preview-urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a signed preview link to a port
+         * @description Opens the port if needed. The link works without an API key until it expires, the port is closed or the sandbox deleted.
+         */
+        post: operations["create-preview-url"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1399,6 +1464,8 @@ export interface components {
             env?: {
                 [key: string]: string;
             };
+            /** @description Stop the sandbox after this long without activity (open sessions, preview traffic, processes beside the agent), as a Go duration ("10m"); at least 1s. Absent: never. */
+            idle_timeout?: string;
             /** @description Image reference (default codepod/base:latest). */
             image?: string;
             /** @description Your labels, to filter lists by. */
@@ -1645,6 +1712,9 @@ export interface components {
             /** @description Cursor of the next page; empty on the last page. */
             next_cursor: string;
         };
+        ListPortsOutputBody: {
+            items: components["schemas"]["Port"][] | null;
+        };
         ListProcess: {
             /** @description This page's items. */
             items: components["schemas"]["Process"][];
@@ -1842,6 +1912,17 @@ export interface components {
             /** @description The full registration token for 'codepod runner --token'. Shown only this once. */
             token: string;
         };
+        OpenPortRequest: {
+            /** @description Your name for it. */
+            label?: string;
+            /**
+             * Format: int64
+             * @description A TCP port a server listens on inside the sandbox (on 127.0.0.1 or all addresses).
+             */
+            port: number;
+            /** @description Proxy it without any credential (anyone who knows the URL reaches it). Default false: an API key or a signed preview link is needed. */
+            public?: boolean;
+        };
         PolicyPayload: {
             allow?: string[] | null;
             deny?: string[] | null;
@@ -1872,6 +1953,38 @@ export interface components {
         };
         PollResponse: {
             jobs: components["schemas"]["Job"][] | null;
+        };
+        Port: {
+            /** Format: date-time */
+            created_at: string;
+            label: string;
+            /** @description The proxy's path for this port: requests below it reach the port inside the sandbox. */
+            path: string;
+            /** Format: int64 */
+            port: number;
+            /** @description Proxied without a credential. */
+            public: boolean;
+        };
+        PreviewURL: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The link's path and query, for clients that know the server's URL better than the server does (behind a proxy). */
+            path: string;
+            /** Format: int64 */
+            port: number;
+            /** @description The link's token (query parameter codepod_preview_token, or the codepod_preview cookie). */
+            token: string;
+            /** @description Open it in a browser or call it with any HTTP client: no API key needed until expires_at. A browser gets a cookie for the port's path, so the app's own later requests work too. */
+            url: string;
+        };
+        PreviewURLRequest: {
+            /**
+             * Format: int64
+             * @description The port; opened (not public) if it is not open yet.
+             */
+            port: number;
+            /** @description How long the link works, as a Go duration (default 1h, at most 168h). */
+            ttl?: string;
         };
         Process: {
             /** @description The argv it runs. */
@@ -2089,6 +2202,16 @@ export interface components {
             /** @description SHA256 fingerprint of its SSH host key, once known: pin it. */
             host_key_fingerprint: string;
             id: string;
+            /**
+             * Format: date-time
+             * @description When it counts as idle unless there is activity before; absent without an idle timeout.
+             */
+            idle_at?: string;
+            /**
+             * Format: int64
+             * @description Stopped after this long without activity (sessions, preview traffic, processes beside the agent); 0: never.
+             */
+            idle_timeout_seconds: number;
             image: string;
             labels: {
                 [key: string]: string;
@@ -2108,6 +2231,8 @@ export interface components {
             owner_id: string;
             /** Format: int64 */
             pids_limit: number;
+            /** @description Its open preview ports (get-sandbox only). */
+            ports?: components["schemas"]["Port"][] | null;
             /** @description Why it is pending, in error or lost; empty otherwise. */
             reason: string;
             /** @description The runner hosting it; empty until placed. */
@@ -2214,6 +2339,12 @@ export interface components {
             tunnel_id: string;
             /** @description Absolute dial-back URL (http or https) on the replica holding the client side; when set the runner dials it instead of its server URL + path. */
             url?: string;
+        };
+        UpdateSandboxRequest: {
+            /** @description Stop after this long without activity, a Go duration (at least 1s); "0" turns the idle stop off. */
+            idle_timeout?: string;
+            /** @description New lifetime counted from now (extend or shorten), a Go duration such as 2h; "0" removes the TTL where the server allows no TTL. At most the server's maximum. */
+            ttl?: string;
         };
         UpdateUserRequest: {
             /** @description Changes to the user's quota. */
@@ -4016,6 +4147,87 @@ export interface operations {
             };
         };
     };
+    "update-sandbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSandboxRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sandbox"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-code-contexts": {
         parameters: {
             query?: never;
@@ -5683,6 +5895,321 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-ports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPortsOutputBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "open-port": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenPortRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Port"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "close-port": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+                port: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-preview-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewURLRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewURL"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
