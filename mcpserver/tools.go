@@ -47,6 +47,22 @@ func (h *Handler) addTools(s *mcp.Server) {
 	restTool[runCodeIn, map[string]any](h, s, &mcp.Tool{Name: "run_code", Description: "Run code in a persistent interpreter in a sandbox " +
 		"(python, javascript or bash): variables survive between calls in the same context. Returns stdout, stderr, rich results " +
 		"(text/plain of the last expression, text/html, image/png …) and a structured error (name, value, traceback) when the code raised."}, runCode)
+	restTool[previewIn, map[string]any](h, s, &mcp.Tool{Name: "get_preview_url", Description: "Get a signed, expiring URL that reaches " +
+		"an HTTP server listening on a port inside a sandbox (opens the port for the preview proxy if needed); it works in a browser."}, previewURL)
+}
+
+type previewIn struct {
+	Sandbox string `json:"sandbox" jsonschema:"the sandbox's id or name"`
+	Port    int    `json:"port" jsonschema:"the port the server listens on inside the sandbox"`
+	TTL     string `json:"ttl,omitempty" jsonschema:"how long the link works, e.g. 30m or 24h (default 1h)"`
+}
+
+func previewURL(in previewIn) restCall {
+	body := map[string]any{"port": in.Port}
+	if in.TTL != "" {
+		body["ttl"] = in.TTL
+	}
+	return restCall{Method: http.MethodPost, Path: sandboxPath(in.Sandbox, "/preview-urls"), JSON: body}
 }
 
 type runCodeIn struct {

@@ -41,7 +41,7 @@ after(async () => {
 test("lists the tools", { skip }, async () => {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name).sort();
-  for (const want of ["create_sandbox", "delete_sandbox", "exec", "list_files", "list_sandboxes", "read_file", "run_code", "write_file"]) {
+  for (const want of ["create_sandbox", "delete_sandbox", "exec", "list_files", "list_sandboxes", "get_preview_url", "read_file", "run_code", "write_file"]) {
     assert.ok(names.includes(want), `${want} missing from ${names}`);
   }
   const exec = tools.find((t) => t.name === "exec");
@@ -75,6 +75,11 @@ test("create, exec, write and read a file, delete", { skip }, async (t) => {
     const r = await client.callTool({ name: "read_file", arguments: { sandbox: sandbox.id, path: "/nope" } });
     assert.equal(r.isError, true);
     assert.match(r.content[0].text, /404/);
+  });
+
+  await t.test("a preview URL to a port", async () => {
+    const p = await call(client, "get_preview_url", { sandbox: sandbox.id, port: 8080, ttl: "10m" });
+    assert.match(p.url, /\/api\/v1\/sandboxes\/[^/]+\/ports\/8080\//);
   });
 
   await t.test("listed", async () => {
