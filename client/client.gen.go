@@ -927,6 +927,9 @@ type PollRequest struct {
 	Runtimes  *[]string       `json:"runtimes,omitempty"`
 	Sandboxes *[]SandboxState `json:"sandboxes,omitempty"`
 
+	// Version The runner's CodePod version.
+	Version *string `json:"version,omitempty"`
+
 	// WaitSeconds How long the server may hold the request when no job is ready (default 25).
 	WaitSeconds *int64 `json:"wait_seconds,omitempty"`
 
@@ -937,6 +940,9 @@ type PollRequest struct {
 // PollResponse defines model for PollResponse.
 type PollResponse struct {
 	Jobs *[]Job `json:"jobs"`
+
+	// ServerVersion The server's CodePod version; a runner with --auto-update updates itself when its own differs.
+	ServerVersion *string `json:"server_version,omitempty"`
 }
 
 // QuotaLimits defines model for QuotaLimits.
@@ -1003,9 +1009,14 @@ type Runner struct {
 	Runtimes *[]string `json:"runtimes"`
 
 	// Status online while it polls; offline when it has not for a while.
-	Status  RunnerStatus `json:"status"`
-	Usage   RunnerUsage  `json:"usage"`
-	Version string       `json:"version"`
+	Status RunnerStatus `json:"status"`
+	Usage  RunnerUsage  `json:"usage"`
+
+	// Version The version the runner reported last (at registration or its latest poll).
+	Version string `json:"version"`
+
+	// VersionSkew The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md).
+	VersionSkew bool `json:"version_skew"`
 
 	// WarmPools Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready.
 	WarmPools *[]WarmPool `json:"warm_pools,omitempty"`

@@ -57,6 +57,7 @@ func (r *Runner) pollRequest(ctx context.Context, d *dispatcher, reconcile bool)
 		WaitSeconds: int(r.cfg.PollWait / time.Second),
 		MaxJobs:     min(max(d.free(), 1), 100),
 		WarmPools:   r.WarmPools(),
+		Version:     r.cfg.Version,
 	}
 	if !reconcile {
 		return req
