@@ -40,6 +40,15 @@ func (r *Runner) pollLoop(ctx, jobsCtx context.Context, d *dispatcher) error {
 			nextReconcile = time.Now().Add(r.cfg.ReconcileInterval)
 		}
 		r.accept(jobsCtx, d, resp.Jobs)
+		if r.wantsUpdate(resp.ServerVersion) {
+			r.log.Info("the server runs another version: updating this runner", "version", r.cfg.Version, "server_version", resp.ServerVersion)
+			v, err := r.selfUpdate(ctx)
+			if err == nil {
+				r.log.Info("runner binary replaced", "path", r.cfg.Executable, "version", v)
+				return ErrRestart
+			}
+			r.log.Warn("self-update failed; running on and trying again later", "err", err, "retry_in", updateRetry)
+		}
 		if len(resp.Jobs) == 0 && time.Since(began) < time.Second {
 			sleep(ctx, time.Second) // a server that does not hold polls must not make us spin
 		}
