@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -87,6 +89,14 @@ func (r *Runner) selfUpdate(ctx context.Context) (string, error) {
 	}
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
 		return "", err
+	}
+	// The new binary must run here and be the version the server said:
+	// else the restarted runner would find a skew again and loop.
+	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	out, err := exec.CommandContext(vctx, tmp.Name(), "--version").Output()
+	cancel()
+	if f := strings.Fields(string(out)); err != nil || len(f) == 0 || f[len(f)-1] != want.Version {
+		return "", fmt.Errorf("the downloaded binary does not report version %s (`--version`: %q, %v): not installing it", want.Version, strings.TrimSpace(string(out)), err)
 	}
 	if err := os.Rename(tmp.Name(), exe); err != nil {
 		return "", fmt.Errorf("replace %s: %w", exe, err)
