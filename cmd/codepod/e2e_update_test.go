@@ -84,6 +84,21 @@ func runnerRow(c *cluster, name string) []string {
 	return nil
 }
 
+// containerStartedAt is when the sandbox's (one) container last started.
+func containerStartedAt(t *testing.T, sandboxID string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-q", "--filter", "label=dev.codepod.sandbox="+sandboxID).Output()
+	ids := strings.Fields(string(out))
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("running containers of %s: %q %v", sandboxID, out, err)
+	}
+	started, err := exec.Command("docker", "inspect", "-f", "{{.State.StartedAt}}", ids[0]).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(started))
+}
+
 func fileSHA256(t *testing.T, path string) string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -116,7 +131,8 @@ func TestRunnerSelfUpdate(t *testing.T) {
 
 	state := t.TempDir()
 	old := c.startRunnerBin(oldBin, "r1", state)
-	c.must("sandbox", "create", "keep", "--image", "codepod/tiny:latest", "--memory", "64m", "--wait", "--timeout", "60s")
+	keep := c.must("sandbox", "create", "keep", "--image", "codepod/tiny:latest", "--memory", "64m", "--wait", "--timeout", "60s")
+	startedAt := containerStartedAt(t, keep)
 	if r := c.onlyRunner(); r.Version != oldVersion || !r.VersionSkew {
 		t.Fatalf("old runner listed as %+v, want version %s with skew", r, oldVersion)
 	}
@@ -158,6 +174,9 @@ func TestRunnerSelfUpdate(t *testing.T) {
 	// A drain longer than the server's runner timeout (5s here) shows the
 	// sandbox lost until the restarted runner's first reconcile.
 	c.waitStatus("keep", "running", 60*time.Second)
+	if now := containerStartedAt(t, keep); now != startedAt {
+		t.Fatalf("the sandbox's container was restarted during the update: started %s, then %s", startedAt, now)
+	}
 	if out := c.must("sandbox", "exec", "keep", "--", "echo", "still here"); out != "still here" {
 		t.Fatalf("exec after the update: %q", out)
 	}
