@@ -142,6 +142,9 @@ func TestRunnerSelfUpdate(t *testing.T) {
 	// Without --auto-update nothing changes; stop it (its sandbox keeps
 	// running) and queue a create while no runner polls.
 	old.stop()
+	if !strings.Contains(old.output(), "the server runs another version than this runner") {
+		t.Errorf("the runner without --auto-update did not warn about the skew; its log:\n%s", old.output())
+	}
 	queued := c.must("sandbox", "create", "queued", "--image", "codepod/tiny:latest", "--memory", "64m")
 
 	r := c.startRunnerBin(oldBin, "r1", state, "--auto-update")
