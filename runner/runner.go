@@ -96,6 +96,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		// stop; the containers run on without the runner.
 		r.log.Info("runner updated: finishing held jobs before restarting")
 		r.drain(ctx, d)
+		if ctx.Err() != nil {
+			err = nil // asked to stop meanwhile: stop; the next start runs the new binary
+		}
 	}
 	r.shutdown(d, cancelJobs)
 	return err
