@@ -103,6 +103,9 @@ type Store interface {
 	// HeartbeatRunner records a poll: the runner is online, seen at at, and,
 	// when capacity is not nil, offers that capacity. It returns the runner.
 	HeartbeatRunner(ctx context.Context, id string, at time.Time, capacity *Capacity, runtimes []string) (*Runner, error)
+	// SetRunnerVersion records the version runner id reports, writing only
+	// when it differs from the stored one.
+	SetRunnerVersion(ctx context.Context, id, version string) error
 	// LockRunner returns runner id and, inside InTx, holds its row until the
 	// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite's single
 	// writer holds everything), so placements on one runner take turns.

@@ -62,6 +62,7 @@ func registerRunnerProtocol(api huma.API, s *Server) {
 			if res.Jobs == nil {
 				res.Jobs = []wire.Job{} // [] not null: an empty poll is normal
 			}
+			res.ServerVersion = s.cfg.Version
 			return &pollOutput{Body: res}, nil
 		})
 

@@ -13,17 +13,19 @@ import (
 
 // Runner is a machine that runs sandboxes, as admins see it.
 type Runner struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Status     string            `json:"status" enum:"online,offline" doc:"online while it polls; offline when it has not for a while."`
-	Labels     map[string]string `json:"labels"`
-	Capacity   wire.Capacity     `json:"capacity"`
-	Runtimes   []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
-	Usage      RunnerUsage       `json:"usage"`
-	WarmPools  []wire.WarmPool   `json:"warm_pools,omitempty" doc:"Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."`
-	Version    string            `json:"version"`
-	LastSeenAt time.Time         `json:"last_seen_at"`
-	CreatedAt  time.Time         `json:"created_at"`
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Status    string            `json:"status" enum:"online,offline" doc:"online while it polls; offline when it has not for a while."`
+	Labels    map[string]string `json:"labels"`
+	Capacity  wire.Capacity     `json:"capacity"`
+	Runtimes  []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
+	Usage     RunnerUsage       `json:"usage"`
+	WarmPools []wire.WarmPool   `json:"warm_pools,omitempty" doc:"Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."`
+	Version   string            `json:"version" doc:"The version the runner reported last (at registration or its latest poll)."`
+	// VersionSkew: see newRunner.
+	VersionSkew bool      `json:"version_skew" doc:"The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md)."`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // RunnerUsage is what the sandboxes placed on a runner take.
@@ -32,7 +34,7 @@ type RunnerUsage struct {
 	MemoryBytes int64 `json:"memory_bytes" doc:"Sum of their memory limits."`
 }
 
-func newRunner(r *codepod.Runner, u codepod.Usage, pools []codepod.WarmPool) Runner {
+func newRunner(r *codepod.Runner, u codepod.Usage, pools []codepod.WarmPool, serverVersion string) Runner {
 	var wp []wire.WarmPool
 	for _, p := range pools {
 		wp = append(wp, wire.WarmPool{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network,
@@ -41,7 +43,8 @@ func newRunner(r *codepod.Runner, u codepod.Usage, pools []codepod.WarmPool) Run
 	return Runner{WarmPools: wp, ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
 		Capacity: wire.Capacity{Sandboxes: r.Capacity.Sandboxes, MemoryBytes: r.Capacity.MemoryBytes},
 		Usage:    RunnerUsage{Sandboxes: u.Sandboxes, MemoryBytes: u.MemoryBytes},
-		Runtimes: r.Runtimes, Version: r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
+		Runtimes: r.Runtimes, Version: r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt,
+		VersionSkew: r.Version != serverVersion}
 }
 
 type listRunnersInput struct {
@@ -74,7 +77,7 @@ func registerRunners(api huma.API, s *Server) {
 		if err != nil {
 			return nil, err
 		}
-		return &runnerOutput{Body: newRunner(r, usage[r.ID], pools[r.ID])}, nil
+		return &runnerOutput{Body: newRunner(r, usage[r.ID], pools[r.ID], s.cfg.Version)}, nil
 	})
 
 	op = s.operation(adminOnly, http.MethodDelete, "/runners/{id}", "delete-runner", "runners", "Delete a runner", http.StatusNotFound)
@@ -106,7 +109,7 @@ func (s *Server) listRunners(ctx context.Context, in *listRunnersInput) (*listRu
 		return nil, err
 	}
 	return &listRunnersOutput{Body: newList(runners, next, func(r *codepod.Runner) Runner {
-		return newRunner(r, usage[r.ID], pools[r.ID])
+		return newRunner(r, usage[r.ID], pools[r.ID], s.cfg.Version)
 	})}, nil
 }
 

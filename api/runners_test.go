@@ -135,3 +135,33 @@ func TestPollOutlivesDeadlines(t *testing.T) {
 		t.Errorf("poll body %s", r.Body)
 	}
 }
+
+// TestRunnerVersionSkew: a runner registered with another version than the
+// server's shows version_skew; a poll that reports the server's version
+// records it and the skew goes away.
+func TestRunnerVersionSkew(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvOn(t, kind, nil)
+			tok := e.do("POST", "/api/v1/runner-tokens", e.adminKey, nil).want(t, http.StatusCreated).str("token")
+			var reg wire.RegisterResponse
+			e.do("POST", "/api/v1/runners/register", tok, wire.RegisterRequest{Name: "old", Version: "v0.9.0"}).
+				want(t, http.StatusCreated).decode(t, &reg)
+			var r api.Runner
+			e.do("GET", "/api/v1/runners/"+reg.RunnerID, e.adminKey, nil).want(t, http.StatusOK).decode(t, &r)
+			if r.Version != "v0.9.0" || !r.VersionSkew {
+				t.Fatalf("runner of another version: version %q skew %v, want v0.9.0 and skew", r.Version, r.VersionSkew)
+			}
+			var poll wire.PollResponse
+			e.do("POST", "/api/v1/runners/poll", reg.Credential, wire.PollRequest{Version: "test", WaitSeconds: 1}).
+				want(t, http.StatusOK).decode(t, &poll)
+			if poll.ServerVersion != "test" {
+				t.Errorf("poll answer's server_version = %q, want test", poll.ServerVersion)
+			}
+			e.do("GET", "/api/v1/runners/"+reg.RunnerID, e.adminKey, nil).want(t, http.StatusOK).decode(t, &r)
+			if r.Version != "test" || r.VersionSkew {
+				t.Fatalf("after a poll with the server's version: version %q skew %v, want test and no skew", r.Version, r.VersionSkew)
+			}
+		})
+	}
+}

@@ -74,6 +74,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerTunnels(api, s)
 	registerPTY(api, s)
 	registerRunnerProtocol(api, s)
+	registerRunnerBinary(api, s)
 	return api
 }
 

@@ -1291,6 +1291,9 @@ type PollRequest struct {
 	Runtimes  *[]string       `json:"runtimes,omitempty"`
 	Sandboxes *[]SandboxState `json:"sandboxes,omitempty"`
 
+	// Version The runner's CodePod version.
+	Version *string `json:"version,omitempty"`
+
 	// WaitSeconds How long the server may hold the request when no job is ready (default 25).
 	WaitSeconds *int64 `json:"wait_seconds,omitempty"`
 
@@ -1301,6 +1304,9 @@ type PollRequest struct {
 // PollResponse defines model for PollResponse.
 type PollResponse struct {
 	Jobs *[]Job `json:"jobs"`
+
+	// ServerVersion The server's CodePod version; a runner with --auto-update updates itself when its own differs.
+	ServerVersion *string `json:"server_version,omitempty"`
 }
 
 // Port defines model for Port.
@@ -1460,9 +1466,14 @@ type Runner struct {
 	Runtimes *[]string `json:"runtimes"`
 
 	// Status online while it polls; offline when it has not for a while.
-	Status  RunnerStatus `json:"status"`
-	Usage   RunnerUsage  `json:"usage"`
-	Version string       `json:"version"`
+	Status RunnerStatus `json:"status"`
+	Usage  RunnerUsage  `json:"usage"`
+
+	// Version The version the runner reported last (at registration or its latest poll).
+	Version string `json:"version"`
+
+	// VersionSkew The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md).
+	VersionSkew bool `json:"version_skew"`
 
 	// WarmPools Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready.
 	WarmPools *[]WarmPool `json:"warm_pools,omitempty"`
@@ -1470,6 +1481,24 @@ type Runner struct {
 
 // RunnerStatus online while it polls; offline when it has not for a while.
 type RunnerStatus string
+
+// RunnerBinary defines model for RunnerBinary.
+type RunnerBinary struct {
+	// Arch GOARCH of the binary, e.g. amd64.
+	Arch string `json:"arch"`
+
+	// Os GOOS of the binary, e.g. linux.
+	Os string `json:"os"`
+
+	// Sha256 Hex SHA-256 of the binary GET /runner/binary serves: a runner checks its download against it.
+	Sha256 string `json:"sha256"`
+
+	// Size Size of the binary in bytes.
+	Size int64 `json:"size"`
+
+	// Version The server's CodePod version, which the binary reports.
+	Version string `json:"version"`
+}
 
 // RunnerToken defines model for RunnerToken.
 type RunnerToken struct {
@@ -1829,6 +1858,24 @@ type ListRunnerTokensParams struct {
 
 	// Limit Most items to return.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetRunnerBinaryParams defines parameters for GetRunnerBinary.
+type GetRunnerBinaryParams struct {
+	// Os GOOS the runner needs (default: the server's).
+	Os *string `form:"os,omitempty" json:"os,omitempty"`
+
+	// Arch GOARCH the runner needs (default: the server's).
+	Arch *string `form:"arch,omitempty" json:"arch,omitempty"`
+}
+
+// GetRunnerBinarySha256Params defines parameters for GetRunnerBinarySha256.
+type GetRunnerBinarySha256Params struct {
+	// Os GOOS the runner needs (default: the server's).
+	Os *string `form:"os,omitempty" json:"os,omitempty"`
+
+	// Arch GOARCH the runner needs (default: the server's).
+	Arch *string `form:"arch,omitempty" json:"arch,omitempty"`
 }
 
 // ListRunnersParams defines parameters for ListRunners.
@@ -2268,6 +2315,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/runner-tokens/{id} (the `DeleteRunnerToken` operationId).
 	DeleteRunnerToken(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRunnerBinary Download the runner binary
+	//
+	// Streams the server's own codepod binary; check it against GET /runner/binary/sha256 before running it.
+	//
+	// Corresponds with GET /api/v1/runner/binary (the `GetRunnerBinary` operationId).
+	GetRunnerBinary(ctx context.Context, params *GetRunnerBinaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRunnerBinarySha256 Describe the runner binary (version, SHA-256)
+	//
+	// The server's own codepod binary, which runners started with --auto-update install: its version and SHA-256.
+	//
+	// Corresponds with GET /api/v1/runner/binary/sha256 (the `GetRunnerBinarySha256` operationId).
+	GetRunnerBinarySha256(ctx context.Context, params *GetRunnerBinarySha256Params, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRunners List runners
 	//
@@ -3219,6 +3280,40 @@ func (c *Client) CreateRunnerToken(ctx context.Context, body CreateRunnerTokenJS
 // Corresponds with DELETE /api/v1/runner-tokens/{id} (the `DeleteRunnerToken` operationId).
 func (c *Client) DeleteRunnerToken(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteRunnerTokenRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunnerBinary Download the runner binary
+//
+// Streams the server's own codepod binary; check it against GET /runner/binary/sha256 before running it.
+//
+// Corresponds with GET /api/v1/runner/binary (the `GetRunnerBinary` operationId).
+func (c *Client) GetRunnerBinary(ctx context.Context, params *GetRunnerBinaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunnerBinaryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunnerBinarySha256 Describe the runner binary (version, SHA-256)
+//
+// The server's own codepod binary, which runners started with --auto-update install: its version and SHA-256.
+//
+// Corresponds with GET /api/v1/runner/binary/sha256 (the `GetRunnerBinarySha256` operationId).
+func (c *Client) GetRunnerBinarySha256(ctx context.Context, params *GetRunnerBinarySha256Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunnerBinarySha256Request(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5291,6 +5386,138 @@ func NewDeleteRunnerTokenRequest(server string, id string) (*http.Request, error
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRunnerBinaryRequest constructs an http.Request for the GetRunnerBinary method
+func NewGetRunnerBinaryRequest(server string, params *GetRunnerBinaryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runner/binary")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Os != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "os", *params.Os, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Arch != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "arch", *params.Arch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRunnerBinarySha256Request constructs an http.Request for the GetRunnerBinarySha256 method
+func NewGetRunnerBinarySha256Request(server string, params *GetRunnerBinarySha256Params) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runner/binary/sha256")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Os != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "os", *params.Os, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Arch != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "arch", *params.Arch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -8859,6 +9086,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/runner-tokens/{id} (the `DeleteRunnerToken` operationId).
 	DeleteRunnerTokenWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteRunnerTokenResponse, error)
 
+	// GetRunnerBinaryWithResponse Download the runner binary
+	//
+	// Streams the server's own codepod binary; check it against GET /runner/binary/sha256 before running it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runner/binary (the `GetRunnerBinary` operationId).
+	GetRunnerBinaryWithResponse(ctx context.Context, params *GetRunnerBinaryParams, reqEditors ...RequestEditorFn) (*GetRunnerBinaryResponse, error)
+
+	// GetRunnerBinarySha256WithResponse Describe the runner binary (version, SHA-256)
+	//
+	// The server's own codepod binary, which runners started with --auto-update install: its version and SHA-256.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runner/binary/sha256 (the `GetRunnerBinarySha256` operationId).
+	GetRunnerBinarySha256WithResponse(ctx context.Context, params *GetRunnerBinarySha256Params, reqEditors ...RequestEditorFn) (*GetRunnerBinarySha256Response, error)
+
 	// ListRunnersWithResponse List runners
 	//
 	// Requires an admin.
@@ -10426,6 +10671,151 @@ func (r DeleteRunnerTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteRunnerTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRunnerBinaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunnerBinaryResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunnerBinaryResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetRunnerBinaryResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRunnerBinaryResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRunnerBinaryResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunnerBinaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunnerBinaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunnerBinaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunnerBinaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRunnerBinarySha256Response struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunnerBinary
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunnerBinarySha256Response) GetJSON200() *RunnerBinary {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunnerBinarySha256Response) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunnerBinarySha256Response) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetRunnerBinarySha256Response) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRunnerBinarySha256Response) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRunnerBinarySha256Response) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunnerBinarySha256Response) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunnerBinarySha256Response) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunnerBinarySha256Response) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunnerBinarySha256Response) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16707,6 +17097,36 @@ func (c *ClientWithResponses) DeleteRunnerTokenWithResponse(ctx context.Context,
 	return ParseDeleteRunnerTokenResponse(rsp)
 }
 
+// GetRunnerBinaryWithResponse Download the runner binary
+//
+// Streams the server's own codepod binary; check it against GET /runner/binary/sha256 before running it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runner/binary (the `GetRunnerBinary` operationId).
+func (c *ClientWithResponses) GetRunnerBinaryWithResponse(ctx context.Context, params *GetRunnerBinaryParams, reqEditors ...RequestEditorFn) (*GetRunnerBinaryResponse, error) {
+	rsp, err := c.GetRunnerBinary(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunnerBinaryResponse(rsp)
+}
+
+// GetRunnerBinarySha256WithResponse Describe the runner binary (version, SHA-256)
+//
+// The server's own codepod binary, which runners started with --auto-update install: its version and SHA-256.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runner/binary/sha256 (the `GetRunnerBinarySha256` operationId).
+func (c *ClientWithResponses) GetRunnerBinarySha256WithResponse(ctx context.Context, params *GetRunnerBinarySha256Params, reqEditors ...RequestEditorFn) (*GetRunnerBinarySha256Response, error) {
+	rsp, err := c.GetRunnerBinarySha256(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunnerBinarySha256Response(rsp)
+}
+
 // ListRunnersWithResponse List runners
 //
 // Requires an admin.
@@ -18662,6 +19082,121 @@ func ParseDeleteRunnerTokenResponse(rsp *http.Response) (*DeleteRunnerTokenRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRunnerBinaryResponse parses an HTTP response from a GetRunnerBinaryWithResponse call
+func ParseGetRunnerBinaryResponse(rsp *http.Response) (*GetRunnerBinaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunnerBinaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRunnerBinarySha256Response parses an HTTP response from a GetRunnerBinarySha256WithResponse call
+func ParseGetRunnerBinarySha256Response(rsp *http.Response) (*GetRunnerBinarySha256Response, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunnerBinarySha256Response{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunnerBinary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel

@@ -36,6 +36,13 @@ func (s *Service) Poll(ctx context.Context, r *codepod.Runner, req wire.PollRequ
 	if err := s.recordWarmPools(ctx, r.ID, req.WarmPools); err != nil {
 		return nil, err
 	}
+	if req.Version != "" && req.Version != r.Version {
+		if err := s.st.SetRunnerVersion(ctx, r.ID, req.Version); err != nil {
+			return nil, err
+		}
+		s.log.Info("runner version changed", keyRunner, r.ID, "from", r.Version, "to", req.Version)
+		r.Version = req.Version
+	}
 	s.polls.begin(r.ID, r.LastSeenAt)
 	defer s.polls.end(r.ID)
 	max := clamp(req.MaxJobs, defaultMaxJobs, maxMaxJobs)

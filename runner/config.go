@@ -43,6 +43,12 @@ type Config struct {
 	Labels  map[string]string // registered labels sandboxes can ask for
 	Version string            // default: this binary's version
 
+	// AutoUpdate makes the runner replace Executable with the server's
+	// binary when the server's version differs from Version, drain its
+	// jobs and return ErrRestart from Run.
+	AutoUpdate bool
+	Executable string // the runner's own binary (os.Executable, symlinks resolved)
+
 	AgentBinary string  // host path of the static codepod-agent binary
 	Backend     Backend // the container engine (runner/docker)
 	// Firewall enforces network policies (runner/netpolicy); nil: this

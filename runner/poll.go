@@ -17,6 +17,7 @@ const pollMargin = 15 * time.Second
 func (r *Runner) pollLoop(ctx, jobsCtx context.Context, d *dispatcher) error {
 	bo := newBackoff(r.cfg.MaxBackoff)
 	var nextReconcile time.Time // zero: reconcile on the first poll
+	skewWarned := false
 	for ctx.Err() == nil {
 		req := r.pollRequest(ctx, d, !time.Now().Before(nextReconcile))
 		began := time.Now()
@@ -40,6 +41,20 @@ func (r *Runner) pollLoop(ctx, jobsCtx context.Context, d *dispatcher) error {
 			nextReconcile = time.Now().Add(r.cfg.ReconcileInterval)
 		}
 		r.accept(jobsCtx, d, resp.Jobs)
+		if !r.cfg.AutoUpdate && !skewWarned && resp.ServerVersion != "" && resp.ServerVersion != r.cfg.Version {
+			skewWarned = true
+			r.log.Warn("the server runs another version than this runner: restart it with --auto-update or install the server's version (docs/upgrades.md)",
+				"version", r.cfg.Version, "server_version", resp.ServerVersion)
+		}
+		if r.wantsUpdate(resp.ServerVersion) {
+			r.log.Info("the server runs another version: updating this runner", "version", r.cfg.Version, "server_version", resp.ServerVersion)
+			v, err := r.selfUpdate(ctx)
+			if err == nil {
+				r.log.Info("runner binary replaced", "path", r.cfg.Executable, "version", v)
+				return ErrRestart
+			}
+			r.log.Warn("self-update failed; running on and trying again later", "err", err, "retry_in", updateRetry)
+		}
 		if len(resp.Jobs) == 0 && time.Since(began) < time.Second {
 			sleep(ctx, time.Second) // a server that does not hold polls must not make us spin
 		}
@@ -57,6 +72,7 @@ func (r *Runner) pollRequest(ctx context.Context, d *dispatcher, reconcile bool)
 		WaitSeconds: int(r.cfg.PollWait / time.Second),
 		MaxJobs:     min(max(d.free(), 1), 100),
 		WarmPools:   r.WarmPools(),
+		Version:     r.cfg.Version,
 	}
 	if !reconcile {
 		return req

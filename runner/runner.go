@@ -27,6 +27,8 @@ type Runner struct {
 	capa     *wire.Capacity // resolved on first use
 	rts      []string       // runtimes the engine had when last asked
 
+	nextUpdate time.Time // earliest next self-update attempt (mu)
+
 	bg    sync.WaitGroup // lease keepers, the pool filler
 	pools *pools         // nil without warm pools
 
@@ -89,10 +91,22 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancelJobs()
 	r.restorePolicies(ctx)
 	d := newDispatcher(r.cfg.Concurrency, func(j *queuedJob) { r.execute(jobsCtx, j) })
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
 	if r.pools != nil {
-		r.bg.Go(func() { r.pools.run(ctx) })
+		r.bg.Go(func() { r.pools.run(loopCtx) })
 	}
-	err := r.pollLoop(ctx, jobsCtx, d)
+	err := r.pollLoop(loopCtx, jobsCtx, d)
+	stopLoop()
+	if errors.Is(err, ErrRestart) {
+		// Finish what is held (the server keeps the rest queued), then
+		// stop; the containers run on without the runner.
+		r.log.Info("runner updated: finishing held jobs before restarting")
+		r.drain(ctx, d)
+		if ctx.Err() != nil {
+			err = nil // asked to stop meanwhile: stop; the next start runs the new binary
+		}
+	}
 	r.shutdown(d, cancelJobs)
 	return err
 }

@@ -122,6 +122,17 @@ func (db *DB) HeartbeatRunner(ctx context.Context, id string, at time.Time, capa
 	return &r, nil
 }
 
+// SetRunnerVersion records the version runner id reports; it writes only
+// when the version changed (a conditional update, so concurrent polls agree).
+func (db *DB) SetRunnerVersion(ctx context.Context, id, version string) error {
+	_, err := db.idb.NewUpdate().Model((*runnerRow)(nil)).Set("version = ?", version).
+		Where("id = ?", id).Where("version <> ?", version).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set runner version: %w", err)
+	}
+	return nil
+}
+
 // LockRunner returns runner id; inside a transaction on PostgreSQL its row
 // stays locked (FOR UPDATE) until the transaction ends. On SQLite the
 // transaction is the single writer already.

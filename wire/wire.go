@@ -13,6 +13,8 @@
 //	POST /runners/jobs/{id}/result    Bearer <runner credential>   JobResult → 204 (applied once)
 //	GET  /runners/blobs/{digest}      Bearer <runner credential>   ?sandbox=ID → the blob (a build context or workspace tar)
 //	GET  /runners/tunnels/{id}        Bearer <runner credential>   WebSocket: the runner's end of a tunnel
+//	GET  /runner/binary               Bearer <runner credential>   the server's own codepod binary (self-update)
+//	GET  /runner/binary/sha256        Bearer <runner credential>   its SHA-256, hex
 package wire
 
 import (
@@ -89,6 +91,9 @@ type PollRequest struct {
 	// WarmPools are the runner's warm pools and how many sandboxes each
 	// holds ready now; absent when it keeps none.
 	WarmPools []WarmPool `json:"warm_pools,omitempty" maxItems:"64" doc:"The runner's warm pools and their ready sandboxes."`
+	// Version is the runner's build version; the server records it when it
+	// changes (a runner that updated itself reports its new version).
+	Version string `json:"version,omitempty" maxLength:"64" doc:"The runner's CodePod version."`
 }
 
 // WarmPool is one of a runner's warm pools: Size sandboxes of one image
@@ -108,6 +113,9 @@ type WarmPool struct {
 // is normal: poll again.
 type PollResponse struct {
 	Jobs []Job `json:"jobs"`
+	// ServerVersion is the server's build version: a runner started with
+	// --auto-update replaces itself with the server's binary when it differs.
+	ServerVersion string `json:"server_version,omitempty" doc:"The server's CodePod version; a runner with --auto-update updates itself when its own differs."`
 }
 
 // Job is a leased unit of work. The runner must report a result before

@@ -68,10 +68,18 @@ func runnerListCmd() *cobra.Command {
 			if x.Runtimes != nil {
 				runtimes = strings.Join(*x.Runtimes, ",")
 			}
-			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, runtimes, warmPools(x.WarmPools), joinKV(x.Labels), age(x.LastSeenAt), x.Version})
+			rows = append(rows, []string{x.Id, x.Name, string(x.Status), capacity, mem, runtimes, warmPools(x.WarmPools), joinKV(x.Labels), age(x.LastSeenAt), x.Version, skew(x.VersionSkew)})
 		}
 		return r.JSON200.Items, rows, nil
-	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "RUNTIMES", "WARM", "LABELS", "SEEN", "VERSION")
+	}, "ID", "NAME", "STATUS", "SANDBOXES", "MEMORY", "RUNTIMES", "WARM", "LABELS", "SEEN", "VERSION", "SKEW")
+}
+
+// skew marks a runner whose version differs from the server's.
+func skew(differs bool) string {
+	if differs {
+		return "SKEW"
+	}
+	return "-"
 }
 
 // warmPools shows a runner's warm pools as "IMAGE ready/size", one per

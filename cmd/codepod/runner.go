@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,7 @@ type runnerOptions struct {
 	CapMemory                     string
 	Reconcile                     time.Duration
 	LogLevel, LogFormat           string
+	AutoUpdate                    bool
 }
 
 func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
@@ -43,6 +45,9 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 		envString(fs, &o.StateDir, "state-dir", "CODEPOD_RUNNER_STATE_DIR", filepath.Join(defaultDataDir(), "runner"), "keeps the runner's identity and per-sandbox directories")
 		envString(fs, &o.LogLevel, "log-level", "CODEPOD_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 		envString(fs, &o.LogFormat, "log-format", "CODEPOD_LOG_FORMAT", "text", "log format: text or json")
+		auto := os.Getenv("CODEPOD_RUNNER_AUTO_UPDATE")
+		fs.BoolVar(&o.AutoUpdate, "auto-update", auto == "1" || auto == "true",
+			"when the server runs another version, download its codepod binary, check its SHA-256, replace this binary, finish held jobs and restart (sandboxes keep running) [$CODEPOD_RUNNER_AUTO_UPDATE]")
 	}
 	envString(fs, &o.Name, "name", "CODEPOD_RUNNER_NAME", "", "the runner's name (default: the host name)")
 	envString(fs, &o.AgentBinary, "agent-binary", "CODEPOD_AGENT_BINARY", "", "static codepod-agent binary to inject (default: next to this binary, else on PATH)")
@@ -155,11 +160,32 @@ func runRunner(cmd *cobra.Command, o runnerOptions) error {
 	if cfg.Firewall, err = o.firewall(be, logger); err != nil {
 		return err
 	}
+	if o.AutoUpdate {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			return fmt.Errorf("--auto-update: cannot find this binary to replace it: %w", err)
+		}
+		cfg.AutoUpdate, cfg.Executable = true, exe
+	}
 	r, err := runner.New(cfg)
 	if err != nil {
 		return err
 	}
-	return r.Run(cmd.Context())
+	err = r.Run(cmd.Context())
+	if !errors.Is(err, runner.ErrRestart) {
+		return err
+	}
+	// The new binary is in place and the held jobs are done: become it,
+	// with the same pid, arguments and environment.
+	be.Close()
+	logger.Info("restarting the runner with its new binary", "path", cfg.Executable)
+	if err := syscall.Exec(cfg.Executable, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("restart %s after the update (start it again by hand): %w", cfg.Executable, err)
+	}
+	return nil
 }
 
 // firewall is the runner's network policy enforcement (runner/netpolicy),

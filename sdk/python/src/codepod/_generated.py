@@ -2136,6 +2136,9 @@ class PollRequest:
 
     sandboxes: list[SandboxState] | None = None
 
+    version: str | None = None
+    """The runner's CodePod version."""
+
     wait_seconds: int | None = None
     """How long the server may hold the request when no job is ready (default 25)."""
 
@@ -2151,6 +2154,7 @@ class PollRequest:
             reconcile=bool(d["reconcile"]) if d.get("reconcile") is not None else None,
             runtimes=[v for v in d["runtimes"]] if d.get("runtimes") is not None else None,
             sandboxes=[SandboxState.from_dict(v) for v in d["sandboxes"]] if d.get("sandboxes") is not None else None,
+            version=d["version"] if d.get("version") is not None else None,
             wait_seconds=int(d["wait_seconds"]) if d.get("wait_seconds") is not None else None,
             warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
         )
@@ -2167,6 +2171,8 @@ class PollRequest:
             out["runtimes"] = [v for v in self.runtimes]
         if self.sandboxes is not None:
             out["sandboxes"] = [v.to_dict() for v in self.sandboxes]
+        if self.version is not None:
+            out["version"] = self.version
         if self.wait_seconds is not None:
             out["wait_seconds"] = self.wait_seconds
         if self.warm_pools is not None:
@@ -2180,11 +2186,15 @@ class PollResponse:
 
     jobs: list[Job] | None = None
 
+    server_version: str | None = None
+    """The server's CodePod version; a runner with --auto-update updates itself when its own differs."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PollResponse:
         """Builds the model from its JSON object."""
         return cls(
             jobs=[Job.from_dict(v) for v in d["jobs"]] if d.get("jobs") is not None else None,
+            server_version=d["server_version"] if d.get("server_version") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2192,6 +2202,8 @@ class PollResponse:
         out: dict[str, Any] = {}
         if self.jobs is not None:
             out["jobs"] = [v.to_dict() for v in self.jobs]
+        if self.server_version is not None:
+            out["server_version"] = self.server_version
         return out
 
 
@@ -2601,6 +2613,10 @@ class Runner:
     usage: RunnerUsage
 
     version: str
+    """The version the runner reported last (at registration or its latest poll)."""
+
+    version_skew: bool
+    """The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md)."""
 
     warm_pools: list[WarmPool] | None = None
     """Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."""
@@ -2619,6 +2635,7 @@ class Runner:
             status=d["status"],
             usage=RunnerUsage.from_dict(d["usage"]),
             version=d["version"],
+            version_skew=bool(d["version_skew"]),
             warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
         )
 
@@ -2636,8 +2653,50 @@ class Runner:
         out["status"] = self.status
         out["usage"] = self.usage.to_dict()
         out["version"] = self.version
+        out["version_skew"] = self.version_skew
         if self.warm_pools is not None:
             out["warm_pools"] = [v.to_dict() for v in self.warm_pools]
+        return out
+
+
+@dataclass(kw_only=True)
+class RunnerBinary:
+    """The RunnerBinary schema of the API."""
+
+    arch: str
+    """GOARCH of the binary, e.g. amd64."""
+
+    os: str
+    """GOOS of the binary, e.g. linux."""
+
+    sha256: str
+    """Hex SHA-256 of the binary GET /runner/binary serves: a runner checks its download against it."""
+
+    size: int
+    """Size of the binary in bytes."""
+
+    version: str
+    """The server's CodePod version, which the binary reports."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunnerBinary:
+        """Builds the model from its JSON object."""
+        return cls(
+            arch=d["arch"],
+            os=d["os"],
+            sha256=d["sha256"],
+            size=int(d["size"]),
+            version=d["version"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["arch"] = self.arch
+        out["os"] = self.os
+        out["sha256"] = self.sha256
+        out["size"] = self.size
+        out["version"] = self.version
         return out
 
 
@@ -3639,6 +3698,8 @@ OPERATIONS: dict[str, Operation] = {
     "get-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}", "Get a background process"),
     "get-readiness": Operation("GET", "/readyz", "Readiness: the database answers"),
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
+    "get-runner-binary": Operation("GET", "/api/v1/runner/binary", "Download the runner binary"),
+    "get-runner-binary-sha256": Operation("GET", "/api/v1/runner/binary/sha256", "Describe the runner binary (version, SHA-256)"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),

@@ -157,6 +157,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runner/binary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the runner binary
+         * @description Streams the server's own codepod binary; check it against GET /runner/binary/sha256 before running it.
+         */
+        get: operations["get-runner-binary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/binary/sha256": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe the runner binary (version, SHA-256)
+         * @description The server's own codepod binary, which runners started with --auto-update install: its version and SHA-256.
+         */
+        get: operations["get-runner-binary-sha256"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runners": {
         parameters: {
             query?: never;
@@ -1943,6 +1983,8 @@ export interface components {
             /** @description Sandbox runtimes this runner's engine has now: runc, gvisor. */
             runtimes?: string[] | null;
             sandboxes?: components["schemas"]["SandboxState"][] | null;
+            /** @description The runner's CodePod version. */
+            version?: string;
             /**
              * Format: int64
              * @description How long the server may hold the request when no job is ready (default 25).
@@ -1953,6 +1995,8 @@ export interface components {
         };
         PollResponse: {
             jobs: components["schemas"]["Job"][] | null;
+            /** @description The server's CodePod version; a runner with --auto-update updates itself when its own differs. */
+            server_version?: string;
         };
         Port: {
             /** Format: date-time */
@@ -2128,9 +2172,27 @@ export interface components {
              */
             status: "online" | "offline";
             usage: components["schemas"]["RunnerUsage"];
+            /** @description The version the runner reported last (at registration or its latest poll). */
             version: string;
+            /** @description The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md). */
+            version_skew: boolean;
             /** @description Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready. */
             warm_pools?: components["schemas"]["WarmPool"][] | null;
+        };
+        RunnerBinary: {
+            /** @description GOARCH of the binary, e.g. amd64. */
+            arch: string;
+            /** @description GOOS of the binary, e.g. linux. */
+            os: string;
+            /** @description Hex SHA-256 of the binary GET /runner/binary serves: a runner checks its download against it. */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Size of the binary in bytes.
+             */
+            size: number;
+            /** @description The server's CodePod version, which the binary reports. */
+            version: string;
         };
         RunnerToken: {
             /** Format: date-time */
@@ -3126,6 +3188,146 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-runner-binary": {
+        parameters: {
+            query?: {
+                /** @description GOOS the runner needs (default: the server's). */
+                os?: string;
+                /** @description GOARCH the runner needs (default: the server's). */
+                arch?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codepod binary (application/octet-stream). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-runner-binary-sha256": {
+        parameters: {
+            query?: {
+                /** @description GOOS the runner needs (default: the server's). */
+                os?: string;
+                /** @description GOARCH the runner needs (default: the server's). */
+                arch?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerBinary"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
