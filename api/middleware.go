@@ -24,6 +24,7 @@ type reqInfo struct {
 	userID   string
 	runnerID string
 	remote   string // the client's address, for rate limits
+	tls      bool   // the request came over TLS (the session cookie is Secure)
 }
 
 type reqInfoKey struct{}
@@ -57,7 +58,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		id := requestID(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		ri := &reqInfo{id: id, log: s.log.With("request_id", id), rc: http.NewResponseController(sw), remote: r.RemoteAddr}
+		ri := &reqInfo{id: id, log: s.log.With("request_id", id), rc: http.NewResponseController(sw), remote: r.RemoteAddr, tls: r.TLS != nil}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {

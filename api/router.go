@@ -15,6 +15,7 @@ import (
 func (s *Server) newRouter() chi.Router {
 	mux := chi.NewMux()
 	mux.Use(s.instrument)
+	mux.Use(s.csrfGuard) // the web UI's cookie session (csrf.go)
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound,
 			"no route for "+r.Method+" "+r.URL.Path+"; see /openapi.yaml for the API's paths")

@@ -58,6 +58,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 
 	registerHealth(api, s)
 	registerAuth(api, s)
+	registerWebSession(api, s)
 	registerUsers(api, s)
 	registerAPIKeys(api, s)
 	registerSSHKeys(api, s)
