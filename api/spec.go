@@ -65,6 +65,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerRunnerTokens(api, s)
 	registerRunners(api, s)
 	registerSandboxes(api, s)
+	registerEvents(api, s)
 	registerSSHTokens(api, s)
 	registerExec(api, s)
 	registerFiles(api, s)

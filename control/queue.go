@@ -36,6 +36,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbo
 	for _, id := range out.sandboxes {
 		s.hub.Notify(sandboxKey(id))
 	}
+	if len(out.sandboxes) > 0 {
+		s.hub.Notify(sandboxesKey)
+	}
 	return nil
 }
 

@@ -73,6 +73,7 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err := tx.CreateSandbox(ctx, sb); err != nil {
 			return err
 		}
+		out.sandboxes = append(out.sandboxes, sb.ID)
 		if r == nil {
 			return nil
 		}

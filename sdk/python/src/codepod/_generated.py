@@ -2154,6 +2154,71 @@ class SandboxState:
 
 
 @dataclass(kw_only=True)
+class Session:
+    """The Session schema of the API."""
+
+    csrf_token: str
+    """Send as X-CSRF-Token with every request that changes something."""
+
+    expires_at: datetime.datetime | None = None
+    """When the session ends."""
+
+    user: User
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Session:
+        """Builds the model from its JSON object."""
+        return cls(
+            csrf_token=d["csrf_token"],
+            expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
+            user=User.from_dict(d["user"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["csrf_token"] = self.csrf_token
+        if self.expires_at is not None:
+            out["expires_at"] = _format_time(self.expires_at)
+        out["user"] = self.user.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
+class SessionRequest:
+    """The SessionRequest schema of the API."""
+
+    api_key: str | None = None
+    """An API key of the account, instead of email and password; the session gets a key of its own."""
+
+    email: str | None = None
+    """The account's email (with password)."""
+
+    password: str | None = None
+    """The account's password (with email)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SessionRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            api_key=d["api_key"] if d.get("api_key") is not None else None,
+            email=d["email"] if d.get("email") is not None else None,
+            password=d["password"] if d.get("password") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.api_key is not None:
+            out["api_key"] = self.api_key
+        if self.email is not None:
+            out["email"] = self.email
+        if self.password is not None:
+            out["password"] = self.password
+        return out
+
+
+@dataclass(kw_only=True)
 class TunnelPayload:
     """The TunnelPayload schema of the API."""
 
@@ -2326,6 +2391,7 @@ OPERATIONS: dict[str, Operation] = {
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
+    "create-session": Operation("POST", "/api/v1/auth/session", "Sign in to the web UI"),
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
@@ -2334,6 +2400,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete-runner": Operation("DELETE", "/api/v1/runners/{id}", "Delete a runner"),
     "delete-runner-token": Operation("DELETE", "/api/v1/runner-tokens/{id}", "Delete a runner registration token"),
     "delete-sandbox": Operation("DELETE", "/api/v1/sandboxes/{id}", "Delete a sandbox"),
+    "delete-session": Operation("DELETE", "/api/v1/auth/session", "Sign out of the web UI"),
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
     "delete-user": Operation("DELETE", "/api/v1/users/{id}", "Delete a user"),
     "disable-user": Operation("POST", "/api/v1/users/{id}/disable", "Disable a user"),
@@ -2348,6 +2415,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-runner": Operation("GET", "/api/v1/runners/{id}", "Get a runner"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
+    "get-session": Operation("GET", "/api/v1/auth/session", "The web UI's session"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
@@ -2371,5 +2439,6 @@ OPERATIONS: dict[str, Operation] = {
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
+    "watch-sandboxes": Operation("GET", "/api/v1/events", "Watch sandboxes change (server-sent events)"),
 }
 """Every operation of the API, by operationId."""
