@@ -38,6 +38,7 @@ func (s *Server) newRouter() chi.Router {
 	ui := web.Handler()
 	mux.Get("/", ui.ServeHTTP)
 	mux.Get("/ui", ui.ServeHTTP)
+	mux.Get("/favicon.ico", ui.ServeHTTP)
 	mux.Get("/ui/*", ui.ServeHTTP)
 	return mux
 }

@@ -39,6 +39,9 @@ func Handler() http.Handler {
 		case r.URL.Path == "/" || r.URL.Path == "/ui":
 			http.Redirect(w, r, Prefix, http.StatusFound)
 			return
+		case r.URL.Path == "/favicon.ico":
+			r = r.Clone(r.Context())
+			r.URL.Path = Prefix + "favicon.ico"
 		case !strings.HasPrefix(r.URL.Path, Prefix):
 			notFound(w, r)
 			return
@@ -56,6 +59,7 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
+		h.Set("Referrer-Policy", "same-origin")
 		if strings.HasSuffix(name, ".mjs") || strings.HasSuffix(name, ".js") {
 			h.Set("Content-Type", "text/javascript; charset=utf-8")
 		}
