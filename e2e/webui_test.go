@@ -184,12 +184,14 @@ func (u *webUI) createFromForm() string {
 	if u.eval(`String(window.__noReload)`) != "1" {
 		u.t.Error("the page reloaded")
 	}
-	u.step("search by name and / focuses the search",
-		chromedp.KeyEvent("/"),
+	u.step("/ focuses the search", chromedp.KeyEvent("/"))
+	if f := u.eval(`document.activeElement.id`); f != "search" {
+		u.t.Errorf("after /, the focus is on %q, want the search box", f)
+	}
+	u.step("search by name",
 		chromedp.SendKeys(chromedp.CSS(`#search`), "nomatch"),
-		chromedp.WaitVisible(chromedp.CSS(`#empty`)),
-		chromedp.SetValue(chromedp.CSS(`#search`), ""))
-	u.eval(`document.querySelector('#search').dispatchEvent(new Event('input'))`)
+		chromedp.WaitVisible(chromedp.CSS(`#empty`)))
+	u.eval(`(s => { s.value = ''; s.dispatchEvent(new Event('input')); })(document.querySelector('#search'))`)
 	u.step("clear the search", chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"]`)))
 	u.axe("sandboxes")
 	u.shot("sandboxes")
@@ -368,7 +370,9 @@ func (u *webUI) narrow(id string) {
 			fmt.Sscan(got, &sw, &iw)
 			return sw > iw
 		}() {
-			u.t.Errorf("at 390 px %s scrolls sideways (scrollWidth innerWidth: %s)", p.hash, got)
+			wide := u.eval(`Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+				.slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')`)
+			u.t.Errorf("at 390 px %s scrolls sideways (scrollWidth innerWidth: %s): %s", p.hash, got, wide)
 		}
 		if p.hash == "#/sandboxes" {
 			u.shot("sandboxes-390")
@@ -458,7 +462,11 @@ func (u *webUI) eval(js string) string {
 
 func (u *webUI) step(what string, actions ...chromedp.Action[chromedp.Void]) {
 	u.t.Helper()
+	start := time.Now()
 	step(u.t, u.ctx, what, actions...)
+	if d := time.Since(start); d > 2*time.Second {
+		u.t.Logf("%s took %s", what, d.Round(time.Millisecond))
+	}
 }
 
 // typeLine types text as the browser's input method commits it (CDP's
