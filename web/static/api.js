@@ -4,7 +4,7 @@
 // request that changes something carries the session's CSRF token. Problem
 // documents (RFC 9457) are thrown as ApiError.
 
-/** @typedef {import('./types').components['schemas']} S */
+/** @typedef {import('../types').components['schemas']} S */
 /** @typedef {S['Sandbox']} Sandbox */
 /** @typedef {S['Session']} Session */
 /** @typedef {S['ErrorModel']} Problem */

@@ -42,7 +42,7 @@ function route() {
   view.replaceChildren();
   if (!me) {
     renderNav();
-    cleanup = signin.render(view, { me, go, params: [], signedIn }) || null;
+    signin.render(view, { me, go, params: [], signedIn });
     return;
   }
   const hash = location.hash || '#/sandboxes';

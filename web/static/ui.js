@@ -163,6 +163,9 @@ export function clearFieldErrors(form) {
  * @param {string} caption @param {string[]} heads @param {HTMLElement[]} rows @param {string} [id]
  */
 export function table(caption, heads, rows, id) {
+  // Each cell carries its column's name, which the narrow layout (rows as
+  // cards) shows before the value.
+  for (const r of rows) Array.from(r.children).forEach((c, i) => { if (heads[i]) /** @type {HTMLElement} */ (c).dataset.label = heads[i]; });
   return h('div', { class: 'table-wrap' }, h('table', { id },
     h('caption', { class: 'sr-only' }, caption),
     h('thead', {}, h('tr', {}, heads.map((t) => h('th', { scope: 'col' }, t)))),

@@ -39,7 +39,7 @@ export function render(view, ctx) {
     const running = sb.status === 'running';
     const act = (/** @type {string} */ label, /** @type {string} */ cls, /** @type {() => Promise<any>} */ fn, /** @type {boolean} */ on) =>
       h('button', { type: 'button', class: cls, id: 'action-' + label.toLowerCase(), disabled: !on, onclick: () => run(fn) }, label);
-    head.replaceChildren(
+    head.replaceChildren(...[
       h('h1', {}, h('a', { href: '#/sandboxes', class: 'crumb' }, 'Sandboxes'), ' / ', h('span', { id: 'sb-name' }, sb.name)),
       h('span', { id: 'sb-status', 'data-status': sb.status }, badge(sb.status)),
       sb.reason ? h('span', { class: 'reason', id: 'sb-reason' }, sb.reason) : null,
@@ -49,7 +49,7 @@ export function render(view, ctx) {
         act('Delete', 'danger', () => confirmThen(`Delete sandbox ${sb.name}? Its files are lost.`, async () => {
           await call('DELETE', sbPath(sb.id));
           ctx.go('#/sandboxes');
-        }), sb.status !== 'deleting' && sb.status !== 'deleted')));
+        }), sb.status !== 'deleting' && sb.status !== 'deleted'))].filter(Boolean));
   };
   run(async () => {
     sb = await call('GET', sbPath(id));

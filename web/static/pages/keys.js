@@ -12,7 +12,7 @@ export function render(view) {
   const loadKeys = () => run(async () => {
     const res = await call('GET', '/api-keys?limit=500');
     keys.replaceChildren(table('API keys', ['Name', 'Prefix', 'Created', 'Last used', 'Expires', ''],
-      res.items.map((/** @type {any} */ k) => h('tr', { 'data-id': k.id, 'data-name': k.name },
+      res.items.map((/** @type {import('../../types').components['schemas']['APIKey']} */ k) => h('tr', { 'data-id': k.id, 'data-name': k.name },
         h('th', { scope: 'row' }, k.name), h('td', { class: 'mono' }, k.prefix), h('td', {}, ago(k.created_at)),
         h('td', { class: 'last-used' }, k.last_used_at ? ago(k.last_used_at) : 'never'), h('td', {}, k.expires_at ? ago(k.expires_at) : 'never'),
         h('td', {}, h('button', { type: 'button', class: 'small danger revoke', 'aria-label': 'Revoke ' + k.name, onclick: () => run(async () => {

@@ -15,7 +15,7 @@ export function render(view) {
         max ? h('meter', { min: '0', max: '100', value: String(pct), 'aria-label': `${pct}% used` }) : null);
     };
     body.replaceChildren(res.items.length ? table('Runners', ['Name', 'Status', 'Labels', 'Sandboxes', 'Memory', 'Runtimes', 'Version', 'Last seen'],
-      res.items.map((/** @type {any} */ r) => h('tr', { 'data-name': r.name, 'data-id': r.id },
+      res.items.map((/** @type {import('../../types').components['schemas']['Runner']} */ r) => h('tr', { 'data-name': r.name, 'data-id': r.id },
         h('th', { scope: 'row' }, r.name), h('td', {}, badge(r.status)), h('td', {}, pairs(r.labels).map((l) => h('span', { class: 'tag' }, l))),
         h('td', { class: 'cap-sandboxes' }, cap(r.usage.sandboxes, r.capacity.sandboxes, String)),
         h('td', { class: 'cap-memory' }, cap(r.usage.memory_bytes, r.capacity.memory_bytes, bytes)),

@@ -63,7 +63,7 @@ export function render(view, ctx) {
   return () => unsub.forEach((u) => u());
 }
 
-/** @param {any} sb @param {boolean} admin @param {any} ctx */
+/** @param {import('../api.js').Sandbox} sb @param {boolean} admin @param {any} ctx */
 function row(sb, admin, ctx) {
   const running = sb.status === 'running';
   const act = (/** @type {string} */ label, /** @type {string} */ cls, /** @type {() => Promise<any>} */ fn, /** @type {boolean} */ on) =>

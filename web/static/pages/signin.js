@@ -10,7 +10,7 @@ export function render(view, ctx) {
   const email = h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true, id: 'email' });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, id: 'password' });
   const key = h('input', { name: 'api_key', type: 'password', autocomplete: 'off', placeholder: 'cpk_…', required: true, id: 'key' });
-  const submit = (/** @type {Record<string,string>} */ body) => async (/** @type {Event} */ ev) => {
+  const submit = (/** @type {() => Record<string,string>} */ body) => async (/** @type {Event} */ ev) => {
     ev.preventDefault();
     const form = /** @type {HTMLFormElement} */ (ev.target);
     try {

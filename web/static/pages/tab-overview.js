@@ -5,7 +5,7 @@ import { h, pairs, ago, copyButton, bytes } from '../ui.js';
 
 /** @param {HTMLElement} panel @param {any} sb @param {any} ctx */
 export function render(panel, sb, ctx) {
-  const draw = (/** @type {any} */ sb) => {
+  const draw = (/** @type {import('../api.js').Sandbox} */ sb) => {
     const dl = (/** @type {[string, any][]} */ rows) => h('dl', { class: 'props' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     const when = (/** @type {string|undefined} */ t) => (t ? h('time', { datetime: t, title: t }, `${new Date(t).toLocaleString()} (${ago(t)})`) : 'never');
     const config = `codepod ssh-config ${sb.name} >> ~/.ssh/config`;
