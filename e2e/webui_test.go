@@ -20,7 +20,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
+	"github.com/codepod-dev/codepod/api"
 	"github.com/codepod-dev/codepod/internal/testenv"
 )
 
@@ -121,6 +123,7 @@ func TestWebUI(t *testing.T) {
 	ui.runners()
 	ui.users()
 	ui.narrow(id)
+	ui.crossSite(id)
 	ui.secondUser(bob.Token, id)
 	t.Logf("web UI test took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
@@ -401,6 +404,54 @@ func (u *webUI) secondUser(key, adasID string) {
 	u.step("ada's sandbox is not found", chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+adasID), chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
 	if msg := u.eval(`document.querySelector('#errors .error-text').textContent`); !strings.Contains(msg, "not") {
 		u.t.Errorf("ada's sandbox shows bob %q", msg)
+	}
+}
+
+// crossSite opens a web session from Go and plays a foreign site: its
+// form post and its WebSocket to the terminal are refused, while the same
+// WebSocket from the UI's own origin opens.
+func (u *webUI) crossSite(id string) {
+	body := strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery"}`)
+	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/auth/session", body)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := u.c.HTTP.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		u.t.Fatalf("open a session: %v %v", res, err)
+	}
+	res.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == api.SessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		u.t.Fatal("no session cookie")
+	}
+	form, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes", strings.NewReader("name=evil&image=codepod/tiny:latest"))
+	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	form.Header.Set("Origin", "http://evil.example")
+	form.Header.Set("Sec-Fetch-Site", "cross-site")
+	form.AddCookie(cookie)
+	if res, err := u.c.HTTP.Do(form); err != nil || res.StatusCode != http.StatusForbidden {
+		u.t.Errorf("a cross-site form post got %v (%v), want 403", res.Status, err)
+	} else {
+		res.Body.Close()
+	}
+	ws := "ws" + strings.TrimPrefix(u.c.URL, "http") + "/api/v1/sandboxes/" + id + "/pty"
+	dial := func(origin string) (*http.Response, error) {
+		h := http.Header{"Origin": {origin}, "Cookie": {cookie.String()}}
+		conn, res, err := websocket.Dial(u.ctx, ws, &websocket.DialOptions{HTTPHeader: h})
+		if err == nil {
+			conn.Close(websocket.StatusNormalClosure, "")
+		}
+		return res, err
+	}
+	if res, err := dial("http://evil.example"); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		u.t.Errorf("a cross-origin WebSocket to the terminal: %v %v, want 403", res, err)
+	}
+	if _, err := dial(u.c.URL); err != nil {
+		u.t.Errorf("a same-origin WebSocket to the terminal with the cookie: %v", err)
 	}
 }
 
