@@ -1193,7 +1193,9 @@ type TunnelPayload struct {
 
 // UpdateUserRequest defines model for UpdateUserRequest.
 type UpdateUserRequest struct {
-	Quota *QuotaOverride `json:"quota,omitempty"`
+	// Password A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working.
+	Password *string        `json:"password,omitempty"`
+	Quota    *QuotaOverride `json:"quota,omitempty"`
 }
 
 // User defines model for User.
@@ -2007,7 +2009,7 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/users/{id} (the `GetUser` operationId).
 	GetUser(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateUserWithBody Change a user's quota
+	// UpdateUserWithBody Change a user's quota or password
 	//
 	// Overrides the server's quota for one user, field by field (-1 drops a field's override).
 	//
@@ -2018,7 +2020,7 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateUser Change a user's quota
+	// UpdateUser Change a user's quota or password
 	//
 	// Overrides the server's quota for one user, field by field (-1 drops a field's override).
 	//
@@ -3185,7 +3187,7 @@ func (c *Client) GetUser(ctx context.Context, id string, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
-// UpdateUserWithBody Change a user's quota
+// UpdateUserWithBody Change a user's quota or password
 //
 // Overrides the server's quota for one user, field by field (-1 drops a field's override).
 //
@@ -3206,7 +3208,7 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id string, contentType 
 	return c.Client.Do(req)
 }
 
-// UpdateUser Change a user's quota
+// UpdateUser Change a user's quota or password
 //
 // Overrides the server's quota for one user, field by field (-1 drops a field's override).
 //
@@ -6439,7 +6441,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/users/{id} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
 
-	// UpdateUserWithBodyWithResponse Change a user's quota
+	// UpdateUserWithBodyWithResponse Change a user's quota or password
 	//
 	// Overrides the server's quota for one user, field by field (-1 drops a field's override).
 	//
@@ -6450,7 +6452,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
 
-	// UpdateUserWithResponse Change a user's quota
+	// UpdateUserWithResponse Change a user's quota or password
 	//
 	// Overrides the server's quota for one user, field by field (-1 drops a field's override).
 	//
@@ -11824,7 +11826,7 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id string
 	return ParseGetUserResponse(rsp)
 }
 
-// UpdateUserWithBodyWithResponse Change a user's quota
+// UpdateUserWithBodyWithResponse Change a user's quota or password
 //
 // Overrides the server's quota for one user, field by field (-1 drops a field's override).
 //
@@ -11841,7 +11843,7 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 	return ParseUpdateUserResponse(rsp)
 }
 
-// UpdateUserWithResponse Change a user's quota
+// UpdateUserWithResponse Change a user's quota or password
 //
 // Overrides the server's quota for one user, field by field (-1 drops a field's override).
 //

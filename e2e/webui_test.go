@@ -354,6 +354,15 @@ func (u *webUI) users() {
 	u.step("users", chromedp.Click(chromedp.CSS(`#nav-users`)), chromedp.WaitVisible(chromedp.CSS(`#users tr[data-email="bob@example.com"]`)))
 	u.axe("users")
 	u.shot("users")
+	bobID := u.eval(`Array.from(document.querySelectorAll('#reset-user option')).find(o => o.textContent === 'bob@example.com').value`)
+	u.step("reset bob's password",
+		chromedp.SetValue(chromedp.CSS(`#reset-user`), bobID),
+		chromedp.SendKeys(chromedp.CSS(`#reset-password input[name=password]`), "a new password for bob"),
+		chromedp.Click(chromedp.CSS(`#reset-password button[type=submit]`)),
+		discard(chromedp.Poll[bool](`document.querySelector('#reset-done').textContent !== ''`)))
+	if err := u.c.call(u.ctx, "POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": "a new password for bob"}, nil, http.StatusOK); err != nil {
+		u.t.Errorf("bob's new password: %v", err)
+	}
 }
 
 // narrow checks the 390 px layout of the main pages: no horizontal scroll.

@@ -1,5 +1,5 @@
 // @ts-check
-// Users (admins): create, disable and enable, delete.
+// Users (admins): create, disable and enable, delete, reset a password.
 import { call } from '../api.js';
 import { h, run, ago, table, field } from '../ui.js';
 import { submit } from './keys.js';
@@ -7,8 +7,10 @@ import { submit } from './keys.js';
 /** @param {HTMLElement} view @param {any} ctx */
 export function render(view, ctx) {
   const list = h('div', { id: 'users-list' });
+  const who = /** @type {HTMLSelectElement} */ (h('select', { name: 'user', id: 'reset-user', required: true }));
   const load = () => run(async () => {
     const res = await call('GET', '/users?limit=500');
+    who.replaceChildren(...res.items.map((/** @type {any} */ u) => h('option', { value: u.id }, u.email)));
     list.replaceChildren(table('Users', ['Email', 'Name', 'Role', 'State', 'Created', 'Actions'], res.items.map((/** @type {any} */ u) => {
       const self = u.id === ctx.me.id;
       const act = (/** @type {string} */ label, /** @type {string} */ cls, /** @type {string} */ q, /** @type {() => Promise<any>} */ fn) =>
@@ -36,6 +38,15 @@ export function render(view, ctx) {
     await call('POST', '/users', body);
     await load();
   }));
-  view.append(h('div', { class: 'page-head' }, h('h1', {}, 'Users')), h('section', { class: 'card' }, h('h2', {}, 'New user'), form), list);
+  const reset = /** @type {HTMLFormElement} */ (h('form', { id: 'reset-password', class: 'inline-form' },
+    field('User', who),
+    field('New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: '8' })),
+    h('button', { type: 'submit' }, 'Set password'), h('span', { class: 'muted', role: 'status', id: 'reset-done' })));
+  reset.addEventListener('submit', (ev) => submit(ev, reset, async (/** @type {any} */ body) => {
+    await call('PATCH', '/users/' + encodeURIComponent(who.value), { password: body.password });
+    /** @type {HTMLElement} */ (reset.querySelector('#reset-done')).textContent = 'Password set.';
+  }));
+  view.append(h('div', { class: 'page-head' }, h('h1', {}, 'Users')), h('section', { class: 'card' }, h('h2', {}, 'New user'), form), list,
+    h('section', { class: 'card' }, h('h2', {}, 'Reset a password'), reset));
   load();
 }

@@ -2257,18 +2257,24 @@ class TunnelPayload:
 class UpdateUserRequest:
     """The UpdateUserRequest schema of the API."""
 
+    password: str | None = None
+    """A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working."""
+
     quota: QuotaOverride | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UpdateUserRequest:
         """Builds the model from its JSON object."""
         return cls(
+            password=d["password"] if d.get("password") is not None else None,
             quota=QuotaOverride.from_dict(d["quota"]) if d.get("quota") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.password is not None:
+            out["password"] = self.password
         if self.quota is not None:
             out["quota"] = self.quota.to_dict()
         return out
@@ -2436,7 +2442,7 @@ OPERATIONS: dict[str, Operation] = {
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "start-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/start", "Start a stopped sandbox"),
     "stop-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/stop", "Stop a running sandbox"),
-    "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
+    "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota or password"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
     "watch-sandboxes": Operation("GET", "/api/v1/events", "Watch sandboxes change (server-sent events)"),

@@ -726,7 +726,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a user's quota
+         * Change a user's quota or password
          * @description Overrides the server's quota for one user, field by field (-1 drops a field's override).
          *
          *     Requires an admin.
@@ -1606,6 +1606,8 @@ export interface components {
             url?: string;
         };
         UpdateUserRequest: {
+            /** @description A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working. */
+            password?: string;
             /** @description Changes to the user's quota. */
             quota?: components["schemas"]["QuotaOverride"];
         };
