@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -132,4 +133,19 @@ func TestWebSession(t *testing.T) {
 		}
 		e.sessionReq("GET", "/api/v1/me", c2, "", "").want(t, http.StatusOK)
 	})
+}
+
+// TestWebSessionSecureOnTLS: over TLS the session cookie is Secure.
+func TestWebSessionSecureOnTLS(t *testing.T) {
+	e := newEnv(t)
+	ts := httptest.NewTLSServer(e.srv.Config.Handler)
+	defer ts.Close()
+	res, err := ts.Client().Post(ts.URL+"/api/v1/auth/session", "application/json", strings.NewReader(`{"api_key":"`+e.adminKey+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || len(res.Cookies()) != 1 || !res.Cookies()[0].Secure || !res.Cookies()[0].HttpOnly {
+		t.Fatalf("over TLS: %d, cookies %v; want one Secure HttpOnly cookie", res.StatusCode, res.Cookies())
+	}
 }

@@ -83,7 +83,7 @@ type webUI struct {
 func TestWebUI(t *testing.T) {
 	c := sharedCluster(t)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, u := range []map[string]any{
 		{"email": "ada@example.com", "name": "Ada", "password": "correct horse battery", "admin": true},
@@ -101,7 +101,7 @@ func TestWebUI(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	bctx, bcancel := context.WithTimeout(newBrowser(t), 120*time.Second)
+	bctx, bcancel := context.WithTimeout(newBrowser(t), 4*time.Minute)
 	defer bcancel()
 	ui := &webUI{t: t, c: c, proxy: startProxy(t, c.URL), ctx: bctx, shots: shots}
 	var ids []string
@@ -124,6 +124,7 @@ func TestWebUI(t *testing.T) {
 	ui.users()
 	ui.narrow(id)
 	ui.crossSite(id)
+	ui.stopStart(id)
 	ui.secondUser(bob.Token, id)
 	t.Logf("web UI test took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
@@ -462,6 +463,23 @@ func (u *webUI) crossSite(id string) {
 	if _, err := dial(u.c.URL); err != nil {
 		u.t.Errorf("a same-origin WebSocket to the terminal with the cookie: %v", err)
 	}
+}
+
+// stopStart stops the sandbox from its page (confirmed): the terminal says
+// it ended; starting it again reconnects the terminal.
+func (u *webUI) stopStart(id string) {
+	u.step("stop from the sandbox's page",
+		chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+id+"/terminal"),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)),
+		chromedp.Click(chromedp.CSS(`#action-stop`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=stopped]`)))
+	if msg := u.eval(`document.querySelector('#terminal-detail').textContent`); !strings.Contains(msg, "terminal ended") {
+		u.t.Errorf("after a stop the terminal says %q", msg)
+	}
+	u.step("start it again: the terminal reconnects",
+		chromedp.WaitVisible(chromedp.CSS(`#action-start:enabled`)),
+		chromedp.Click(chromedp.CSS(`#action-start`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
 }
 
 // rawAs sends GET path with key.

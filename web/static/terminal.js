@@ -82,6 +82,13 @@ export class TerminalSession {
     this.connect();
   }
 
+  /** halt ends the connection and its retries, keeping the screen. */
+  halt() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) { this.ws.onclose = null; this.ws.close(1000); }
+  }
+
   /** @param {string|Uint8Array} data */
   send(data) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(data);

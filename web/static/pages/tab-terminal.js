@@ -42,7 +42,10 @@ export function render(panel, sb, ctx) {
   if (sb.status === 'running') start();
   else setStatus('not running', `The sandbox is ${sb.status}; start it to open a terminal.`);
   ctx.onChange((/** @type {any} */ next) => {
-    if (next.status !== 'running' && t) setStatus('stopped', `The sandbox is ${next.status}: the terminal ended.`);
+    if (next.status !== 'running' && t) {
+      t.halt();
+      setStatus('stopped', `The sandbox is ${next.status}: the terminal ended. It reconnects when the sandbox runs again.`);
+    }
     if (next.status === 'running' && (!t || status.dataset.state !== 'connected')) start();
     sb = next;
   });
