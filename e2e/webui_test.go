@@ -274,8 +274,10 @@ func (u *webUI) terminal(id string) {
 // it dropped, retries by itself and works again, and the live list comes
 // back.
 func (u *webUI) reconnect() {
+	before := u.eval(`document.querySelector('#terminal-status').dataset.connects`)
 	u.proxy.restart()
 	u.step("the terminal reconnects by itself",
+		discard(chromedp.Poll[bool](`document.querySelector('#terminal-status').dataset.connects !== '`+before+`'`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
 	if d := u.eval(`document.querySelector('#terminal .xterm-rows').textContent`); !strings.Contains(d, "disconnected") {
 		u.t.Errorf("the terminal did not say it was disconnected")

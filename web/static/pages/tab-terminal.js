@@ -16,6 +16,7 @@ export function render(panel, sb, ctx) {
   const setStatus = (/** @type {string} */ s, /** @type {string} */ d = '') => {
     status.textContent = s;
     status.dataset.state = s;
+    if (s === 'connected') status.dataset.connects = String(Number(status.dataset.connects || 0) + 1);
     detail.textContent = d;
     reconnect.hidden = s === 'connected' || s === 'connecting';
   };
