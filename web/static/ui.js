@@ -131,7 +131,9 @@ export function fieldErrors(form, problem, detail) {
     let p = /** @type {HTMLElement|null} */ (form.querySelector('#' + id));
     if (!p) {
       p = h('p', { class: 'field-error', id });
-      (field.closest('label') || field).after(p);
+      const host = field.closest('label');
+      if (host) host.append(p);
+      else field.after(p);
     }
     p.textContent = p.textContent ? p.textContent + '; ' + msg : msg;
     field.setAttribute('aria-invalid', 'true');
