@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -199,6 +200,7 @@ func (u *webUI) createFromForm() string {
 	u.step("clear the search", chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"]`)))
 	u.axe("sandboxes")
 	u.shot("sandboxes")
+	u.dark()
 	return id
 }
 
@@ -482,6 +484,26 @@ func (u *webUI) stopStart(id string) {
 		chromedp.WaitVisible(chromedp.CSS(`#action-start:enabled`)),
 		chromedp.Click(chromedp.CSS(`#action-start`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
+}
+
+// dark switches the browser to prefers-color-scheme: dark and checks the
+// page follows (its background goes dark), with a screenshot and axe.
+func (u *webUI) dark() {
+	light := u.eval(`getComputedStyle(document.body).backgroundColor`)
+	scheme := func(v string) {
+		if _, err := chromedp.Call(u.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			u.t.Fatalf("emulate %s: %v", v, err)
+		}
+	}
+	scheme("dark")
+	dark := u.eval(`getComputedStyle(document.body).backgroundColor`)
+	if dark == light || dark != "rgb(11, 15, 20)" {
+		u.t.Errorf("dark mode background %s (light %s)", dark, light)
+	}
+	u.axe("sandboxes (dark)")
+	u.shot("sandboxes-dark")
+	scheme("light")
 }
 
 // rawAs sends GET path with key.
