@@ -310,6 +310,17 @@ func (u *webUI) networkPolicy() string {
 	}
 	u.axe("network tab")
 	u.shot("network")
+	// This runner enforces no policies (no iptables here), so the sandbox
+	// is in error and the API refuses a change: the page shows why.
+	u.step("change the policy from the page",
+		chromedp.SetValue(chromedp.CSS(`#edit-mode`), "internet"),
+		chromedp.SetValue(chromedp.CSS(`#edit-allow`), "203.0.113.0/24"),
+		chromedp.Click(chromedp.CSS(`#policy-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
+	if msg := u.eval(`document.querySelector('#errors .error-text').textContent`); !strings.Contains(msg, "network policy") {
+		u.t.Errorf("changing the policy of a sandbox in error shows %q", msg)
+	}
+	u.step("dismiss the error", chromedp.Click(chromedp.CSS(`#errors .error button`)), chromedp.WaitNotPresent(chromedp.CSS(`#errors .error`)))
 	var sb struct {
 		NetworkPolicy struct {
 			Mode  string

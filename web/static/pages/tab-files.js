@@ -15,9 +15,12 @@ export function render(panel, sb) {
   const list = h('div', { id: 'files-list' });
   const viewer = h('div', { id: 'files-viewer' });
   const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'files-upload', multiple: true }));
+  let seq = 0; // a slow answer for a directory left since must not win
   const load = () => run(async () => {
+    const mine = ++seq;
     const dir = pathIn.value.replace(/\/+$/, '') || '/';
     const res = await call('GET', `${base}/list?path=${encodeURIComponent(dir)}`);
+    if (mine !== seq) return;
     const up = dir === '/' ? null : dir.replace(/\/[^/]*$/, '') || '/';
     const rows = (res.entries || []).sort((/** @type {any} */ a, /** @type {any} */ b) => (a.type === 'dir' ? 0 : 1) - (b.type === 'dir' ? 0 : 1) || a.name.localeCompare(b.name))
       .map((/** @type {any} */ e) => fileRow(e));
