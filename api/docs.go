@@ -33,7 +33,7 @@ code{font-size:14px;background:#f0f0f0;padding:0 .2em;border-radius:3px}.d{color
 
 type docsOp struct {
 	Method, Path, Summary, Auth string
-	Description             template.HTML
+	Description                 template.HTML
 }
 
 type docsGroup struct {
