@@ -2,8 +2,9 @@
 // CSS and ES modules (xterm.js vendored under static/vendor), embedded in
 // the binary and served by the API server under /ui/.
 //
-// The files are public; the page keeps the user's API key in
-// sessionStorage and sends it with every API call it makes.
+// The files are public; the API calls the page makes are authenticated by
+// the web session's HttpOnly cookie (api/websession.go), never by a token
+// the scripts hold. web/README.md says how the UI is built and why.
 package web
 
 import (
