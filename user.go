@@ -26,9 +26,10 @@ func (u *User) Disabled() bool { return u.DisabledAt != nil || u.Deleting }
 
 // UserUpdate changes some fields of a user; nil fields stay as they are.
 type UserUpdate struct {
-	DisabledAt **time.Time
-	Deleting   *bool
-	Quota      *QuotaOverride
+	DisabledAt   **time.Time
+	Deleting     *bool
+	Quota        *QuotaOverride
+	PasswordHash *string // a new password (argon2id PHC string; "" disables password login)
 }
 
 // APIKey is a bearer credential of one user. Only the hash of the secret is

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
 	"time"
@@ -41,7 +42,8 @@ type Me struct {
 
 // UpdateUserRequest changes a user.
 type UpdateUserRequest struct {
-	Quota *QuotaOverride `json:"quota,omitempty" doc:"Changes to the user's quota."`
+	Quota    *QuotaOverride `json:"quota,omitempty" doc:"Changes to the user's quota."`
+	Password string         `json:"password,omitempty" maxLength:"1024" doc:"A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working."`
 }
 
 type (
@@ -75,7 +77,7 @@ func registerAccounts(api huma.API, s *Server) {
 		return s.userOut(ctx, in.ID)
 	})
 
-	op = s.operation(adminOnly, http.MethodPatch, "/users/{id}", "update-user", "users", "Change a user's quota", http.StatusNotFound)
+	op = s.operation(adminOnly, http.MethodPatch, "/users/{id}", "update-user", "users", "Change a user's quota or password", http.StatusNotFound)
 	register(api, s, describe(op, "Overrides the server's quota for one user, field by field (-1 drops a field's override)."), s.updateUser)
 
 	op = s.operation(adminOnly, http.MethodPost, "/users/{id}/disable", "disable-user", "users", "Disable a user", http.StatusNotFound, http.StatusConflict)
@@ -127,6 +129,11 @@ func (s *Server) updateUser(ctx context.Context, in *updateUserInput) (*userOutp
 	if err != nil {
 		return nil, err
 	}
+	if in.Body.Password != "" {
+		if u, err = s.resetPassword(ctx, in.ID, in.Body.Password); err != nil {
+			return nil, err
+		}
+	}
 	if in.Body.Quota == nil {
 		return &userOutput{Body: newUser(u)}, nil
 	}
@@ -139,6 +146,26 @@ func (s *Server) updateUser(ctx context.Context, in *updateUserInput) (*userOutp
 	}
 	logger(ctx).Info("user quota changed", "user_id", u.ID, "quota", s.ctl.Quota(u).String())
 	return &userOutput{Body: newUser(u)}, nil
+}
+
+// resetPassword sets user id's password.
+func (s *Server) resetPassword(ctx context.Context, id, password string) (*codepod.User, error) {
+	if len(password) < 8 {
+		return nil, codepod.Errorf(codepod.EINVALID, "password must be at least 8 characters")
+	}
+	release, err := s.hashing.enter(ctx) // the same gate as logins: hashing takes 19 MiB
+	if errors.Is(err, errHashBusy) {
+		return nil, tooMany(time.Second, "the server is hashing as many passwords as it may at once")
+	} else if err != nil {
+		return nil, err
+	}
+	phc := hashPassword(password)
+	release()
+	u, err := s.st.UpdateUser(ctx, id, codepod.UserUpdate{PasswordHash: &phc})
+	if err == nil {
+		logger(ctx).Info("user password reset", "user_id", id)
+	}
+	return u, err
 }
 
 // apply returns cur changed by o: -1 drops a field's override.

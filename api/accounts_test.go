@@ -141,3 +141,20 @@ func TestDeleteUserOverHTTP(t *testing.T) {
 	wantProblem(t, e.do("GET", "/api/v1/me", ada, nil), http.StatusUnauthorized)
 	wantProblem(t, e.do("GET", "/api/v1/users/"+id, e.adminKey, nil), http.StatusNotFound)
 }
+
+// TestResetPassword: an admin sets a new password with PATCH /users/{id};
+// the old one stops working, the new one works, a short one is refused.
+func TestResetPassword(t *testing.T) {
+	e := newEnv(t)
+	e.newUser("reset@example.com", false)
+	var u struct{ ID string }
+	for _, it := range e.do("GET", "/api/v1/users?limit=100", e.adminKey, nil).want(t, http.StatusOK).JSON["items"].([]any) {
+		if m := it.(map[string]any); m["email"] == "reset@example.com" {
+			u.ID = m["id"].(string)
+		}
+	}
+	wantProblem(t, e.do("PATCH", "/api/v1/users/"+u.ID, e.adminKey, map[string]any{"password": "short"}), http.StatusUnprocessableEntity)
+	e.do("PATCH", "/api/v1/users/"+u.ID, e.adminKey, map[string]any{"password": "a brand new password"}).want(t, http.StatusOK)
+	wantProblem(t, e.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "reset@example.com", "password": "correct horse battery"}), http.StatusUnauthorized)
+	e.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "reset@example.com", "password": "a brand new password"}).want(t, http.StatusOK)
+}

@@ -61,6 +61,9 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			tok = ctx.Query("access_token")
 			ok = tok != ""
 		}
+		if !ok && schemeOf(op) == schemeAPIKey {
+			tok, ok = sessionToken(ctx) // the web UI's cookie; csrfGuard checked the request
+		}
 		if !ok {
 			huma.WriteErr(api, ctx, http.StatusUnauthorized, missingCredential(op))
 			return

@@ -43,31 +43,41 @@ func registerAuth(api huma.API, s *Server) {
 }
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
-	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "wrong email or password")
-	done, err := s.admitLogin(ctx, in.Body.Email)
+	u, err := s.checkLogin(ctx, in.Body.Email, in.Body.Password)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.st.UserByEmail(ctx, in.Body.Email)
-	switch {
-	case codepod.ErrorCode(err) == codepod.ENOTFOUND || (err == nil && u.PasswordHash == ""):
-		checkPassword(dummyPHC(), in.Body.Password) // same time as a real check
-		done(false)
-		return nil, bad
-	case err != nil:
-		done(true)
-		return nil, err
-	case !checkPassword(u.PasswordHash, in.Body.Password):
-		done(false)
-		return nil, bad
-	case u.Disabled():
-		return nil, disabled() // no key for an account that cannot use it
-	}
-	done(true)
 	exp := s.now().Add(loginTTL)
 	k, err := s.createAPIKey(ctx, u.ID, "login", &exp)
 	if err != nil {
 		return nil, err
 	}
 	return &loginOutput{Body: LoginResult{Token: k.Key, ExpiresAt: exp, User: newUser(u)}}, nil
+}
+
+// checkLogin returns the enabled user whose email and password these are,
+// within the login rate limits (login and the web UI's sign-in share them).
+func (s *Server) checkLogin(ctx context.Context, email, password string) (*codepod.User, error) {
+	bad := codepod.Errorf(codepod.EUNAUTHORIZED, "wrong email or password")
+	done, err := s.admitLogin(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.st.UserByEmail(ctx, email)
+	switch {
+	case codepod.ErrorCode(err) == codepod.ENOTFOUND || (err == nil && u.PasswordHash == ""):
+		checkPassword(dummyPHC(), password) // same time as a real check
+		done(false)
+		return nil, bad
+	case err != nil:
+		done(true)
+		return nil, err
+	case !checkPassword(u.PasswordHash, password):
+		done(false)
+		return nil, bad
+	case u.Disabled():
+		return nil, disabled() // no key for an account that cannot use it
+	}
+	done(true)
+	return u, nil
 }

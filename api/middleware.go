@@ -25,6 +25,7 @@ type reqInfo struct {
 	runnerID string
 	remote   string // the client's address, for rate limits
 	base     string // scheme://host the client called, for links (preview URLs)
+	tls      bool   // the request came over TLS (the session cookie is Secure)
 }
 
 type reqInfoKey struct{}
@@ -59,7 +60,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		ri := &reqInfo{id: id, log: s.log.With("request_id", id), rc: http.NewResponseController(sw), remote: r.RemoteAddr,
-			base: requestBase(r)}
+			base: requestBase(r), tls: r.TLS != nil}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {

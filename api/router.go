@@ -16,6 +16,7 @@ func (s *Server) newRouter() chi.Router {
 	mux := chi.NewMux()
 	mux.Use(s.instrument)
 	mux.Use(s.previewOriginOnly)
+	mux.Use(s.csrfGuard) // the web UI's cookie session (csrf.go)
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound,
 			"no route for "+r.Method+" "+r.URL.Path+"; see /openapi.yaml for the API's paths")
@@ -39,6 +40,7 @@ func (s *Server) newRouter() chi.Router {
 	ui := web.Handler()
 	mux.Get("/", ui.ServeHTTP)
 	mux.Get("/ui", ui.ServeHTTP)
+	mux.Get("/favicon.ico", ui.ServeHTTP)
 	mux.Get("/ui/*", ui.ServeHTTP)
 	return mux
 }

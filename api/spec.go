@@ -58,6 +58,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 
 	registerHealth(api, s)
 	registerAuth(api, s)
+	registerWebSession(api, s)
 	registerUsers(api, s)
 	registerAPIKeys(api, s)
 	registerSSHKeys(api, s)
@@ -66,6 +67,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerRunners(api, s)
 	registerSandboxes(api, s)
 	registerBlobs(api, s)
+	registerEvents(api, s)
 	registerSSHTokens(api, s)
 	registerExec(api, s)
 	registerProcesses(api, s)

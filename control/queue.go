@@ -40,6 +40,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx codepod.Store, out *outbo
 	if out.webhooks {
 		s.wakeWebhooks()
 	}
+	if len(out.sandboxes) > 0 {
+		s.hub.Notify(sandboxesKey)
+	}
 	return nil
 }
 
@@ -95,7 +98,7 @@ func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
 		NetworkPolicy: wirePolicy(sb.Spec.NetworkPolicy, sb.Version),
 		Devcontainer:  wireDevcontainer(sb.Spec.Devcontainer),
-		Build: wireBuild(sb.Spec.Build), Workspace: wireWorkspace(sb.Spec.Workspace),
+		Build:         wireBuild(sb.Spec.Build), Workspace: wireWorkspace(sb.Spec.Workspace),
 	}
 }
 

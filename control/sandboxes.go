@@ -76,6 +76,7 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		if err := s.sandboxEvent(ctx, tx, out, sb, codepod.EventSandboxCreated); err != nil {
 			return err
 		}
+		out.sandboxes = append(out.sandboxes, sb.ID)
 		if r == nil {
 			return nil
 		}

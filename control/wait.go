@@ -13,6 +13,17 @@ import (
 // replica.
 func sandboxKey(id string) string { return "sandbox/" + id }
 
+// sandboxesKey is the Hub key woken after any sandbox changed (created,
+// moved on, deleted): the live feeds of sandbox lists wait on it.
+const sandboxesKey = "sandboxes"
+
+// SandboxesChanged returns a channel closed by the next change of any
+// sandbox, on any replica (through store.Hub). Take it before reading the
+// sandboxes, as WaitSandbox does, so a change between the read and the
+// wait is not missed. Like every Hub wake-up it only cuts latency: a
+// reader that must not miss anything also re-reads now and then.
+func (s *Service) SandboxesChanged() <-chan struct{} { return s.hub.Wait(sandboxesKey) }
+
 // Settled reports whether a sandbox that was created or started has stopped
 // moving: it runs, or it reached a status that is not on the way to running
 // (error, lost, stopped, deleting, deleted).

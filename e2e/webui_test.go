@@ -1,19 +1,37 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
+	_ "embed"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
+	"github.com/codepod-dev/codepod/api"
 	"github.com/codepod-dev/codepod/internal/testenv"
 )
+
+// axeSource is axe-core (npm axe-core 4.14.1, MPL-2.0, testdata/axe.LICENSE),
+// injected into the page by the test only: the UI does not ship it.
+//
+//go:embed testdata/axe.min.js
+var axeSource string
 
 // newBrowser starts a headless Chromium with a fresh profile (skipping or
 // failing without it, as testenv decides) and returns a tab's context that
@@ -26,7 +44,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
+		chromedp.WindowSize(1280, 860),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(acancel)
@@ -47,128 +65,570 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestWebUI signs in to the web UI in a real browser, finds a running
-// sandbox, runs a command in its terminal and deletes it.
+// webUI is one browser session against the shared cluster, reached
+// through a proxy the test can "restart" (drop every connection and stop
+// listening for a moment, as a server restart looks to the browser).
+type webUI struct {
+	t     *testing.T
+	c     *cluster
+	proxy *restartProxy
+	ctx   context.Context
+	shots string
+}
+
+// TestWebUI drives the web UI in headless Chromium: password sign-in (and a
+// wrong password), create from the form (a validation error shown next to
+// its field and kept), the live list, the detail page (SSH line, files,
+// terminal with resize and reconnect), network policy, API keys, runners,
+// a second user's view, the 390 px layout and axe-core on every main page.
 func TestWebUI(t *testing.T) {
 	c := sharedCluster(t)
 	start := time.Now()
-	bctx := newBrowser(t)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var sb sandbox
-	if err := c.call(ctx, "POST", "/api/v1/sandboxes", map[string]any{"name": "ui-box", "image": "codepod/tiny:latest", "memory": "64m"}, &sb, http.StatusCreated); err != nil {
+	for _, u := range []map[string]any{
+		{"email": "ada@example.com", "name": "Ada", "password": "correct horse battery", "admin": true},
+		{"email": "bob@example.com", "name": "Bob", "password": "battery staple horse"},
+	} {
+		if err := c.call(ctx, "POST", "/api/v1/users", u, nil, http.StatusCreated); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bob struct{ Token string }
+	if err := c.call(ctx, "POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": "battery staple horse"}, &bob, http.StatusOK); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.raw(context.Background(), "DELETE", "/api/v1/sandboxes/"+sb.ID, nil, "") })
+	shots := os.Getenv("CODEPOD_WEBUI_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	bctx, bcancel := context.WithTimeout(newBrowser(t), 4*time.Minute)
+	defer bcancel()
+	ui := &webUI{t: t, c: c, proxy: startProxy(t, c.URL), ctx: bctx, shots: shots}
+	var ids []string
+	t.Cleanup(func() {
+		for _, id := range ids {
+			c.raw(context.Background(), "DELETE", "/api/v1/sandboxes/"+id, nil, "")
+		}
+	})
 
-	tctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
-	defer tcancel()
-	row := `#sandboxes tr[data-name="ui-box"]`
-	step(t, tctx, "sign in",
-		chromedp.Navigate(c.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#key`)),
-		chromedp.SendKeys(chromedp.CSS(`#key`), c.AdminKey),
-		chromedp.Click(chromedp.CSS(`#signin button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#signout`)),
-	)
-	if loc, err := chromedp.Run(tctx, chromedp.Location()); err != nil || loc != c.URL+"/ui/" {
-		t.Errorf("/ led to %q (%v), want %s/ui/", loc, err, c.URL)
-	}
-	step(t, tctx, "see the sandbox running",
-		chromedp.WaitVisible(chromedp.CSS(row+`[data-status="running"] button.open:enabled`)))
-	step(t, tctx, "open its terminal",
-		chromedp.Click(chromedp.CSS(row+` button.open`)),
-		chromedp.WaitVisible(chromedp.CSS(`#terminal .xterm-rows`)),
-		discard(chromedp.Poll[bool](`document.querySelector('#terminal-status').textContent === 'connected'`)),
-		chromedp.Click(chromedp.CSS(`#terminal .xterm-screen`)),
-	)
-	// Text as the browser's input method commits it (CDP's synthetic key
-	// events reach xterm.js twice, as keypress and as input), then Enter.
-	if _, err := chromedp.Call(tctx, input.InsertText, input.InsertTextParams{Text: "echo $((6*7))"}); err != nil {
-		t.Fatalf("type: %v", err)
-	}
-	step(t, tctx, "press Enter", chromedp.KeyEvent("\r"))
-	waitTerminalLine(t, tctx, "42")
-	step(t, tctx, "delete it",
-		chromedp.Click(chromedp.CSS(row+` button.delete`)),
-		chromedp.WaitNotPresent(chromedp.CSS(row)),
-	)
-	if msg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector('#error-text').textContent`)); err != nil || msg != "" {
-		t.Errorf("the page shows an error: %q (%v)", msg, err)
-	}
-	checkErrorBanner(t, tctx)
-	if status, _, _ := c.raw(ctx, "GET", "/api/v1/sandboxes/"+sb.ID, nil, ""); status != http.StatusNotFound {
-		t.Errorf("after the UI deleted it, GET answers %d, want 404", status)
-	}
-	t.Logf("web UI test took %s", time.Since(start).Round(time.Millisecond))
+	ui.signIn()
+	id := ui.createFromForm()
+	ids = append(ids, id)
+	ui.detail(id)
+	ui.files(id)
+	ui.terminal(id)
+	ui.reconnect()
+	ids = append(ids, ui.networkPolicy())
+	ui.keys()
+	ui.runners()
+	ui.users()
+	ui.narrow(id)
+	ui.crossSite(id)
+	ui.stopStart(id)
+	ui.secondUser(bob.Token, id)
+	t.Logf("web UI test took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 
-// checkErrorBanner makes the UI fail a create (memory 12zb), and checks
-// that the error banner survives two list refreshes (it used to vanish
-// within a second), goes when dismissed, and goes when the action is
-// retried.
-func checkErrorBanner(t *testing.T, ctx context.Context) {
-	t.Helper()
-	failCreate := []chromedp.Action[chromedp.Void]{
-		chromedp.SetValue(chromedp.CSS(`#create input[name=name]`), "ui-bad"),
-		chromedp.SetValue(chromedp.CSS(`#create input[name=memory]`), "12zb"),
+func (u *webUI) signIn() {
+	u.step("open the sign-in page",
+		chromedp.Navigate(u.proxy.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	u.axe("sign-in")
+	u.shot("signin")
+	u.step("a wrong password is refused",
+		chromedp.SendKeys(chromedp.CSS(`#email`), "ada@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "wrong password"),
+		chromedp.Click(chromedp.CSS(`#signin-password button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#signin-password .form-error`)))
+	if msg := u.eval(`document.querySelector('#signin-password .form-error').textContent`); !strings.Contains(msg, "wrong email or password") {
+		u.t.Errorf("a wrong password shows %q", msg)
+	}
+	u.step("sign in with the password",
+		chromedp.SetValue(chromedp.CSS(`#password`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`#signin-password button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#nav-sandboxes`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state=live]`)))
+	if leak := u.eval(`JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`); strings.Contains(leak, "cpk_") || strings.Contains(leak, "codepod_session") {
+		u.t.Errorf("a credential is visible to scripts: %s", leak)
+	}
+	u.axe("sandboxes (empty)")
+}
+
+// createFromForm fails a create (a name too long: the API's errors[] puts
+// it next to the field), fixes it, and watches the list reach running.
+func (u *webUI) createFromForm() string {
+	long := strings.Repeat("x", 70)
+	u.step("open the form", chromedp.Click(chromedp.CSS(`#new-sandbox`)), chromedp.WaitVisible(chromedp.CSS(`#create`)))
+	u.axe("create form")
+	u.step("a validation error shows next to the field",
+		chromedp.SetValue(chromedp.CSS(`#f-name`), long),
+		chromedp.SetValue(chromedp.CSS(`#f-image`), "codepod/tiny:latest"),
+		chromedp.SetValue(chromedp.CSS(`#f-memory`), "64m"),
+		chromedp.SetValue(chromedp.CSS(`#f-labels`), "team=web"),
 		chromedp.Click(chromedp.CSS(`#create button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#error`)),
+		chromedp.WaitVisible(chromedp.CSS(`#err-name`)))
+	u.shot("create-error")
+	if got := u.eval(`document.querySelector('#f-name').getAttribute('aria-describedby') + '|' + document.querySelector('#f-name').value + '|' + document.querySelector('#f-memory').value`); got != "err-name|"+long+"|64m" {
+		u.t.Errorf("after the error the form holds %q; want the error tied to the field and the values kept", got)
 	}
-	step(t, ctx, "fail a create", failCreate...)
-	msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#error-text').textContent`))
-	if err != nil || !strings.Contains(msg, "memory") {
-		t.Fatalf("the banner says %q (%v); want the server's message about memory", msg, err)
+	if msg := u.eval(`document.querySelector('#err-name').textContent`); !strings.Contains(msg, "63") {
+		u.t.Errorf("the name's error says %q; want the API's message about its length", msg)
 	}
-	refreshes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.refreshes)`))
+	u.step("the error is still there a moment later", chromedp.WaitVisible(chromedp.CSS(`#err-name`)))
+	u.step("create it",
+		chromedp.SetValue(chromedp.CSS(`#f-name`), "ui-main"),
+		chromedp.Click(chromedp.CSS(`#create button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sb-name`)))
+	id := strings.TrimPrefix(strings.SplitN(u.eval(`location.hash`), "/", 4)[2], "")
+	u.eval(`window.__noReload = 1`)
+	u.step("the list shows it running without a reload",
+		chromedp.Click(chromedp.CSS(`#nav-sandboxes`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"][data-status="running"]`)))
+	if u.eval(`String(window.__noReload)`) != "1" {
+		u.t.Error("the page reloaded")
+	}
+	u.step("/ focuses the search", chromedp.KeyEvent("/"))
+	if f := u.eval(`document.activeElement.id`); f != "search" {
+		u.t.Errorf("after /, the focus is on %q, want the search box", f)
+	}
+	u.step("search by name",
+		chromedp.SendKeys(chromedp.CSS(`#search`), "nomatch"),
+		chromedp.WaitVisible(chromedp.CSS(`#empty`)))
+	u.eval(`(s => { s.value = ''; s.dispatchEvent(new Event('input')); })(document.querySelector('#search'))`)
+	u.step("clear the search", chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"]`)))
+	u.axe("sandboxes")
+	u.shot("sandboxes")
+	u.dark()
+	return id
+}
+
+func (u *webUI) detail(id string) {
+	u.step("open the detail page",
+		chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-main"] th a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ssh-line`)),
+		discard(chromedp.Poll[bool](`document.querySelector('#fingerprint').textContent.startsWith('SHA256:')`)))
+	if got := u.eval(`document.querySelector('#ssh-line').textContent + '|' + document.querySelector('#ssh-config').textContent`); got != "ssh codepod-ui-main|codepod ssh-config ui-main >> ~/.ssh/config" {
+		u.t.Errorf("the SSH lines read %q", got)
+	}
+	u.axe("sandbox overview")
+	u.shot("sandbox")
+	u.step("activity", chromedp.Click(chromedp.CSS(`#tab-activity`)), chromedp.WaitVisible(chromedp.CSS(`#activity li`)))
+}
+
+func (u *webUI) files(id string) {
+	data := make([]byte, 48<<10)
+	for i := range data {
+		data[i] = byte(rand.IntN(256))
+	}
+	local := filepath.Join(u.t.TempDir(), "up.bin")
+	if err := os.WriteFile(local, data, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	u.step("upload a file",
+		chromedp.Click(chromedp.CSS(`#tab-files`)),
+		chromedp.WaitVisible(chromedp.CSS(`#files-path`)),
+		chromedp.SetValue(chromedp.CSS(`#files-path`), "/tmp"),
+		chromedp.Click(chromedp.CSS(`#panel-files form button[type=submit]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#files-upload`), []string{local}),
+		chromedp.WaitVisible(chromedp.CSS(`#files tr[data-path="/tmp/up.bin"] a.download`)))
+	u.shot("files")
+	got, err := chromedp.Run(u.ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#files tr[data-path="/tmp/up.bin"] a.download').href)
+		.then(r => r.arrayBuffer()).then(b => { let s = ''; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatal(err)
+		u.t.Fatalf("download: %v", err)
 	}
-	step(t, ctx, "wait for two list refreshes",
-		discard(chromedp.Poll[bool](fmt.Sprintf(`Number(document.body.dataset.refreshes) >= %d`, refreshes+2))))
-	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('#error').hidden && document.querySelector('#error-text').textContent !== ''`)); err != nil || !shown {
-		t.Fatalf("the error banner did not survive the list refresh (%v)", err)
+	if back, _ := base64.StdEncoding.DecodeString(got); !bytes.Equal(back, data) {
+		u.t.Errorf("the download (%d bytes) differs from the upload (%d bytes)", len(back), len(data))
 	}
-	step(t, ctx, "dismiss it",
-		chromedp.Click(chromedp.CSS(`#error-dismiss`)),
-		chromedp.WaitNotVisible(chromedp.CSS(`#error`)))
-	step(t, ctx, "fail again", failCreate...)
-	step(t, ctx, "retry with a good memory clears it",
-		chromedp.SetValue(chromedp.CSS(`#create input[name=memory]`), "64m"),
-		chromedp.SetValue(chromedp.CSS(`#create input[name=image]`), "codepod/tiny:latest"),
+	if st, err := chromedp.Run(u.ctx, chromedp.Evaluate[string](`fetch('/api/v1/sandboxes/`+id+`/files?path=/tmp/x.txt', {method: 'PUT', headers: {'X-CSRF-Token': 'forged'}, body: 'x'}).then(r => String(r.status))`, chromedp.EvalAwaitPromise)); err != nil || st != "403" {
+		u.t.Errorf("a write with a wrong CSRF token got %s (%v), want 403", st, err)
+	}
+	u.step("delete the upload",
+		chromedp.Click(chromedp.CSS(`#files tr[data-path="/tmp/up.bin"] button.delete`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#files tr[data-path="/tmp/up.bin"]`)))
+}
+
+func (u *webUI) terminal(id string) {
+	u.step("open the terminal",
+		chromedp.Click(chromedp.CSS(`#tab-terminal`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal .xterm-rows`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
+	u.typeLine("echo hello-from-browser")
+	u.waitLine("hello-from-browser")
+	u.typeLine("stty size")
+	before := u.waitMatch(func(l string) bool { return sttySize(l) })
+	u.step("resize the window",
+		chromedp.EmulateViewport(900, 560),
+		discard(chromedp.Poll[bool](`true`)))
+	u.typeLine("clear; stty size")
+	after := u.waitMatch(func(l string) bool { return sttySize(l) && l != before })
+	u.t.Logf("stty size %q → %q after the resize", before, after)
+	u.step("full screen", chromedp.EmulateViewport(1280, 860), chromedp.Click(chromedp.CSS(`#terminal-full`)),
+		chromedp.WaitVisible(chromedp.CSS(`#term-wrap.fullscreen`)))
+	u.shot("terminal-fullscreen")
+	u.step("leave full screen", chromedp.Click(chromedp.CSS(`#terminal-full`)), chromedp.WaitNotPresent(chromedp.CSS(`#term-wrap.fullscreen`)))
+	u.shot("terminal")
+}
+
+// reconnect restarts the proxy in front of the server: the terminal says
+// it dropped, retries by itself and works again, and the live list comes
+// back.
+func (u *webUI) reconnect() {
+	before := u.eval(`document.querySelector('#terminal-status').dataset.connects`)
+	u.proxy.restart()
+	u.step("the terminal reconnects by itself",
+		discard(chromedp.Poll[bool](`document.querySelector('#terminal-status').dataset.connects !== '`+before+`'`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
+	if d := u.eval(`document.querySelector('#terminal .xterm-rows').textContent`); !strings.Contains(d, "disconnected") {
+		u.t.Errorf("the terminal did not say it was disconnected")
+	}
+	u.step("click into the terminal", chromedp.Click(chromedp.CSS(`#terminal .xterm-screen`)))
+	u.typeLine("echo back-$((40+2))")
+	u.waitLine("back-42")
+}
+
+func (u *webUI) networkPolicy() string {
+	u.step("create with a network policy",
+		chromedp.Navigate(u.proxy.URL+"/ui/#/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#create`)),
+		chromedp.SetValue(chromedp.CSS(`#f-name`), "ui-policy"),
+		chromedp.SetValue(chromedp.CSS(`#f-image`), "codepod/tiny:latest"),
+		chromedp.SetValue(chromedp.CSS(`#f-memory`), "64m"),
+		chromedp.SetValue(chromedp.CSS(`#f-policy_mode`), "allow"),
+		chromedp.SetValue(chromedp.CSS(`#f-allow`), "203.0.113.0/24\napi.example.com"),
+		chromedp.SetValue(chromedp.CSS(`#f-deny`), "198.51.100.7"),
 		chromedp.Click(chromedp.CSS(`#create button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"]`)),
-		chromedp.WaitNotVisible(chromedp.CSS(`#error`)),
-		chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"] button.delete`)),
-		chromedp.WaitNotPresent(chromedp.CSS(`#sandboxes tr[data-name="ui-bad"]`)),
-	)
+		chromedp.WaitVisible(chromedp.CSS(`#sb-name`)))
+	id := strings.SplitN(u.eval(`location.hash`), "/", 4)[2]
+	u.step("the detail page shows the policy",
+		chromedp.Click(chromedp.CSS(`#tab-network`)),
+		chromedp.WaitVisible(chromedp.CSS(`#policy-mode`)))
+	if got := u.eval(`['#policy-mode', '#policy-allow', '#policy-deny'].map(s => document.querySelector(s).textContent).join('|')`); got != "allow|203.0.113.0/24api.example.com|198.51.100.7" {
+		u.t.Errorf("the network tab shows %q", got)
+	}
+	u.axe("network tab")
+	u.shot("network")
+	// This runner enforces no policies (no iptables here), so the sandbox
+	// is in error and the API refuses a change: the page shows why.
+	u.step("change the policy from the page",
+		chromedp.SetValue(chromedp.CSS(`#edit-mode`), "internet"),
+		chromedp.SetValue(chromedp.CSS(`#edit-allow`), "203.0.113.0/24"),
+		chromedp.Click(chromedp.CSS(`#policy-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
+	if msg := u.eval(`document.querySelector('#errors .error-text').textContent`); !strings.Contains(msg, "network policy") {
+		u.t.Errorf("changing the policy of a sandbox in error shows %q", msg)
+	}
+	u.step("dismiss the error", chromedp.Click(chromedp.CSS(`#errors .error button`)), chromedp.WaitNotPresent(chromedp.CSS(`#errors .error`)))
+	var sb struct {
+		NetworkPolicy struct {
+			Mode  string
+			Allow []string
+		} `json:"network_policy"`
+	}
+	if err := u.c.call(u.ctx, "GET", "/api/v1/sandboxes/"+id, nil, &sb, http.StatusOK); err != nil || sb.NetworkPolicy.Mode != "allow" || len(sb.NetworkPolicy.Allow) != 2 {
+		u.t.Errorf("the API shows policy %+v (%v)", sb.NetworkPolicy, err)
+	}
+	return id
+}
+
+func (u *webUI) keys() {
+	u.step("create a key",
+		chromedp.Click(chromedp.CSS(`#nav-keys`)),
+		chromedp.WaitVisible(chromedp.CSS(`#key-name`)),
+		chromedp.SendKeys(chromedp.CSS(`#key-name`), "ui-key"),
+		chromedp.Click(chromedp.CSS(`#create-key button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-key-value`)),
+		chromedp.WaitVisible(chromedp.CSS(`#keys tr[data-name="ui-key"]`)))
+	key := u.eval(`document.querySelector('#new-key-value').textContent`)
+	u.axe("keys")
+	u.shot("keys")
+	if st, _, _ := u.rawAs(key, "/api/v1/me"); st != http.StatusOK {
+		u.t.Errorf("the new key gets %d from /me", st)
+	}
+	u.step("revoke it",
+		chromedp.Click(chromedp.CSS(`#keys tr[data-name="ui-key"] button.revoke`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#keys tr[data-name="ui-key"]`)))
+	if st, _, _ := u.rawAs(key, "/api/v1/me"); st != http.StatusUnauthorized {
+		u.t.Errorf("the revoked key gets %d from /me, want 401", st)
+	}
+}
+
+func (u *webUI) runners() {
+	u.step("the runner with its capacity",
+		chromedp.Click(chromedp.CSS(`#nav-runners`)),
+		chromedp.WaitVisible(chromedp.CSS(`#runners td.cap-sandboxes`)))
+	if got := u.eval(`document.querySelector('#runners td.cap-sandboxes').textContent + '|' + document.querySelector('#runners td.cap-memory').textContent`); !strings.Contains(got, " / ") {
+		u.t.Errorf("the runner's capacity reads %q", got)
+	}
+	u.axe("runners")
+	u.shot("runners")
+}
+
+func (u *webUI) users() {
+	u.step("users", chromedp.Click(chromedp.CSS(`#nav-users`)), chromedp.WaitVisible(chromedp.CSS(`#users tr[data-email="bob@example.com"]`)))
+	u.axe("users")
+	u.shot("users")
+	bobID := u.eval(`Array.from(document.querySelectorAll('#reset-user option')).find(o => o.textContent === 'bob@example.com').value`)
+	u.step("reset bob's password",
+		chromedp.SetValue(chromedp.CSS(`#reset-user`), bobID),
+		chromedp.SendKeys(chromedp.CSS(`#reset-password input[name=password]`), "a new password for bob"),
+		chromedp.Click(chromedp.CSS(`#reset-password button[type=submit]`)),
+		discard(chromedp.Poll[bool](`document.querySelector('#reset-done').textContent !== ''`)))
+	if err := u.c.call(u.ctx, "POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": "a new password for bob"}, nil, http.StatusOK); err != nil {
+		u.t.Errorf("bob's new password: %v", err)
+	}
+}
+
+// narrow checks the 390 px layout of the main pages: no horizontal scroll.
+func (u *webUI) narrow(id string) {
+	for _, p := range []struct{ hash, ready string }{
+		{"#/sandboxes", `#sandboxes tr[data-name="ui-main"]`},
+		{"#/new", `#create`},
+		{"#/sandboxes/" + id + "/overview", `#ssh-line`},
+		{"#/sandboxes/" + id + "/terminal", `#terminal .xterm-rows`},
+		{"#/keys", `#keys`},
+		{"#/runners", `#runners`},
+	} {
+		u.step("390 px: "+p.hash, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
+			chromedp.Navigate(u.proxy.URL+"/ui/"+p.hash), chromedp.WaitVisible(chromedp.CSS(p.ready)))
+		if got := u.eval(`document.documentElement.scrollWidth + ' ' + innerWidth`); func() bool {
+			var sw, iw int
+			fmt.Sscan(got, &sw, &iw)
+			return sw > iw
+		}() {
+			wide := u.eval(`Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+				.slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')`)
+			u.t.Errorf("at 390 px %s scrolls sideways (scrollWidth innerWidth: %s): %s", p.hash, got, wide)
+		}
+		if p.hash == "#/sandboxes" {
+			u.shot("sandboxes-390")
+		}
+	}
+	u.step("back to a laptop", chromedp.EmulateViewport(1280, 860))
+}
+
+// secondUser signs out and in as bob with an API key: he sees none of
+// ada's sandboxes, and hers is a 404 to him.
+func (u *webUI) secondUser(key, adasID string) {
+	u.step("sign out",
+		chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes"),
+		chromedp.WaitVisible(chromedp.CSS(`#signout`)),
+		chromedp.Click(chromedp.CSS(`#signout`)),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	u.step("sign in as bob with his key",
+		chromedp.Click(chromedp.CSS(`details summary`)),
+		chromedp.SendKeys(chromedp.CSS(`#key`), key),
+		chromedp.Click(chromedp.CSS(`#signin button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state=live]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#empty`)))
+	if n := u.eval(`String(document.querySelectorAll('#sandboxes tr[data-id]').length) + document.querySelector('#who').textContent`); n != "0bob@example.com" {
+		u.t.Errorf("bob's list: %q; want none of ada's sandboxes", n)
+	}
+	u.step("ada's sandbox is not found", chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+adasID), chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
+	if msg := u.eval(`document.querySelector('#errors .error-text').textContent`); !strings.Contains(msg, "not") {
+		u.t.Errorf("ada's sandbox shows bob %q", msg)
+	}
+}
+
+// crossSite opens a web session from Go and plays a foreign site: its
+// form post and its WebSocket to the terminal are refused, while the same
+// WebSocket from the UI's own origin opens.
+func (u *webUI) crossSite(id string) {
+	body := strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery"}`)
+	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/auth/session", body)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := u.c.HTTP.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		u.t.Fatalf("open a session: %v %v", res, err)
+	}
+	res.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == api.SessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		u.t.Fatal("no session cookie")
+	}
+	form, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes", strings.NewReader("name=evil&image=codepod/tiny:latest"))
+	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	form.Header.Set("Origin", "http://evil.example")
+	form.Header.Set("Sec-Fetch-Site", "cross-site")
+	form.AddCookie(cookie)
+	if res, err := u.c.HTTP.Do(form); err != nil || res.StatusCode != http.StatusForbidden {
+		u.t.Errorf("a cross-site form post got %v (%v), want 403", res.Status, err)
+	} else {
+		res.Body.Close()
+	}
+	ws := "ws" + strings.TrimPrefix(u.c.URL, "http") + "/api/v1/sandboxes/" + id + "/pty"
+	dial := func(origin string) (*http.Response, error) {
+		h := http.Header{"Origin": {origin}, "Cookie": {cookie.String()}}
+		conn, res, err := websocket.Dial(u.ctx, ws, &websocket.DialOptions{HTTPHeader: h})
+		if err == nil {
+			conn.Close(websocket.StatusNormalClosure, "")
+		}
+		return res, err
+	}
+	if res, err := dial("http://evil.example"); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		u.t.Errorf("a cross-origin WebSocket to the terminal: %v %v, want 403", res, err)
+	}
+	if _, err := dial(u.c.URL); err != nil {
+		u.t.Errorf("a same-origin WebSocket to the terminal with the cookie: %v", err)
+	}
+}
+
+// stopStart stops the sandbox from its page (confirmed): the terminal says
+// it ended; starting it again reconnects the terminal.
+func (u *webUI) stopStart(id string) {
+	u.step("stop from the sandbox's page",
+		chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+id+"/terminal"),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)),
+		chromedp.Click(chromedp.CSS(`#action-stop`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=stopped]`)))
+	if msg := u.eval(`document.querySelector('#terminal-detail').textContent`); !strings.Contains(msg, "terminal ended") {
+		u.t.Errorf("after a stop the terminal says %q", msg)
+	}
+	u.step("start it again: the terminal reconnects",
+		chromedp.WaitVisible(chromedp.CSS(`#action-start:enabled`)),
+		chromedp.Click(chromedp.CSS(`#action-start`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
+}
+
+// dark switches the browser to prefers-color-scheme: dark and checks the
+// page follows (its background goes dark), with a screenshot and axe.
+func (u *webUI) dark() {
+	light := u.eval(`getComputedStyle(document.body).backgroundColor`)
+	scheme := func(v string) {
+		if _, err := chromedp.Call(u.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			u.t.Fatalf("emulate %s: %v", v, err)
+		}
+	}
+	scheme("dark")
+	dark := u.eval(`getComputedStyle(document.body).backgroundColor`)
+	if dark == light || dark != "rgb(11, 15, 20)" {
+		u.t.Errorf("dark mode background %s (light %s)", dark, light)
+	}
+	u.axe("sandboxes (dark)")
+	u.shot("sandboxes-dark")
+	scheme("light")
+}
+
+// rawAs sends GET path with key.
+func (u *webUI) rawAs(key, path string) (int, []byte, error) {
+	req, _ := http.NewRequestWithContext(u.ctx, "GET", u.c.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := u.c.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+// axe runs axe-core on the page and fails on serious or critical findings.
+func (u *webUI) axe(page string) {
+	u.t.Helper()
+	if u.eval(`typeof axe`) != "object" {
+		if _, err := chromedp.Run(u.ctx, chromedp.Evaluate[any](axeSource+";0")); err != nil {
+			u.t.Fatalf("inject axe-core: %v", err)
+		}
+	}
+	found, err := chromedp.Run(u.ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+		.filter(v => v.impact === 'serious' || v.impact === 'critical')
+		.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		u.t.Fatalf("axe on %s: %v", page, err)
+	}
+	for _, f := range found {
+		u.t.Errorf("axe-core on %s: %s", page, f)
+	}
+}
+
+// shot saves a screenshot of the viewport as <name>.png.
+func (u *webUI) shot(name string) {
+	u.t.Helper()
+	png, err := chromedp.Run(u.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		u.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(u.shots, name+".png"), png, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+func (u *webUI) eval(js string) string {
+	u.t.Helper()
+	v, err := chromedp.Run(u.ctx, chromedp.Evaluate[any](js))
+	if err != nil {
+		u.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+func (u *webUI) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	u.t.Helper()
+	start := time.Now()
+	step(u.t, u.ctx, what, actions...)
+	if d := time.Since(start); d > 2*time.Second {
+		u.t.Logf("%s took %s", what, d.Round(time.Millisecond))
+	}
+}
+
+// typeLine types text as the browser's input method commits it (CDP's
+// synthetic key events reach xterm.js twice), then Enter.
+func (u *webUI) typeLine(text string) {
+	u.t.Helper()
+	u.step("focus the terminal", chromedp.Click(chromedp.CSS(`#terminal .xterm-screen`)))
+	if _, err := chromedp.Call(u.ctx, input.InsertText, input.InsertTextParams{Text: text}); err != nil {
+		u.t.Fatalf("type: %v", err)
+	}
+	u.step("press Enter", chromedp.KeyEvent("\r"))
+}
+
+func (u *webUI) waitLine(want string) {
+	u.t.Helper()
+	u.waitMatch(func(l string) bool { return l == want })
+}
+
+// waitMatch waits for a terminal line that ok accepts and returns it.
+func (u *webUI) waitMatch(ok func(string) bool) string {
+	u.t.Helper()
+	for {
+		text := terminalText(u.ctx)
+		for _, l := range strings.Split(text, "\n") {
+			if l = strings.TrimSpace(l); ok(l) {
+				return l
+			}
+		}
+		select {
+		case <-u.ctx.Done():
+			u.t.Fatalf("the terminal never showed the line; it shows:\n%s", text)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// sttySize reports whether l reads like stty size's "ROWS COLS".
+func sttySize(l string) bool {
+	var r, c int
+	n, _ := fmt.Sscanf(l, "%d %d", &r, &c)
+	return n == 2 && r > 0 && c > 0 && fmt.Sprintf("%d %d", r, c) == l
 }
 
 // step runs actions, failing the test with the terminal's text on error.
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v\nterminal:\n%s", what, err, terminalText(ctx))
-	}
-}
-
-// waitTerminalLine waits until a line of the terminal, as the DOM shows it,
-// is want.
-func waitTerminalLine(t *testing.T, ctx context.Context, want string) {
-	t.Helper()
-	for {
-		text := terminalText(ctx)
-		for _, l := range strings.Split(text, "\n") {
-			if strings.TrimSpace(l) == want {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the terminal never showed a line %q; it shows:\n%s", want, text)
-		case <-time.After(100 * time.Millisecond):
-		}
+		errs, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('#errors .error-text, .field-error, .form-error')).map(e => e.textContent).join(' | ')`))
+		t.Fatalf("%s: %v\npage errors: %s\nterminal:\n%s", what, err, errs, terminalText(ctx))
 	}
 }
 
@@ -188,4 +648,90 @@ func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		_, err := a(ctx, t)
 		return err
 	})
+}
+
+// restartProxy forwards TCP connections to the server; restart drops them
+// all and stops listening for a moment, which is what a server restart
+// looks like from the browser.
+type restartProxy struct {
+	URL    string
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *restartProxy {
+	t.Helper()
+	p := &restartProxy{target: strings.TrimPrefix(target, "http://"), conns: map[net.Conn]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.URL = "http://" + p.addr
+	p.serve(ln)
+	t.Cleanup(func() { p.stop(); p.wg.Wait() })
+	return p
+}
+
+func (p *restartProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.pipe(c)
+		}
+	}()
+}
+
+func (p *restartProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[s] = true, true
+	p.mu.Unlock()
+	done := func() {
+		c.Close()
+		s.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		delete(p.conns, s)
+		p.mu.Unlock()
+	}
+	p.wg.Add(2)
+	go func() { defer p.wg.Done(); io.Copy(s, c); done() }()
+	go func() { defer p.wg.Done(); io.Copy(c, s); done() }()
+}
+
+// stop closes the listener and every connection.
+func (p *restartProxy) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ln.Close()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// restart drops everything, then listens again on the same address.
+func (p *restartProxy) restart() {
+	p.stop()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		panic(fmt.Sprintf("listen again on %s: %v", p.addr, err))
+	}
+	p.serve(ln)
 }

@@ -22,6 +22,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, u codepod.UserUpdate) (
 	if u.Quota != nil {
 		q, set = q.Set("quota = ?", quotaJSON(*u.Quota)), true
 	}
+	if u.PasswordHash != nil {
+		q, set = q.Set("password_hash = ?", *u.PasswordHash), true
+	}
 	if set {
 		res, err := q.Exec(ctx)
 		if err := mustAffect(res, err, "update user", "user", id); err != nil {

@@ -2,8 +2,9 @@
 // CSS and ES modules (xterm.js vendored under static/vendor), embedded in
 // the binary and served by the API server under /ui/.
 //
-// The files are public; the page keeps the user's API key in
-// sessionStorage and sends it with every API call it makes.
+// The files are public; the API calls the page makes are authenticated by
+// the web session's HttpOnly cookie (api/websession.go), never by a token
+// the scripts hold. web/README.md says how the UI is built and why.
 package web
 
 import (
@@ -39,6 +40,9 @@ func Handler() http.Handler {
 		case r.URL.Path == "/" || r.URL.Path == "/ui":
 			http.Redirect(w, r, Prefix, http.StatusFound)
 			return
+		case r.URL.Path == "/favicon.ico":
+			r = r.Clone(r.Context())
+			r.URL.Path = Prefix + "favicon.ico"
 		case !strings.HasPrefix(r.URL.Path, Prefix):
 			notFound(w, r)
 			return
@@ -56,6 +60,7 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
+		h.Set("Referrer-Policy", "same-origin")
 		if strings.HasSuffix(name, ".mjs") || strings.HasSuffix(name, ".js") {
 			h.Set("Content-Type", "text/javascript; charset=utf-8")
 		}

@@ -39,10 +39,24 @@ func TestServesTheApp(t *testing.T) {
 		"/ui/vendor/addon-fit.mjs": "text/javascript",
 		"/ui/vendor/xterm.css":     "text/css",
 		"/ui/style.css":            "text/css",
+		"/ui/pages/detail.js":      "text/javascript",
+		"/favicon.ico":             "image/",
+		"/ui/favicon.svg":          "image/svg+xml",
 	} {
 		rec := get(t, path)
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), ctype) {
 			t.Errorf("GET %s: %d %q, want %s", path, rec.Code, rec.Header().Get("Content-Type"), ctype)
+		}
+	}
+}
+
+// TestNoInlineScriptsOrStyles keeps the page within its CSP: no inline
+// scripts, event handler attributes or style attributes in index.html.
+func TestNoInlineScriptsOrStyles(t *testing.T) {
+	page := get(t, "/ui/").Body.String()
+	for _, bad := range []string{"<script>", "<style", " style=", " onclick=", " onload="} {
+		if strings.Contains(page, bad) {
+			t.Errorf("index.html contains %q", bad)
 		}
 	}
 }

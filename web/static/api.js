@@ -1,16 +1,43 @@
-// A small client for CodePod's REST API: the key from sessionStorage as a
-// bearer token, JSON in and out, problem documents thrown as Errors whose
-// message is the problem's detail.
+// @ts-check
+// A small client for CodePod's REST API as the web UI uses it: the session
+// cookie (HttpOnly, set by POST /auth/session) authenticates, and every
+// request that changes something carries the session's CSRF token. Problem
+// documents (RFC 9457) are thrown as ApiError.
 
-const KEY = 'codepod.apiKey';
+/** @typedef {import('../types').components['schemas']} S */
+/** @typedef {S['Sandbox']} Sandbox */
+/** @typedef {S['Session']} Session */
+/** @typedef {S['ErrorModel']} Problem */
 
-export const getKey = () => sessionStorage.getItem(KEY) || '';
-export const setKey = (k) => sessionStorage.setItem(KEY, k);
-export const clearKey = () => sessionStorage.removeItem(KEY);
+let csrf = '';
 
-export async function call(method, path, body, key = getKey()) {
-  const opts = { method, headers: { Authorization: 'Bearer ' + key } };
-  if (body !== undefined) {
+/** @param {string} t */
+export const setCSRF = (t) => { csrf = t; };
+
+/** An API error: the problem document's detail, its status and errors[]. */
+export class ApiError extends Error {
+  /** @param {string} msg @param {number} status @param {Problem|null} problem */
+  constructor(msg, status, problem) {
+    super(msg);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/**
+ * call sends method path (under /api/v1) with body as JSON (or as is when
+ * it is a Blob) and returns the decoded answer.
+ * @param {string} method @param {string} path @param {any} [body]
+ * @returns {Promise<any>}
+ */
+export async function call(method, path, body) {
+  /** @type {RequestInit & {headers: Record<string,string>}} */
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = csrf;
+  if (body instanceof Blob) {
+    opts.headers['Content-Type'] = 'application/octet-stream';
+    opts.body = body;
+  } else if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
@@ -18,15 +45,28 @@ export async function call(method, path, body, key = getKey()) {
   try {
     resp = await fetch('/api/v1' + path, opts);
   } catch (e) {
-    throw new Error('cannot reach the server: ' + e.message);
+    throw new ApiError('cannot reach the server: ' + (e instanceof Error ? e.message : e), 0, null);
   }
   const text = await resp.text();
   let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!resp.ok) {
-    const err = new Error((data && (data.detail || data.title)) || `${resp.status} ${resp.statusText}`);
-    err.status = resp.status;
-    throw err;
+    const p = data && typeof data === 'object' ? data : null;
+    throw new ApiError((p && (p.detail || p.title)) || `${resp.status} ${resp.statusText}`, resp.status, p);
   }
   return data;
 }
+
+/** @param {string} path @returns {Promise<string>} a file's text */
+export async function getText(path) {
+  const resp = await fetch('/api/v1' + path, { credentials: 'same-origin' });
+  if (!resp.ok) {
+    let p = null;
+    try { p = await resp.json(); } catch { /* not JSON */ }
+    throw new ApiError((p && p.detail) || `${resp.status}`, resp.status, p);
+  }
+  return resp.text();
+}
+
+/** @param {string} id */
+export const sbPath = (id) => '/sandboxes/' + encodeURIComponent(id);

@@ -1,175 +1,103 @@
-// CodePod's web UI: sign in with an API key, list, create, stop, start and
-// delete sandboxes, and open a terminal on a running one.
-import { call, getKey, setKey, clearKey } from './api.js';
-import { TerminalSession } from './terminal.js';
+// @ts-check
+// CodePod's web UI: sign-in, then pages chosen by the URL's hash
+// (#/sandboxes, #/sandboxes/ID/terminal, #/runners, …). Each page is a
+// module in pages/ exporting render(view, ctx) that fills view and returns
+// an optional cleanup function.
+import { call, setCSRF } from './api.js';
+import { $, h, run, showError } from './ui.js';
+import { stop as stopLive } from './live.js';
+import * as signin from './pages/signin.js';
+import * as sandboxes from './pages/sandboxes.js';
+import * as create from './pages/create.js';
+import * as detail from './pages/detail.js';
+import * as runners from './pages/runners.js';
+import * as keys from './pages/keys.js';
+import * as users from './pages/users.js';
 
-const $ = (sel) => document.querySelector(sel);
-let timer = null;
-let lastList = '';
-let session = null;
+/** @typedef {{me: any, go: (hash: string) => void, params: string[]}} Ctx */
 
-// showError shows msg in the banner, or hides it when msg is empty. The
-// banner stays until it is dismissed or a user action runs again: the list
-// refresh every 2s does not clear it.
-function showError(msg) {
-  $('#error-text').textContent = msg || '';
-  $('#error').hidden = !msg;
+/** @type {{pattern: RegExp, page: any, nav?: string, admin?: boolean}[]} */
+const routes = [
+  { pattern: /^#\/sandboxes\/?$/, page: sandboxes, nav: 'sandboxes' },
+  { pattern: /^#\/new$/, page: create, nav: 'sandboxes' },
+  { pattern: /^#\/sandboxes\/([^/]+)(?:\/([a-z-]+))?$/, page: detail, nav: 'sandboxes' },
+  { pattern: /^#\/runners$/, page: runners, nav: 'runners', admin: true },
+  { pattern: /^#\/keys$/, page: keys, nav: 'keys' },
+  { pattern: /^#\/users$/, page: users, nav: 'users', admin: true },
+];
+
+/** @type {any} */
+let me = null;
+/** @type {null | (() => void)} */
+let cleanup = null;
+
+function go(/** @type {string} */ hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
 }
 
-// run calls fn and shows its error, if any. A user action (clear true: a
-// retry) first clears the banner; the background refresh (clear false)
-// leaves it as it is.
-async function run(fn, clear = true) {
-  try {
-    if (clear) showError('');
-    return await fn();
-  } catch (e) {
-    if (e.status === 401) { signOut(); }
-    showError(e.message);
-    return undefined;
+function route() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  const view = $('#view');
+  view.replaceChildren();
+  if (!me) {
+    renderNav();
+    signin.render(view, { me, go, params: [], signedIn });
+    return;
   }
+  const hash = location.hash || '#/sandboxes';
+  const r = routes.find((x) => x.pattern.test(hash) && (!x.admin || me.admin));
+  if (!r) { go('#/sandboxes'); return; }
+  renderNav(r.nav);
+  const params = (hash.match(r.pattern) || []).slice(1).map((p) => (p ? decodeURIComponent(p) : p));
+  cleanup = r.page.render(view, { me, go, params }) || null;
+  const heading = /** @type {HTMLElement|null} */ (view.querySelector('h1'));
+  if (heading) document.title = heading.textContent + ' · CodePod';
 }
 
-function age(iso) {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return s + 's';
-  if (s < 3600) return Math.floor(s / 60) + 'm';
-  if (s < 86400) return Math.floor(s / 3600) + 'h';
-  return Math.floor(s / 86400) + 'd';
+function renderNav(/** @type {string} */ active = '') {
+  const nav = $('#nav');
+  $('#who').textContent = me ? me.email : '';
+  $('#signout').hidden = !me;
+  if (!me) { nav.replaceChildren(); return; }
+  const items = [['sandboxes', 'Sandboxes'], ['keys', 'Keys'], ...(me.admin ? [['runners', 'Runners'], ['users', 'Users']] : [])];
+  nav.replaceChildren(...items.map(([id, label]) => h('a', { href: '#/' + id, id: 'nav-' + id, 'aria-current': id === active ? 'page' : null }, label)),
+    h('a', { href: '/docs' }, 'API docs'));
 }
 
-function button(label, cls, onClick, enabled = true) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = label;
-  b.className = cls;
-  b.disabled = !enabled;
-  b.addEventListener('click', onClick);
-  return b;
+function signedIn(/** @type {any} */ session) {
+  setCSRF(session.csrf_token);
+  me = session.user;
+  document.body.dataset.signedIn = 'true';
+  if (!location.hash || location.hash === '#/signin') location.hash = '#/sandboxes';
+  else route();
 }
 
-function cell(text, cls) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (cls) td.className = cls;
-  return td;
+function signedOut() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  me = null;
+  stopLive();
+  setCSRF('');
+  delete document.body.dataset.signedIn;
+  route();
 }
 
-function row(sb) {
-  const tr = document.createElement('tr');
-  tr.dataset.id = sb.id;
-  tr.dataset.name = sb.name;
-  tr.dataset.status = sb.status;
-  const status = cell(sb.status + (sb.reason ? ` (${sb.reason})` : ''), `status status-${sb.status}`);
-  const ageCell = cell(age(sb.created_at), 'age');
-  ageCell.dataset.created = sb.created_at;
-  const actions = cell('', 'actions');
-  const running = sb.status === 'running';
-  actions.append(
-    button('Terminal', 'open', () => openTerminal(sb), running),
-    button('Stop', 'stop', () => action(sb, 'POST', '/stop'), running),
-    button('Start', 'start', () => action(sb, 'POST', '/start'), sb.status === 'stopped'),
-    button('Delete', 'delete danger', () => {
-      if (confirm(`Delete sandbox ${sb.name}? Its files are lost.`)) action(sb, 'DELETE', '');
-    }, sb.status !== 'deleting'),
-  );
-  tr.append(cell(sb.name, 'name'), status, cell(sb.image), cell(String(sb.cpu)), cell(sb.memory), ageCell, actions);
-  return tr;
-}
-
-async function refresh() {
-  const list = await run(() => call('GET', '/sandboxes?limit=500'), false);
-  document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
-  if (!list) return;
-  const items = list.items || [];
-  const json = JSON.stringify(items);
-  if (json !== lastList) {
-    lastList = json;
-    $('#sandboxes tbody').replaceChildren(...items.map(row));
-    $('#empty').hidden = items.length > 0;
-  } else {
-    document.querySelectorAll('#sandboxes td.age').forEach((td) => { td.textContent = age(td.dataset.created); });
+$('#signout').addEventListener('click', async () => {
+  await run(() => call('DELETE', '/auth/session'));
+  signedOut();
+});
+window.addEventListener('codepod:signed-out', signedOut);
+window.addEventListener('hashchange', route);
+// "/" focuses the page's search box (outside text fields).
+document.addEventListener('keydown', (ev) => {
+  const t = /** @type {HTMLElement} */ (ev.target);
+  if (ev.key === '/' && !ev.ctrlKey && !ev.metaKey && !/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !t.closest('.xterm')) {
+    const s = /** @type {HTMLInputElement|null} */ (document.querySelector('#search'));
+    if (s) { ev.preventDefault(); s.focus(); }
   }
-}
+});
 
-async function action(sb, method, suffix) {
-  await run(() => call(method, '/sandboxes/' + encodeURIComponent(sb.id) + suffix));
-  if (session && session.id === sb.id && method === 'DELETE') closeTerminal();
-  await refresh();
-}
-
-function openTerminal(sb) {
-  closeTerminal();
-  $('#terminal-view').hidden = false;
-  $('#terminal-name').textContent = sb.name;
-  $('#terminal-status').textContent = 'connecting…';
-  const t = new TerminalSession($('#terminal'), sb.id, getKey(), (s) => { $('#terminal-status').textContent = s; });
-  session = { id: sb.id, t };
-  $('#terminal-view').scrollIntoView();
-}
-
-function closeTerminal() {
-  if (session) { session.t.close(); session = null; }
-  $('#terminal').replaceChildren();
-  $('#terminal-view').hidden = true;
-}
-
-async function create(ev) {
-  ev.preventDefault();
-  const f = new FormData(ev.target);
-  const body = {};
-  for (const k of ['name', 'image', 'memory', 'ttl']) {
-    const v = String(f.get(k) || '').trim();
-    if (v) body[k] = v;
-  }
-  const sb = await run(() => call('POST', '/sandboxes', body));
-  if (sb) {
-    ev.target.elements.name.value = '';
-    await refresh();
-  }
-}
-
-async function signIn(ev) {
-  ev.preventDefault();
-  const key = $('#key').value.trim();
-  const me = await run(() => call('GET', '/me', undefined, key));
-  if (!me) return;
-  setKey(key);
-  $('#key').value = '';
-  start(me);
-}
-
-function start(me) {
-  $('#who').textContent = me.email || me.id || '';
-  $('#signin-view').hidden = true;
-  $('#main-view').hidden = false;
-  $('#signout').hidden = false;
-  lastList = '';
-  refresh();
-  clearInterval(timer);
-  timer = setInterval(refresh, 2000);
-}
-
-function signOut() {
-  clearInterval(timer);
-  timer = null;
-  closeTerminal();
-  clearKey();
-  $('#who').textContent = '';
-  $('#main-view').hidden = true;
-  $('#signout').hidden = true;
-  $('#signin-view').hidden = false;
-  $('#sandboxes tbody').replaceChildren();
-}
-
-$('#signin').addEventListener('submit', signIn);
-$('#create').addEventListener('submit', create);
-$('#signout').addEventListener('click', () => { signOut(); showError(''); });
-$('#terminal-close').addEventListener('click', closeTerminal);
-$('#error-dismiss').addEventListener('click', () => showError(''));
-
-if (getKey()) {
-  run(() => call('GET', '/me')).then((me) => (me ? start(me) : signOut()));
-} else {
-  signOut();
-}
+// A session survives reloads: ask the server (the cookie is HttpOnly).
+fetch('/api/v1/auth/session', { credentials: 'same-origin' })
+  .then(async (r) => (r.ok ? signedIn(await r.json()) : signedOut()))
+  .catch((e) => { showError('cannot reach the server: ' + e.message); signedOut(); });

@@ -3130,6 +3130,71 @@ class SandboxState:
 
 
 @dataclass(kw_only=True)
+class Session:
+    """The Session schema of the API."""
+
+    csrf_token: str
+    """Send as X-CSRF-Token with every request that changes something."""
+
+    expires_at: datetime.datetime | None = None
+    """When the session ends."""
+
+    user: User
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Session:
+        """Builds the model from its JSON object."""
+        return cls(
+            csrf_token=d["csrf_token"],
+            expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
+            user=User.from_dict(d["user"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["csrf_token"] = self.csrf_token
+        if self.expires_at is not None:
+            out["expires_at"] = _format_time(self.expires_at)
+        out["user"] = self.user.to_dict()
+        return out
+
+
+@dataclass(kw_only=True)
+class SessionRequest:
+    """The SessionRequest schema of the API."""
+
+    api_key: str | None = None
+    """An API key of the account, instead of email and password; the session gets a key of its own."""
+
+    email: str | None = None
+    """The account's email (with password)."""
+
+    password: str | None = None
+    """The account's password (with email)."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SessionRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            api_key=d["api_key"] if d.get("api_key") is not None else None,
+            email=d["email"] if d.get("email") is not None else None,
+            password=d["password"] if d.get("password") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.api_key is not None:
+            out["api_key"] = self.api_key
+        if self.email is not None:
+            out["email"] = self.email
+        if self.password is not None:
+            out["password"] = self.password
+        return out
+
+
+@dataclass(kw_only=True)
 class SignalProcessInputBody:
     """The SignalProcessInputBody schema of the API."""
 
@@ -3312,18 +3377,24 @@ class UpdateSandboxRequest:
 class UpdateUserRequest:
     """The UpdateUserRequest schema of the API."""
 
+    password: str | None = None
+    """A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working."""
+
     quota: QuotaOverride | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UpdateUserRequest:
         """Builds the model from its JSON object."""
         return cls(
+            password=d["password"] if d.get("password") is not None else None,
             quota=QuotaOverride.from_dict(d["quota"]) if d.get("quota") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.password is not None:
+            out["password"] = self.password
         if self.quota is not None:
             out["quota"] = self.quota.to_dict()
         return out
@@ -3673,6 +3744,7 @@ OPERATIONS: dict[str, Operation] = {
     "create-preview-url": Operation("POST", "/api/v1/sandboxes/{id}/preview-urls", "Make a signed preview link to a port"),
     "create-runner-token": Operation("POST", "/api/v1/runner-tokens", "Create a runner registration token"),
     "create-sandbox": Operation("POST", "/api/v1/sandboxes", "Create a sandbox"),
+    "create-session": Operation("POST", "/api/v1/auth/session", "Sign in to the web UI"),
     "create-ssh-key": Operation("POST", "/api/v1/ssh-keys", "Add an SSH public key"),
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
@@ -3683,6 +3755,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete-runner": Operation("DELETE", "/api/v1/runners/{id}", "Delete a runner"),
     "delete-runner-token": Operation("DELETE", "/api/v1/runner-tokens/{id}", "Delete a runner registration token"),
     "delete-sandbox": Operation("DELETE", "/api/v1/sandboxes/{id}", "Delete a sandbox"),
+    "delete-session": Operation("DELETE", "/api/v1/auth/session", "Sign out of the web UI"),
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
     "delete-user": Operation("DELETE", "/api/v1/users/{id}", "Delete a user"),
     "delete-webhook": Operation("DELETE", "/api/v1/webhooks/{id}", "Delete a webhook endpoint"),
@@ -3702,6 +3775,7 @@ OPERATIONS: dict[str, Operation] = {
     "get-runner-binary-sha256": Operation("GET", "/api/v1/runner/binary/sha256", "Describe the runner binary (version, SHA-256)"),
     "get-sandbox": Operation("GET", "/api/v1/sandboxes/{id}", "Get a sandbox"),
     "get-sandbox-net-log": Operation("GET", "/api/v1/sandboxes/{id}/net-log", "What a sandbox's network policy refused"),
+    "get-session": Operation("GET", "/api/v1/auth/session", "The web UI's session"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "get-webhook": Operation("GET", "/api/v1/webhooks/{id}", "Get a webhook endpoint"),
     "head-blob": Operation("HEAD", "/api/v1/blobs/{digest}", "Check an upload exists"),
@@ -3742,11 +3816,12 @@ OPERATIONS: dict[str, Operation] = {
     "stream-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/stream", "Attach to a background process (WebSocket)"),
     "test-webhook": Operation("POST", "/api/v1/webhooks/{id}/test", "Send a test event to a webhook endpoint"),
     "update-sandbox": Operation("PATCH", "/api/v1/sandboxes/{id}", "Change a sandbox's TTL or idle timeout"),
-    "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota"),
+    "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota or password"),
     "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-blob": Operation("PUT", "/api/v1/blobs/{digest}", "Upload a build context or workspace tar"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
     "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
+    "watch-sandboxes": Operation("GET", "/api/v1/events", "Watch sandboxes change (server-sent events)"),
 }
 """Every operation of the API, by operationId."""

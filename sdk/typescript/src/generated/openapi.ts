@@ -68,6 +68,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web UI's session
+         * @description The signed-in user and the session's CSRF token (the page asks after a reload).
+         */
+        get: operations["get-session"];
+        put?: never;
+        /**
+         * Sign in to the web UI
+         * @description Opens a browser session from an email and password or an API key: sets an HttpOnly, SameSite=Strict cookie (Secure over TLS) holding a new API key named "web session" (7 days), and answers with the CSRF token the page must send as X-CSRF-Token on every request that changes something. API clients do not need it.
+         */
+        post: operations["create-session"];
+        /**
+         * Sign out of the web UI
+         * @description Deletes the session's key on the server (ending its terminals) and clears the cookie.
+         */
+        delete: operations["delete-session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/blobs/{digest}": {
         parameters: {
             query?: never;
@@ -89,6 +117,26 @@ export interface paths {
          * @description 204 when you have uploaded this blob (its size in the CodePod-Blob-Size header), 404 when not.
          */
         head: operations["head-blob"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch sandboxes change (server-sent events)
+         * @description A text/event-stream of the caller's sandboxes (every user's for an admin with all=true). It starts with one `sandbox` event per sandbox and a `ready` event, then sends a `sandbox` event (data: the sandbox, as GET shows it) whenever one is created or changes, and a `deleted` event (data: {"id":…}) when one is gone. A comment line (`: heartbeat`) comes every 15 s. Changes close together are coalesced: the feed always ends up at the current state. Reconnect after a drop; the first events bring the list up to date again. It counts as one of the caller's tunnels, and ends when the caller's key is revoked.
+         */
+        get: operations["watch-sandboxes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -1050,7 +1098,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a user's quota
+         * Change a user's quota or password
          * @description Overrides the server's quota for one user, field by field (-1 drops a field's override).
          *
          *     Requires an admin.
@@ -2367,6 +2415,24 @@ export interface components {
             /** @enum {string} */
             state: "running" | "stopped" | "missing";
         };
+        Session: {
+            /** @description Send as X-CSRF-Token with every request that changes something. */
+            csrf_token: string;
+            /**
+             * Format: date-time
+             * @description When the session ends.
+             */
+            expires_at?: string;
+            user: components["schemas"]["User"];
+        };
+        SessionRequest: {
+            /** @description An API key of the account, instead of email and password; the session gets a key of its own. */
+            api_key?: string;
+            /** @description The account's email (with password). */
+            email?: string;
+            /** @description The account's password (with email). */
+            password?: string;
+        };
         SignalProcessInputBody: {
             /** @description A signal name without SIG: TERM, INT, HUP, KILL, USR1, ... It goes to the process's whole group. */
             signal: string;
@@ -2409,6 +2475,8 @@ export interface components {
             ttl?: string;
         };
         UpdateUserRequest: {
+            /** @description A new password (at least 8 characters), e.g. to reset a forgotten one. The user's keys and sessions keep working. */
+            password?: string;
             /** @description Changes to the user's quota. */
             quota?: components["schemas"]["QuotaOverride"];
         };
@@ -2805,6 +2873,190 @@ export interface operations {
             };
         };
     };
+    "get-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                /** @description The session cookie (set by POST /auth/session). */
+                codepod_session?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "upload-blob": {
         parameters: {
             query?: never;
@@ -2927,6 +3179,74 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "watch-sandboxes": {
+        parameters: {
+            query?: {
+                /** @description Admins only: every user's sandboxes, not just the caller's. */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A text/event-stream that stays open. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
