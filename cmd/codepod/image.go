@@ -18,7 +18,7 @@ func newImageCmd() *cobra.Command {
 		Use:   "build base|tiny...",
 		Short: "Build codepod/base:latest (Debian with python3, via debootstrap) or codepod/tiny:latest (busybox)",
 		Long: `Build the project's sandbox images without a registry or docker build:
-  base   codepod/base:latest — Debian bookworm with python3, git, curl and bash,
+  base   codepod/base:latest — Debian bookworm with python3, nodejs, git, curl and bash,
          made with debootstrap (needs root, debootstrap and a Debian mirror)
   tiny   codepod/tiny:latest — a static busybox (needs /bin/busybox from busybox-static)
 The recipes are described in images/README.md.`,
