@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -310,12 +312,37 @@ func TestProcessHTTPServerOnBase(t *testing.T) {
 	if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != "200" {
 		t.Fatalf("GET from an exec: %+v", res)
 	}
-	var log processOutput
-	if err := c.call(ctx, "GET", procPath(&sb, p.PID, "/output?stream=stderr"), nil, &log, http.StatusOK); err != nil {
+	var list struct{ Items []process }
+	if err := c.call(ctx, "GET", "/api/v1/sandboxes/"+sb.ID+"/processes", nil, &list, http.StatusOK); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(log.Data), "GET /hostname") {
-		t.Errorf("access log on stderr: %q", log.Data)
+	if !slices.ContainsFunc(list.Items, func(x process) bool { return x.PID == p.PID && x.Status == "running" }) {
+		t.Errorf("the server is not listed as running: %+v", list.Items)
+	}
+	// The preview URL reaches it from outside the sandbox: an HTTP client
+	// with no API key, through the signed link (docs/preview.md).
+	var link previewLink
+	if err := c.call(ctx, "POST", "/api/v1/sandboxes/"+sb.ID+"/preview-urls", map[string]any{"port": 8765, "ttl": "10m"}, &link, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(link.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path += "hostname"
+	resp, body := previewGet(ctx, t, &http.Client{}, u.String(), "")
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) == "" {
+		t.Fatalf("GET /hostname through the preview URL: %d %q", resp.StatusCode, body)
+	}
+	// A second client (its own connection, no WebSocket) reads the access
+	// log kept since the start: both GETs are there.
+	second := &cluster{URL: c.URL, AdminKey: c.AdminKey, HTTP: &http.Client{Transport: &http.Transport{}}}
+	var log processOutput
+	if err := second.call(ctx, "GET", procPath(&sb, p.PID, "/output?stream=stderr"), nil, &log, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log.Data), "GET /hostname"); n != 2 {
+		t.Errorf("access log on stderr read by a second client: %d GETs, want 2 (exec and preview): %q", n, log.Data)
 	}
 	var got process
 	if err := c.call(ctx, "DELETE", procPath(&sb, p.PID, ""), nil, &got, http.StatusOK); err != nil || got.Status != "exited" {
