@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -113,7 +114,7 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 			return wire.JobResult{}, err
 		}
 		defer os.Remove(tarPath)
-		spec.Workspace = &WorkspaceCopy{TarPath: tarPath, Folder: p.Workspace.Folder}
+		spec.Workspace = &WorkspaceCopy{TarPath: tarPath, Folder: p.Workspace.Folder, User: workspaceUser(p.Devcontainer)}
 		progress("creating container, copying the workspace into " + p.Workspace.Folder)
 	}
 	t2 := time.Now()
@@ -307,4 +308,20 @@ func failureMessage(err error) string {
 		msg = msg[:4093] + "..."
 	}
 	return msg
+}
+
+// workspaceUser is who owns a copied workspace: the devcontainer's
+// remoteUser, else its containerUser, else "" (the image's USER).
+func workspaceUser(dc json.RawMessage) string {
+	var d struct {
+		RemoteUser    string `json:"remoteUser"`
+		ContainerUser string `json:"containerUser"`
+	}
+	if len(dc) == 0 || json.Unmarshal(dc, &d) != nil {
+		return ""
+	}
+	if d.RemoteUser != "" {
+		return d.RemoteUser
+	}
+	return d.ContainerUser
 }

@@ -148,8 +148,21 @@ func (b *Backend) copyWorkspace(ctx context.Context, id string, ws *runner.Works
 	}
 	defer f.Close()
 	rel := strings.Trim(path.Clean(ws.Folder), "/")
+	// A folder the image has already (say /tmp, or a home) keeps its mode
+	// and owner, and so do its existing parents; a new one is made, owned
+	// by the user.
+	// Asked before the copy starts: the engine holds the container while it
+	// extracts, so a stat from the tar's writer would wait for ever.
+	have := map[string]bool{}
+	dir := ""
+	for _, part := range strings.Split(rel, "/") {
+		dir = path.Join(dir, part)
+		_, err := b.cli.ContainerStatPath(ctx, id, "/"+dir)
+		have[dir] = err == nil
+	}
+	exists := func(dir string) bool { return have[dir] }
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(rebase(f, rel, uid, gid, pw)) }()
+	go func() { pw.CloseWithError(rebase(f, rel, uid, gid, exists, pw)) }()
 	err = b.cli.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: false})
 	pr.CloseWithError(err)
 	if err != nil {
@@ -158,15 +171,26 @@ func (b *Backend) copyWorkspace(ctx context.Context, id string, ws *runner.Works
 	return nil
 }
 
-// rebase writes the tar r to w with every entry moved below rel (and rel's
-// own directories first), owned by uid:gid. Entries that would leave rel
-// (absolute, .., or a hard link out of it) are refused.
-func rebase(r io.Reader, rel string, uid, gid int, w io.Writer) error {
+// rebase writes the tar r to w with every entry moved below rel, owned by
+// uid:gid. Directories on the way that do not exist yet (exists says)
+// get entries first: rel's parents 0755 root, rel itself 0755 uid:gid. An
+// existing one gets none, so the image's /tmp, /home or a folder it has
+// keeps its mode and owner. Entries that would leave rel (absolute, .., or
+// a hard link out of it) are refused.
+func rebase(r io.Reader, rel string, uid, gid int, exists func(dir string) bool, w io.Writer) error {
 	tw := tar.NewWriter(w)
 	dir := ""
-	for _, part := range strings.Split(rel, "/") {
+	parts := strings.Split(rel, "/")
+	for i, part := range parts {
 		dir = path.Join(dir, part)
-		if err := tw.WriteHeader(&tar.Header{Name: dir + "/", Typeflag: tar.TypeDir, Mode: 0o755, Uid: uid, Gid: gid}); err != nil {
+		if exists(dir) {
+			continue
+		}
+		h := &tar.Header{Name: dir + "/", Typeflag: tar.TypeDir, Mode: 0o755}
+		if i == len(parts)-1 {
+			h.Uid, h.Gid = uid, gid
+		}
+		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
 	}

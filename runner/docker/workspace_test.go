@@ -42,7 +42,8 @@ func TestRebase(t *testing.T) {
 		&tar.Header{Name: "hard", Typeflag: tar.TypeLink, Linkname: "src/main.go"},
 	)
 	var out bytes.Buffer
-	if err := docker.Rebase(bytes.NewReader(in), "workspaces/shop", 1000, 1000, &out); err != nil {
+	none := func(string) bool { return false }
+	if err := docker.Rebase(bytes.NewReader(in), "workspaces/shop", 1000, 1000, none, &out); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -55,7 +56,11 @@ func TestRebase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Uid != 1000 || h.Gid != 1000 || h.Uname != "" {
+		if h.Name == "workspaces/" {
+			if h.Uid != 0 {
+				t.Errorf("a made parent %s is owned by %d, want root", h.Name, h.Uid)
+			}
+		} else if h.Uid != 1000 || h.Gid != 1000 || h.Uname != "" {
 			t.Errorf("%s owned by %d:%d %q, want 1000:1000", h.Name, h.Uid, h.Gid, h.Uname)
 		}
 		got = append(got, h.Name+"→"+h.Linkname)
@@ -71,9 +76,32 @@ func TestRebase(t *testing.T) {
 		{Name: "a/../../escape", Typeflag: tar.TypeReg},
 		{Name: "hard", Typeflag: tar.TypeLink, Linkname: "../../etc/shadow"},
 	} {
-		err := docker.Rebase(bytes.NewReader(tarOf(t, bad)), "workspaces/shop", 0, 0, io.Discard)
+		err := docker.Rebase(bytes.NewReader(tarOf(t, bad)), "workspaces/shop", 0, 0, none, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "leaves its folder") {
 			t.Errorf("%s (%s): %v, want a refusal", bad.Name, bad.Linkname, err)
 		}
+	}
+}
+
+// TestRebaseKeepsExistingFolders: a workspace copied into a folder the
+// image has (say /tmp) adds no entry for it or its parents, so their mode
+// (/tmp's 1777) and owner stay.
+func TestRebaseKeepsExistingFolders(t *testing.T) {
+	in := tarOf(t, &tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o700}, &tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644})
+	var out bytes.Buffer
+	if err := docker.Rebase(bytes.NewReader(in), "tmp", 1000, 1000, func(string) bool { return true }, &out); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&out)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, h.Name)
+	}
+	if strings.Join(got, " ") != "tmp/f" {
+		t.Fatalf("entries %q, want only tmp/f (no entry that would change /tmp)", got)
 	}
 }
