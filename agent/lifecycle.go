@@ -111,6 +111,9 @@ func (a *Agent) runLifecycle() {
 		}
 		l.update(func(s *LifecycleStatus) { s.Running = h.name })
 		if err := a.runHook(h, out); err != nil {
+			if a.hooksCtx.Err() != nil {
+				return // killed by a shutdown (a stop): not a failure of the hook
+			}
 			fmt.Fprintf(out, "[devcontainer] %s failed: %v\n", h.name, err)
 			reason := fmt.Sprintf("devcontainer %s %s failed: %v", h.name, h.cmd, err)
 			if t := l.tail.String(); t != "" {
