@@ -21,6 +21,21 @@ type Devcontainer struct {
 	ContainerUser        string            `json:"containerUser,omitempty"`
 	RemoteEnv            map[string]string `json:"remoteEnv,omitempty"`
 	WorkspaceFolder      string            `json:"workspaceFolder,omitempty"`
+	// WaitFor names the hook after which the sandbox is ready (reachable,
+	// `create --wait` returns) while later hooks go on in the background;
+	// empty: updateContentCommand, as the spec says.
+	WaitFor string `json:"waitFor,omitempty"`
+}
+
+// hookOrder is each create/start hook's place in the spec's order.
+var hookOrder = map[string]int{"onCreateCommand": 1, "updateContentCommand": 2, "postCreateCommand": 3, "postStartCommand": 4}
+
+// waitForOrder is the place of the hook the sandbox is ready after.
+func (d *Devcontainer) waitForOrder() int {
+	if n, ok := hookOrder[d.WaitFor]; ok {
+		return n
+	}
+	return hookOrder["updateContentCommand"]
 }
 
 // Command is a lifecycle command: Shell (run by /bin/sh -c), Args (run
@@ -113,4 +128,11 @@ func (d *Devcontainer) createHooks() []hook {
 // startHooks run on every start, after createHooks.
 func (d *Devcontainer) startHooks() []hook {
 	return []hook{{"postStartCommand", d.PostStartCommand}}
+}
+
+func (d *Devcontainer) waitForName() string {
+	if _, ok := hookOrder[d.WaitFor]; ok {
+		return d.WaitFor
+	}
+	return "updateContentCommand"
 }

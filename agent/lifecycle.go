@@ -35,6 +35,7 @@ type LifecycleStatus struct {
 	Seq     int    `json:"seq"`               // counts changes
 	Running string `json:"running,omitempty"` // the hook running now
 	Done    bool   `json:"done"`              // every create/start hook finished
+	Ready   bool   `json:"ready"`             // the waitFor hook finished: later ones run in the background
 	Failed  string `json:"failed,omitempty"`  // why a hook failed: the command and its last output
 	Last    string `json:"last,omitempty"`    // the last line of output
 }
@@ -88,12 +89,31 @@ func (a *Agent) runLifecycle() {
 	if _, err := os.Stat(marker); err != nil {
 		hooks = append(d.createHooks(), hooks...)
 	}
+	ready := func(after int) {
+		l.mu.Lock()
+		was := l.st.Ready
+		l.mu.Unlock()
+		if was || after < d.waitForOrder() {
+			return
+		}
+		fmt.Fprintf(out, "[devcontainer] ready (waitFor %s done); later hooks go on in the background\n", d.waitForName())
+		l.update(func(s *LifecycleStatus) { s.Ready = true })
+	}
+	// A restart skips the create hooks: one of them as waitFor is done.
+	ready(hookOrder[hooks[0].name] - 1)
 	for _, h := range hooks {
-		if h.cmd == nil || a.hooksCtx.Err() != nil {
+		if a.hooksCtx.Err() != nil {
+			continue
+		}
+		if h.cmd == nil {
+			ready(hookOrder[h.name])
 			continue
 		}
 		l.update(func(s *LifecycleStatus) { s.Running = h.name })
 		if err := a.runHook(h, out); err != nil {
+			if a.hooksCtx.Err() != nil {
+				return // killed by a shutdown (a stop): not a failure of the hook
+			}
 			fmt.Fprintf(out, "[devcontainer] %s failed: %v\n", h.name, err)
 			reason := fmt.Sprintf("devcontainer %s %s failed: %v", h.name, h.cmd, err)
 			if t := l.tail.String(); t != "" {
@@ -105,12 +125,13 @@ func (a *Agent) runLifecycle() {
 		if h.name == "postCreateCommand" {
 			a.markCreated(marker)
 		}
+		ready(hookOrder[h.name])
 	}
 	if a.hooksCtx.Err() != nil {
 		return // shutting down: the next start runs what did not run
 	}
 	a.markCreated(marker) // also when postCreateCommand is absent
-	l.update(func(s *LifecycleStatus) { s.Running, s.Done = "", true })
+	l.update(func(s *LifecycleStatus) { s.Running, s.Done, s.Ready = "", true, true })
 }
 
 func (a *Agent) markCreated(marker string) {

@@ -100,3 +100,37 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLifecycleWaitFor: the agent reports Ready once the waitFor hook
+// finished, while a later hook still runs; Done comes after it. Without
+// waitFor, updateContentCommand is the one.
+func TestLifecycleWaitFor(t *testing.T) {
+	for _, tc := range []struct{ waitFor string }{{"onCreateCommand"}, {""}} {
+		ws := t.TempDir()
+		spec := &agent.Devcontainer{
+			OnCreateCommand: cmd(`"true"`), UpdateContentCommand: cmd(`"true"`),
+			PostCreateCommand: cmd(`"until [ -e go ]; do sleep 0.05; done"`),
+			WorkspaceFolder:   ws, WaitFor: tc.waitFor,
+		}
+		f := newFixture(t)
+		startAgent(t, f, func(c *agent.Config) { c.Devcontainer, c.StateDir = spec, t.TempDir() })
+		c := f.client(t)
+		st := agent.LifecycleStatus{Seq: -1}
+		for !st.Ready {
+			payload, _ := json.Marshal(st)
+			ok, reply, err := c.SendRequest(agent.LifecycleRequest, true, payload)
+			if err != nil || !ok || json.Unmarshal(reply, &st) != nil {
+				t.Fatalf("%s: ok %v, %v", agent.LifecycleRequest, ok, err)
+			}
+			if st.Failed != "" || st.Done {
+				t.Fatalf("waitFor %q: not ready before the end: %+v", tc.waitFor, st)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(ws, "go"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if st := lifecycleStatus(t, c); !st.Done || !st.Ready || st.Failed != "" {
+			t.Fatalf("waitFor %q: after postCreateCommand: %+v", tc.waitFor, st)
+		}
+	}
+}

@@ -66,18 +66,21 @@ func (e *lifecycleFailed) Error() string { return e.reason }
 // create/start hook is done, reporting the running hook and its last line
 // of output as progress. A failed hook stops the container and returns a
 // *lifecycleFailed; a redelivered job asks again and gets the same answer.
-func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, progress func(string)) error {
+//
+// With untilReady it returns once the agent is Ready (the waitFor hook
+// finished), reporting whether every hook is done.
+func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, untilReady bool, progress func(string)) (done bool, err error) {
 	secret, err := os.ReadFile(filepath.Join(r.sandboxDir(sandboxID), "etc", FileSSHSecret))
 	if err != nil {
-		return fmt.Errorf("devcontainer lifecycle: read the sandbox's ssh secret: %w", err)
+		return false, fmt.Errorf("devcontainer lifecycle: read the sandbox's ssh secret: %w", err)
 	}
 	fp, err := r.fingerprint(sandboxID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	conn, err := r.cfg.Backend.DialAgent(ctx, sandboxID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -95,7 +98,7 @@ func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, progress f
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, "agent", cfg)
 	if err != nil {
-		return fmt.Errorf("devcontainer lifecycle: ssh to the agent: %w", err)
+		return false, fmt.Errorf("devcontainer lifecycle: ssh to the agent: %w", err)
 	}
 	client := ssh.NewClient(c, chans, reqs)
 	defer client.Close()
@@ -105,21 +108,28 @@ func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, progress f
 		ok, reply, err := client.SendRequest(agent.LifecycleRequest, true, payload)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
-			return fmt.Errorf("devcontainer lifecycle: ask the agent: %w", err)
+			return false, fmt.Errorf("devcontainer lifecycle: ask the agent: %w", err)
 		}
 		if !ok || json.Unmarshal(reply, &st) != nil {
-			return errors.New("devcontainer lifecycle: the agent does not report it (is the agent older than the runner?)")
+			return false, errors.New("devcontainer lifecycle: the agent does not report it (is the agent older than the runner?)")
 		}
 		switch {
 		case st.Failed != "":
+			// Kept for the inventory: a hook that fails after the job
+			// ended stops the container, and this says why.
+			if err := writeFileAtomic(r.lifecycleFailedFile(sandboxID), []byte(st.Failed), 0o644); err != nil {
+				r.log.Warn("cannot record why a devcontainer hook failed", "sandbox_id", sandboxID, "err", err)
+			}
 			if err := r.cfg.Backend.StopSandbox(context.WithoutCancel(ctx), sandboxID, 5*time.Second); err != nil {
 				r.log.Warn("cannot stop a sandbox whose devcontainer lifecycle failed", "sandbox_id", sandboxID, "err", err)
 			}
-			return &lifecycleFailed{st.Failed}
+			return false, &lifecycleFailed{st.Failed}
 		case st.Done:
-			return nil
+			return true, nil
+		case untilReady && st.Ready:
+			return false, nil
 		case st.Running != "":
 			msg := "lifecycle: " + st.Running + " running"
 			if st.Last != "" {
@@ -136,6 +146,29 @@ func (r *Runner) followLifecycle(ctx context.Context, p *wire.SandboxPayload, pr
 	if err != nil || d == nil {
 		return err
 	}
+	if err := os.Remove(r.lifecycleFailedFile(p.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	progress("lifecycle: starting")
-	return r.waitLifecycle(ctx, p.ID, progress)
+	done, err := r.waitLifecycle(ctx, p.ID, true, progress)
+	if err != nil || done {
+		return err
+	}
+	// Ready after waitFor: the later hooks go on in the background. One
+	// that fails stops the container, and the inventory reports it stopped
+	// with the hook's failure as the reason.
+	r.follows.Add(1)
+	go func() {
+		defer r.follows.Done()
+		if _, err := r.waitLifecycle(ctx, p.ID, false, func(string) {}); err != nil && ctx.Err() == nil {
+			r.log.Info("devcontainer lifecycle after ready", "sandbox_id", p.ID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// lifecycleFailedFile holds why a sandbox's devcontainer hook failed (the
+// runner's side of the sandbox directory, which the sandbox does not see).
+func (r *Runner) lifecycleFailedFile(id string) string {
+	return filepath.Join(r.sandboxDir(id), "lifecycle-failed")
 }

@@ -162,6 +162,10 @@ func (r *Runner) start(ctx context.Context, job wire.Job, progress func(string))
 	if err != nil {
 		return wire.JobResult{}, err
 	}
+	// A devcontainer hook's failure was about the previous run.
+	if err := os.Remove(r.lifecycleFailedFile(job.SandboxID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return wire.JobResult{}, err
+	}
 	if p != nil {
 		if err := r.applyPolicy(ctx, p); err != nil {
 			return wire.JobResult{}, err

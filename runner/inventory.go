@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"unicode/utf8"
 
@@ -25,6 +26,11 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 			OOMKilled: c.OOMKilled, ExitCode: c.ExitCode, Reason: truncate(c.Reason, 1024)}
 		if c.Running {
 			s.State = wire.StateRunning
+		} else if validSandboxID(c.SandboxID) == nil {
+			// A devcontainer hook that failed after the sandbox was ready.
+			if b, err := os.ReadFile(r.lifecycleFailedFile(c.SandboxID)); err == nil && len(b) > 0 {
+				s.Reason = truncate(string(b), 1024)
+			}
 		}
 		if validSandboxID(c.SandboxID) == nil {
 			s.HostKeyFingerprint, _ = r.fingerprint(c.SandboxID)

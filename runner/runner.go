@@ -29,8 +29,11 @@ type Runner struct {
 
 	nextUpdate time.Time // earliest next self-update attempt (mu)
 
-	bg    sync.WaitGroup // lease keepers, the pool filler
-	pools *pools         // nil without warm pools
+	bg sync.WaitGroup // lease keepers, the pool filler
+	// follows: devcontainer lifecycles followed after their job (until
+	// the jobs' context ends).
+	follows sync.WaitGroup
+	pools   *pools // nil without warm pools
 
 	builds singleflight.Group // image builds by tag (build.go)
 }
@@ -87,6 +90,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("runner started", "runner_id", r.ID(), "server", r.cfg.Server, "concurrency", r.cfg.Concurrency)
+	defer r.follows.Wait() // after cancelJobs
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	r.restorePolicies(ctx)

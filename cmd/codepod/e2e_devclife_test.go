@@ -24,6 +24,7 @@ const devclifeConfig = `{
   "containerEnv": {"BASE": "/opt/base"},
   "remoteEnv": {"TOOLS": "${containerEnv:BASE}/tools", "EDITOR": "vi"},
   "workspaceFolder": "/tmp",
+  "waitFor": "postStartCommand",
   "onCreateCommand": "echo onCreate $(whoami) $PWD >> /tmp/hooks.log",
   "updateContentCommand": ["sh", "-c", "echo updateContent $TOOLS >> /tmp/hooks.log"],
   "postCreateCommand": {
@@ -143,7 +144,7 @@ func TestDevcontainerInside(t *testing.T) {
 	c.must("sandbox", "delete", id)
 
 	t.Run("failing postCreateCommand", func(t *testing.T) {
-		bad := write("bad.json", `{"image": "codepod/tiny:latest", "onCreateCommand": "echo fine",
+		bad := write("bad.json", `{"image": "codepod/tiny:latest", "onCreateCommand": "echo fine", "waitFor": "postCreateCommand",
 		  "postCreateCommand": ["sh", "-c", "echo installing deps; echo cannot find left-pad >&2; exit 3"]}`)
 		_, errOut, code := c.cli("sandbox", "create", "devbad", "--devcontainer", bad, "--wait")
 		if code == 0 || !strings.Contains(errOut, "postCreateCommand") || !strings.Contains(errOut, "cannot find left-pad") || !strings.Contains(errOut, "failed: exit 3") {
@@ -233,6 +234,63 @@ func TestDevcontainerInside(t *testing.T) {
 
 // waitFor polls cond (each call is a round trip to the sandbox) until it
 // holds, failing the test after a generous deadline.
+// TestDevcontainerWaitFor: with waitFor, create --wait returns once that
+// hook finished while later ones run on in the background (exec works,
+// the logs show them), and a later hook's failure stops the sandbox with
+// the hook and its output as the reason.
+func TestDevcontainerWaitFor(t *testing.T) {
+	c := newCluster(t)
+	c.startRunner("dc", t.TempDir())
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Ready after onCreateCommand: postCreateCommand waits for a file
+	// the test makes once create --wait has returned.
+	cfg := write("waitfor.json", `{"image": "codepod/tiny:latest", "waitFor": "onCreateCommand",
+	  "onCreateCommand": "echo onCreate >> /tmp/hooks.log",
+	  "postCreateCommand": "until [ -e /tmp/go ]; do sleep 1; done; echo postCreate >> /tmp/hooks.log; printf 'post%s\\n' Create-finished"}`)
+	id := c.must("sandbox", "create", "devwait", "--devcontainer", cfg, "--wait")
+	if sb := c.get(id); sb.Status != "running" {
+		t.Fatalf("after create --wait: %s (%s)", sb.Status, sb.Reason)
+	}
+	if got := c.must("sandbox", "exec", id, "--", "cat", "/tmp/hooks.log"); got != "onCreate" {
+		t.Fatalf("hooks.log while postCreateCommand waits: %q", got)
+	}
+	logs := c.must("sandbox", "logs", id)
+	if !strings.Contains(logs, "[devcontainer] ready (waitFor onCreateCommand done)") || !strings.Contains(logs, "[devcontainer] running postCreateCommand") || strings.Contains(logs, "postCreate-finished") {
+		t.Fatalf("sandbox logs while postCreateCommand waits:\n%s", logs)
+	}
+	c.must("sandbox", "exec", id, "--", "touch", "/tmp/go")
+	waitFor(t, "postCreateCommand finished in the background", func() bool {
+		return strings.Contains(c.must("sandbox", "logs", id), "postCreate-finished")
+	})
+	if got := c.must("sandbox", "exec", id, "--", "cat", "/tmp/hooks.log"); got != "onCreate\npostCreate" {
+		t.Fatalf("hooks.log: %q", got)
+	}
+	if sb := c.get(id); sb.Status != "running" {
+		t.Fatalf("after postCreateCommand: %s (%s)", sb.Status, sb.Reason)
+	}
+	c.must("sandbox", "delete", id)
+
+	// The default waitFor (updateContentCommand): a postCreateCommand
+	// that fails after create --wait returned stops the sandbox, its
+	// reason naming the hook and its output.
+	late := write("late.json", `{"image": "codepod/tiny:latest", "onCreateCommand": "echo fine",
+	  "postCreateCommand": "until [ -e /tmp/go ]; do sleep 1; done; echo broke-late >&2; exit 5"}`)
+	id = c.must("sandbox", "create", "devlate", "--devcontainer", late, "--wait")
+	c.must("sandbox", "exec", id, "--", "touch", "/tmp/go")
+	sb := c.waitStatus(id, "stopped", 2*time.Minute)
+	if !strings.Contains(sb.Reason, "devcontainer postCreateCommand") || !strings.Contains(sb.Reason, "failed: exit 5") || !strings.Contains(sb.Reason, "broke-late") {
+		t.Fatalf("a later hook's failure: %s: %q", sb.Status, sb.Reason)
+	}
+	c.must("sandbox", "delete", id)
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
