@@ -290,15 +290,23 @@ func (u *webUI) logs(id string) {
 		u.t.Errorf("the logs tab opens with %q", state)
 	}
 	before := u.eval(`document.querySelector('#logs-text').textContent.length`)
-	appendLog := func(line string) {
+	shell := func(script string) {
 		u.t.Helper()
 		var res struct {
 			ExitCode int `json:"exit_code"`
 			Stderr   string
 		}
-		if err := u.c.call(u.ctx, "POST", "/api/v1/sandboxes/"+id+"/exec", map[string]any{"shell": "echo " + line + " >> " + logPath}, &res, http.StatusOK); err != nil || res.ExitCode != 0 {
-			u.t.Fatalf("append to the log: %v %+v", err, res)
+		if err := u.c.call(u.ctx, "POST", "/api/v1/sandboxes/"+id+"/exec", map[string]any{"shell": script}, &res, http.StatusOK); err != nil || res.ExitCode != 0 {
+			u.t.Fatalf("%s: %v %+v", script, err, res)
 		}
+	}
+	appendLog := func(line string) { u.t.Helper(); shell("echo " + line + " >> " + logPath) }
+	// Without the file (tiny's /bin/sh made an empty one: remove it) the
+	// tab says so, and keeps looking.
+	shell("rm -f " + logPath)
+	u.step("no log yet", chromedp.WaitVisible(chromedp.CSS(`#logs-status[data-state=empty]`)))
+	if msg := u.eval(`document.querySelector('#logs-status').textContent`); !strings.Contains(msg, logPath+" does not exist") {
+		u.t.Errorf("without a log the tab says %q", msg)
 	}
 	appendLog("first-log-line")
 	u.step("the line appears without a reload",
