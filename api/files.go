@@ -25,6 +25,13 @@ type fileInput struct {
 	Path string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
 }
 
+// downloadInput names a file and where to start reading it.
+type downloadInput struct {
+	ID     string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	Path   string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Offset int64  `query:"offset" minimum:"0" maximum:"1099511627776" doc:"Skip this many bytes: the answer is the file from there to its end (follow a growing log by passing the bytes read so far). An offset past the end of the file is a 416: the file shrank or was started over."`
+}
+
 // uploadInput streams its body: Huma does not read it (there is no Body
 // field); Resolve hands the request body over as it arrives.
 type uploadInput struct {
@@ -112,10 +119,10 @@ var binarySchema = &huma.Schema{Type: "string", Extensions: map[string]any{"form
 
 func registerFiles(api huma.API, s *Server) {
 	errs := []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
-	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files", "download-file", "files", "Download a file", errs...)
+	op := s.operation(userOnly, http.MethodGet, "/sandboxes/{id}/files", "download-file", "files", "Download a file", append(errs, http.StatusRequestedRangeNotSatisfiable)...)
 	op.Responses = map[string]*huma.Response{"200": {Description: "The file's bytes, streamed.",
 		Content: map[string]*huma.MediaType{"application/octet-stream": {Schema: binarySchema}}}}
-	register(api, s, describe(op, "Streams the file's content. A directory is a 400."), s.downloadFile)
+	register(api, s, describe(op, "Streams the file's content, from offset when given. A directory is a 400."), s.downloadFile)
 
 	op = s.operation(userOnly, http.MethodPut, "/sandboxes/{id}/files", "upload-file", "files", "Upload a file", errs...)
 	op.RequestBody = &huma.RequestBody{Required: true, Description: "The file's new content, raw and of any size (streamed, not buffered; no JSON body limit).",
@@ -147,7 +154,7 @@ func fileError(err error) error {
 	return err
 }
 
-func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamResponse, error) {
+func (s *Server) downloadFile(ctx context.Context, in *downloadInput) (*huma.StreamResponse, error) {
 	sb, err := s.runningSandbox(ctx, in.ID)
 	if err != nil {
 		return nil, err
@@ -165,6 +172,23 @@ func (s *Server) downloadFile(ctx context.Context, in *fileInput) (*huma.StreamR
 	})
 	if err != nil {
 		return nil, fileError(err)
+	}
+	if in.Offset > 0 {
+		if known && in.Offset > size {
+			rc.Close()
+			return nil, huma.NewError(http.StatusRequestedRangeNotSatisfiable, fmt.Sprintf(
+				"offset %d is past the end of %s (%d bytes): the file shrank or was started over; read it again from offset 0", in.Offset, in.Path, size))
+		}
+		sk, ok := rc.(io.Seeker)
+		if !ok {
+			rc.Close()
+			return nil, fmt.Errorf("download %s from offset %d: the file cannot seek", in.Path, in.Offset)
+		}
+		if _, err := sk.Seek(in.Offset, io.SeekStart); err != nil {
+			rc.Close()
+			return nil, fileError(err)
+		}
+		size -= in.Offset
 	}
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		defer rc.Close()

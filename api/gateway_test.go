@@ -74,4 +74,7 @@ func TestFileParametersAreChecked(t *testing.T) {
 	id := e.pendingSandbox("box")
 	wantProblem(t, e.do("GET", "/api/v1/sandboxes/"+id+"/files", e.adminKey, nil), http.StatusUnprocessableEntity)
 	wantProblem(t, e.do("PUT", "/api/v1/sandboxes/"+id+"/files?path=x&mode=999", e.adminKey, "x"), http.StatusUnprocessableEntity)
+	wantProblem(t, e.do("GET", "/api/v1/sandboxes/"+id+"/files?path=x&offset=-1", e.adminKey, nil), http.StatusUnprocessableEntity)
+	wantProblem(t, e.do("GET", "/api/v1/sandboxes/"+id+"/files?path=x&offset=1099511627777", e.adminKey, nil), http.StatusUnprocessableEntity)
+	wantProblem(t, e.do("GET", "/api/v1/sandboxes/"+id+"/files?path=x&offset=5", e.adminKey, nil), http.StatusConflict) // valid: on to the sandbox check
 }

@@ -1972,6 +1972,9 @@ type DeleteFileParams struct {
 type DownloadFileParams struct {
 	// Path A path in the sandbox; relative paths start in the user's home.
 	Path string `form:"path" json:"path"`
+
+	// Offset Skip this many bytes: the answer is the file from there to its end (follow a growing log by passing the bytes read so far). An offset past the end of the file is a 416: the file shrank or was started over.
+	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // UploadFileParams defines parameters for UploadFile.
@@ -2665,7 +2668,7 @@ type ClientInterface interface {
 
 	// DownloadFile Download a file
 	//
-	// Streams the file's content. A directory is a 400.
+	// Streams the file's content, from offset when given. A directory is a 400.
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/files (the `DownloadFile` operationId).
 	DownloadFile(ctx context.Context, id string, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4058,7 +4061,7 @@ func (c *Client) DeleteFile(ctx context.Context, id string, params *DeleteFilePa
 
 // DownloadFile Download a file
 //
-// Streams the file's content. A directory is a 400.
+// Streams the file's content, from offset when given. A directory is a 400.
 //
 // Corresponds with GET /api/v1/sandboxes/{id}/files (the `DownloadFile` operationId).
 func (c *Client) DownloadFile(ctx context.Context, id string, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6970,6 +6973,18 @@ func NewDownloadFileRequest(server string, id string, params *DownloadFileParams
 			}
 		}
 
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -9764,7 +9779,7 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadFileWithResponse Download a file
 	//
-	// Streams the file's content. A directory is a 400.
+	// Streams the file's content, from offset when given. A directory is a 400.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13384,6 +13399,8 @@ type DownloadFileResponse struct {
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -13419,6 +13436,11 @@ func (r DownloadFileResponse) GetApplicationproblemJSON404() *ErrorModel {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DownloadFileResponse) GetApplicationproblemJSON409() *ErrorModel {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON416() *ErrorModel {
+	return r.ApplicationproblemJSON416
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -18338,7 +18360,7 @@ func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id str
 
 // DownloadFileWithResponse Download a file
 //
-// Streams the file's content. A directory is a 400.
+// Streams the file's content, from offset when given. A directory is a 400.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -21845,6 +21867,13 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -66,8 +67,9 @@ func newBrowser(t *testing.T) context.Context {
 }
 
 // webUI is one browser session against the shared cluster, reached
-// through a proxy the test can "restart" (drop every connection and stop
-// listening for a moment, as a server restart looks to the browser).
+// through a proxy that drops every connection when the test restarts the
+// API server (a restart's dropped connections; the cluster's restartAPI
+// swaps in a fresh API server on the same store).
 type webUI struct {
 	t     *testing.T
 	c     *cluster
@@ -117,8 +119,9 @@ func TestWebUI(t *testing.T) {
 	ids = append(ids, id)
 	ui.detail(id)
 	ui.files(id)
+	ui.logs(id)
 	ui.terminal(id)
-	ui.reconnect()
+	ids = append(ids, ui.reconnect())
 	ids = append(ids, ui.networkPolicy())
 	ui.keys()
 	ui.runners()
@@ -272,11 +275,77 @@ func (u *webUI) terminal(id string) {
 	u.shot("terminal")
 }
 
-// reconnect restarts the proxy in front of the server: the terminal says
-// it dropped, retries by itself and works again, and the live list comes
-// back.
-func (u *webUI) reconnect() {
+// logs follows the sandbox's log in the Logs tab: lines the sandbox
+// appends to /.codepod/run/main.log appear without a reload, read by
+// offset (the files API's ?offset=, checked here too).
+func (u *webUI) logs(id string) {
+	const logPath = "/.codepod/run/main.log"
+	u.eval(`window.__noReload = 2`)
+	u.step("open the logs tab",
+		chromedp.Click(chromedp.CSS(`#tab-logs`)),
+		chromedp.WaitVisible(chromedp.CSS(`#logs-status[data-state]`)))
+	state := u.eval(`document.querySelector('#logs-status').dataset.state + '|' + document.querySelector('#logs-status').textContent`)
+	u.t.Logf("the logs tab opens with %q", state)
+	if !strings.HasPrefix(state, "empty|No log yet") && !strings.HasPrefix(state, "following|") {
+		u.t.Errorf("the logs tab opens with %q", state)
+	}
+	before := u.eval(`document.querySelector('#logs-text').textContent.length`)
+	shell := func(script string) {
+		u.t.Helper()
+		var res struct {
+			ExitCode int `json:"exit_code"`
+			Stderr   string
+		}
+		if err := u.c.call(u.ctx, "POST", "/api/v1/sandboxes/"+id+"/exec", map[string]any{"shell": script}, &res, http.StatusOK); err != nil || res.ExitCode != 0 {
+			u.t.Fatalf("%s: %v %+v", script, err, res)
+		}
+	}
+	appendLog := func(line string) { u.t.Helper(); shell("echo " + line + " >> " + logPath) }
+	// Without the file (tiny's /bin/sh made an empty one: remove it) the
+	// tab says so, and keeps looking.
+	shell("rm -f " + logPath)
+	u.step("no log yet", chromedp.WaitVisible(chromedp.CSS(`#logs-status[data-state=empty]`)))
+	if msg := u.eval(`document.querySelector('#logs-status').textContent`); !strings.Contains(msg, logPath+" does not exist") {
+		u.t.Errorf("without a log the tab says %q", msg)
+	}
+	appendLog("first-log-line")
+	u.step("the line appears without a reload",
+		discard(chromedp.Poll[bool](`document.querySelector('#logs-text').textContent.includes('first-log-line\n')`)),
+		chromedp.WaitVisible(chromedp.CSS(`#logs-status[data-state=following]`)))
+	appendLog("second-log-line")
+	u.step("a second line appears later",
+		discard(chromedp.Poll[bool](`document.querySelector('#logs-text').textContent.endsWith('first-log-line\nsecond-log-line\n')`)))
+	if got := u.eval(`String(window.__noReload) + ' ' + (document.querySelector('#logs-text').textContent.split('first-log-line').length - 1)`); got != "2 1" {
+		u.t.Errorf("reload marker and count of the first line: %q, want \"2 1\" (no reload, no line twice; the tab held %s characters before)", got, before)
+	}
+	u.axe("logs tab")
+	u.shot("logs")
+	// The offset the tab uses: the rest of the file from there; past the
+	// end a 416 that says what to do.
+	q := "/api/v1/sandboxes/" + id + "/files?path=" + logPath
+	_, whole, err := u.c.raw(u.ctx, "GET", q, nil, "")
+	if err != nil || !bytes.HasSuffix(whole, []byte("first-log-line\nsecond-log-line\n")) {
+		u.t.Fatalf("the log reads %q (%v)", whole, err)
+	}
+	st, rest, err := u.c.raw(u.ctx, "GET", fmt.Sprintf("%s&offset=%d", q, len(whole)-len("second-log-line\n")), nil, "")
+	if err != nil || st != http.StatusOK || string(rest) != "second-log-line\n" {
+		u.t.Errorf("from the second line's offset: %d %q (%v)", st, rest, err)
+	}
+	if st, body, _ := u.c.raw(u.ctx, "GET", fmt.Sprintf("%s&offset=%d", q, len(whole)+1), nil, ""); st != http.StatusRequestedRangeNotSatisfiable || !strings.Contains(string(body), "read it again from offset 0") {
+		u.t.Errorf("an offset past the end: %d %s", st, body)
+	}
+}
+
+// reconnect restarts the API server: a fresh api.Server on the same store
+// (its pooled SSH connections to the agents closed) behind a listener that
+// drops every connection, which is what the browser sees of a restart. The
+// terminal says it dropped, retries by itself and works again; the live
+// list comes back and still updates, without a reload. It returns the id
+// of the sandbox it creates.
+func (u *webUI) reconnect() string {
 	before := u.eval(`document.querySelector('#terminal-status').dataset.connects`)
+	u.eval(`window.__noReload = 3`)
+	u.c.restartAPI()
 	u.proxy.restart()
 	u.step("the terminal reconnects by itself",
 		discard(chromedp.Poll[bool](`document.querySelector('#terminal-status').dataset.connects !== '`+before+`'`)),
@@ -287,6 +356,41 @@ func (u *webUI) reconnect() {
 	u.step("click into the terminal", chromedp.Click(chromedp.CSS(`#terminal .xterm-screen`)))
 	u.typeLine("echo back-$((40+2))")
 	u.waitLine("back-42")
+	u.step("the list is live again",
+		chromedp.Click(chromedp.CSS(`#nav-sandboxes`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state=live]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"]`)))
+	// Created by ada (the list shows her own sandboxes) with a key of hers.
+	var ada struct{ Token string }
+	if err := u.c.call(u.ctx, "POST", "/api/v1/auth/login", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, &ada, http.StatusOK); err != nil {
+		u.t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes",
+		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m"}`))
+	req.Header.Set("Authorization", "Bearer "+ada.Token)
+	req.Header.Set("Content-Type", "application/json")
+	var sb struct{ ID string }
+	res, err := u.c.HTTP.Do(req)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	err = json.NewDecoder(res.Body).Decode(&sb)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || err != nil {
+		u.t.Fatalf("create as ada: %s (%v)", res.Status, err)
+	}
+	wctx, wcancel := context.WithTimeout(u.ctx, 90*time.Second)
+	defer wcancel()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-after-restart"][data-status="running"]`))); err != nil {
+		var now struct{ Status, Reason string }
+		aerr := u.c.call(u.ctx, "GET", "/api/v1/sandboxes/"+sb.ID, nil, &now, http.StatusOK)
+		rows := u.eval(`Array.from(document.querySelectorAll('#sandboxes tr[data-name]')).map(r => r.dataset.name + ':' + r.dataset.status).join(' ') + ' live=' + document.querySelector('#live').dataset.state`)
+		u.t.Fatalf("a sandbox created after the restart: %v; the list shows %s; the API says %+v (%v)", err, rows, now, aerr)
+	}
+	if got := u.eval(`String(window.__noReload)`); got != "3" {
+		u.t.Errorf("the page reloaded (marker %q)", got)
+	}
+	return sb.ID
 }
 
 func (u *webUI) networkPolicy() string {

@@ -9,6 +9,7 @@ import { subscribe } from '../live.js';
 import * as overview from './tab-overview.js';
 import * as terminal from './tab-terminal.js';
 import * as files from './tab-files.js';
+import * as logs from './tab-logs.js';
 import * as network from './tab-network.js';
 import * as activity from './tab-activity.js';
 
@@ -16,6 +17,7 @@ import * as activity from './tab-activity.js';
 export const TABS = [
   { id: 'overview', label: 'Overview', page: overview },
   { id: 'terminal', label: 'Terminal', page: terminal },
+  { id: 'logs', label: 'Logs', page: logs },
   { id: 'files', label: 'Files', page: files },
   { id: 'network', label: 'Network', page: network },
   { id: 'activity', label: 'Activity', page: activity },

@@ -592,7 +592,7 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description Streams the file's content. A directory is a 400.
+         * @description Streams the file's content, from offset when given. A directory is a 400.
          */
         get: operations["download-file"];
         /**
@@ -5453,6 +5453,8 @@ export interface operations {
             query: {
                 /** @description A path in the sandbox; relative paths start in the user's home. */
                 path: string;
+                /** @description Skip this many bytes: the answer is the file from there to its end (follow a growing log by passing the bytes read so far). An offset past the end of the file is a 416: the file shrank or was started over. */
+                offset?: number;
             };
             header?: never;
             path: {
@@ -5510,6 +5512,15 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Requested Range Not Satisfiable */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
