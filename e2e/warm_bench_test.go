@@ -149,7 +149,7 @@ func (c *cluster) rawJSON(ctx context.Context, method, path, body string, out an
 type dockerClient = *client.Client
 
 // waitPoolFull waits (off the clock) until r's first pool has n ready.
-func waitPoolFull(b *testing.B, r *runner.Runner, n int) {
+func waitPoolFull(b testing.TB, r *runner.Runner, n int) {
 	deadline := time.Now().Add(time.Minute)
 	for wp := r.WarmPools(); len(wp) == 0 || wp[0].Ready < n; wp = r.WarmPools() {
 		if time.Now().After(deadline) {
