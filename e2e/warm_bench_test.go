@@ -51,6 +51,14 @@ func BenchmarkCreateToFirstExec(b *testing.B) {
 			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"64m"}`)
 		})
 	})
+	b.Run("warm-env", func(b *testing.B) {
+		measureCycles(b, func() error {
+			b.StopTimer()
+			waitPoolFull(b, c.Runner, 2)
+			b.StartTimer()
+			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"64m","env":{"AGENT_TOKEN":"t0k","MODE":"bench"}}`)
+		})
+	})
 	b.Run("cold", func(b *testing.B) {
 		measureCycles(b, func() error {
 			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"96m"}`)
