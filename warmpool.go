@@ -22,13 +22,16 @@ func (p WarmPool) Key() string {
 }
 
 // WarmPoolKey is the key of the pool a normalized spec can be served from,
-// or "" when none can: a spec with its own environment or a pids limit
-// other than the default needs a container made for it (a container's
-// environment and limits are fixed when it is made), and so does one with a
-// network policy (its container joins the runner's policy network, under
-// firewall rules set up before it starts: a pool member never had them).
+// or "" when none can: a spec with a pids limit other than the default
+// needs a container made for it (a container's limits are fixed when it is
+// made), and so does one with a network policy (its container joins the
+// runner's policy network, under firewall rules set up before it starts: a
+// pool member never had them). A spec with its own environment can be
+// served: the runner hands the variables to the adopted sandbox's agent,
+// which gives them to every session (not to the image's own command,
+// started before the sandbox was known).
 func WarmPoolKey(spec SandboxSpec) string {
-	if len(spec.Env) > 0 || spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) ||
+	if spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) ||
 		// A pool member started without the devcontainer settings, the
 		// built image or the copied workspace.
 		spec.Devcontainer != nil || spec.Build != nil || spec.Workspace != nil {

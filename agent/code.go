@@ -53,7 +53,7 @@ func (a *Agent) codeOp(ctx context.Context, s ssh.Session, req kernel.Request) k
 	var err error
 	launch := func() kernel.Launch {
 		acct := lookupAccount(s.User())
-		env, dir := sessionEnv(acct, acct.shellPath(), s.Environ(), "")
+		env, dir := sessionEnv(acct, acct.shellPath(), a.sandboxEnv(), s.Environ(), "")
 		return kernel.Launch{Env: env, Dir: dir, Cred: acct.credential(), Start: a.reaper.Start}
 	}
 	switch req.Op {

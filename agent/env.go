@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,15 +18,46 @@ const CwdEnv = "CODEPOD_CWD"
 // defaultPath is PATH when the container's environment has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// SandboxEnvFile is the file in the etc directory holding the sandbox's
+// own environment (a JSON object of strings) when its container was made
+// before the sandbox was known: the runner writes it when a create adopts
+// a warm-pool container. The agent reads it for every session.
+const SandboxEnvFile = "env.json"
+
+// sandboxEnv reads the sandbox's environment from SandboxEnvFile, as
+// sorted KEY=value pairs; none when the file is absent (a container made
+// for its sandbox has that environment in its own).
+func (a *Agent) sandboxEnv() []string {
+	b, err := os.ReadFile(filepath.Join(a.cfg.EtcDir, SandboxEnvFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	var m map[string]string
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		a.log.Warn("cannot read the sandbox's environment; sessions run without it", "err", err)
+		return nil
+	}
+	return sortedEnv(m)
+}
+
 // sessionEnv builds a session's environment: the container's own
-// environment (what the image set, as docker exec would see it), a default
-// PATH if it has none, the account's HOME, USER, LOGNAME and SHELL, TERM for
+// environment (what the image set, as docker exec would see it), the
+// sandbox's environment (SandboxEnvFile, over the image's), a default
+// PATH if neither has one, the account's HOME, USER, LOGNAME and SHELL, TERM for
 // a PTY, then whatever the client sent. It also returns the working
 // directory: CODEPOD_CWD if the client sent it (relative to the
 // home directory unless absolute), else the account's home.
-func sessionEnv(acct account, shell string, client []string, term string) (env []string, cwd string) {
+func sessionEnv(acct account, shell string, sandbox, client []string, term string) (env []string, cwd string) {
 	env = os.Environ()
-	if _, ok := os.LookupEnv("PATH"); !ok {
+	for _, kv := range sandbox {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env = setEnv(env, k, v)
+		}
+	}
+	if !hasEnv(env, "PATH") {
 		env = append(env, "PATH="+defaultPath)
 	}
 	env = setEnv(env, "HOME", acct.homeDir())
@@ -51,6 +85,16 @@ func sessionEnv(acct account, shell string, client []string, term string) (env [
 		env = setEnv(env, k, v)
 	}
 	return env, cwd
+}
+
+// hasEnv reports whether env sets k.
+func hasEnv(env []string, k string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // setEnv sets k=v in env, replacing an earlier value.
@@ -91,7 +135,7 @@ func (a *Agent) sessionAccount(login string) account {
 func (a *Agent) sessionEnvFor(acct account, shell string, client []string, term string) ([]string, string) {
 	d := a.cfg.Devcontainer
 	if d == nil {
-		return sessionEnv(acct, shell, client, term)
+		return sessionEnv(acct, shell, a.sandboxEnv(), client, term)
 	}
 	var extra []string
 	if d.WorkspaceFolder != "" {
@@ -102,7 +146,7 @@ func (a *Agent) sessionEnvFor(acct account, shell string, client []string, term 
 	for _, kv := range sortedEnv(d.RemoteEnv) {
 		extra = append(extra, expandContainerEnv(kv))
 	}
-	return sessionEnv(acct, shell, append(extra, client...), term)
+	return sessionEnv(acct, shell, a.sandboxEnv(), append(extra, client...), term)
 }
 
 var containerEnvVar = regexp.MustCompile(`\$\{containerEnv:([^}:]+)(?::([^}]*))?\}`)

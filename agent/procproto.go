@@ -173,7 +173,7 @@ func (a *Agent) processCommand(s ssh.Session, req *ProcessRequest) command {
 	if req.Cwd != "" {
 		client = append(client, CwdEnv+"="+req.Cwd)
 	}
-	env, dir := sessionEnv(acct, shell, client, "")
+	env, dir := sessionEnv(acct, shell, a.sandboxEnv(), client, "")
 	c := command{path: shell, argv: []string{filepath.Base(shell)}, env: env, dir: dir, cred: acct.credential(), acct: acct}
 	c.direct = req.Command
 	return c

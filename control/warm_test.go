@@ -47,14 +47,24 @@ func TestACreateThatMatchesAWarmPoolGoesToItsRunnerOnce(t *testing.T) {
 		if got := pools[warm.ID]; len(got) != 1 || got[0].Ready != 0 || got[0].Size != 1 {
 			t.Fatalf("warm runner's pools after one adoption: %+v", got)
 		}
-		// A create with its own environment never counts on a pool.
+		// A create with its own environment is served by a pool too (the
+		// runner hands the variables to the adopted sandbox's sessions).
 		e.reportPools(warm, pool)
 		withEnv := e.create(e.alice, "env", codepod.SandboxSpec{Image: codepod.TinyImage, Env: map[string]string{"A": "b"}})
-		if withEnv.RunnerID != cold.ID && withEnv.RunnerID != warm.ID {
-			t.Fatalf("create with env not placed: %+v", withEnv)
+		if withEnv.RunnerID != warm.ID {
+			t.Fatalf("create with env placed on %q; want the warm runner %s", withEnv.RunnerID, warm.ID)
+		}
+		if pools, _ := e.st.WarmPools(e.ctx); pools[warm.ID][0].Ready != 0 {
+			t.Fatalf("a create with env did not count on the warm sandbox: %+v", pools[warm.ID])
+		}
+		// One with a pids limit of its own never counts on a pool.
+		e.reportPools(warm, pool)
+		withPids := e.create(e.alice, "pids", codepod.SandboxSpec{Image: codepod.TinyImage, PidsLimit: 77})
+		if withPids.RunnerID != cold.ID && withPids.RunnerID != warm.ID {
+			t.Fatalf("create with a pids limit not placed: %+v", withPids)
 		}
 		if pools, _ := e.st.WarmPools(e.ctx); pools[warm.ID][0].Ready != 1 {
-			t.Fatalf("a create with env took a warm sandbox: %+v", pools[warm.ID])
+			t.Fatalf("a create with its own pids limit took a warm sandbox: %+v", pools[warm.ID])
 		}
 	})
 }

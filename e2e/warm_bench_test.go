@@ -51,6 +51,14 @@ func BenchmarkCreateToFirstExec(b *testing.B) {
 			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"64m"}`)
 		})
 	})
+	b.Run("warm-env", func(b *testing.B) {
+		measureCycles(b, func() error {
+			b.StopTimer()
+			waitPoolFull(b, c.Runner, 2)
+			b.StartTimer()
+			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"64m","env":{"AGENT_TOKEN":"t0k","MODE":"bench"}}`)
+		})
+	})
 	b.Run("cold", func(b *testing.B) {
 		measureCycles(b, func() error {
 			return c.createThenExec(ctx, b, `{"image":"codepod/tiny:latest","memory":"96m"}`)
@@ -149,7 +157,7 @@ func (c *cluster) rawJSON(ctx context.Context, method, path, body string, out an
 type dockerClient = *client.Client
 
 // waitPoolFull waits (off the clock) until r's first pool has n ready.
-func waitPoolFull(b *testing.B, r *runner.Runner, n int) {
+func waitPoolFull(b testing.TB, r *runner.Runner, n int) {
 	deadline := time.Now().Add(time.Minute)
 	for wp := r.WarmPools(); len(wp) == 0 || wp[0].Ready < n; wp = r.WarmPools() {
 		if time.Now().After(deadline) {

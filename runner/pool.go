@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codepod-dev/codepod/agent"
 	"github.com/codepod-dev/codepod/agent/hostkey"
 	"github.com/codepod-dev/codepod/wire"
 )
@@ -235,6 +237,23 @@ func (r *Runner) engineRuntime(rt string) string {
 	return rt
 }
 
+// writeSandboxEnv gives an adopted sandbox its environment: the member's
+// container was made before its tenant was known, so the agent reads the
+// variables from etc/env.json (agent.SandboxEnvFile) for every session,
+// over the image's and under the session's own. Only the sessions see them,
+// not the image's command (started with the pool's environment). The
+// file is in this sandbox's directory alone and goes with it.
+func (r *Runner) writeSandboxEnv(p *wire.SandboxPayload) error {
+	if len(p.Env) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(p.Env)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(r.sandboxDir(p.ID), "etc", agent.SandboxEnvFile), b, 0o600)
+}
+
 // errNoMember: no ready member fits, or adoption failed before anything
 // of the sandbox was made; the create takes the cold path.
 var errNoMember = errors.New("no warm-pool sandbox")
@@ -271,6 +290,9 @@ func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp str
 	probed := make(chan error, 1)
 	go func() { probed <- r.probe(ctx, w.id, w.fingerprint) }()
 	fp, err = r.prepareDir(p)
+	if err == nil {
+		err = r.writeSandboxEnv(p)
+	}
 	if perr := <-probed; err == nil && perr != nil {
 		err = perr
 	}

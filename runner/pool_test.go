@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/agent"
 	"github.com/codepod-dev/codepod/runner"
 	"github.com/codepod-dev/codepod/runner/docker"
 	"github.com/codepod-dev/codepod/wire"
@@ -24,8 +25,8 @@ func tinyPool(size int) runner.PoolSpec {
 	return p
 }
 
-// poolPayload is a create that a tinyPool member can serve: no environment
-// of its own, default pids limit.
+// poolPayload is a create that a tinyPool member can serve: default pids
+// limit (and no environment of its own: tests that want one set it).
 func poolPayload(id string) *wire.SandboxPayload {
 	p := payload(id)
 	p.Env, p.PidsLimit = nil, 0
@@ -143,6 +144,7 @@ func TestTwoCreatesRacingForOneWarmSandboxGetTwoSandboxes(t *testing.T) {
 	waitReady(t, rr.r, 1)
 
 	p1, p2 := poolPayload(randID("sb_")), poolPayload(randID("sb_"))
+	p1.Env, p2.Env = map[string]string{"WHO": "one"}, map[string]string{"WHO": "two"}
 	j1, j2 := job(wire.KindCreate, p1), job(wire.KindCreate, p2)
 	f.enqueue(j1, j2) // one delivery: the two run at once
 	r1, r2 := f.waitResult(t, j1.ID, time.Minute), f.waitResult(t, j2.ID, time.Minute)
@@ -152,10 +154,35 @@ func TestTwoCreatesRacingForOneWarmSandboxGetTwoSandboxes(t *testing.T) {
 	if r1.ContainerID == r2.ContainerID || r1.HostKeyFingerprint == r2.HostKeyFingerprint {
 		t.Fatalf("two sandboxes share a container or host key: %+v, %+v", r1, r2)
 	}
+	adopted := 0
 	for _, p := range []*wire.SandboxPayload{p1, p2} {
-		if c := inspect(t, b, p.ID); !c.State.Running {
+		c := inspect(t, b, p.ID)
+		if !c.State.Running {
 			t.Errorf("sandbox %s does not run", p.ID)
 		}
+		// The one that adopted the member has its environment in its own
+		// directory (the agent gives it to sessions); the one made cold has
+		// it in its container's.
+		got, err := os.ReadFile(filepath.Join(rr.r.SandboxDir(p.ID), "etc", agent.SandboxEnvFile))
+		switch {
+		case c.Config.Labels[docker.LabelPool] != "":
+			adopted++
+			if want := `{"WHO":"` + p.Env["WHO"] + `"}`; string(got) != want {
+				t.Errorf("adopted sandbox %s's env file %q (%v), want %s", p.ID, got, err, want)
+			}
+		case err == nil:
+			t.Errorf("cold sandbox %s has an env file %q", p.ID, got)
+		case !slices.Contains(c.Config.Env, "WHO="+p.Env["WHO"]):
+			t.Errorf("cold sandbox %s's container env %q", p.ID, c.Config.Env)
+		}
+	}
+	if adopted != 1 {
+		t.Errorf("%d of the two creates adopted the one warm sandbox, want 1", adopted)
+	}
+	// No pool member's directory holds a tenant's environment.
+	waitReady(t, rr.r, 1)
+	if m, _ := filepath.Glob(filepath.Join(cfg.StateDir, "pool", "*", "etc", agent.SandboxEnvFile)); len(m) != 1 {
+		t.Errorf("env files under the pool directory: %v, want only the adopted member's", m)
 	}
 }
 

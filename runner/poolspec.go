@@ -85,14 +85,14 @@ func (p PoolSpec) Key() string {
 }
 
 // poolKey is the key of the pool a create payload could adopt from, or
-// "" when none can serve it: a sandbox with its own environment gets a
-// container made for it, because a container's environment is fixed when
-// it is created and a pool member's was made before its tenant was known.
+// "" when none can serve it (codepod.WarmPoolKey). A sandbox with its own
+// environment can adopt: its variables reach its sessions through
+// etc/env.json (writeSandboxEnv).
 func poolKey(p *wire.SandboxPayload) string {
 	if p.NetworkPolicy != nil {
 		return "" // made for it, on the policy network (WarmPoolKey)
 	}
 	ps := PoolSpec{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network, Runtime: p.Runtime}.withDefaults()
 	return codepod.WarmPoolKey(codepod.SandboxSpec{Image: ps.Image, CPU: ps.CPU, MemoryBytes: ps.MemoryBytes,
-		Network: ps.Network, Runtime: ps.Runtime, PidsLimit: p.PidsLimit, Env: p.Env})
+		Network: ps.Network, Runtime: ps.Runtime, PidsLimit: p.PidsLimit})
 }

@@ -38,8 +38,8 @@ func TestParsePoolSpec(t *testing.T) {
 		t.Errorf("default pool key %q, a default create's %q", d.Key(), codepod.WarmPoolKey(spec))
 	}
 	spec.Env = map[string]string{"A": "b"}
-	if codepod.WarmPoolKey(spec) != "" {
-		t.Error("a create with its own environment matches a pool")
+	if codepod.WarmPoolKey(spec) != d.Key() {
+		t.Error("a create with its own environment does not match the pool: its variables reach the adopted sandbox's sessions")
 	}
 	spec.Env = nil
 	spec.Network = "bridge"
