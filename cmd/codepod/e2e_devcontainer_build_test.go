@@ -91,10 +91,10 @@ RUN echo prod > /stage
   "options": {"who": {"type": "string", "default": "world"}, "loud": {"type": "boolean", "default": true}},
   "containerEnv": {"HELLO_HOME": "/opt/hello", "PATH": "/opt/hello/bin:${PATH}"}}`,
 		".devcontainer/hello/install.sh": "#!/bin/sh\nset -e\nmkdir -p /opt/hello/bin\necho \"$WHO $LOUD\" > /opt/hello/options\n",
-		".dockerignore":                   "secret.txt\n",
-		"secret.txt":                      "not in the build context",
-		"app.txt":                         "version 1",
-		"nonce":                           hex.EncodeToString(nonce), // a fresh content hash per run
+		".dockerignore":                  "secret.txt\n",
+		"secret.txt":                     "not in the build context",
+		"app.txt":                        "version 1",
+		"nonce":                          hex.EncodeToString(nonce), // a fresh content hash per run
 	})
 
 	t0 := time.Now()
@@ -166,9 +166,9 @@ func TestDevcontainerBuildErrors(t *testing.T) {
 	removeBuiltImages(t, &built)
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{
-		"nodockerfile/.devcontainer/devcontainer.json": `{"build": {"dockerfile": "Dockerfile.dev"}}`,
-		"oci/.devcontainer/devcontainer.json":          `{"image": "codepod/tiny:latest", "features": {"ghcr.io/devcontainers/features/go:1": "1.22"}}`,
-		"privfeature/.devcontainer/devcontainer.json":  `{"image": "codepod/tiny:latest", "features": {"./root": {}}}`,
+		"nodockerfile/.devcontainer/devcontainer.json":             `{"build": {"dockerfile": "Dockerfile.dev"}}`,
+		"oci/.devcontainer/devcontainer.json":                      `{"image": "codepod/tiny:latest", "features": {"ghcr.io/devcontainers/features/go:1": "1.22"}}`,
+		"privfeature/.devcontainer/devcontainer.json":              `{"image": "codepod/tiny:latest", "features": {"./root": {}}}`,
 		"privfeature/.devcontainer/root/devcontainer-feature.json": `{"id": "root", "privileged": true, "capAdd": ["SYS_ADMIN"]}`,
 		"privfeature/.devcontainer/root/install.sh":                "#!/bin/sh\n",
 		"failing/.devcontainer/devcontainer.json":                  `{"build": {"dockerfile": "Dockerfile"}}`,

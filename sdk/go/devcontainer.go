@@ -165,4 +165,3 @@ func (c *Client) uploadBlob(ctx context.Context, a *devcontainer.Archive) error 
 	defer f.Close()
 	return drain(c.check(c.api.UploadBlobWithBody(ctx, a.Digest, "application/x-tar", f)))
 }
-
