@@ -141,24 +141,31 @@ export class ProcessHandle {
   /** Starts passing the output to the callbacks (used by start and connect). */
   async _stream(cb: { onStdout?: OutputCallback; onStderr?: OutputCallback }, offset: number): Promise<void> {
     const path = sandboxPath(this.#sandboxId, `/processes/${this.pid}/stream?stdout_offset=${offset}&stderr_offset=${offset}`);
-    const ws = await openSocket(this.#client, path);
-    this.#ws = ws;
-    this.#streamed = new Promise<void>((resolve) => {
-      ws.on("message", (raw) => {
+    // The handlers are attached as the socket is made, not after it opens:
+    // the server may send the first output in the same read as the
+    // upgrade's answer, and ws emits it before an await could resume.
+    let closed!: () => void;
+    this.#streamed = new Promise<void>((resolve) => (closed = resolve));
+    const ws = await openSocket(this.#client, path, (w) => {
+      w.on("message", (raw) => {
         const m = JSON.parse(raw.toString()) as { type: string; data?: string; status?: number; detail?: string };
         if (m.type === "stdout" || m.type === "stderr") {
           (m.type === "stdout" ? cb.onStdout : cb.onStderr)?.(new Uint8Array(Buffer.from(m.data ?? "", "base64")));
         } else if (m.type === "exit" || m.type === "error") {
           if (m.type === "error") this.streamError = errorForStatus(m.status ?? 0, m.detail ?? "");
-          ws.close(1000);
+          w.close(1000);
         }
       });
-      ws.on("close", () => resolve());
-      ws.on("error", (err) => {
+      w.on("close", () => closed());
+      w.on("error", (err) => {
         this.streamError = new ConnectionError(`process stream: ${err.message}`, { cause: err });
-        resolve();
+        closed();
       });
+    }).catch((err) => {
+      closed();
+      throw err;
     });
+    this.#ws = ws;
   }
 
   /** Stops the callbacks (the process runs on). */
@@ -169,10 +176,11 @@ export class ProcessHandle {
 }
 
 /** Opens a WebSocket to an API path; a refused upgrade throws the typed error of its problem document. */
-function openSocket(client: Client, path: string): Promise<WebSocket> {
+function openSocket(client: Client, path: string, attach?: (ws: WebSocket) => void): Promise<WebSocket> {
   const url = client.serverUrl.replace(/^http/, "ws") + path;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: client.headers(), handshakeTimeout: client.timeoutMs });
+    attach?.(ws);
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {
       const socket = res.socket;
