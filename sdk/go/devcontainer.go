@@ -81,7 +81,7 @@ func (c *Client) CreateFromDevcontainer(ctx context.Context, path string, opts *
 	}
 	req.Env = mapIf(env)
 
-	plan, err := devcontainer.PlanBuild(file, dc, devcontainer.Policy{})
+	plan, err := devcontainer.PlanBuildContext(ctx, file, dc, devcontainer.Policy{}, nil) // OCI features: ~/.cache/codepod/features
 	if err != nil {
 		return nil, fmt.Errorf("codepod: %s: %w", file, err)
 	}
