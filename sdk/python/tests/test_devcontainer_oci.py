@@ -1,5 +1,6 @@
 """OCI features in the Python SDK, against a registry in the test process
-on loopback (no CodePod server needed): fetched, cached by digest, their
+on loopback (no CodePod server needed; it asks for an anonymous bearer
+token as ghcr.io does): fetched, cached by digest, their
 dependsOn fetched too; an unreachable registry is an error naming the
 feature and the registry."""
 
@@ -45,6 +46,19 @@ class _Registry:
 
             def do_GET(self) -> None:  # noqa: N802
                 reg.requests.append(self.path)
+                if self.path.startswith("/token?"):  # anonymous token, as ghcr.io gives for public features
+                    body = json.dumps({"token": "anon-" + self.path.split("scope=")[-1]}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if not (self.headers.get("Authorization") or "").startswith("Bearer anon-repository"):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", f'Bearer realm="http://{reg.host}/token",service="{reg.host}",scope="repository:x:pull"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 path = self.path.removeprefix("/v2/")
                 repo, kind, key = path.rpartition("/blobs/") if "/blobs/" in path else path.rpartition("/manifests/")
                 body = reg.blobs.get(key) if kind == "/blobs/" else reg.manifests.get(repo + "/" + key)

@@ -72,7 +72,7 @@ class _Registry:
             if accept:
                 req.add_header("Accept", accept)
             if self.token:
-                req.add_header("Authorization", "Bearer " + self.token)
+                req.add_unredirected_header("Authorization", "Bearer " + self.token)  # not to a blob redirect's host
             try:
                 with urllib.request.urlopen(req, timeout=60) as r:
                     return r.read(), r.headers
