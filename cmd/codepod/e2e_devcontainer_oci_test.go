@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codepod-dev/codepod/internal/ocitest"
 )
@@ -52,7 +53,12 @@ func TestDevcontainerOCIFeature(t *testing.T) {
 		}
 		return strings.TrimSpace(string(r.stdout)), string(r.stderr)
 	}
+	t0 := time.Now()
+	c.must("sandbox", "delete", c.must("sandbox", "create", "--image", "codepod/tiny:latest", "--wait"))
+	plain := time.Since(t0)
+	t0 = time.Now()
 	id, errOut := create("oci1")
+	cold := time.Since(t0)
 	if !strings.Contains(errOut, "feature "+hello+": sha256:") || !strings.Contains(errOut, "fetched from "+reg.Host) {
 		t.Errorf("the CLI did not say it fetched the feature:\n%s", errOut)
 	}
@@ -69,7 +75,9 @@ func TestDevcontainerOCIFeature(t *testing.T) {
 
 	// Offline: the registry is gone; the lock pins what the cache holds.
 	reg.Close()
+	t0 = time.Now()
 	id2, errOut := create("oci2")
+	t.Logf("create --wait: plain tiny image %v; with two OCI features fetched and built %v (cold), from the caches with the registry gone %v", plain, cold, time.Since(t0))
 	if !strings.Contains(errOut, "(cached)") {
 		t.Errorf("the second create did not use the cache:\n%s", errOut)
 	}
