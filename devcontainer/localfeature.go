@@ -333,7 +333,7 @@ func (p Policy) checkFeature(ref string, m *FeatureMeta) []Violation {
 func orderFeatures(fs []Feature, override []string) ([]Feature, error) {
 	rank := func(f Feature) int {
 		for i, o := range override {
-			if o == f.Ref || o == f.ID {
+			if o == f.Ref || o == f.ID || f.Repo != "" && f.Repo == featureRepo(o) { // "ghcr.io/…/go" names any tag of it
 				return i
 			}
 		}

@@ -38,7 +38,8 @@ func planOCI(t *testing.T, root string, f *devcontainer.FeatureFetcher) (*devcon
 // test process, pushed to as `devcontainer features publish` does) is
 // fetched and packed like a local one, with its options over its
 // defaults; the feature it dependsOn is fetched too, with the options
-// dependsOn gives, and installed first; a second plan takes both from the
+// dependsOn gives, and installed first; overrideFeatureInstallOrder names
+// one by its repository; a second plan takes both from the
 // cache by digest (no blob is fetched again); an existing
 // devcontainer-lock.json is completed, then pins them so that, with the
 // registry gone, the plan still works from the cache; without the lock
@@ -109,6 +110,24 @@ func TestOCIFeatures(t *testing.T) {
 	}
 	if again.Context.Digest != plan.Context.Digest {
 		t.Errorf("the same features made two build contexts")
+	}
+
+	// overrideFeatureInstallOrder names a registry feature without its tag.
+	reg.PushFeature(t, "features/zeta:2", map[string]string{"devcontainer-feature.json": `{"id": "zeta"}`, "install.sh": "#!/bin/sh\n"})
+	root3 := t.TempDir()
+	writeFiles(t, root3, map[string]string{".devcontainer/devcontainer.json": `{"image": "codepod/tiny:latest",
+  "features": {"` + hello + `": {}, "` + reg.Host + `/features/zeta:2": {}},
+  "overrideFeatureInstallOrder": ["` + reg.Host + `/features/base"]}`})
+	ordered, err := planOCI(t, root3, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = nil
+	for _, pf := range ordered.Features {
+		ids = append(ids, pf.ID)
+	}
+	if want := []string{reg.Host + "/features/base:1", hello, reg.Host + "/features/zeta:2"}; !slices.Equal(ids, want) {
+		t.Errorf("with overrideFeatureInstallOrder: %v, want %v", ids, want)
 	}
 
 	// An existing (empty) lockfile is completed as the reference CLI does.
