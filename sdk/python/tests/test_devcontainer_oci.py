@@ -139,6 +139,30 @@ class OCIFeatureTest(unittest.TestCase):
         self.assertEqual(again.digest, archive.digest, "the same features made two build contexts")
         self.assertEqual(sum("/blobs/" in r for r in self.reg.requests), blobs, "the second plan fetched blobs again")
 
+    def test_lockfile(self) -> None:
+        h = self.reg.host
+        self.reg.push("features/hello:1", {"devcontainer-feature.json": '{"id": "hello", "version": "1.4.0"}', "install.sh": "#!/bin/sh\n"})
+        ref = f"{h}/features/hello:1"
+        loaded = self.project({ref: {}})
+        lock_path = os.path.join(os.path.dirname(loaded.file), "devcontainer-lock.json")
+        with open(lock_path, "w", encoding="utf-8") as f:
+            f.write('{"features": {}}')
+        dcmod.plan_build(loaded)  # completes the existing lockfile
+        with open(lock_path, encoding="utf-8") as f:
+            entry = json.load(f)["features"][ref]
+        self.assertEqual(entry["version"], "1.4.0")
+        self.assertTrue(entry["resolved"].startswith(f"{h}/features/hello@sha256:"), entry)
+        self.assertTrue(entry["integrity"].startswith("sha256:"), entry)
+        self.reg.close()  # offline: the lock pins what the cache holds
+        build, _ = dcmod.plan_build(loaded)
+        assert build is not None
+        self.assertEqual([f["id"] for f in build["features"]], [ref])
+        with open(lock_path, "w", encoding="utf-8") as f:
+            json.dump({"features": {ref: dict(entry, integrity="sha256:" + "0" * 64)}}, f)
+        with self.assertRaises(DevcontainerError) as cm:
+            dcmod.plan_build(loaded)
+        self.assertIn("devcontainer-lock.json says sha256:000", str(cm.exception))
+
     def test_unreachable_registry(self) -> None:
         h = self.reg.host
         self.reg.close()

@@ -88,9 +88,23 @@ class _Registry:
         raise AssertionError("unreachable")
 
 
-def fetch(ref: str, short: str) -> str:
-    """The folder of OCI feature ref, fetched into the cache unless there."""
+def lockfile_path(config_file: str) -> str:
+    """devcontainer-lock.json beside config_file (.devcontainer-lock.json
+    beside .devcontainer.json), as the reference CLI names it."""
+    name = "devcontainer-lock.json"
+    if os.path.basename(config_file).startswith("."):
+        name = "." + name
+    return os.path.join(os.path.dirname(config_file), name)
+
+
+def fetch(ref: str, short: str, pin: dict[str, Any] | None = None) -> tuple[str, str, str]:
+    """The folder of OCI feature ref (fetched into the cache unless there),
+    the manifest it resolved to (registry/repository@sha256:…) and its
+    layer's digest. pin is ref's devcontainer-lock.json entry, if any."""
     host, repo, want = _split(ref)
+    want_layer = ""
+    if pin and pin.get("resolved"):
+        want, want_layer = pin["resolved"].rpartition("@")[2], pin.get("integrity") or ""
     reg = _Registry(host, repo)
     try:
         if want.startswith("sha256:"):
@@ -100,13 +114,21 @@ def fetch(ref: str, short: str) -> str:
             digest = headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
             manifest = body
         folder = os.path.join(cache_dir(), digest.replace(":", "-"))
+        resolved = f"{host}/{repo}@{digest}"
         if os.path.isfile(os.path.join(folder, "layer")):
-            return os.path.join(folder, "feature")
+            with open(os.path.join(folder, "layer"), encoding="utf-8") as f:
+                cached = f.read()
+            if want_layer and cached != want_layer:
+                raise ValueError(f'feature "{ref}": the cached {digest} has the layer {cached}, devcontainer-lock.json says {want_layer}: remove {folder}')
+            return os.path.join(folder, "feature"), resolved, cached
         if manifest is None:
             manifest, _ = reg.get("/manifests/" + digest, _ACCEPT)
         layers = [l for l in json.loads(manifest).get("layers") or [] if l.get("mediaType") == LAYER_TYPE]
         if not layers:
             raise ValueError(f"{host}/{repo}@{digest} is not a devcontainer feature: no layer of type {LAYER_TYPE}")
+        if want_layer and layers[0]["digest"] != want_layer:
+            raise ValueError(f'feature "{ref}": {resolved} has the layer {layers[0]["digest"]}, devcontainer-lock.json\'s "integrity" says '
+                             f'{want_layer}: the artifact changed since it was locked')
         blob, _ = reg.get("/blobs/" + layers[0]["digest"])
     except (OSError, KeyError) as e:
         raise ValueError(
@@ -129,7 +151,7 @@ def fetch(ref: str, short: str) -> str:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return os.path.join(folder, "feature")
+    return os.path.join(folder, "feature"), resolved, got
 
 
 def _extract(blob: bytes, dest: str) -> None:

@@ -322,6 +322,15 @@ def _features(loaded: Loaded) -> list[dict[str, Any]]:
         return any(dep == g["ref"] or _oci.is_oci(dep) and g.get("repo") == _oci.repo_of(dep) for g in out) or any(
             dep == r or _oci.is_oci(dep) and _oci.is_oci(r) and _oci.repo_of(r) == _oci.repo_of(dep) for r in feats)
 
+    lock_path = _oci.lockfile_path(loaded.file)
+    lock: dict[str, Any] | None = None
+    if os.path.isfile(lock_path):
+        with open(lock_path, encoding="utf-8") as f:
+            lock = parse_jsonc(f.read())
+        if not isinstance(lock, dict):
+            raise DevcontainerError(f"{lock_path}: not an object")
+        lock.setdefault("features", {})
+    lock_changed = False
     queue: list[tuple[str, Any, str]] = [(ref, feats[ref], "") for ref in sorted(feats)]
     while queue:
         ref, opts, by = queue.pop(0)
@@ -334,11 +343,16 @@ def _features(loaded: Loaded) -> list[dict[str, Any]]:
                 raise DevcontainerError(f'feature "{by}" dependsOn "{ref}", which the config does not list: add it to "features"')
             folder = os.path.join(base, ref)
         elif _oci.is_oci(ref):
+            pin = (lock or {}).get("features", {}).get(ref)
             try:
-                folder = _oci.fetch(ref, short)
+                folder, resolved, integrity = _oci.fetch(ref, short, pin)
             except ValueError as e:
                 raise DevcontainerError(str(e)) from None
             repo = _oci.repo_of(ref)
+            if lock is not None and pin is None:
+                lock_entry = {"resolved": resolved, "integrity": integrity}
+                lock["features"][ref] = lock_entry
+                lock_changed = True
         else:
             raise DevcontainerError(
                 f'feature "{ref}": neither a local folder ("./{short}") nor a registry reference ("ghcr.io/owner/features/{short}:1"); '
@@ -358,12 +372,22 @@ def _features(loaded: Loaded) -> list[dict[str, Any]]:
         for k, val in (opts or {}).items():
             env[_option_env(k)] = _opt_str(val)
         depends = meta.get("dependsOn") or {}
+        if repo and lock is not None and pin is None:
+            if meta.get("version"):
+                lock_entry["version"] = meta["version"]
+            if depends:
+                lock_entry["dependsOn"] = sorted(depends)
         out.append({"ref": ref, "repo": repo, "id": meta.get("id") or (short if repo else os.path.basename(folder)), "folder": folder,
                     "env": env, "container_env": meta.get("containerEnv") or {},
                     "after": list(meta.get("installsAfter") or []) + sorted(depends)})
         for dep in sorted(depends):
             if not listed(dep):
                 queue.append((dep, depends[dep], ref))
+    if lock_changed and lock is not None:
+        order_keys = ("version", "resolved", "integrity", "dependsOn")
+        lock["features"] = {k: {f: v[f] for f in order_keys if f in v} for k, v in sorted(lock["features"].items())}
+        with open(lock_path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(lock, indent=2) + "\n")
     # A dependsOn naming a feature by another tag of its repository waits for it.
     for f in out:
         f["after"] = [next((g["ref"] for g in out if g.get("repo") and _oci.is_oci(a) and g["repo"] == _oci.repo_of(a)), a)
