@@ -3,7 +3,10 @@ package devcontainer
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -69,5 +72,25 @@ func TestIsOCIFeature(t *testing.T) {
 	}
 	if got := featureRepo("localhost:5000/f/go@sha256:abc"); got != "localhost:5000/f/go" {
 		t.Errorf("featureRepo: %s", got)
+	}
+}
+
+// TestExtractFeatureGzip: a gzipped layer (as some publishers write) is
+// read too, executable bits kept.
+func TestExtractFeatureGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "./install.sh", Mode: 0o755, Size: 10, Typeflag: tar.TypeReg})
+	tw.Write([]byte("#!/bin/sh\n"))
+	tw.Close()
+	zw.Close()
+	dir := t.TempDir()
+	if err := extractFeature(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "install.sh"))
+	if err != nil || fi.Mode()&0o111 == 0 {
+		t.Fatalf("install.sh: %v, mode %v", err, fi)
 	}
 }
