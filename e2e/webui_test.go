@@ -120,6 +120,9 @@ func TestWebUI(t *testing.T) {
 	ui.detail(id)
 	ui.files(id)
 	ui.logs(id)
+	ui.lifetime(id)
+	ui.processes(id)
+	ui.ports(id)
 	ui.terminal(id)
 	ids = append(ids, ui.reconnect())
 	ids = append(ids, ui.networkPolicy())
@@ -492,6 +495,8 @@ func (u *webUI) narrow(id string) {
 		{"#/new", `#create`},
 		{"#/sandboxes/" + id + "/overview", `#ssh-line`},
 		{"#/sandboxes/" + id + "/terminal", `#terminal .xterm-rows`},
+		{"#/sandboxes/" + id + "/processes", `#processes`},
+		{"#/sandboxes/" + id + "/ports", `#preview-form`},
 		{"#/keys", `#keys`},
 		{"#/runners", `#runners`},
 	} {
