@@ -84,7 +84,7 @@ function row(sb, admin, ctx) {
       act('Stop', 'stop', () => call('POST', sbPath(sb.id) + '/stop'), running),
       act('Start', 'start', () => call('POST', sbPath(sb.id) + '/start'), sb.status === 'stopped'),
       h('button', { type: 'button', class: 'small extend', disabled: !sb.expires_at, onclick: () => run(() => extendTTL(sb, 3600)),
-        title: 'Extend the TTL by an hour', 'aria-label': `Extend ${sb.name} by an hour` }, '+1h'),
+        title: 'Extend the TTL by an hour', 'aria-label': `+1h: extend the TTL of ${sb.name} by an hour` }, '+1h'),
       act('Delete', 'delete danger', async () => {
         if (confirm(`Delete sandbox ${sb.name}? Its files are lost.`)) await call('DELETE', sbPath(sb.id));
       }, sb.status !== 'deleting')));
