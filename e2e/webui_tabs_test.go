@@ -56,6 +56,7 @@ func (u *webUI) lifetime(id string) {
 	if st, err := time.Parse(time.RFC3339Nano, shown); err != nil || !st.Equal(*after.ExpiresAt) {
 		u.t.Errorf("the page shows expiry %q, the API %v", shown, after.ExpiresAt)
 	}
+	u.eval(`scrollTo(0, 0)`)
 	u.shot("sandbox")
 	u.step("+1h in the list",
 		chromedp.Click(chromedp.CSS(`#nav-sandboxes`)),
@@ -144,7 +145,7 @@ func (u *webUI) ports(id string) {
 	if got := u.eval(`document.querySelector('#preview-url').target + ' ' + document.querySelector('#preview-url').rel`); got != "_blank noopener noreferrer" {
 		u.t.Errorf("the link opens with target/rel %q", got)
 	}
-	if !strings.HasPrefix(link, u.proxy.URL+"/api/v1/sandboxes/"+id+"/ports/8080/?") {
+	if !strings.HasPrefix(link, u.base+"/api/v1/sandboxes/"+id+"/ports/8080/?") {
 		u.t.Errorf("the preview link is %q", link)
 	}
 	get := func() (int, string) {

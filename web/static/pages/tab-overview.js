@@ -27,8 +27,8 @@ export function render(panel, sb, ctx) {
   const submit = h('button', { type: 'submit', class: 'primary', id: 'ttl-extend' }, 'Extend');
   const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card', id: 'ttl-form' }, h('h2', {}, 'Lifetime'),
     h('p', { id: 'ttl-now' }),
-    field('Extend by', by, 'Counted from the current expiry (from now when it has none). The server may cap the TTL.'),
-    submit, ' ', saved));
+    h('div', { class: 'inline-form' }, field('Extend by', by, 'Counted from the current expiry (from now when it has none). The server may cap the TTL.'), submit),
+    saved));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearFieldErrors(form);
