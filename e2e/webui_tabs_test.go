@@ -58,9 +58,13 @@ func (u *webUI) lifetime(id string) {
 	}
 	u.eval(`scrollTo(0, 0)`)
 	u.shot("sandbox")
-	u.step("+1h in the list",
+	rowExpiry := func(t time.Time) string {
+		return `Date.parse(document.querySelector('#sandboxes tr[data-name="ui-main"] td[title]').title) === ` + strconv.FormatInt(t.UnixMilli(), 10)
+	}
+	u.step("the list shows the new expiry (live), then +1h",
 		chromedp.Click(chromedp.CSS(`#nav-sandboxes`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-main"] button.extend:enabled`)),
+		discard(chromedp.Poll[bool](rowExpiry(*after.ExpiresAt))),
 		chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-main"] button.extend`)))
 	for {
 		now := u.sandbox(id)
@@ -76,6 +80,8 @@ func (u *webUI) lifetime(id string) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	final := u.sandbox(id)
+	u.step("the row shows the API's new expiry without a reload", discard(chromedp.Poll[bool](rowExpiry(*final.ExpiresAt))))
 	u.step("back to the sandbox", chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-main"] th a`)), chromedp.WaitVisible(chromedp.CSS(`#ttl-form`)))
 }
 
