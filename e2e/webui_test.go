@@ -105,7 +105,7 @@ func TestWebUI(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	bctx, bcancel := context.WithTimeout(newBrowser(t), 4*time.Minute)
+	bctx, bcancel := context.WithTimeout(newBrowser(t), 6*time.Minute)
 	defer bcancel()
 	ui := &webUI{t: t, c: c, srv: srv, base: c.URL, ctx: bctx, shots: shots}
 	var ids []string
