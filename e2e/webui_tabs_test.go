@@ -197,6 +197,38 @@ func (u *webUI) ports(id string) {
 	}
 }
 
+// declaredPorts shows a devcontainer sandbox's forwardPorts with their
+// portsAttributes labels on the Ports tab, and opens one from there.
+func (u *webUI) declaredPorts(id string) {
+	u.step("the ports a devcontainer.json declares",
+		chromedp.Navigate(u.base+"/ui/#/sandboxes/"+id+"/ports"),
+		chromedp.WaitVisible(chromedp.CSS(`#ports-forward tr[data-forward="3000"]`)))
+	row := func(f string) string {
+		return u.eval(`Array.from(document.querySelectorAll('#ports-forward tr[data-forward="` + f + `"] > *')).slice(0, 3).map(c => c.textContent).join('|')`)
+	}
+	if got := row("3000"); got != "3000|app|not open" {
+		u.t.Errorf("forwardPorts 3000 reads %q", got)
+	}
+	if got := row("db:5432"); !strings.HasPrefix(got, "db:5432|—|another container") {
+		u.t.Errorf("forwardPorts db:5432 reads %q", got)
+	}
+	u.step("open it from there",
+		chromedp.Click(chromedp.CSS(`#ports-forward tr[data-forward="3000"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ports tr[data-port="3000"]`)))
+	if got := row("3000"); got != "3000|app|open" {
+		u.t.Errorf("forwardPorts 3000 after Open reads %q", got)
+	}
+	var ports struct {
+		Items []struct {
+			Port  int
+			Label string
+		}
+	}
+	if err := u.c.call(u.ctx, "GET", "/api/v1/sandboxes/"+id+"/ports", nil, &ports, http.StatusOK); err != nil || len(ports.Items) != 1 || ports.Items[0].Port != 3000 || ports.Items[0].Label != "app" {
+		u.t.Errorf("the API lists ports %+v (%v)", ports.Items, err)
+	}
+}
+
 // scheme emulates prefers-color-scheme v ("dark" or "light").
 func (u *webUI) scheme(v string) {
 	u.t.Helper()

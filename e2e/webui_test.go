@@ -125,7 +125,9 @@ func TestWebUI(t *testing.T) {
 	ui.processes(id)
 	ui.ports(id)
 	ui.terminal(id)
-	ids = append(ids, ui.reconnect())
+	after := ui.reconnect()
+	ids = append(ids, after)
+	ui.declaredPorts(after)
 	ids = append(ids, ui.networkPolicy())
 	ui.keys()
 	ui.runners()
@@ -371,7 +373,8 @@ func (u *webUI) reconnect() string {
 		u.t.Fatal(err)
 	}
 	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes",
-		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m"}`))
+		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m",
+			"devcontainer": {"forwardPorts": [3000, "db:5432"], "portsAttributes": {"3000": {"label": "app"}}}}`))
 	req.Header.Set("Authorization", "Bearer "+ada.Token)
 	req.Header.Set("Content-Type", "application/json")
 	var sb struct{ ID string }
