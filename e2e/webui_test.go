@@ -374,7 +374,7 @@ func (u *webUI) reconnect() string {
 	}
 	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes",
 		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m",
-			"devcontainer": {"forwardPorts": [3000, "db:5432"], "portsAttributes": {"3000": {"label": "app"}}}}`))
+			"devcontainer": {"forwardPorts": ["3000", "db:5432"], "portsAttributes": {"3000": {"label": "app"}}}}`))
 	req.Header.Set("Authorization", "Bearer "+ada.Token)
 	req.Header.Set("Content-Type", "application/json")
 	var sb struct{ ID string }
