@@ -213,3 +213,48 @@ func TestAcceptReadsEachMessageAtOnce(t *testing.T) {
 		t.Errorf("%d messages of 32 KiB took %d reads from the socket, want about one each", messages, n)
 	}
 }
+
+// A dialled conn (a runner's end of a tunnel) takes a 32 KiB message that
+// has arrived in one read from the socket, not two (the library's 4 KiB
+// buffer alone: the header with 4 KiB, then the rest).
+func TestDialReadsEachMessageAtOnce(t *testing.T) {
+	msg := randomBytes(t, 32<<10)
+	const messages = 20
+	sent := make(chan struct{})
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		for range messages {
+			if _, err := conn.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+			sent <- struct{}{}
+		}
+		io.Copy(io.Discard, conn)
+	})
+	var reads atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return readCountingConn{c, &reads}, nil
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+	buf := make([]byte, 256<<10)
+	var total int64
+	for i := range messages {
+		<-sent // the server's write returned: on loopback the frame is here
+		before := reads.Load()
+		if _, err := io.ReadFull(conn, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf[:len(msg)], msg) {
+			t.Fatalf("message %d differs", i)
+		}
+		total += reads.Load() - before
+	}
+	if total > messages+messages/4 {
+		t.Errorf("%d messages of 32 KiB took %d reads from the socket, want about one each", messages, total)
+	}
+}
