@@ -160,11 +160,57 @@ func (r *Runner) followLifecycle(ctx context.Context, p *wire.SandboxPayload, pr
 	r.follows.Add(1)
 	go func() {
 		defer r.follows.Done()
-		if _, err := r.waitLifecycle(ctx, p.ID, false, func(string) {}); err != nil && ctx.Err() == nil {
-			r.log.Info("devcontainer lifecycle after ready", "sandbox_id", p.ID, "err", err)
-		}
+		r.followInBackground(ctx, p.ID)
 	}()
 	return nil
+}
+
+// followInBackground follows a sandbox's lifecycle after it was ready; a
+// hook that fails stops the container (waitLifecycle) and is reported to
+// the server at once, which puts the sandbox in error. Should that report
+// not arrive, the next inventory carries it (the lifecycle-failed file).
+func (r *Runner) followInBackground(ctx context.Context, id string) {
+	_, err := r.waitLifecycle(ctx, id, false, func(string) {})
+	var failed *lifecycleFailed
+	switch {
+	case errors.As(err, &failed):
+		r.log.Info("devcontainer hook failed after the sandbox was ready: stopped it", "sandbox_id", id, "err", err)
+		st := wire.SandboxState{ID: id, State: wire.StateFailed, Reason: truncate(failed.reason, 1024)}
+		st.HostKeyFingerprint, _ = r.fingerprint(id)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := r.api.reportState(rctx, r.credential(), st); err != nil {
+			r.log.Warn("cannot report a failed devcontainer hook now; the next inventory will", "sandbox_id", id, "err", err)
+		}
+	case err != nil && ctx.Err() == nil:
+		r.log.Info("devcontainer lifecycle after ready", "sandbox_id", id, "err", err)
+	}
+}
+
+// resumeFollows follows again, after a runner (re)start, the lifecycle of
+// every running devcontainer sandbox here: a hook that was still running
+// in the background when the previous runner process ended, and fails
+// later, still stops the sandbox and puts it in error. A sandbox whose
+// hooks are all done answers at once.
+func (r *Runner) resumeFollows(ctx context.Context) {
+	list, err := r.cfg.Backend.ListSandboxes(ctx, r.ID())
+	if err != nil {
+		r.log.Warn("cannot list sandboxes to follow their devcontainer lifecycle", "err", err)
+		return
+	}
+	for _, c := range list {
+		if !c.Running || validSandboxID(c.SandboxID) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.sandboxDir(c.SandboxID), "etc", agent.DevcontainerFile)); err != nil {
+			continue
+		}
+		r.follows.Add(1)
+		go func() {
+			defer r.follows.Done()
+			r.followInBackground(ctx, c.SandboxID)
+		}()
+	}
 }
 
 // lifecycleFailedFile holds why a sandbox's devcontainer hook failed (the
