@@ -2,9 +2,11 @@ package main_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDevcontainerWorkspace: the project copied into workspaceFolder
@@ -61,5 +63,33 @@ func TestDevcontainerWorkspace(t *testing.T) {
 	if got := sh(`ls -A /workspaces/proj`); got != ".devcontainer\n.gitignore\napp.txt\nsrc" {
 		t.Fatalf("after sync --delete:\n%s", got)
 	}
+	c.must("sandbox", "delete", id)
+
+	// shutdownAction stopContainer: exec sessions leave the sandbox
+	// running; when the last terminal session closes the runner stops it,
+	// saying why. (A start after a stop runs postStartCommand again:
+	// TestDevcontainerInside.)
+	stopper := writeTree(t, filepath.Join(t.TempDir(), "stopper"), map[string]string{
+		".devcontainer.json": `{"image": "codepod/tiny:latest", "shutdownAction": "stopContainer"}`,
+	})
+	id = c.must("sandbox", "create", "stopper", "--devcontainer", stopper, "--wait")
+	for i := 0; i < 3; i++ {
+		c.must("sandbox", "exec", id, "--", "true")
+	}
+	if sb := c.get(id); sb.Status != "running" {
+		t.Fatalf("after exec sessions: %s (%s)", sb.Status, sb.Reason)
+	}
+	s := newSSHSetup(t, c, "stopper")
+	if r := s.ssh(t, nil, []string{"-tt"}, "echo in a terminal"); r.code != 0 || !strings.Contains(string(r.stdout), "in a terminal") {
+		t.Fatalf("ssh -tt: exit %d, %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	sb := c.waitStatus(id, "stopped", 2*time.Minute)
+	if !strings.Contains(sb.Reason, "shutdownAction stopContainer: the last terminal session closed") {
+		t.Fatalf("stopped by shutdownAction: reason %q", sb.Reason)
+	}
+	waitFor(t, "the container stopped", func() bool {
+		out, err := exec.Command("docker", "ps", "-q", "--filter", "label=dev.codepod.sandbox="+id).Output()
+		return err == nil && len(strings.TrimSpace(string(out))) == 0
+	})
 	c.must("sandbox", "delete", id)
 }
