@@ -1999,6 +1999,9 @@ type DownloadArchiveParams struct {
 type UploadArchiveParams struct {
 	// Path A path in the sandbox; relative paths start in the user's home.
 	Path string `form:"path" json:"path"`
+
+	// Owner A user (name or uid in the sandbox's /etc/passwd) to own the files and directories written; default root. Symlinks stay root's.
+	Owner *string `form:"owner,omitempty" json:"owner,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -7277,6 +7280,18 @@ func NewUploadArchiveRequestWithBody(server string, id string, params *UploadArc
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.Owner != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "owner", *params.Owner, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {

@@ -44,8 +44,12 @@ func TestDevcontainerWorkspace(t *testing.T) {
 	os.WriteFile(filepath.Join(project, "app.txt"), []byte("version 2"), 0o644)
 	os.WriteFile(filepath.Join(project, "src", "new.go"), []byte("package src"), 0o644)
 
-	// Without --delete (as rsync): nothing is deleted.
+	// Without --delete (as rsync): nothing is deleted. What sync writes
+	// belongs to remoteUser too.
 	c.must("sandbox", "sync", id, project)
+	if got := sh(`cd /workspaces/proj && stat -c '%U %n' app.txt src/new.go`); got != "nobody app.txt\nnobody src/new.go" {
+		t.Fatalf("owners after sync:\n%s", got)
+	}
 	if got := sh(`cd /workspaces/proj && cat app.txt && echo && ls -A && ls -A src`); got !=
 		"version 2\n.devcontainer\n.gitignore\napp.txt\nescape\nnode_modules\nold.txt\nsrc\nstray.txt\ngone\nlib\nnew.go" {
 		t.Fatalf("after sync without --delete:\n%s", got)

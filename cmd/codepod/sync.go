@@ -42,15 +42,26 @@ never followed.`,
 			if err != nil {
 				return err
 			}
+			sb, err := c.GetSandboxWithResponse(cmd.Context(), args[0])
+			if err := c.check(err, sb); err != nil {
+				return err
+			}
 			if folder == "" {
-				r, err := c.GetSandboxWithResponse(cmd.Context(), args[0])
-				if err := c.check(err, r); err != nil {
-					return err
-				}
-				if r.JSON200.WorkspaceFolder == nil || *r.JSON200.WorkspaceFolder == "" {
+				if sb.JSON200.WorkspaceFolder == nil || *sb.JSON200.WorkspaceFolder == "" {
 					return fmt.Errorf("sandbox %s has no workspace folder (it was not created with --devcontainer): name one with --folder", args[0])
 				}
-				folder = *r.JSON200.WorkspaceFolder
+				folder = *sb.JSON200.WorkspaceFolder
+			}
+			// The files belong to remoteUser (else containerUser), as the
+			// first copy's do.
+			params := &client.UploadArchiveParams{Path: folder}
+			if dc := sb.JSON200.Devcontainer; dc != nil {
+				for _, k := range []string{"remoteUser", "containerUser"} {
+					if u, _ := (*dc)[k].(string); u != "" {
+						params.Owner = &u
+						break
+					}
+				}
 			}
 			ws, err := devcontainer.PackWorkspace(dir, skipGitignored)
 			if err != nil {
@@ -62,7 +73,7 @@ never followed.`,
 				return err
 			}
 			defer f.Close()
-			r, err := c.UploadArchiveWithBodyWithResponse(cmd.Context(), args[0], &client.UploadArchiveParams{Path: folder}, "application/x-tar", f)
+			r, err := c.UploadArchiveWithBodyWithResponse(cmd.Context(), args[0], params, "application/x-tar", f)
 			if err := c.check(err, r); err != nil {
 				return err
 			}

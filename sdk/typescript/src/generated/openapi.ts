@@ -6043,6 +6043,8 @@ export interface operations {
             query: {
                 /** @description A path in the sandbox; relative paths start in the user's home. */
                 path: string;
+                /** @description A user (name or uid in the sandbox's /etc/passwd) to own the files and directories written; default root. Symlinks stay root's. */
+                owner?: string;
             };
             header?: never;
             path: {
