@@ -48,7 +48,7 @@ func (b *Backend) CreatePoolMember(ctx context.Context, spec runner.ContainerSpe
 // id finds it by its container id, and ListSandboxes reports it as the
 // sandbox's. The rename to the sandbox's name (an engine call of tens to
 // hundreds of milliseconds on a busy host) goes on in the background, off
-// the create's path; a runner that dies before it is done finishes it on
+// the create's and the first exec's path (renameDelay); a runner that dies before it is done finishes it on
 // its next start (RenamePoolMember, from the runner's sweep). The runner
 // never adopts one member twice (it takes it under its own lock).
 func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, containerID, sandboxID string) error {
@@ -57,6 +57,11 @@ func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, containerID, sa
 	}
 	b.renames.add(sandboxID, containerID)
 	go func() {
+		// The rename holds the container's lock in the engine, and every
+		// inspect of the container waits for it: the server's first dial
+		// into the sandbox (two inspects), which follows the result within
+		// milliseconds, would wait for it too.
+		time.Sleep(renameDelay)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		err := b.cli.ContainerRename(ctx, containerID, ContainerName(sandboxID))
@@ -71,6 +76,10 @@ func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, containerID, sa
 	}()
 	return nil
 }
+
+// renameDelay is how long after an adoption its rename waits: past the
+// first exec's dial on a busy host.
+const renameDelay = 2 * time.Second
 
 // RenamePoolMember renames pool member memberID's container to sandboxID's
 // name and waits for it: the end of an adoption cut short by the runner's
