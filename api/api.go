@@ -134,6 +134,7 @@ func New(cfg Config) *Server {
 	s.touched = map[string]time.Time{}
 	if s.ctl != nil {
 		s.ctl.SetIdleProbe(s.idleProbe)
+		s.ctl.SetWarmReady(s.pool.Prepare)
 	}
 	s.router = s.newRouter()
 	return s

@@ -997,6 +997,8 @@ type JobProgress struct {
 
 // JobResult defines model for JobResult.
 type JobResult struct {
+	// Adopted The create adopted a warm-pool sandbox.
+	Adopted     *bool   `json:"adopted,omitempty"`
 	ContainerId *string `json:"container_id,omitempty"`
 
 	// Error Why it failed, for the user.

@@ -72,6 +72,9 @@ func (s *Service) Result(ctx context.Context, r *codepod.Runner, jobID string, r
 	}
 	s.leases.done(jobID)
 	s.metrics.finishedJob(job.Kind, res.OK)
+	if f := s.warm.Load(); f != nil && job.Kind == codepod.JobCreate && res.OK && res.Adopted {
+		(*f)(job.SandboxID)
+	}
 	log.Info("job finished", keyKind, job.Kind, keySandbox, job.SandboxID, "ok", res.OK, keyErr, res.Error)
 	return nil
 }
@@ -106,3 +109,10 @@ func (s *Service) finish(ctx context.Context, r *codepod.Runner, jobID string, r
 	})
 	return job, applied, err
 }
+
+// SetWarmReady sets what Result calls, after its transaction, with the id
+// of a sandbox whose create adopted a warm-pool sandbox: the API server
+// opens its pooled SSH connection to it then, so that the first exec,
+// which follows within milliseconds, finds it opened or opening. f must
+// not block.
+func (s *Service) SetWarmReady(f func(sandboxID string)) { s.warm.Store(&f) }

@@ -117,6 +117,7 @@ func setDuration(d *time.Duration, def time.Duration) {
 // retries, lease-expiry wake-ups).
 type Service struct {
 	probe   atomic.Pointer[IdleProbe] // SetIdleProbe's, else cfg.IdleProbe
+	warm    atomic.Pointer[func(sandboxID string)] // SetWarmReady's
 	st      codepod.Store
 	cfg     Config
 	log     *slog.Logger

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/internal/testenv"
 	"github.com/codepod-dev/codepod/runner"
@@ -58,11 +60,21 @@ func TestWarmCreatesWithEnv(t *testing.T) {
 		return &sb
 	}
 	containerOf := func(t *testing.T, sb *sandbox) string {
-		ci, err := c.Docker.Client().ContainerInspect(ctx, docker.ContainerName(sb.ID))
-		if err != nil {
-			t.Fatal(err)
+		// An adopted member is renamed to the sandbox's name a moment
+		// after the create's result (off the first exec's path).
+		for {
+			ci, err := c.Docker.Client().ContainerInspect(ctx, docker.ContainerName(sb.ID))
+			if err == nil {
+				return ci.ID
+			}
+			if !cerrdefs.IsNotFound(err) || ctx.Err() != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		return ci.ID
 	}
 	envOf := func(t *testing.T, sb *sandbox) map[string]string {
 		res := c.exec(ctx, t, sb.ID, map[string]any{"command": []string{"env"}})

@@ -120,6 +120,14 @@ func (p *Pool) Client(ctx context.Context, sandboxID string) (*ssh.Client, error
 	return e.client, nil
 }
 
+// Prepare starts dialing sandboxID's connection when the pool has none
+// (nor a dial under way), and returns at once: a later Client finds it
+// made or joins its dial. The dial is the pool's own (it ends with Close,
+// not with any caller); a failed one is dialed again by the next Client.
+func (p *Pool) Prepare(sandboxID string) {
+	p.entry(sandboxID) // an error is the pool's being closed: nothing to do
+}
+
 // entry returns the live or dialing entry of sandboxID, starting a dial
 // when there is none.
 func (p *Pool) entry(sandboxID string) (*entry, error) {

@@ -226,3 +226,36 @@ func TestPoolCallerContext(t *testing.T) {
 		t.Errorf("err %v, want the caller's deadline", err)
 	}
 }
+
+// Prepare dials with no caller waiting (the server calls it when a warm
+// create's result arrives); the first Client finds that connection.
+func TestPoolPrepareDialsAheadOfTheFirstCall(t *testing.T) {
+	sb := newSandbox(t)
+	p := sb.pool(t)
+	p.Prepare(sandboxID)
+	p.Prepare(sandboxID) // a dial under way is not started again
+	// The dial happens with no caller.
+	cx := ctx(t)
+	for sb.dials.Load() == 0 {
+		select {
+		case <-cx.Done():
+			t.Fatal("Prepare did not dial")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	c, err := p.Client(cx, sandboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Prepare(sandboxID) // nor is a live connection replaced
+	again, err := p.Client(ctx(t), sandboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != c {
+		t.Error("the connection Prepare made was not the one callers got")
+	}
+	if d := sb.dials.Load(); d != 1 {
+		t.Errorf("%d dials, want 1", d)
+	}
+}

@@ -196,9 +196,14 @@ type PoolBackend interface {
 	// CreatePoolMember creates and starts spec's container (spec.Pool set,
 	// spec.SandboxID the member id) and returns its container id.
 	CreatePoolMember(ctx context.Context, spec ContainerSpec) (containerID string, err error)
-	// AdoptPoolMember makes member memberID the container of sandboxID. It
-	// fails when the member is gone or already adopted.
-	AdoptPoolMember(ctx context.Context, memberID, sandboxID string) (string, error)
+	// AdoptPoolMember makes member memberID (container containerID) the
+	// container of sandboxID: Backend's methods find it by sandboxID when
+	// it returns. The rename that makes this last may finish after it
+	// returns; the runner takes each member once.
+	AdoptPoolMember(ctx context.Context, memberID, containerID, sandboxID string) error
+	// RenamePoolMember finishes the adoption of member memberID by
+	// sandboxID that a runner's death cut short, and waits for it.
+	RenamePoolMember(ctx context.Context, memberID, sandboxID string) error
 	// ListPoolMembers lists runnerID's members that no sandbox adopted.
 	ListPoolMembers(ctx context.Context, runnerID string) ([]PoolMember, error)
 	// RemovePoolMember removes an unadopted member; a missing one is success.

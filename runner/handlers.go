@@ -74,7 +74,7 @@ func (r *Runner) create(ctx context.Context, job wire.Job, progress func(string)
 	}
 	switch cid, fp, err := r.adopt(ctx, p); {
 	case err == nil:
-		return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid}, nil
+		return wire.JobResult{HostKeyFingerprint: fp, ContainerID: cid, Adopted: true}, nil
 	case !errors.Is(err, errNoMember):
 		return wire.JobResult{}, err
 	}

@@ -180,17 +180,29 @@ func (ps *pools) destroy(ctx context.Context, id string) {
 // named codepod-pool-…). An adopted member is a user's sandbox: its
 // container was renamed, so it is not listed. A member whose adoption was
 // cut short (its directory already names a sandbox, its container not yet
-// renamed) loses its container but keeps its directory: the sandbox's
-// create job runs again and makes a container on that directory.
+// renamed: the rename finishes after the create's result) is renamed now;
+// if that fails it loses its container but keeps its directory, and the
+// sandbox's create job, run again, makes a container on that directory.
 func (ps *pools) sweep(ctx context.Context) error {
 	list, err := ps.be.ListPoolMembers(ctx, ps.r.ID())
 	if err != nil {
 		return err
 	}
 	for _, m := range list {
-		if !ps.r.poolDirAdopted(m.ID) {
+		sandboxID, adopted := ps.r.poolDirAdopted(m.ID)
+		if !adopted {
 			ps.destroy(ctx, m.ID)
-		} else if err := ps.be.RemovePoolMember(ctx, m.ID); err != nil {
+			continue
+		}
+		// Its result may have been reported (the rename comes after it):
+		// the sandbox keeps its container. A create delivered again finds
+		// it by name and takes the idempotent path.
+		if err := ps.be.RenamePoolMember(ctx, m.ID, sandboxID); err == nil {
+			continue
+		} else {
+			ps.r.log.Warn("cannot finish a warm-pool adoption; removing its container", "member", m.ID, "sandbox_id", sandboxID, "err", err)
+		}
+		if err := ps.be.RemovePoolMember(ctx, m.ID); err != nil {
 			ps.r.log.Warn("cannot remove a warm-pool container", "member", m.ID, "err", err)
 		}
 	}
@@ -222,10 +234,11 @@ func (r *Runner) preparePoolDir(id string) (string, error) {
 }
 
 // poolDirAdopted reports whether member id's directory was handed to a
-// sandbox (its sandbox_id names another id).
-func (r *Runner) poolDirAdopted(id string) bool {
+// sandbox (its sandbox_id names another id), and that sandbox's id.
+func (r *Runner) poolDirAdopted(id string) (string, bool) {
 	b, err := os.ReadFile(filepath.Join(r.poolDir(id), "etc", FileSandboxID))
-	return err == nil && strings.TrimSpace(string(b)) != id
+	sb := strings.TrimSpace(string(b))
+	return sb, err == nil && sb != id && sb != ""
 }
 
 // engineRuntime is the runtime a container of CodePod runtime rt runs
@@ -260,8 +273,9 @@ var errNoMember = errors.New("no warm-pool sandbox")
 
 // adopt gives sandbox p a ready pool member, if one fits: its directory
 // becomes the sandbox's (with the sandbox's secret, keys and id written
-// into it now) while its agent is probed once more, then its container is
-// renamed to the sandbox's. errNoMember sends the create down the cold
+// into it now) while its agent is probed once more, then its container
+// becomes the sandbox's (the backend finds it by container id until the
+// rename to the sandbox's name, which goes on after the result). errNoMember sends the create down the cold
 // path. The link comes first, so a create delivered again after a crash
 // finds the sandbox's directory and takes the idempotent path.
 func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp string, err error) {
@@ -300,7 +314,7 @@ func (r *Runner) adopt(ctx context.Context, p *wire.SandboxPayload) (cid, fp str
 		err = fmt.Errorf("warm-pool sandbox %s changed its host key", w.id)
 	}
 	if err == nil {
-		_, err = r.pools.be.AdoptPoolMember(ctx, w.id, p.ID)
+		err = r.pools.be.AdoptPoolMember(ctx, w.id, w.containerID, p.ID)
 	}
 	if err != nil {
 		r.log.Warn("cannot adopt a warm-pool sandbox; creating one", "member", w.id, "sandbox_id", p.ID, "err", err)

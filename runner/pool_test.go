@@ -76,7 +76,12 @@ func TestAnAdoptedSandboxCarriesNothingOfThePoolButTheImage(t *testing.T) {
 	if !res.OK || res.ContainerID != members[0].ContainerID {
 		t.Fatalf("create %+v did not adopt the pool's container %s", res, members[0].ContainerID)
 	}
+	// The rename to the sandbox's name follows the result.
 	name := docker.ContainerName(p.ID)
+	waitFor(t, time.Minute, "the adopted container's rename", func() bool {
+		_, err := b.Client().ContainerInspect(context.Background(), name)
+		return err == nil
+	})
 	c := inspect(t, b, p.ID)
 	for _, k := range []string{docker.LabelOwner, docker.LabelSandbox, docker.LabelName} {
 		if v, ok := c.Config.Labels[k]; ok {
@@ -241,4 +246,58 @@ func noMembersInInventory(t *testing.T, f *fakeServer) {
 	if !reported {
 		t.Error("no poll reported the warm pool")
 	}
+}
+
+// A runner that died between an adoption's result and its container's
+// rename (which follows the result) finishes the rename when it starts
+// again: the sandbox keeps its container, found by its name.
+func TestAnAdoptionCutShortIsFinishedOnRestart(t *testing.T) {
+	f := newFakeServer(t)
+	b := dockerBackend(t)
+	state := t.TempDir()
+	cfg := fastConfig(t, f, b, state)
+	cfg.Pools = []runner.PoolSpec{tinyPool(1)}
+	rr := startRunner(t, cfg)
+	t.Cleanup(func() { removeRunnerContainers(t, b, rr.r.ID()) })
+	waitReady(t, rr.r, 1)
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	members := poolContainers(t, b, rr.r.ID())
+	if len(members) != 1 {
+		t.Fatalf("%d pool containers, want 1", len(members))
+	}
+	// What an adoption leaves before its rename: the sandbox's directory
+	// is a link to the member's, whose sandbox_id names the sandbox.
+	id := randID("sb_")
+	if err := os.MkdirAll(filepath.Join(state, "sandboxes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "pool", members[0].ID), rr.r.SandboxDir(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rr.r.SandboxDir(id), "etc", runner.FileSandboxID), []byte(id+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	again := startRunner(t, cfg)
+	waitReady(t, again.r, 1)
+	if c := inspect(t, b, id); !c.State.Running || c.ID != members[0].ContainerID {
+		t.Fatalf("sandbox %s's container %s (running %v), want the adopted member's %s", id, c.ID, c.State.Running, members[0].ContainerID)
+	}
+	for _, m := range poolContainers(t, b, again.r.ID()) {
+		if m.ContainerID == members[0].ContainerID {
+			t.Errorf("the adopted container is still listed as pool member %s", m.ID)
+		}
+	}
+	waitFor(t, time.Minute, "the sandbox in an inventory", func() bool {
+		for _, p := range f.pollsSeen() {
+			for _, s := range p.Req.Sandboxes {
+				if s.ID == id {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }

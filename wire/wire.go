@@ -245,6 +245,9 @@ type JobResult struct {
 	Error              string `json:"error,omitempty" maxLength:"4096" doc:"Why it failed, for the user."`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty" doc:"SHA256 fingerprint of the agent's host key (create, start)."`
 	ContainerID        string `json:"container_id,omitempty"`
+	// Adopted: the create was served from a warm pool (the server opens
+	// its SSH connection to the sandbox at once, for the first exec).
+	Adopted bool `json:"adopted,omitempty" doc:"The create adopted a warm-pool sandbox."`
 	// NetLog answers a netlog job.
 	NetLog []NetDenial `json:"net_log,omitempty" maxItems:"1024" doc:"What the sandbox's network policy refused (netlog jobs)."`
 }

@@ -72,6 +72,8 @@ type Backend struct {
 
 	channel     string      // ChannelNetns or ChannelExec
 	netnsDenied atomic.Bool // netns was refused: exec from then on
+
+	renames renames // adopted pool members whose rename is under way
 }
 
 var _ runner.Backend = (*Backend)(nil)

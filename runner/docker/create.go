@@ -145,7 +145,7 @@ func (b *Backend) findWinner(ctx context.Context, sandboxID string) (*container.
 // find inspects the sandbox's container by name: (nil, nil) when there is
 // none, an error when the name belongs to a container CodePod did not make.
 func (b *Backend) find(ctx context.Context, sandboxID string) (*container.InspectResponse, error) {
-	name := ContainerName(sandboxID)
+	name := b.ref(sandboxID)
 	c, err := b.cli.ContainerInspect(ctx, name)
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil

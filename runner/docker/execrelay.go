@@ -68,7 +68,7 @@ func (b *Backend) dialAgentExec(ctx context.Context, sandboxID string) (net.Conn
 	}
 	ctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
 	defer cancel()
-	ex, err := b.cli.ContainerExecCreate(ctx, ContainerName(sandboxID), container.ExecOptions{
+	ex, err := b.cli.ContainerExecCreate(ctx, b.ref(sandboxID), container.ExecOptions{
 		User: "0:0", AttachStdin: true, AttachStdout: true, AttachStderr: true,
 		Cmd: []string{AgentPath, "--relay", net.JoinHostPort("127.0.0.1", strconv.Itoa(AgentPort))},
 	})

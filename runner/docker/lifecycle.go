@@ -33,7 +33,7 @@ func (b *Backend) StartSandbox(ctx context.Context, sandboxID string) (string, e
 // timeout). A stopped or missing container is success.
 func (b *Backend) StopSandbox(ctx context.Context, sandboxID string, timeout time.Duration) error {
 	secs := int(timeout / time.Second)
-	err := b.cli.ContainerStop(ctx, ContainerName(sandboxID), container.StopOptions{Timeout: &secs})
+	err := b.cli.ContainerStop(ctx, b.ref(sandboxID), container.StopOptions{Timeout: &secs})
 	if err == nil || cerrdefs.IsNotFound(err) {
 		return nil
 	}
@@ -44,10 +44,11 @@ func (b *Backend) StopSandbox(ctx context.Context, sandboxID string, timeout tim
 // volumes. A missing container is success; one whose removal is already
 // under way is waited for.
 func (b *Backend) RemoveSandbox(ctx context.Context, sandboxID string) error {
-	name := ContainerName(sandboxID)
+	name := b.ref(sandboxID)
 	err := b.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	switch {
 	case err == nil || cerrdefs.IsNotFound(err):
+		b.renames.drop(sandboxID)
 	case cerrdefs.IsConflict(err): // "removal of container … is already in progress"
 		if err := b.waitGone(ctx, name); err != nil {
 			return err

@@ -30,6 +30,9 @@ func (b *Backend) ListSandboxes(ctx context.Context, runnerID string) ([]runner.
 			id = adoptedID(c.Names) // "" for a pool member nobody adopted
 		}
 		if id == "" {
+			id = b.renames.sandboxOf(c.ID) // adopted, its rename under way
+		}
+		if id == "" {
 			continue
 		}
 		running := c.State == container.StateRunning || c.State == container.StatePaused || c.State == container.StateRestarting

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -41,16 +43,105 @@ func (b *Backend) CreatePoolMember(ctx context.Context, spec runner.ContainerSpe
 	return id, b.startNew(ctx, id)
 }
 
-// AdoptPoolMember renames pool member memberID's container to sandboxID's
-// name, after which every operation by sandbox id finds it. The rename is
-// the engine's own atomic step: two adoptions of one member cannot both
-// succeed.
-func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, sandboxID string) (string, error) {
+// AdoptPoolMember makes pool member memberID (container containerID) the
+// container of sandboxID at once: from now on every operation by sandbox
+// id finds it by its container id, and ListSandboxes reports it as the
+// sandbox's. The rename to the sandbox's name (an engine call of tens to
+// hundreds of milliseconds on a busy host) goes on in the background, off
+// the create's and the first exec's path (renameDelay); a runner that dies before it is done finishes it on
+// its next start (RenamePoolMember, from the runner's sweep). The runner
+// never adopts one member twice (it takes it under its own lock).
+func (b *Backend) AdoptPoolMember(ctx context.Context, memberID, containerID, sandboxID string) error {
+	if !strings.HasPrefix(memberID, poolPrefix) || containerID == "" || sandboxID == "" || strings.HasPrefix(sandboxID, poolPrefix) {
+		return fmt.Errorf("adopt pool member %q (container %q) as %q: bad ids", memberID, containerID, sandboxID)
+	}
+	b.renames.add(sandboxID, containerID)
+	go func() {
+		// The rename holds the container's lock in the engine, and every
+		// inspect of the container waits for it: the server's first dial
+		// into the sandbox (two inspects), which follows the result within
+		// milliseconds, would wait for it too.
+		time.Sleep(renameDelay)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		err := b.cli.ContainerRename(ctx, containerID, ContainerName(sandboxID))
+		switch {
+		case err == nil:
+			b.renames.drop(sandboxID)
+		case cerrdefs.IsNotFound(err): // deleted before the rename: nothing to find any more
+			b.renames.drop(sandboxID)
+		default: // found by container id until the runner's next start renames it
+			b.log.Warn("cannot rename an adopted warm-pool container", "member", memberID, "sandbox_id", sandboxID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// renameDelay is how long after an adoption its rename waits: past the
+// first exec's dial on a busy host.
+const renameDelay = 2 * time.Second
+
+// RenamePoolMember renames pool member memberID's container to sandboxID's
+// name and waits for it: the end of an adoption cut short by the runner's
+// death (the member's directory already names the sandbox).
+func (b *Backend) RenamePoolMember(ctx context.Context, memberID, sandboxID string) error {
 	from, to := ContainerName(memberID), ContainerName(sandboxID)
 	if err := b.cli.ContainerRename(ctx, from, to); err != nil {
-		return "", fmt.Errorf("adopt pool container %s as %s: %w", from, to, err)
+		return fmt.Errorf("adopt pool container %s as %s: %w", from, to, err)
 	}
-	return to, nil
+	return nil
+}
+
+// renames are the adopted pool members whose rename is under way: by
+// sandbox id, the container id that finds the member meanwhile.
+type renames struct {
+	mu   sync.Mutex
+	byID map[string]string
+}
+
+func (r *renames) add(sandboxID, containerID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byID == nil {
+		r.byID = map[string]string{}
+	}
+	r.byID[sandboxID] = containerID
+}
+
+func (r *renames) drop(sandboxID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.byID, sandboxID)
+}
+
+// container is the container id of sandboxID while its rename is under
+// way, or "".
+func (r *renames) container(sandboxID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byID[sandboxID]
+}
+
+// sandboxOf is the sandbox that adopted container containerID while its
+// rename is under way, or "".
+func (r *renames) sandboxOf(containerID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for sb, c := range r.byID {
+		if c == containerID {
+			return sb
+		}
+	}
+	return ""
+}
+
+// ref is how the engine finds sandboxID's container: its name, or its
+// container id while an adoption's rename is under way.
+func (b *Backend) ref(sandboxID string) string {
+	if c := b.renames.container(sandboxID); c != "" {
+		return c
+	}
+	return ContainerName(sandboxID)
 }
 
 // ListPoolMembers lists runnerID's pool containers that no sandbox has
@@ -66,7 +157,7 @@ func (b *Backend) ListPoolMembers(ctx context.Context, runnerID string) ([]runne
 	}
 	var out []runner.PoolMember
 	for _, c := range list {
-		if id, ok := poolMemberID(c.Names); ok {
+		if id, ok := poolMemberID(c.Names); ok && b.renames.sandboxOf(c.ID) == "" {
 			out = append(out, runner.PoolMember{ID: id, ContainerID: c.ID, Pool: c.Labels[LabelPool],
 				Running: c.State == container.StateRunning})
 		}

@@ -1340,6 +1340,9 @@ class JobProgress:
 class JobResult:
     """The JobResult schema of the API."""
 
+    adopted: bool | None = None
+    """The create adopted a warm-pool sandbox."""
+
     container_id: str | None = None
 
     error: str | None = None
@@ -1358,6 +1361,7 @@ class JobResult:
     def from_dict(cls, d: dict[str, Any]) -> JobResult:
         """Builds the model from its JSON object."""
         return cls(
+            adopted=bool(d["adopted"]) if d.get("adopted") is not None else None,
             container_id=d["container_id"] if d.get("container_id") is not None else None,
             error=d["error"] if d.get("error") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
@@ -1368,6 +1372,8 @@ class JobResult:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.adopted is not None:
+            out["adopted"] = self.adopted
         if self.container_id is not None:
             out["container_id"] = self.container_id
         if self.error is not None:

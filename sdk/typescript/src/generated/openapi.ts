@@ -1804,6 +1804,8 @@ export interface components {
             message?: string;
         };
         JobResult: {
+            /** @description The create adopted a warm-pool sandbox. */
+            adopted?: boolean;
             container_id?: string;
             /** @description Why it failed, for the user. */
             error?: string;
