@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
@@ -9,7 +10,11 @@ import (
 
 func TestReconcile(t *testing.T) {
 	forEachDB(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, testConfig())
+		// Nothing here waits on a lease or a runner timeout: long ones keep
+		// the leased stop job leased (and r1 online) on a loaded machine.
+		cfg := testConfig()
+		cfg.Lease, cfg.RunnerTimeout = time.Minute, time.Minute
+		e := newEnv(t, url, cfg)
 		r := e.runner("r1", nil, wire.Capacity{Sandboxes: 5})
 		running := func(name string) *codepod.Sandbox {
 			sb := e.create(e.alice, name, codepod.SandboxSpec{})
