@@ -193,3 +193,27 @@ func TestWorkspaceIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkspaceQuota: sandbox quotas count per workspace, against the
+// server's quota with the overrides of the workspace's owner.
+func TestWorkspaceQuota(t *testing.T) {
+	e := newEnv(t)
+	ada := e.newUser("ada@example.com", false)
+	bob := e.newUser("bob@example.com", false)
+	adaID := e.do("GET", "/api/v1/me", ada, nil).want(t, http.StatusOK).str("id")
+	e.do("PATCH", "/api/v1/users/"+adaID, e.adminKey, map[string]any{"quota": map[string]any{"sandboxes": 1}}).want(t, http.StatusOK)
+	e.do("POST", "/api/v1/workspaces", ada, map[string]any{"name": "team-a"}).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/workspaces/team-a/members", ada, map[string]any{"user": "bob@example.com", "role": "member"}).want(t, http.StatusCreated)
+
+	e.do("POST", "/api/v1/sandboxes", ada, map[string]any{"name": "one"}).want(t, http.StatusCreated)
+	wantProblem(t, e.do("POST", "/api/v1/sandboxes", ada, map[string]any{"name": "two"}), http.StatusForbidden)
+	// team-a counts on its own, with its owner's (ada's) limit of 1.
+	e.doIn("team-a", "POST", "/api/v1/sandboxes", bob, map[string]any{"name": "one"}).want(t, http.StatusCreated)
+	r := e.doIn("team-a", "POST", "/api/v1/sandboxes", ada, map[string]any{"name": "two"})
+	wantProblem(t, r, http.StatusForbidden)
+	if !strings.Contains(r.str("detail"), "1 of 1 sandboxes") {
+		t.Errorf("team-a over quota: %s", r.Body)
+	}
+	// bob's personal workspace has the server's default.
+	e.do("POST", "/api/v1/sandboxes", bob, map[string]any{"name": "two"}).want(t, http.StatusCreated)
+}
