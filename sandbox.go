@@ -69,6 +69,9 @@ type SandboxSpec struct {
 	Runtime       string         `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
+	// Workspace is the sandbox's workspace while placement runs (not
+	// stored: Sandbox.WorkspaceID is): only a runner that Serves it fits.
+	PlaceWorkspace string `json:"-"`
 	// Devcontainer, when set, is what the sandbox keeps of a
 	// devcontainer.json (devcontainerspec.go).
 	Devcontainer *DevcontainerSpec `json:"devcontainer,omitempty"`

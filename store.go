@@ -115,6 +115,9 @@ type Store interface {
 	// writer holds everything), so placements on one runner take turns.
 	LockRunner(ctx context.Context, id string) (*Runner, error)
 	DeleteRunner(ctx context.Context, id string) error
+	// SetRunnerWorkspaces sets the workspaces runner id may host sandboxes
+	// of (none: every workspace).
+	SetRunnerWorkspaces(ctx context.Context, id string, workspaces []string) error
 	// MarkStaleRunners sets runners not seen since before to offline and
 	// returns the ids it changed.
 	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)

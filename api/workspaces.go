@@ -140,7 +140,34 @@ type workspacePath struct {
 	ID string `path:"id" maxLength:"254" doc:"The workspace's id or name."`
 }
 
+// RunnerWorkspacesRequest dedicates a runner to some workspaces.
+type RunnerWorkspacesRequest struct {
+	Workspaces []string `json:"workspaces" maxItems:"100" doc:"Workspace ids or names; empty: the runner serves every workspace."`
+}
+
 func registerWorkspaces(api huma.API, s *Server) {
+	op0 := s.operation(adminOnly, http.MethodPut, "/runners/{id}/workspaces", "set-runner-workspaces", "runners", "Dedicate a runner to workspaces", http.StatusNotFound)
+	register(api, s, describe(op0, "Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are."),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"200" doc:"The runner's id."`
+			Body RunnerWorkspacesRequest
+		}) (*struct{ Body RunnerWorkspacesRequest }, error) {
+			ids := []string{}
+			for _, ref := range in.Body.Workspaces {
+				w, err := s.st.Workspace(ctx, ref)
+				if codepod.ErrorCode(err) == codepod.ENOTFOUND {
+					return nil, codepod.Errorf(codepod.ENOTFOUND, "workspace %q not found", ref)
+				} else if err != nil {
+					return nil, err
+				}
+				ids = append(ids, w.ID)
+			}
+			if err := s.ctl.SetRunnerWorkspaces(ctx, in.ID, ids); err != nil {
+				return nil, err
+			}
+			return &struct{ Body RunnerWorkspacesRequest }{Body: RunnerWorkspacesRequest{Workspaces: ids}}, nil
+		})
+
 	op := s.operation(userOnly, http.MethodPost, "/workspaces", "create-workspace", "workspaces", "Create a workspace", http.StatusConflict)
 	op.DefaultStatus = http.StatusCreated
 	register(api, s, describe(op, "The caller becomes its owner. Act in it with the "+WorkspaceHeader+" header (or `codepod workspace use`)."),

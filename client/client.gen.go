@@ -1624,6 +1624,9 @@ type Runner struct {
 
 	// WarmPools Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready.
 	WarmPools *[]WarmPool `json:"warm_pools,omitempty"`
+
+	// Workspaces The workspaces (ids) whose sandboxes it may host; absent: every workspace.
+	Workspaces *[]string `json:"workspaces,omitempty"`
 }
 
 // RunnerStatus online while it polls; offline when it has not for a while.
@@ -1669,6 +1672,12 @@ type RunnerUsage struct {
 
 	// Sandboxes Sandboxes placed on the runner and not deleted.
 	Sandboxes int64 `json:"sandboxes"`
+}
+
+// RunnerWorkspacesRequest defines model for RunnerWorkspacesRequest.
+type RunnerWorkspacesRequest struct {
+	// Workspaces Workspace ids or names; empty: the runner serves every workspace.
+	Workspaces *[]string `json:"workspaces"`
 }
 
 // SSHKey defines model for SSHKey.
@@ -2310,6 +2319,9 @@ type PollJobsJSONRequestBody = PollRequest
 // RegisterRunnerJSONRequestBody defines body for RegisterRunner for application/json ContentType.
 type RegisterRunnerJSONRequestBody = RegisterRequest
 
+// SetRunnerWorkspacesJSONRequestBody defines body for SetRunnerWorkspaces for application/json ContentType.
+type SetRunnerWorkspacesJSONRequestBody = RunnerWorkspacesRequest
+
 // CreateSandboxJSONRequestBody defines body for CreateSandbox for application/json ContentType.
 type CreateSandboxJSONRequestBody = CreateSandboxRequest
 
@@ -2717,6 +2729,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/runners/{id} (the `GetRunner` operationId).
 	GetRunner(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRunnerWorkspacesWithBody Dedicate a runner to workspaces
+	//
+	// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+	//
+	// Requires an admin.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+	SetRunnerWorkspacesWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRunnerWorkspaces Dedicate a runner to workspaces
+	//
+	// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+	//
+	// Requires an admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+	SetRunnerWorkspaces(ctx context.Context, id string, body SetRunnerWorkspacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSandboxes List sandboxes
 	//
@@ -4002,6 +4036,48 @@ func (c *Client) DeleteRunner(ctx context.Context, id string, reqEditors ...Requ
 // Corresponds with GET /api/v1/runners/{id} (the `GetRunner` operationId).
 func (c *Client) GetRunner(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRunnerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRunnerWorkspacesWithBody Dedicate a runner to workspaces
+//
+// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+//
+// Requires an admin.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+func (c *Client) SetRunnerWorkspacesWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRunnerWorkspacesRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRunnerWorkspaces Dedicate a runner to workspaces
+//
+// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+//
+// Requires an admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+func (c *Client) SetRunnerWorkspaces(ctx context.Context, id string, body SetRunnerWorkspacesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRunnerWorkspacesRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6725,6 +6801,53 @@ func NewGetRunnerRequest(server string, id string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSetRunnerWorkspacesRequest calls the generic SetRunnerWorkspaces builder with application/json body
+func NewSetRunnerWorkspacesRequest(server string, id string, body SetRunnerWorkspacesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRunnerWorkspacesRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetRunnerWorkspacesRequestWithBody constructs an http.Request for the SetRunnerWorkspaces method, with any body, and a specified content type
+func NewSetRunnerWorkspacesRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runners/%s/workspaces", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10396,6 +10519,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/runners/{id} (the `GetRunner` operationId).
 	GetRunnerWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetRunnerResponse, error)
 
+	// SetRunnerWorkspacesWithBodyWithResponse Dedicate a runner to workspaces
+	//
+	// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+	//
+	// Requires an admin.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+	SetRunnerWorkspacesWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRunnerWorkspacesResponse, error)
+
+	// SetRunnerWorkspacesWithResponse Dedicate a runner to workspaces
+	//
+	// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+	//
+	// Requires an admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+	SetRunnerWorkspacesWithResponse(ctx context.Context, id string, body SetRunnerWorkspacesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRunnerWorkspacesResponse, error)
+
 	// ListSandboxesWithResponse List sandboxes
 	//
 	// The caller's sandboxes, newest last, without deleted ones.
@@ -13068,6 +13213,89 @@ func (r GetRunnerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRunnerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetRunnerWorkspacesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunnerWorkspacesRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRunnerWorkspacesResponse) GetJSON200() *RunnerWorkspacesRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetRunnerWorkspacesResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRunnerWorkspacesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRunnerWorkspacesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRunnerWorkspacesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRunnerWorkspacesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19561,6 +19789,40 @@ func (c *ClientWithResponses) GetRunnerWithResponse(ctx context.Context, id stri
 	return ParseGetRunnerResponse(rsp)
 }
 
+// SetRunnerWorkspacesWithBodyWithResponse Dedicate a runner to workspaces
+//
+// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+//
+// Requires an admin.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+func (c *ClientWithResponses) SetRunnerWorkspacesWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRunnerWorkspacesResponse, error) {
+	rsp, err := c.SetRunnerWorkspacesWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRunnerWorkspacesResponse(rsp)
+}
+
+// SetRunnerWorkspacesWithResponse Dedicate a runner to workspaces
+//
+// Placement puts a sandbox only on a runner that serves its workspace: every workspace when the list is empty (the default), else those listed. Sandboxes already placed stay where they are.
+//
+// Requires an admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/runners/{id}/workspaces (the `SetRunnerWorkspaces` operationId).
+func (c *ClientWithResponses) SetRunnerWorkspacesWithResponse(ctx context.Context, id string, body SetRunnerWorkspacesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRunnerWorkspacesResponse, error) {
+	rsp, err := c.SetRunnerWorkspaces(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRunnerWorkspacesResponse(rsp)
+}
+
 // ListSandboxesWithResponse List sandboxes
 //
 // The caller's sandboxes, newest last, without deleted ones.
@@ -22393,6 +22655,74 @@ func ParseGetRunnerResponse(rsp *http.Response) (*GetRunnerResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Runner
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetRunnerWorkspacesResponse parses an HTTP response from a SetRunnerWorkspacesWithResponse call
+func ParseSetRunnerWorkspacesResponse(rsp *http.Response) (*SetRunnerWorkspacesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRunnerWorkspacesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunnerWorkspacesRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -56,6 +56,8 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 			return err
 		}
 		pass := &placePass{}
+		spec := spec
+		spec.PlaceWorkspace = sb.WorkspaceID
 		r, err := s.claimWarm(ctx, tx, pass, spec)
 		if err != nil {
 			return err

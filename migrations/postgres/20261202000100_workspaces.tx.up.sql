@@ -55,3 +55,7 @@ ALTER TABLE webhook_endpoints ADD COLUMN workspace_id TEXT NOT NULL DEFAULT '';
 UPDATE webhook_endpoints SET workspace_id = 'ws_' || owner_id;
 --bun:split
 CREATE INDEX webhook_endpoints_workspace_id_idx ON webhook_endpoints (workspace_id, created_at, id);
+--bun:split
+-- Placement rights: a runner with an empty list serves every workspace,
+-- otherwise only those listed (a JSON array of workspace ids).
+ALTER TABLE runners ADD COLUMN workspaces jsonb NOT NULL DEFAULT '[]';

@@ -1,3 +1,5 @@
+ALTER TABLE runners DROP COLUMN workspaces;
+--bun:split
 DROP INDEX webhook_endpoints_workspace_id_idx;
 --bun:split
 ALTER TABLE webhook_endpoints DROP COLUMN workspace_id;

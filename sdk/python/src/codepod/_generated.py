@@ -2760,6 +2760,9 @@ class Runner:
     warm_pools: list[WarmPool] | None = None
     """Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."""
 
+    workspaces: list[str] | None = None
+    """The workspaces (ids) whose sandboxes it may host; absent: every workspace."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Runner:
         """Builds the model from its JSON object."""
@@ -2776,6 +2779,7 @@ class Runner:
             version=d["version"],
             version_skew=bool(d["version_skew"]),
             warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
+            workspaces=[v for v in d["workspaces"]] if d.get("workspaces") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2795,6 +2799,8 @@ class Runner:
         out["version_skew"] = self.version_skew
         if self.warm_pools is not None:
             out["warm_pools"] = [v.to_dict() for v in self.warm_pools]
+        if self.workspaces is not None:
+            out["workspaces"] = [v for v in self.workspaces]
         return out
 
 
@@ -2902,6 +2908,28 @@ class RunnerUsage:
         out: dict[str, Any] = {}
         out["memory_bytes"] = self.memory_bytes
         out["sandboxes"] = self.sandboxes
+        return out
+
+
+@dataclass(kw_only=True)
+class RunnerWorkspacesRequest:
+    """The RunnerWorkspacesRequest schema of the API."""
+
+    workspaces: list[str] | None = None
+    """Workspace ids or names; empty: the runner serves every workspace."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunnerWorkspacesRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            workspaces=[v for v in d["workspaces"]] if d.get("workspaces") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.workspaces is not None:
+            out["workspaces"] = [v for v in self.workspaces]
         return out
 
 
@@ -4061,6 +4089,7 @@ OPERATIONS: dict[str, Operation] = {
     "restart-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts/{context_id}/restart", "Restart a code context"),
     "rotate-webhook-secret": Operation("POST", "/api/v1/webhooks/{id}/rotate-secret", "Give a webhook endpoint a new secret"),
     "run-code": Operation("POST", "/api/v1/sandboxes/{id}/code/run", "Run code in a context"),
+    "set-runner-workspaces": Operation("PUT", "/api/v1/runners/{id}/workspaces", "Dedicate a runner to workspaces"),
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "signal-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/signal", "Send a signal to a background process"),
     "start-process": Operation("POST", "/api/v1/sandboxes/{id}/processes", "Start a background process"),
