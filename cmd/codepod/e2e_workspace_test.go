@@ -68,6 +68,12 @@ func TestWorkspaceCLI(t *testing.T) {
 	if r := c.run(ada, "workspace", "delete", "team-web"); r.code == 0 || !strings.Contains(string(r.stderr), "still has 1 sandboxes") {
 		t.Errorf("deleting a workspace with a sandbox: exit %d, %s", r.code, r.stderr)
 	}
+	if _, errOut, code := c.cli("runner", "workspaces", "run_nope", "team-web"); code == 0 || !strings.Contains(errOut, "not found") {
+		t.Errorf("runner workspaces of a missing runner: exit %d, %s", code, errOut)
+	}
+	if r := c.run(ada, "runner", "workspaces", "run_nope"); r.code == 0 || !strings.Contains(string(r.stderr), "requires an admin") {
+		t.Errorf("runner workspaces by a user: exit %d, %s", r.code, r.stderr)
+	}
 	must(ada, "workspace", "member", "remove", "bob@example.com", "-w", "team-web")
 	if r := c.run(bob, "sandbox", "list"); r.code == 0 || !strings.Contains(string(r.stderr), `workspace "team-web" not found`) {
 		t.Errorf("a removed member: exit %d, %s", r.code, r.stderr)

@@ -170,3 +170,22 @@ func workspaceArg(flag string) string {
 	}
 	return "-" // never a workspace: the server's 404 says to name one
 }
+
+// runnerWorkspacesCmd is `codepod runner workspaces ID [WORKSPACE...]`
+// (admin): dedicate a runner to workspaces; none: every workspace.
+func runnerWorkspacesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "workspaces RUNNER_ID [WORKSPACE...]", Short: "Dedicate a runner to workspaces (none: it serves every workspace) (admin)",
+		Args:    cobra.MinimumNArgs(1),
+		Example: "  codepod runner workspaces run_abc team-web     # only team-web's sandboxes\n  codepod runner workspaces run_abc              # shared by all again",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(true)
+			if err != nil {
+				return err
+			}
+			ws := append([]string{}, args[1:]...)
+			r, err := c.SetRunnerWorkspacesWithResponse(cmd.Context(), args[0], client.RunnerWorkspacesRequest{Workspaces: &ws})
+			return c.check(err, r)
+		},
+	}
+}
