@@ -73,7 +73,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.serverURL == "" || o.apiKey == "" || o.workspace == "" {
+	if o.serverURL != "" && o.apiKey != "" && o.workspace == "" {
+		// Explicit settings need no file: a broken one only loses WORKSPACE.
+		if file, err := cliConfig(); err == nil {
+			o.workspace = file["WORKSPACE"]
+		}
+	} else if o.serverURL == "" || o.apiKey == "" {
 		file, err := cliConfig()
 		if err != nil {
 			return nil, fmt.Errorf("codepod: %w", err)
