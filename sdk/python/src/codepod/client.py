@@ -42,11 +42,16 @@ class Client:
         server_url = server_url or os.environ.get("CODEPOD_SERVER_URL")
         api_key = api_key or os.environ.get("CODEPOD_API_KEY")
         workspace = workspace or os.environ.get("CODEPOD_WORKSPACE")
-        if not server_url or not api_key or not workspace:
+        if not server_url or not api_key:
             cfg = cli_config()
             server_url = server_url or cfg.get("SERVER_URL")
             api_key = api_key or cfg.get("API_KEY")
             workspace = workspace or cfg.get("WORKSPACE")
+        elif not workspace:
+            try:  # explicit settings need no file: a broken one only loses WORKSPACE
+                workspace = cli_config().get("WORKSPACE")
+            except ValueError:
+                workspace = None
         server_url = server_url or DEFAULT_SERVER_URL
         if not api_key:
             raise ValueError(
