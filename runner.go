@@ -1,6 +1,9 @@
 package codepod
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // RunnerStatus tells whether a runner has been heard from recently.
 type RunnerStatus string
@@ -25,7 +28,10 @@ type Runner struct {
 	Capacity Capacity
 	// Runtimes are the sandbox runtimes its engine has (RuntimeRunc,
 	// RuntimeGVisor); a runner that reports none has runc.
-	Runtimes   []string
+	Runtimes []string
+	// Workspaces are the workspaces whose sandboxes it may host (ids);
+	// empty: every workspace (the default).
+	Workspaces []string
 	Version    string
 	SecretHash []byte // SHA-256 of the runner's credential
 	Status     RunnerStatus
@@ -58,4 +64,9 @@ func (r *Runner) Matches(want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Serves reports whether r may host a sandbox of workspace ws.
+func (r *Runner) Serves(ws string) bool {
+	return len(r.Workspaces) == 0 || ws == "" || slices.Contains(r.Workspaces, ws)
 }

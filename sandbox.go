@@ -69,6 +69,9 @@ type SandboxSpec struct {
 	Runtime       string         `json:"runtime,omitempty"` // RuntimeRunc or RuntimeGVisor
 	// RunnerLabels must all be present on the runner that hosts the sandbox.
 	RunnerLabels map[string]string `json:"runner_labels,omitempty"`
+	// Workspace is the sandbox's workspace while placement runs (not
+	// stored: Sandbox.WorkspaceID is): only a runner that Serves it fits.
+	PlaceWorkspace string `json:"-"`
 	// Devcontainer, when set, is what the sandbox keeps of a
 	// devcontainer.json (devcontainerspec.go).
 	Devcontainer *DevcontainerSpec `json:"devcontainer,omitempty"`
@@ -82,13 +85,16 @@ type SandboxSpec struct {
 
 // Sandbox is one isolated Linux box, owned by one user.
 type Sandbox struct {
-	ID       string
-	Name     string
-	OwnerID  string
-	RunnerID string // "" until placed
-	Spec     SandboxSpec
-	Status   SandboxStatus
-	Reason   string // why it is pending, in error, or lost
+	ID      string
+	Name    string
+	OwnerID string
+	// WorkspaceID is the workspace it belongs to (names are unique per
+	// workspace; every sandbox route is a 404 outside it).
+	WorkspaceID string
+	RunnerID    string // "" until placed
+	Spec        SandboxSpec
+	Status      SandboxStatus
+	Reason      string // why it is pending, in error, or lost
 	// Version counts the sandbox's changes: every write names the version
 	// it read and fails with ErrVersionConflict if it moved (see Transition).
 	Version            int64

@@ -14,10 +14,12 @@ type Page struct {
 
 // SandboxFilter narrows ListSandboxes. Empty fields match everything.
 type SandboxFilter struct {
-	OwnerID  string            // "" only for admins
-	RunnerID string            // sandboxes placed on this runner
-	Status   []SandboxStatus   // any of these
-	Labels   map[string]string // all of these
+	OwnerID string // "" only for admins
+	// WorkspaceID keeps the sandboxes of one workspace ("": any, admins only).
+	WorkspaceID string
+	RunnerID    string            // sandboxes placed on this runner
+	Status      []SandboxStatus   // any of these
+	Labels      map[string]string // all of these
 	// IncludeDeleted also returns sandboxes whose status is deleted.
 	IncludeDeleted bool
 	// Unplaced keeps only pending sandboxes placed on no runner yet (what
@@ -58,6 +60,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	Close() error
 	WebhookStore
+	WorkspaceStore
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (*User, error)
@@ -72,11 +75,12 @@ type Store interface {
 	DeleteUser(ctx context.Context, id string) error
 	// DeletingUsers returns up to limit users marked Deleting.
 	DeletingUsers(ctx context.Context, limit int) ([]User, error)
-	// QuotaUsage returns what userID's sandboxes hold (those whose status
-	// CountsAgainstQuota). Inside InTx on PostgreSQL it first locks the
-	// user's row (SELECT … FOR UPDATE), so two creates by one user count
-	// one after the other; on SQLite the single writer does the same.
-	QuotaUsage(ctx context.Context, userID string) (QuotaUsage, error)
+	// QuotaUsage returns what workspaceID's sandboxes hold (those whose
+	// status CountsAgainstQuota). Inside InTx on PostgreSQL it first locks
+	// the workspace's row (SELECT … FOR UPDATE), so two creates in one
+	// workspace count one after the other; on SQLite the single writer
+	// does the same.
+	QuotaUsage(ctx context.Context, workspaceID string) (QuotaUsage, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, id string) (*APIKey, error)
@@ -111,6 +115,9 @@ type Store interface {
 	// writer holds everything), so placements on one runner take turns.
 	LockRunner(ctx context.Context, id string) (*Runner, error)
 	DeleteRunner(ctx context.Context, id string) error
+	// SetRunnerWorkspaces sets the workspaces runner id may host sandboxes
+	// of (none: every workspace).
+	SetRunnerWorkspaces(ctx context.Context, id string, workspaces []string) error
 	// MarkStaleRunners sets runners not seen since before to offline and
 	// returns the ids it changed.
 	MarkStaleRunners(ctx context.Context, before time.Time) ([]string, error)
@@ -130,11 +137,11 @@ type Store interface {
 	// conditionally (ready > 0); false when none was left.
 	TakeWarm(ctx context.Context, runnerID, key string) (bool, error)
 
-	// CreateSandbox inserts s; a live sandbox with the same owner and name is
-	// an ECONFLICT.
+	// CreateSandbox inserts s; a live sandbox with the same workspace and
+	// name is an ECONFLICT. An empty WorkspaceID is the owner's personal one.
 	CreateSandbox(ctx context.Context, s *Sandbox) error
 	Sandbox(ctx context.Context, id string) (*Sandbox, error)
-	SandboxByName(ctx context.Context, ownerID, name string) (*Sandbox, error)
+	SandboxByName(ctx context.Context, workspaceID, name string) (*Sandbox, error)
 	ListSandboxes(ctx context.Context, f SandboxFilter) ([]Sandbox, string, error)
 	// UpdateSandbox is the one write of a sandbox: it applies u if the
 	// sandbox's version is still version, increments the version, and

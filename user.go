@@ -19,6 +19,21 @@ type User struct {
 	Deleting bool
 	// Quota overrides the server's default quota, field by field.
 	Quota QuotaOverride
+
+	// Workspace, Role and ReadOnly are not stored: the API sets them per
+	// request to the workspace the request acts in (docs/workspaces.md),
+	// the caller's role there, and whether its key is read-only.
+	Workspace string
+	Role      Role
+	ReadOnly  bool
+}
+
+// WorkspaceOf is the workspace u acts in: u.Workspace, else u's personal one.
+func (u *User) WorkspaceOf() string {
+	if u.Workspace != "" {
+		return u.Workspace
+	}
+	return PersonalWorkspaceID(u.ID)
 }
 
 // Disabled reports whether the account is disabled (or being deleted).
@@ -46,6 +61,11 @@ type APIKey struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	ExpiresAt  *time.Time // nil: never
+	// WorkspaceID is the one workspace the key acts in; "": a sign-in key
+	// (login, web session) that acts in the workspace a request names.
+	WorkspaceID string
+	// ReadOnly keys list and read, and are refused every change.
+	ReadOnly bool
 }
 
 // RunnerToken lets a runner register. It may be used by many runners until it

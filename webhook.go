@@ -43,7 +43,8 @@ func SandboxEventType(st SandboxStatus) string {
 // rotation, PreviousSecret until PreviousUntil).
 type WebhookEndpoint struct {
 	ID          string
-	OwnerID     string
+	OwnerID     string // who created it
+	WorkspaceID string // whose sandboxes' events it receives
 	URL         string
 	Description string
 	// Events it receives; empty: every type.
@@ -78,7 +79,7 @@ func (e *WebhookEndpoint) Subscribed(t string) bool {
 // reports; each subscribed endpoint of its owner gets a delivery.
 type WebhookEvent struct {
 	ID        string // "msg_…": the webhook-id header
-	OwnerID   string
+	OwnerID   string // the workspace whose endpoints receive it
 	Type      string
 	SandboxID string // "" for events of no sandbox; deliveries of one sandbox are in order
 	// SandboxVersion is the sandbox's version after the change: it orders
@@ -143,7 +144,8 @@ type WebhookOutcome struct {
 // Store embeds it.
 type WebhookStore interface {
 	CreateWebhook(ctx context.Context, e *WebhookEndpoint) error
-	// Webhook returns endpoint id of ownerID (any owner's when "").
+	// Webhook returns endpoint id of workspace ownerID (any workspace's when "").
+	// The ownerID of these methods is a workspace id.
 	Webhook(ctx context.Context, ownerID, id string) (*WebhookEndpoint, error)
 	ListWebhooks(ctx context.Context, ownerID string) ([]WebhookEndpoint, error)
 	UpdateWebhook(ctx context.Context, ownerID, id string, u WebhookUpdate) (*WebhookEndpoint, error)

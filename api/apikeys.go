@@ -17,6 +17,7 @@ import (
 type CreateAPIKeyRequest struct {
 	Name      string `json:"name" minLength:"1" maxLength:"100" doc:"What the key is for, e.g. \"laptop\" or \"ci\"."`
 	ExpiresIn string `json:"expires_in,omitempty" doc:"Lifetime as a duration (\"720h\", \"30d\"); absent or \"0\": never expires."`
+	ReadOnly  bool   `json:"read_only,omitempty" doc:"The key lists and reads only: every change (create, exec, file write, delete…) is refused with 403."`
 }
 
 type createAPIKeyInput struct {
@@ -43,7 +44,7 @@ type idPath struct {
 func registerAPIKeys(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodPost, "/api-keys", "create-api-key", "api-keys", "Create an API key")
 	op.DefaultStatus = http.StatusCreated
-	register(api, s, describe(op, "Makes a key for the caller. The response holds the full key, shown this once."),
+	register(api, s, describe(op, "Makes a key for the caller, bound to the workspace the request acts in (the "+WorkspaceHeader+" header, else the caller's personal workspace): it acts only there. The response holds the full key, shown this once."),
 		func(ctx context.Context, in *createAPIKeyInput) (*newAPIKeyOutput, error) {
 			ttl, err := parseLifetime("expires_in", in.Body.ExpiresIn)
 			if err != nil {
@@ -54,7 +55,7 @@ func registerAPIKeys(api huma.API, s *Server) {
 				t := s.now().Add(ttl)
 				exp = &t
 			}
-			k, err := s.createAPIKey(ctx, caller(ctx).ID, in.Body.Name, exp)
+			k, err := s.createAPIKey(ctx, caller(ctx).ID, in.Body.Name, exp, caller(ctx).WorkspaceOf(), in.Body.ReadOnly)
 			if err != nil {
 				return nil, err
 			}
@@ -108,10 +109,12 @@ func keyOwner(c *codepod.User, asked string) (string, error) {
 
 // createAPIKey makes and stores a key for userID; the result carries the
 // full key.
-func (s *Server) createAPIKey(ctx context.Context, userID, name string, exp *time.Time) (*NewAPIKey, error) {
+// A workspace binds the key to it ("": a sign-in key, which acts in the
+// workspace each request names).
+func (s *Server) createAPIKey(ctx context.Context, userID, name string, exp *time.Time, workspace string, readOnly bool) (*NewAPIKey, error) {
 	sec := secret.New(secret.APIKey, secret.NewID("key"))
 	k := &codepod.APIKey{ID: sec.ID, UserID: userID, Name: name, Prefix: sec.Prefix, Hash: sec.Hash,
-		CreatedAt: s.now(), ExpiresAt: exp}
+		CreatedAt: s.now(), ExpiresAt: exp, WorkspaceID: workspace, ReadOnly: readOnly}
 	if err := s.st.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,16 @@ type (
 	callerKeyKey struct{}
 	runnerKey    struct{}
 	regTokenKey  struct{}
+	// keyWorkspaceKey: the workspace the caller's key is bound to ("": none).
+	keyWorkspaceKey struct{}
 )
+
+// keyWorkspace is the workspace the caller's API key is bound to, "" for
+// a sign-in key.
+func keyWorkspace(ctx context.Context) string {
+	w, _ := ctx.Value(keyWorkspaceKey{}).(string)
+	return w
+}
 
 // callerKeyID is the id of the API key the caller authenticated with.
 func callerKeyID(ctx context.Context) string {
@@ -81,7 +90,7 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			next(huma.WithContext(ctx, c))
 			return
 		}
-		c, status, msg := s.authenticate(ctx.Context(), op, tok)
+		c, status, msg := s.authenticate(ctx.Context(), op, tok, ctx.Header(WorkspaceHeader))
 		if status == http.StatusInternalServerError {
 			msg = internalDetail // authStatus logged the cause
 		}
@@ -98,21 +107,28 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 
 // authenticate checks tok against the operation's scheme and returns the
 // request context carrying who called, or a status and message to refuse.
-func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok string) (context.Context, int, string) {
+func (s *Server) authenticate(ctx context.Context, op *huma.Operation, tok, workspace string) (context.Context, int, string) {
 	ri := requestInfo(ctx)
 	switch schemeOf(op) {
 	case schemeAPIKey:
-		u, keyID, err := s.userForKey(ctx, tok)
+		u, k, err := s.userForKey(ctx, tok)
 		if err != nil {
 			return nil, s.authStatus(ctx, err), codepod.ErrorMessage(err)
 		}
 		if op.Metadata[metaAdmin] == true && !u.Admin {
 			return nil, http.StatusForbidden, op.OperationID + " requires an admin; ask an admin to do it or to make you one"
 		}
+		if u, err = s.inWorkspace(ctx, u, k, workspace); err != nil {
+			return nil, s.authStatus(ctx, err), authMessage(s.authStatus(ctx, err), err)
+		}
+		if status, msg := writeGate(op, u); status != 0 {
+			return nil, status, msg
+		}
 		if ri != nil {
 			ri.userID = u.ID
 		}
-		return context.WithValue(context.WithValue(ctx, callerKey{}, u), callerKeyKey{}, keyID), 0, ""
+		ctx = context.WithValue(ctx, keyWorkspaceKey{}, k.WorkspaceID)
+		return context.WithValue(context.WithValue(ctx, callerKey{}, u), callerKeyKey{}, k.ID), 0, ""
 	case schemeRunner:
 		r, err := s.ctl.AuthenticateRunner(ctx, tok)
 		if err != nil {
@@ -154,17 +170,17 @@ func (s *Server) authStatus(ctx context.Context, err error) int {
 // userForKey resolves an API key to its user and the key's id: the key
 // must exist, match its hash in constant time, and not be expired, and its
 // user must be enabled. A deleted key or a disabled user is refused at once.
-func (s *Server) userForKey(ctx context.Context, tok string) (*codepod.User, string, error) {
+func (s *Server) userForKey(ctx context.Context, tok string) (*codepod.User, *codepod.APIKey, error) {
 	id, ok := secret.Parse(secret.APIKey, tok)
 	if !ok {
-		return nil, "", badKey()
+		return nil, nil, badKey()
 	}
 	k, u, err := s.keyAndUser(ctx, id, tok)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	s.touch(ctx, k, s.now())
-	return u, k.ID, nil
+	return u, k, nil
 }
 
 // badKey is the answer to a key that does not work, whatever the reason.

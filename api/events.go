@@ -54,7 +54,7 @@ func (s *Server) watchSandboxes(ctx context.Context, in *watchSandboxesInput) (*
 	if in.All && !u.Admin {
 		return nil, codepod.Errorf(codepod.EFORBIDDEN, "all=true requires an admin; leave it out to watch your own sandboxes")
 	}
-	owner := u.ID
+	owner := u.WorkspaceOf() // the workspace the feed watches
 	if in.All {
 		owner = ""
 	}
@@ -126,7 +126,7 @@ func (f *feed) sync(ctx context.Context) error {
 	now := map[string]bool{}
 	page := codepod.Page{Limit: 500}
 	for len(now) < eventsMaxSandboxes {
-		list, next, err := f.s.ctl.ListSandboxes(ctx, f.caller, codepod.SandboxFilter{OwnerID: f.owner, Page: page})
+		list, next, err := f.s.ctl.ListSandboxes(ctx, f.caller, codepod.SandboxFilter{WorkspaceID: f.owner, Page: page})
 		if err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 		return nil, err
 	}
 	exp := s.now().Add(loginTTL)
-	k, err := s.createAPIKey(ctx, u.ID, "login", &exp)
+	k, err := s.createAPIKey(ctx, u.ID, "login", &exp, "", false)
 	if err != nil {
 		return nil, err
 	}

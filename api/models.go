@@ -65,11 +65,14 @@ type APIKey struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty" doc:"Last use, recorded at most once a minute."`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty" doc:"When the key stops working; absent: never."`
+	// WorkspaceID is the workspace the key acts in; absent: a sign-in key.
+	WorkspaceID string `json:"workspace_id,omitempty" doc:"The one workspace the key acts in; absent: a sign-in key (login, web session), which acts in the workspace the Codepod-Workspace header names, by default the personal one."`
+	ReadOnly    bool   `json:"read_only,omitempty" doc:"The key lists and reads only."`
 }
 
 func newAPIKey(k *codepod.APIKey) APIKey {
 	return APIKey{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt,
-		LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
+		LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, WorkspaceID: k.WorkspaceID, ReadOnly: k.ReadOnly}
 }
 
 // NewAPIKey is a key just made: the only time the full key is shown.

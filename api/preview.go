@@ -159,8 +159,11 @@ func (s *Server) previewAuth(w http.ResponseWriter, r *http.Request) (*previewTa
 		return nil, codepod.Errorf(codepod.EINVALID, "port %q must be a number between 1 and 65535", chi.URLParam(r, "port"))
 	}
 	if tok, ok := bearer(r.Header.Get("Authorization")); ok {
-		u, _, err := s.userForKey(ctx, tok)
+		u, k, err := s.userForKey(ctx, tok)
 		if err != nil {
+			return nil, err
+		}
+		if u, err = s.inWorkspace(ctx, u, k, r.Header.Get(WorkspaceHeader)); err != nil {
 			return nil, err
 		}
 		sb, err := s.ctl.GetSandbox(ctx, u, ref)

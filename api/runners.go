@@ -13,15 +13,17 @@ import (
 
 // Runner is a machine that runs sandboxes, as admins see it.
 type Runner struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Status    string            `json:"status" enum:"online,offline" doc:"online while it polls; offline when it has not for a while."`
-	Labels    map[string]string `json:"labels"`
-	Capacity  wire.Capacity     `json:"capacity"`
-	Runtimes  []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
-	Usage     RunnerUsage       `json:"usage"`
-	WarmPools []wire.WarmPool   `json:"warm_pools,omitempty" doc:"Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."`
-	Version   string            `json:"version" doc:"The version the runner reported last (at registration or its latest poll)."`
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Status   string            `json:"status" enum:"online,offline" doc:"online while it polls; offline when it has not for a while."`
+	Labels   map[string]string `json:"labels"`
+	Capacity wire.Capacity     `json:"capacity"`
+	Runtimes []string          `json:"runtimes" doc:"Sandbox runtimes its engine has: runc, gvisor."`
+	// Workspaces it is dedicated to (docs/workspaces.md); absent: all.
+	Workspaces []string        `json:"workspaces,omitempty" doc:"The workspaces (ids) whose sandboxes it may host; absent: every workspace."`
+	Usage      RunnerUsage     `json:"usage"`
+	WarmPools  []wire.WarmPool `json:"warm_pools,omitempty" doc:"Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."`
+	Version    string          `json:"version" doc:"The version the runner reported last (at registration or its latest poll)."`
 	// VersionSkew: see newRunner.
 	VersionSkew bool      `json:"version_skew" doc:"The runner's version differs from the server's: update it (codepod runner --auto-update, see docs/upgrades.md)."`
 	LastSeenAt  time.Time `json:"last_seen_at"`
@@ -40,7 +42,7 @@ func newRunner(r *codepod.Runner, u codepod.Usage, pools []codepod.WarmPool, ser
 		wp = append(wp, wire.WarmPool{Image: p.Image, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Network: p.Network,
 			Runtime: p.Runtime, Size: p.Size, Ready: p.Ready})
 	}
-	return Runner{WarmPools: wp, ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
+	return Runner{WarmPools: wp, Workspaces: r.Workspaces, ID: r.ID, Name: r.Name, Status: string(r.Status), Labels: nonNil(r.Labels),
 		Capacity: wire.Capacity{Sandboxes: r.Capacity.Sandboxes, MemoryBytes: r.Capacity.MemoryBytes},
 		Usage:    RunnerUsage{Sandboxes: u.Sandboxes, MemoryBytes: u.MemoryBytes},
 		Runtimes: r.Runtimes, Version: r.Version, LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt,

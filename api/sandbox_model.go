@@ -15,6 +15,7 @@ type Sandbox struct {
 	ID                 string            `json:"id"`
 	Name               string            `json:"name"`
 	OwnerID            string            `json:"owner_id"`
+	WorkspaceID        string            `json:"workspace_id" doc:"The workspace it belongs to (docs/workspaces.md)."`
 	Status             string            `json:"status" enum:"pending,creating,running,stopping,stopped,starting,deleting,deleted,error,lost"`
 	Reason             string            `json:"reason" doc:"Why it is pending, in error or lost; empty otherwise."`
 	Image              string            `json:"image"`
@@ -48,7 +49,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 	}
 	return Sandbox{
 		WorkspaceFolder: ws,
-		ID:              sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, Status: string(sb.Status), Reason: sb.Reason,
+		ID:              sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, WorkspaceID: sb.WorkspaceID, Status: string(sb.Status), Reason: sb.Reason,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
 		PidsLimit: sb.Spec.PidsLimit, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),

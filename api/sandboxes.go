@@ -158,7 +158,7 @@ func (s *Server) listSandboxes(ctx context.Context, in *listSandboxesInput) (*li
 	case in.All && !u.Admin:
 		return nil, codepod.Errorf(codepod.EFORBIDDEN, "all=true requires an admin; leave it out to list your own sandboxes")
 	case !in.All:
-		f.OwnerID = u.ID
+		f.WorkspaceID = u.WorkspaceOf()
 	}
 	list, next, err := s.ctl.ListSandboxes(ctx, u, f)
 	if err != nil {

@@ -63,6 +63,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerAPIKeys(api, s)
 	registerSSHKeys(api, s)
 	registerWebhooks(api, s)
+	registerWorkspaces(api, s)
 	registerRunnerTokens(api, s)
 	registerRunners(api, s)
 	registerSandboxes(api, s)

@@ -113,7 +113,7 @@ func registerWebhooks(api huma.API, s *Server) {
 	op = s.operation(userOnly, http.MethodGet, "/webhooks", "list-webhooks", "webhooks", "List the caller's webhook endpoints")
 	register(api, s, describe(op, "All on one page: next_cursor is always empty."),
 		func(ctx context.Context, _ *struct{}) (*listWebhooksOutput, error) {
-			es, err := s.st.ListWebhooks(ctx, caller(ctx).ID)
+			es, err := s.st.ListWebhooks(ctx, caller(ctx).WorkspaceOf())
 			if err != nil {
 				return nil, err
 			}
@@ -122,7 +122,7 @@ func registerWebhooks(api huma.API, s *Server) {
 
 	op = s.operation(userOnly, http.MethodGet, "/webhooks/{id}", "get-webhook", "webhooks", "Get a webhook endpoint", http.StatusNotFound)
 	register(api, s, op, func(ctx context.Context, in *idPath) (*webhookOutput, error) {
-		e, err := s.st.Webhook(ctx, caller(ctx).ID, in.ID)
+		e, err := s.st.Webhook(ctx, caller(ctx).WorkspaceOf(), in.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +134,7 @@ func registerWebhooks(api huma.API, s *Server) {
 		ID   string `path:"id" maxLength:"200"`
 		Body UpdateWebhookRequest
 	}) (*webhookOutput, error) {
-		e, err := s.ctl.UpdateWebhook(ctx, caller(ctx).ID, in.ID, codepod.WebhookUpdate{URL: in.Body.URL,
+		e, err := s.ctl.UpdateWebhook(ctx, caller(ctx).WorkspaceOf(), in.ID, codepod.WebhookUpdate{URL: in.Body.URL,
 			Description: in.Body.Description, Events: in.Body.Events, Disabled: in.Body.Disabled})
 		if err != nil {
 			return nil, err
@@ -145,7 +145,7 @@ func registerWebhooks(api huma.API, s *Server) {
 	op = s.operation(userOnly, http.MethodDelete, "/webhooks/{id}", "delete-webhook", "webhooks", "Delete a webhook endpoint", http.StatusNotFound)
 	op.DefaultStatus = http.StatusNoContent
 	register(api, s, op, func(ctx context.Context, in *idPath) (*struct{}, error) {
-		return &struct{}{}, s.st.DeleteWebhook(ctx, caller(ctx).ID, in.ID)
+		return &struct{}{}, s.st.DeleteWebhook(ctx, caller(ctx).WorkspaceOf(), in.ID)
 	})
 
 	op = s.operation(userOnly, http.MethodPost, "/webhooks/{id}/rotate-secret", "rotate-webhook-secret", "webhooks", "Give a webhook endpoint a new secret", http.StatusNotFound)
@@ -155,7 +155,7 @@ func registerWebhooks(api huma.API, s *Server) {
 			if err != nil || keep < 0 || keep > 168*time.Hour {
 				return nil, codepod.Errorf(codepod.EINVALID, "keep_old %q must be a duration between 0s and 168h, e.g. 24h", in.KeepOld)
 			}
-			e, err := s.ctl.RotateWebhookSecret(ctx, caller(ctx).ID, in.ID, keep)
+			e, err := s.ctl.RotateWebhookSecret(ctx, caller(ctx).WorkspaceOf(), in.ID, keep)
 			if err != nil {
 				return nil, err
 			}
@@ -168,7 +168,7 @@ func registerWebhooks(api huma.API, s *Server) {
 	op.DefaultStatus = http.StatusAccepted
 	register(api, s, describe(op, "Queues a webhook.test event for this endpoint only; its outcome is in the delivery log."),
 		func(ctx context.Context, in *idPath) (*testWebhookOutput, error) {
-			id, err := s.ctl.TestWebhook(ctx, caller(ctx).ID, in.ID)
+			id, err := s.ctl.TestWebhook(ctx, caller(ctx).WorkspaceOf(), in.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -183,7 +183,7 @@ func registerWebhooks(api huma.API, s *Server) {
 			ID string `path:"id" maxLength:"200"`
 			PageParams
 		}) (*listDeliveriesOutput, error) {
-			if _, err := s.st.Webhook(ctx, caller(ctx).ID, in.ID); err != nil {
+			if _, err := s.st.Webhook(ctx, caller(ctx).WorkspaceOf(), in.ID); err != nil {
 				return nil, err
 			}
 			ds, next, err := s.st.ListWebhookDeliveries(ctx, in.ID, codepod.Page{Cursor: in.Cursor, Limit: in.Limit})
@@ -197,7 +197,7 @@ func registerWebhooks(api huma.API, s *Server) {
 	op.DefaultStatus = http.StatusAccepted
 	register(api, s, describe(op, "Makes the delivery pending and due now; the message keeps its webhook-id, so receivers that deduplicate see it as a repeat."),
 		func(ctx context.Context, in *webhookDeliveryPath) (*deliveryOutput, error) {
-			d, err := s.ctl.Redeliver(ctx, caller(ctx).ID, in.ID, in.Delivery)
+			d, err := s.ctl.Redeliver(ctx, caller(ctx).WorkspaceOf(), in.ID, in.Delivery)
 			if err != nil {
 				return nil, err
 			}

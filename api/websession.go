@@ -110,7 +110,7 @@ func (s *Server) createSession(ctx context.Context, in *sessionInput) (*sessionO
 		return nil, err
 	}
 	exp := s.now().Add(sessionTTL)
-	k, err := s.createAPIKey(ctx, u.ID, sessionKeyName, &exp)
+	k, err := s.createAPIKey(ctx, u.ID, sessionKeyName, &exp, "", false)
 	if err != nil {
 		return nil, err
 	}

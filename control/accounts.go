@@ -12,20 +12,22 @@ func (s *Service) Quota(u *codepod.User) codepod.Quota {
 	return s.cfg.Quota.Apply(u.Quota)
 }
 
-// QuotaUsage is what u's sandboxes hold now (sessions are counted by the
-// API server, which holds them).
+// QuotaUsage is what the sandboxes of the workspace u acts in hold now
+// (sessions are counted by the API server, which holds them).
 func (s *Service) QuotaUsage(ctx context.Context, u *codepod.User) (codepod.QuotaUsage, error) {
-	usage, err := s.st.QuotaUsage(ctx, u.ID)
+	usage, err := s.st.QuotaUsage(ctx, u.WorkspaceOf())
 	if err != nil {
 		return usage, fmt.Errorf("quota usage of %s: %w", u.ID, err)
 	}
 	return usage, nil
 }
 
-// checkQuota refuses a new sandbox of spec for caller when it would pass
-// the caller's quota. It runs in the create's transaction: QuotaUsage locks
-// the user's row on PostgreSQL (SQLite has one writer), so creates that
-// race count one after the other and never overshoot.
+// checkQuota refuses a new sandbox of spec in the caller's workspace when
+// it would pass the workspace's quota: the server's, with the overrides of
+// the workspace's owner (for a personal workspace, the user's own). It runs
+// in the create's transaction: QuotaUsage locks the workspace's row on
+// PostgreSQL (SQLite has one writer), so creates that race count one after
+// the other and never overshoot.
 func (s *Service) checkQuota(ctx context.Context, tx codepod.Store, caller *codepod.User, spec codepod.SandboxSpec) error {
 	u, err := tx.User(ctx, caller.ID) // the quota as it is now, not as the request began
 	if err != nil {
@@ -34,11 +36,23 @@ func (s *Service) checkQuota(ctx context.Context, tx codepod.Store, caller *code
 	if u.Disabled() {
 		return codepod.Errorf(codepod.EUNAUTHORIZED, "your account is disabled; ask an admin to enable it")
 	}
+	ws := caller.WorkspaceOf()
+	if ws != codepod.PersonalWorkspaceID(u.ID) {
+		w, err := tx.Workspace(ctx, ws)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.User(ctx, w.OwnerID); codepod.ErrorCode(err) == codepod.ENOTFOUND {
+			u, err = &codepod.User{}, nil // an owner gone: the server's quota
+		} else if err != nil {
+			return err
+		}
+	}
 	q := s.Quota(u)
 	if q.Sandboxes == 0 && q.CPU == 0 && q.MemoryBytes == 0 {
-		return nil // no limit: no need to sum what the user holds
+		return nil // no limit: no need to sum what the workspace holds
 	}
-	usage, err := tx.QuotaUsage(ctx, caller.ID)
+	usage, err := tx.QuotaUsage(ctx, ws)
 	if err != nil {
 		return err
 	}

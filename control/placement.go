@@ -89,9 +89,13 @@ func (s *Service) invalidatePlacement() { s.viewStale.Store(true) }
 func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 	var best *codepod.Runner
 	var bestLoad float64
-	labelled, hasRuntime := false, false
+	labelled, hasRuntime, serves := false, false, false
 	for i := range p.runners {
 		r := &p.runners[i]
+		if !r.Serves(spec.PlaceWorkspace) {
+			continue
+		}
+		serves = true
 		if !r.Matches(spec.RunnerLabels) {
 			continue
 		}
@@ -115,6 +119,8 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 		return nil, reasonNoCapacity
 	case len(p.runners) == 0:
 		return nil, reasonNoRunner
+	case !serves:
+		return nil, "no online runner serves workspace " + spec.PlaceWorkspace + " (runners dedicated to other workspaces; see docs/workspaces.md)"
 	case !labelled:
 		return nil, "no online runner has labels " + formatLabels(spec.RunnerLabels)
 	case !hasRuntime:
@@ -207,7 +213,9 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 	if err != nil {
 		return err
 	}
-	if r, reason := p.pick(sb.Spec); r == nil && reason == sb.Reason && pass.reloaded {
+	spec := sb.Spec
+	spec.PlaceWorkspace = sb.WorkspaceID
+	if r, reason := p.pick(spec); r == nil && reason == sb.Reason && pass.reloaded {
 		return nil
 	}
 	var placed *codepod.Sandbox
@@ -216,7 +224,9 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 			if cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
 				return codepod.Event{}, false, nil // deleted or placed meanwhile
 			}
-			r, reason, err := s.claimRunner(ctx, tx, pass, cur.Spec)
+			spec := cur.Spec
+			spec.PlaceWorkspace = cur.WorkspaceID
+			r, reason, err := s.claimRunner(ctx, tx, pass, spec)
 			if err != nil {
 				return codepod.Event{}, false, err
 			}

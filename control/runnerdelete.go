@@ -44,3 +44,13 @@ func (s *Service) DeleteRunner(ctx context.Context, id string) error {
 	s.log.Warn("runner deleted", keyRunner, id, "name", name, "sandboxes", n)
 	return nil
 }
+
+// SetRunnerWorkspaces dedicates runner id to workspaces (ids; none: every
+// workspace) and makes placement read the runners again.
+func (s *Service) SetRunnerWorkspaces(ctx context.Context, id string, workspaces []string) error {
+	if err := s.st.SetRunnerWorkspaces(ctx, id, workspaces); err != nil {
+		return err
+	}
+	s.invalidatePlacement()
+	return nil
+}

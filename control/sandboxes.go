@@ -41,7 +41,7 @@ func (s *Service) CreateSandbox(ctx context.Context, caller *codepod.User, name 
 func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name string, spec codepod.SandboxSpec) (*codepod.Sandbox, error) {
 	now := s.now()
 	sb := &codepod.Sandbox{
-		Name: name, OwnerID: caller.ID, Spec: spec, Status: codepod.SandboxPending,
+		Name: name, OwnerID: caller.ID, WorkspaceID: caller.WorkspaceOf(), Spec: spec, Status: codepod.SandboxPending,
 		SSHSecret: make([]byte, 32), CreatedAt: now, UpdatedAt: now,
 	}
 	rand.Read(sb.SSHSecret)
@@ -56,6 +56,8 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 			return err
 		}
 		pass := &placePass{}
+		spec := spec
+		spec.PlaceWorkspace = sb.WorkspaceID
 		r, err := s.claimWarm(ctx, tx, pass, spec)
 		if err != nil {
 			return err
@@ -114,20 +116,21 @@ func randomName() string {
 	return "sb-" + string(b)
 }
 
-// GetSandbox returns the sandbox ref (an id, or a name of caller's).
-// Another user's sandbox, or a deleted one, is ENOTFOUND.
+// GetSandbox returns the sandbox ref (an id, or a name in the caller's
+// workspace). A sandbox of another workspace, or a deleted one, is
+// ENOTFOUND (admins see every workspace's).
 func (s *Service) GetSandbox(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error) {
 	return resolve(ctx, s.st, caller, ref)
 }
 
-// ListSandboxes lists the caller's sandboxes (an admin's filter may name any
-// owner, or none for all). Deleted ones are left out unless f asks for them.
+// ListSandboxes lists the sandboxes of the caller's workspace (an admin's
+// filter may name any owner or workspace, or none for all). Deleted ones are left out unless f asks for them.
 func (s *Service) ListSandboxes(ctx context.Context, caller *codepod.User, f codepod.SandboxFilter) ([]codepod.Sandbox, string, error) {
 	if caller == nil {
 		return nil, "", codepod.Errorf(codepod.EUNAUTHORIZED, "a user is required to list sandboxes")
 	}
 	if !caller.Admin {
-		f.OwnerID = caller.ID
+		f.WorkspaceID = caller.WorkspaceOf()
 	}
 	list, next, err := s.st.ListSandboxes(ctx, f)
 	if err != nil {
@@ -146,14 +149,14 @@ func resolve(ctx context.Context, st codepod.Store, caller *codepod.User, ref st
 	if strings.Contains(ref, "_") {
 		sb, err = st.Sandbox(ctx, ref)
 	} else {
-		sb, err = st.SandboxByName(ctx, caller.ID, ref)
+		sb, err = st.SandboxByName(ctx, caller.WorkspaceOf(), ref)
 	}
 	switch {
 	case codepod.ErrorCode(err) == codepod.ENOTFOUND:
 		return nil, notFound(ref)
 	case err != nil:
 		return nil, fmt.Errorf("get sandbox %s: %w", ref, err)
-	case sb.Status == codepod.SandboxDeleted || (!caller.Admin && sb.OwnerID != caller.ID):
+	case sb.Status == codepod.SandboxDeleted || (!caller.Admin && sb.WorkspaceID != caller.WorkspaceOf()):
 		return nil, notFound(ref)
 	}
 	return sb, nil

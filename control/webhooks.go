@@ -104,7 +104,7 @@ func (s *Service) sandboxEvent(ctx context.Context, tx codepod.Store, out *outbo
 	if err != nil {
 		return err
 	}
-	n, err := tx.EmitWebhookEvent(ctx, &codepod.WebhookEvent{OwnerID: sb.OwnerID, Type: typ, SandboxID: sb.ID,
+	n, err := tx.EmitWebhookEvent(ctx, &codepod.WebhookEvent{OwnerID: sb.WorkspaceID, Type: typ, SandboxID: sb.ID,
 		SandboxVersion: sb.Version, Payload: body, CreatedAt: at}, "")
 	if err != nil {
 		return fmt.Errorf("webhook event %s of sandbox %s: %w", typ, sb.ID, err)
@@ -337,14 +337,14 @@ func (s *Service) CreateWebhook(ctx context.Context, caller *codepod.User, rawUR
 	if err := checkEventTypes(events); err != nil {
 		return nil, err
 	}
-	have, err := s.st.ListWebhooks(ctx, caller.ID)
+	have, err := s.st.ListWebhooks(ctx, caller.WorkspaceOf())
 	if err != nil {
 		return nil, err
 	}
 	if len(have) >= MaxWebhooksPerUser {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "you have %d webhook endpoints, the most a user may have; delete one first", len(have))
 	}
-	e := &codepod.WebhookEndpoint{OwnerID: caller.ID, URL: rawURL, Description: description, Events: events,
+	e := &codepod.WebhookEndpoint{OwnerID: caller.ID, WorkspaceID: caller.WorkspaceOf(), URL: rawURL, Description: description, Events: events,
 		Secret: NewWebhookSecret(), CreatedAt: s.now()}
 	if err := s.st.CreateWebhook(ctx, e); err != nil {
 		return nil, err
@@ -400,7 +400,7 @@ func (s *Service) TestWebhook(ctx context.Context, ownerID, id string) (string, 
 	at := s.now().UTC()
 	body, _ := json.Marshal(map[string]any{"type": codepod.EventWebhookTest, "timestamp": at.Format(time.RFC3339Nano),
 		"data": map[string]any{"webhook_id": id}})
-	ev := &codepod.WebhookEvent{OwnerID: ep.OwnerID, Type: codepod.EventWebhookTest, Payload: body, CreatedAt: at}
+	ev := &codepod.WebhookEvent{OwnerID: ep.WorkspaceID, Type: codepod.EventWebhookTest, Payload: body, CreatedAt: at}
 	err = s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
 		_, err := tx.EmitWebhookEvent(ctx, ev, id)
 		out.webhooks = true

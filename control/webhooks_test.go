@@ -173,10 +173,10 @@ func TestWebhooksDeliverRetryAndSign(t *testing.T) {
 			t.Errorf("delivery log: %+v; want succeeded after 3 attempts, last 200", d)
 		}
 		// Redelivery sends the same message again.
-		if _, err := e.svc.Redeliver(e.ctx, e.alice.ID, ep.ID, ds[0].ID); err != nil {
+		if _, err := e.svc.Redeliver(e.ctx, e.alice.WorkspaceOf(), ep.ID, ds[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Redeliver(e.ctx, e.bob.ID, ep.ID, ds[0].ID); codepod.ErrorCode(err) != codepod.ENOTFOUND {
+		if _, err := e.svc.Redeliver(e.ctx, e.bob.WorkspaceOf(), ep.ID, ds[0].ID); codepod.ErrorCode(err) != codepod.ENOTFOUND {
 			t.Errorf("bob redelivering alice's delivery: %v, want not found", err)
 		}
 		deliver(t, e.svc)
@@ -316,7 +316,7 @@ func TestWebhooksSurviveRestartAndDisable(t *testing.T) {
 		strict.CreateSandbox(e.ctx, e.bob, "b1", codepod.SandboxSpec{Image: codepod.TinyImage})
 		strict.CreateSandbox(e.ctx, e.bob, "b2", codepod.SandboxSpec{Image: codepod.TinyImage})
 		deliver(t, strict)
-		got, err := e.st.Webhook(e.ctx, e.bob.ID, bep.ID)
+		got, err := e.st.Webhook(e.ctx, e.bob.WorkspaceOf(), bep.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,7 +328,7 @@ func TestWebhooksSurviveRestartAndDisable(t *testing.T) {
 		if n := len(bad.requests()); n != 2 {
 			t.Errorf("a disabled endpoint got %d requests, want the 2 before it was disabled", n)
 		}
-		if _, err := strict.TestWebhook(e.ctx, e.bob.ID, bep.ID); codepod.ErrorCode(err) != codepod.ECONFLICT {
+		if _, err := strict.TestWebhook(e.ctx, e.bob.WorkspaceOf(), bep.ID); codepod.ErrorCode(err) != codepod.ECONFLICT {
 			t.Errorf("test ping to a disabled endpoint: %v, want a conflict", err)
 		}
 		_ = ep
@@ -355,7 +355,7 @@ func TestWebhooksSSRFGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.TestWebhook(e.ctx, e.alice.ID, ep.ID); err != nil {
+	if _, err := e.svc.TestWebhook(e.ctx, e.alice.WorkspaceOf(), ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	deliver(t, e.svc)

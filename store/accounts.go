@@ -56,6 +56,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if _, err := tx.idb.NewDelete().Model((*sandboxRow)(nil)).Where("owner_id = ?", id).Exec(ctx); err != nil {
 			return dbError(err, "delete sandboxes of user", nil)
 		}
+		if err := tx.deletePersonalWorkspace(ctx, id); err != nil {
+			return err
+		}
 		res, err := tx.idb.NewDelete().Model((*userRow)(nil)).Where("id = ?", id).Exec(ctx)
 		return mustAffect(res, err, "delete user", "user", id)
 	})
@@ -75,21 +78,22 @@ func (db *DB) DeletingUsers(ctx context.Context, limit int) ([]codepod.User, err
 	return out, nil
 }
 
-// QuotaUsage sums the sandboxes of userID that count against a quota. On
-// PostgreSQL it first locks the user's row, which serialises the check and
-// insert of concurrent creates by one user when both run in a transaction.
-func (db *DB) QuotaUsage(ctx context.Context, userID string) (codepod.QuotaUsage, error) {
+// QuotaUsage sums the sandboxes of workspaceID that count against a quota.
+// On PostgreSQL it first locks the workspace's row, which serialises the
+// check and insert of concurrent creates in one workspace when both run in
+// a transaction.
+func (db *DB) QuotaUsage(ctx context.Context, workspaceID string) (codepod.QuotaUsage, error) {
 	var u codepod.QuotaUsage
 	if db.dialect == DialectPostgres && db.inTx {
 		var id string
-		err := db.idb.NewSelect().Model((*userRow)(nil)).Column("id").Where("id = ?", userID).For("UPDATE").Scan(ctx, &id)
+		err := db.idb.NewSelect().Model((*workspaceRow)(nil)).Column("id").Where("id = ?", workspaceID).For("UPDATE").Scan(ctx, &id)
 		if err != nil {
-			return u, notFound(err, "lock user", "user", userID)
+			return u, notFound(err, "lock workspace", "workspace", workspaceID)
 		}
 	}
 	var rows []sandboxRow
 	err := db.idb.NewSelect().Model(&rows).Column("spec", "memory_bytes").
-		Where("owner_id = ?", userID).Where("status NOT IN (?)", bun.In(uncounted())).Scan(ctx)
+		Where("workspace_id = ?", workspaceID).Where("status NOT IN (?)", bun.In(uncounted())).Scan(ctx)
 	if err != nil {
 		return u, dbError(err, "sum quota usage", nil)
 	}

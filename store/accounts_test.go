@@ -88,7 +88,7 @@ func testDeleteUser(t *testing.T, b backend) {
 	if len(keys) != 0 {
 		t.Errorf("the deleted user still has %d keys", len(keys))
 	}
-	if _, err := db.SandboxByName(ctx, keep.ID, "box"); err != nil {
+	if _, err := db.SandboxByName(ctx, codepod.PersonalWorkspaceID(keep.ID), "box"); err != nil {
 		t.Errorf("another user's sandbox went with the deleted user: %v", err)
 	}
 	wantCode(t, db.DeleteUser(ctx, u.ID), codepod.ENOTFOUND)
@@ -106,7 +106,7 @@ func testQuotaUsage(t *testing.T, b backend) {
 	var usage codepod.QuotaUsage
 	must(t, db.InTx(ctx, func(tx codepod.Store) error {
 		var err error
-		usage, err = tx.QuotaUsage(ctx, u.ID)
+		usage, err = tx.QuotaUsage(ctx, codepod.PersonalWorkspaceID(u.ID))
 		return err
 	}))
 	// Of the ten statuses, deleted, error and lost hold nothing.

@@ -21,13 +21,17 @@ type apiKeyRow struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 	LastUsedAt *time.Time `bun:"last_used_at"`
 	ExpiresAt  *time.Time `bun:"expires_at"`
+	// WorkspaceID is NULL for sign-in keys (login, web session).
+	WorkspaceID string `bun:"workspace_id,nullzero"`
+	ReadOnly    bool   `bun:"read_only"`
 }
 
 func (r apiKeyRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 
 func (r *apiKeyRow) apiKey() codepod.APIKey {
 	return codepod.APIKey{ID: r.ID, UserID: r.UserID, Name: r.Name, Prefix: r.Prefix, Hash: r.Hash,
-		CreatedAt: r.CreatedAt.UTC(), LastUsedAt: dbTimePtr(r.LastUsedAt), ExpiresAt: dbTimePtr(r.ExpiresAt)}
+		CreatedAt: r.CreatedAt.UTC(), LastUsedAt: dbTimePtr(r.LastUsedAt), ExpiresAt: dbTimePtr(r.ExpiresAt),
+		WorkspaceID: r.WorkspaceID, ReadOnly: r.ReadOnly}
 }
 
 // CreateAPIKey inserts k, assigning its ID and CreatedAt when they are empty.
@@ -36,7 +40,8 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *codepod.APIKey) error {
 	stamp(&k.CreatedAt, now())
 	k.LastUsedAt, k.ExpiresAt = dbTimePtr(k.LastUsedAt), dbTimePtr(k.ExpiresAt)
 	row := apiKeyRow{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, Hash: k.Hash,
-		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt,
+		WorkspaceID: k.WorkspaceID, ReadOnly: k.ReadOnly}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	return dbError(err, "create API key", conflicts{"": fmt.Sprintf("an API key with id %q already exists", k.ID)})
 }

@@ -21,6 +21,7 @@ type runnerRow struct {
 	CapacitySandboxes int               `bun:"capacity_sandboxes"`
 	CapacityMemory    int64             `bun:"capacity_memory"`
 	Runtimes          []string          `bun:"runtimes"`
+	Workspaces        []string          `bun:"workspaces"`
 	Version           string            `bun:"version"`
 	SecretHash        []byte            `bun:"secret_hash"`
 	Status            string            `bun:"status"`
@@ -33,15 +34,15 @@ func (r runnerRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 func newRunnerRow(r *codepod.Runner) runnerRow {
 	return runnerRow{ID: r.ID, Name: r.Name, Labels: nonNil(r.Labels),
 		CapacitySandboxes: r.Capacity.Sandboxes, CapacityMemory: r.Capacity.MemoryBytes,
-		Runtimes: r.Runtimes, Version: r.Version, SecretHash: r.SecretHash, Status: string(r.Status),
+		Runtimes: r.Runtimes, Workspaces: nonNilList(r.Workspaces), Version: r.Version, SecretHash: r.SecretHash, Status: string(r.Status),
 		LastSeenAt: r.LastSeenAt, CreatedAt: r.CreatedAt}
 }
 
 func (r *runnerRow) runner() codepod.Runner {
 	return codepod.Runner{ID: r.ID, Name: r.Name, Labels: nilIfEmpty(r.Labels),
 		Capacity: codepod.Capacity{Sandboxes: r.CapacitySandboxes, MemoryBytes: r.CapacityMemory},
-		Runtimes: r.Runtimes,
-		Version:  r.Version, SecretHash: r.SecretHash, Status: codepod.RunnerStatus(r.Status),
+		Runtimes: r.Runtimes, Workspaces: nilIfNone(r.Workspaces),
+		Version: r.Version, SecretHash: r.SecretHash, Status: codepod.RunnerStatus(r.Status),
 		LastSeenAt: r.LastSeenAt.UTC(), CreatedAt: r.CreatedAt.UTC()}
 }
 
@@ -200,4 +201,26 @@ func (db *DB) RunnerUsage(ctx context.Context, ids ...string) (map[string]codepo
 		usage[r.RunnerID] = codepod.Usage{Sandboxes: r.N, MemoryBytes: r.Memory}
 	}
 	return usage, nil
+}
+
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func nilIfNone(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+// SetRunnerWorkspaces sets the workspaces runner id may host sandboxes of
+// (none: every workspace).
+func (db *DB) SetRunnerWorkspaces(ctx context.Context, id string, workspaces []string) error {
+	b, _ := json.Marshal(nonNilList(workspaces))
+	res, err := db.idb.NewUpdate().Model((*runnerRow)(nil)).Set("workspaces = ?", string(b)).Where("id = ?", id).Exec(ctx)
+	return mustAffect(res, err, "set runner workspaces", "runner", id)
 }

@@ -16,6 +16,9 @@ import (
 func (db *DB) ListSandboxes(ctx context.Context, f codepod.SandboxFilter) ([]codepod.Sandbox, string, error) {
 	var rows []sandboxRow
 	q := db.idb.NewSelect().Model(&rows)
+	if f.WorkspaceID != "" {
+		q = q.Where("s.workspace_id = ?", f.WorkspaceID)
+	}
 	if f.OwnerID != "" {
 		q = q.Where("s.owner_id = ?", f.OwnerID)
 	}

@@ -19,6 +19,7 @@ type sandboxRow struct {
 	ID                 string              `bun:"id,pk"`
 	Name               string              `bun:"name"`
 	OwnerID            string              `bun:"owner_id"`
+	WorkspaceID        string              `bun:"workspace_id"`
 	RunnerID           string              `bun:"runner_id,nullzero"`
 	Spec               codepod.SandboxSpec `bun:"spec"`
 	MemoryBytes        int64               `bun:"memory_bytes"` // Spec.MemoryBytes, for RunnerUsage
@@ -36,7 +37,7 @@ type sandboxRow struct {
 func (r sandboxRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 
 func (r *sandboxRow) sandbox() codepod.Sandbox {
-	return codepod.Sandbox{ID: r.ID, Name: r.Name, OwnerID: r.OwnerID, RunnerID: r.RunnerID,
+	return codepod.Sandbox{ID: r.ID, Name: r.Name, OwnerID: r.OwnerID, WorkspaceID: r.WorkspaceID, RunnerID: r.RunnerID,
 		Spec: r.Spec, Status: codepod.SandboxStatus(r.Status), Reason: r.Reason, Version: r.Version,
 		HostKeyFingerprint: r.HostKeyFingerprint, SSHSecret: r.SSHSecret,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: dbTimePtr(r.ExpiresAt),
@@ -44,7 +45,7 @@ func (r *sandboxRow) sandbox() codepod.Sandbox {
 }
 
 func nameConflict(name string) conflicts {
-	return conflicts{"sandboxes_owner_id_name_key": fmt.Sprintf("a sandbox named %q already exists", name)}
+	return conflicts{"sandboxes_workspace_id_name_key": fmt.Sprintf("a sandbox named %q already exists", name)}
 }
 
 // CreateSandbox inserts s, assigning its ID, CreatedAt and UpdatedAt when
@@ -72,7 +73,10 @@ func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
 		s.IdleAt = &idle
 	}
 	s.IdleAt = dbTimePtr(s.IdleAt)
-	row := sandboxRow{ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, RunnerID: s.RunnerID, Spec: s.Spec,
+	if s.WorkspaceID == "" {
+		s.WorkspaceID = codepod.PersonalWorkspaceID(s.OwnerID)
+	}
+	row := sandboxRow{ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, WorkspaceID: s.WorkspaceID, RunnerID: s.RunnerID, Spec: s.Spec,
 		MemoryBytes: s.Spec.MemoryBytes, Status: string(s.Status), Reason: s.Reason, Version: s.Version,
 		HostKeyFingerprint: s.HostKeyFingerprint, SSHSecret: s.SSHSecret,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt, IdleAt: s.IdleAt}
@@ -92,11 +96,11 @@ func (db *DB) Sandbox(ctx context.Context, id string) (*codepod.Sandbox, error) 
 	return &s, nil
 }
 
-// SandboxByName returns ownerID's sandbox called name that is not deleted.
-func (db *DB) SandboxByName(ctx context.Context, ownerID, name string) (*codepod.Sandbox, error) {
+// SandboxByName returns workspaceID's sandbox called name that is not deleted.
+func (db *DB) SandboxByName(ctx context.Context, workspaceID, name string) (*codepod.Sandbox, error) {
 	var row sandboxRow
 	err := db.idb.NewSelect().Model(&row).
-		Where("owner_id = ?", ownerID).Where("name = ?", name).
+		Where("workspace_id = ?", workspaceID).Where("name = ?", name).
 		Where("status <> ?", codepod.SandboxDeleted).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "get sandbox by name", "sandbox", name)
@@ -176,7 +180,7 @@ func (db *DB) updateSandbox(ctx context.Context, id string, version int64, u cod
 	case err != nil:
 		if _, ok := constraintViolation(err); ok {
 			return nil, dbError(err, "update sandbox", conflicts{
-				"sandboxes_owner_id_name_key": "another sandbox of this owner already has this name"})
+				"sandboxes_workspace_id_name_key": "another sandbox of this owner already has this name"})
 		}
 		return nil, dbError(err, "update sandbox", nil)
 	}

@@ -85,22 +85,22 @@ func testSandboxNames(t *testing.T, b backend) {
 	first := newSandbox(t, db, ada.ID, "x", nil)
 	err := db.CreateSandbox(ctx, &codepod.Sandbox{Name: "x", OwnerID: ada.ID})
 	wantCode(t, err, codepod.ECONFLICT, `a sandbox named "x" already exists`)
-	newSandbox(t, db, bob.ID, "x", nil) // names are per owner
+	newSandbox(t, db, bob.ID, "x", nil) // names are per workspace (each user's personal one here)
 
-	got, err := db.SandboxByName(ctx, ada.ID, "x")
+	got, err := db.SandboxByName(ctx, codepod.PersonalWorkspaceID(ada.ID), "x")
 	must(t, err)
 	if got.ID != first.ID {
 		t.Errorf("SandboxByName = %s, want %s", got.ID, first.ID)
 	}
-	_, err = db.SandboxByName(ctx, ada.ID, "y")
+	_, err = db.SandboxByName(ctx, codepod.PersonalWorkspaceID(ada.ID), "y")
 	wantCode(t, err, codepod.ENOTFOUND)
 
 	_, err = db.UpdateSandbox(ctx, first.ID, 1, codepod.SandboxUpdate{Status: ptr(codepod.SandboxDeleted)})
 	must(t, err)
-	_, err = db.SandboxByName(ctx, ada.ID, "x")
+	_, err = db.SandboxByName(ctx, codepod.PersonalWorkspaceID(ada.ID), "x")
 	wantCode(t, err, codepod.ENOTFOUND)
 	second := newSandbox(t, db, ada.ID, "x", nil) // the name is free again
-	got, err = db.SandboxByName(ctx, ada.ID, "x")
+	got, err = db.SandboxByName(ctx, codepod.PersonalWorkspaceID(ada.ID), "x")
 	must(t, err)
 	if got.ID != second.ID {
 		t.Errorf("SandboxByName after reuse = %s, want %s", got.ID, second.ID)

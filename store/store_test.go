@@ -82,6 +82,8 @@ var conformance = []struct {
 	{"tx", testTx},
 	{"tx_deadlock_retried", testTxDeadlockRetried},
 	{"migrations", testMigrations},
+	{"workspace_migration", testWorkspaceMigration},
+	{"workspaces", testWorkspaces},
 	{"stale_migration_lock", testStaleMigrationLock},
 	{"concurrent_open", testConcurrentOpen},
 }

@@ -44,10 +44,17 @@ func (db *DB) CreateUser(ctx context.Context, u *codepod.User) error {
 	u.DisabledAt = dbTimePtr(u.DisabledAt)
 	row := userRow{ID: u.ID, Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash, Admin: u.Admin, CreatedAt: u.CreatedAt,
 		DisabledAt: u.DisabledAt, Deleting: u.Deleting, Quota: u.Quota}
-	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
-	return dbError(err, "create user", conflicts{
-		"users_email_key": fmt.Sprintf("a user with email %q already exists", u.Email),
-		"users_pkey":      fmt.Sprintf("a user with id %q already exists", u.ID),
+	return db.runInTx(ctx, func(ctx context.Context, tx *DB) error {
+		_, err := tx.idb.NewInsert().Model(&row).Exec(ctx)
+		if err := dbError(err, "create user", conflicts{
+			"users_email_key": fmt.Sprintf("a user with email %q already exists", u.Email),
+			"users_pkey":      fmt.Sprintf("a user with id %q already exists", u.ID),
+		}); err != nil {
+			return err
+		}
+		// The user's personal workspace, in the same transaction.
+		return tx.CreateWorkspace(ctx, &codepod.Workspace{ID: codepod.PersonalWorkspaceID(u.ID), Name: u.Email,
+			Personal: true, OwnerID: u.ID, CreatedAt: u.CreatedAt})
 	})
 }
 

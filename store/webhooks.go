@@ -24,6 +24,7 @@ type webhookRow struct {
 
 	ID             string     `bun:"id,pk"`
 	OwnerID        string     `bun:"owner_id"`
+	WorkspaceID    string     `bun:"workspace_id"`
 	URL            string     `bun:"url"`
 	Description    string     `bun:"description"`
 	Events         string     `bun:"events"`
@@ -42,7 +43,7 @@ func (r webhookRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 func (r *webhookRow) endpoint() codepod.WebhookEndpoint {
 	var events []string
 	json.Unmarshal([]byte(r.Events), &events)
-	e := codepod.WebhookEndpoint{ID: r.ID, OwnerID: r.OwnerID, URL: r.URL, Description: r.Description, Events: events,
+	e := codepod.WebhookEndpoint{ID: r.ID, OwnerID: r.OwnerID, WorkspaceID: r.WorkspaceID, URL: r.URL, Description: r.Description, Events: events,
 		Secret: r.Secret, PreviousSecret: r.PreviousSecret, Disabled: r.Disabled, DisabledReason: r.DisabledReason,
 		FailureStreak: r.FailureStreak, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.PreviousUntil != nil {
@@ -111,7 +112,10 @@ func (db *DB) CreateWebhook(ctx context.Context, e *codepod.WebhookEndpoint) err
 	stamp(&e.CreatedAt, now())
 	e.CreatedAt = dbTime(e.CreatedAt)
 	e.UpdatedAt = e.CreatedAt
-	row := webhookRow{ID: e.ID, OwnerID: e.OwnerID, URL: e.URL, Description: e.Description, Events: eventsJSON(e.Events),
+	if e.WorkspaceID == "" {
+		e.WorkspaceID = codepod.PersonalWorkspaceID(e.OwnerID)
+	}
+	row := webhookRow{ID: e.ID, OwnerID: e.OwnerID, WorkspaceID: e.WorkspaceID, URL: e.URL, Description: e.Description, Events: eventsJSON(e.Events),
 		Secret: e.Secret, Disabled: e.Disabled, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	return dbError(err, "create webhook", nil)
@@ -122,7 +126,7 @@ func (db *DB) Webhook(ctx context.Context, ownerID, id string) (*codepod.Webhook
 	var row webhookRow
 	q := db.idb.NewSelect().Model(&row).Where("we.id = ?", id)
 	if ownerID != "" {
-		q = q.Where("we.owner_id = ?", ownerID)
+		q = q.Where("we.workspace_id = ?", ownerID)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, notFound(err, "get webhook", "webhook", id)
@@ -136,7 +140,7 @@ func (db *DB) ListWebhooks(ctx context.Context, ownerID string) ([]codepod.Webho
 	var rows []webhookRow
 	q := db.idb.NewSelect().Model(&rows).Order("we.created_at", "we.id").Limit(1000)
 	if ownerID != "" {
-		q = q.Where("we.owner_id = ?", ownerID)
+		q = q.Where("we.workspace_id = ?", ownerID)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, dbError(err, "list webhooks", nil)
@@ -148,7 +152,7 @@ func (db *DB) ListWebhooks(ctx context.Context, ownerID string) ([]codepod.Webho
 func (db *DB) UpdateWebhook(ctx context.Context, ownerID, id string, u codepod.WebhookUpdate) (*codepod.WebhookEndpoint, error) {
 	q := db.idb.NewUpdate().Model((*webhookRow)(nil)).Where("id = ?", id).Set("updated_at = ?", now())
 	if ownerID != "" {
-		q = q.Where("owner_id = ?", ownerID)
+		q = q.Where("workspace_id = ?", ownerID)
 	}
 	if u.URL != nil {
 		q = q.Set("url = ?", *u.URL)
@@ -196,7 +200,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, ownerID, id string) error {
 // endpoint of its owner (only endpointID when set).
 func (db *DB) EmitWebhookEvent(ctx context.Context, ev *codepod.WebhookEvent, endpointID string) (int, error) {
 	var eps []webhookRow
-	q := db.idb.NewSelect().Model(&eps).Where("we.owner_id = ?", ev.OwnerID).Where("we.disabled = ?", false)
+	q := db.idb.NewSelect().Model(&eps).Where("we.workspace_id = ?", ev.OwnerID).Where("we.disabled = ?", false)
 	if endpointID != "" {
 		q = q.Where("we.id = ?", endpointID)
 	}

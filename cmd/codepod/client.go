@@ -19,6 +19,7 @@ type apiClient struct {
 	*client.ClientWithResponses
 	ServerURL string
 	APIKey    string
+	Workspace string // the Codepod-Workspace header every request sends ("": none)
 	HTTP      *http.Client
 }
 
@@ -31,6 +32,7 @@ func newAPIClient(needKey bool) (*apiClient, error) {
 	}
 	serverURL, _ := cfg.get("SERVER_URL")
 	key, _ := cfg.get("API_KEY")
+	workspace, _ := cfg.get("WORKSPACE")
 	if needKey && key == "" {
 		return nil, errors.New("no API key: run `codepod login`, or `codepod config set API_KEY cpk_…`, or set CODEPOD_API_KEY")
 	}
@@ -45,12 +47,15 @@ func newAPIClient(needKey bool) (*apiClient, error) {
 				r.Header.Set("Authorization", "Bearer "+key)
 			}
 			r.Header.Set("User-Agent", "codepod-cli")
+			if workspace != "" {
+				r.Header.Set("Codepod-Workspace", workspace)
+			}
 			return nil
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("server URL %q: %w", serverURL, err)
 	}
-	return &apiClient{ClientWithResponses: c, ServerURL: serverURL, APIKey: key, HTTP: hc}, nil
+	return &apiClient{ClientWithResponses: c, ServerURL: serverURL, APIKey: key, Workspace: workspace, HTTP: hc}, nil
 }
 
 // problem is an RFC 9457 problem document as the server sends it.
@@ -97,4 +102,14 @@ func problemError(status int, body []byte) error {
 		msg += fmt.Sprintf("\n  %s: %s", strings.TrimPrefix(e.Location, "body."), e.Message)
 	}
 	return fmt.Errorf("%s (HTTP %d)", msg, status)
+}
+
+// headers are the credential and workspace headers of a request the
+// generated client does not make (WebSockets).
+func (c *apiClient) headers() http.Header {
+	h := http.Header{"Authorization": {"Bearer " + c.APIKey}}
+	if c.Workspace != "" {
+		h.Set("Codepod-Workspace", c.Workspace)
+	}
+	return h
 }

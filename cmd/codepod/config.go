@@ -21,6 +21,7 @@ type clientConfig map[string]string
 var configKeys = map[string]string{
 	"SERVER_URL": "CODEPOD_SERVER_URL",
 	"API_KEY":    "CODEPOD_API_KEY",
+	"WORKSPACE":  "CODEPOD_WORKSPACE", // sent as the Codepod-Workspace header
 }
 
 const defaultServerURL = "http://localhost:3000"
@@ -89,7 +90,7 @@ func (c clientConfig) get(key string) (value, source string) {
 func checkKey(key string) (string, error) {
 	k := strings.ToUpper(key)
 	if _, ok := configKeys[k]; !ok {
-		return "", fmt.Errorf("unknown setting %q: use SERVER_URL or API_KEY", key)
+		return "", fmt.Errorf("unknown setting %q: use SERVER_URL, API_KEY or WORKSPACE", key)
 	}
 	return k, nil
 }

@@ -169,7 +169,7 @@ func attach(cmd *cobra.Command, ref string, pid, from int64, stdin bool) error {
 	u := strings.TrimSuffix(c.ServerURL, "/")
 	u = "ws" + strings.TrimPrefix(u, "http") + fmt.Sprintf("/api/v1/sandboxes/%s/processes/%d/stream?stdout_offset=%d&stderr_offset=%d", ref, pid, from, from)
 	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.HTTP,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + c.APIKey}}})
+		HTTPHeader: c.headers()})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			body, _ := io.ReadAll(resp.Body)

@@ -135,7 +135,7 @@ Docker Engine. It only dials out, so it works behind NAT and HTTP proxies
 		},
 	}
 	o.register(cmd, true)
-	cmd.AddCommand(runnerListCmd(), runnerDeleteCmd())
+	cmd.AddCommand(runnerListCmd(), runnerDeleteCmd(), runnerWorkspacesCmd())
 	return cmd
 }
 

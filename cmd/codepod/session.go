@@ -54,7 +54,7 @@ func (c *apiClient) sshToWith(ctx context.Context, ref string, onHostKey func(ss
 		return nil, nil, err
 	}
 	sc, err := sandboxssh.Dial(ctx, sandboxssh.Target{
-		ServerURL: c.ServerURL, APIKey: c.APIKey, HTTPClient: c.HTTP, SandboxID: sb.Id,
+		ServerURL: c.ServerURL, APIKey: c.APIKey, Workspace: c.Workspace, HTTPClient: c.HTTP, SandboxID: sb.Id,
 		HostKeyFingerprint: sb.HostKeyFingerprint, Auth: []ssh.AuthMethod{ssh.Password(tr.JSON201.Token)},
 		OnHostKey: onHostKey,
 	})

@@ -173,6 +173,9 @@ func shellPrompt() string {
 	if u, err := url.Parse(host); err == nil && u.Host != "" {
 		host = u.Host
 	}
+	if ws := currentWorkspace(); ws != "" {
+		return "codepod " + host + " [" + ws + "]> "
+	}
 	return "codepod " + host + "> "
 }
 

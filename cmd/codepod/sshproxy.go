@@ -33,7 +33,7 @@ ProxyCommand; ` + "`codepod ssh-config`" + ` writes the whole Host block:
 				return err
 			}
 			conn, err := sandboxssh.DialTunnel(cmd.Context(), sandboxssh.Target{
-				ServerURL: c.ServerURL, APIKey: c.APIKey, HTTPClient: c.HTTP, SandboxID: r.JSON200.Id,
+				ServerURL: c.ServerURL, APIKey: c.APIKey, Workspace: c.Workspace, HTTPClient: c.HTTP, SandboxID: r.JSON200.Id,
 			})
 			if err != nil {
 				return fmt.Errorf("open tunnel to %s: %w", args[0], err)

@@ -27,6 +27,9 @@ type Target struct {
 	APIKey     string       // bearer credential for the tunnel
 	HTTPClient *http.Client // proxy and TLS settings; nil: sshws's default
 	SandboxID  string
+	// Workspace, if set, is sent as the Codepod-Workspace header: the
+	// workspace the sandbox is in, for a sign-in key.
+	Workspace string
 	// HostKeyFingerprint is the SHA256 fingerprint the server reported.
 	HostKeyFingerprint string
 	// Auth is how to log in to the agent: a token from
@@ -46,6 +49,9 @@ func TunnelURL(serverURL, sandboxID string) string {
 func DialTunnel(ctx context.Context, t Target) (net.Conn, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+t.APIKey)
+	if t.Workspace != "" {
+		h.Set("Codepod-Workspace", t.Workspace)
+	}
 	return sshws.Dial(ctx, TunnelURL(t.ServerURL, t.SandboxID), sshws.DialOptions{Header: h, HTTPClient: t.HTTPClient})
 }
 

@@ -22,6 +22,7 @@ const userAgent = "codepod-sdk-go"
 type Client struct {
 	serverURL string
 	apiKey    string
+	workspace string
 	http      *http.Client
 	api       *client.ClientWithResponses
 }
@@ -31,6 +32,7 @@ type Option func(*options)
 
 type options struct {
 	serverURL, apiKey, caFile string
+	workspace                 string
 	httpClient                *http.Client
 }
 
@@ -42,6 +44,13 @@ func WithServerURL(url string) Option { return func(o *options) { o.serverURL = 
 // WithAPIKey sets the API key sent as a bearer token (default:
 // CODEPOD_API_KEY, else API_KEY in the CLI's config file).
 func WithAPIKey(key string) Option { return func(o *options) { o.apiKey = key } }
+
+// WithWorkspace makes every request act in workspace ws (its id or name),
+// sent as the Codepod-Workspace header (default: CODEPOD_WORKSPACE, else
+// WORKSPACE in the CLI's config file, which `codepod workspace use`
+// writes; none: the personal workspace). A key made in a workspace acts
+// only in that one. See docs/workspaces.md.
+func WithWorkspace(ws string) Option { return func(o *options) { o.workspace = ws } }
 
 // WithHTTPClient makes the client send its requests, and open its
 // WebSockets, through hc. Without it the client builds one that honours the
@@ -59,11 +68,17 @@ func NewClient(opts ...Option) (*Client, error) {
 		serverURL: os.Getenv("CODEPOD_SERVER_URL"),
 		apiKey:    os.Getenv("CODEPOD_API_KEY"),
 		caFile:    os.Getenv("CODEPOD_CA_FILE"),
+		workspace: os.Getenv("CODEPOD_WORKSPACE"),
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.serverURL == "" || o.apiKey == "" {
+	if o.serverURL != "" && o.apiKey != "" && o.workspace == "" {
+		// Explicit settings need no file: a broken one only loses WORKSPACE.
+		if file, err := cliConfig(); err == nil {
+			o.workspace = file["WORKSPACE"]
+		}
+	} else if o.serverURL == "" || o.apiKey == "" {
 		file, err := cliConfig()
 		if err != nil {
 			return nil, fmt.Errorf("codepod: %w", err)
@@ -73,6 +88,9 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 		if o.apiKey == "" {
 			o.apiKey = file["API_KEY"]
+		}
+		if o.workspace == "" {
+			o.workspace = file["WORKSPACE"]
 		}
 	}
 	if o.serverURL == "" {
@@ -89,7 +107,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 		o.httpClient = hc
 	}
-	c := &Client{serverURL: strings.TrimRight(o.serverURL, "/"), apiKey: o.apiKey, http: o.httpClient}
+	c := &Client{serverURL: strings.TrimRight(o.serverURL, "/"), apiKey: o.apiKey, workspace: o.workspace, http: o.httpClient}
 	api, err := client.NewClientWithResponses(c.serverURL, client.WithHTTPClient(c.http),
 		client.WithRequestEditorFn(c.authorize))
 	if err != nil {
@@ -103,6 +121,9 @@ func NewClient(opts ...Option) (*Client, error) {
 func (c *Client) authorize(_ context.Context, r *http.Request) error {
 	r.Header.Set("Authorization", "Bearer "+c.apiKey)
 	r.Header.Set("User-Agent", userAgent)
+	if c.workspace != "" {
+		r.Header.Set("Codepod-Workspace", c.workspace)
+	}
 	return nil
 }
 

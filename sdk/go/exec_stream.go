@@ -76,6 +76,9 @@ func (c *Client) dialWS(ctx context.Context, path string) (*websocket.Conn, erro
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.apiKey)
 	h.Set("User-Agent", userAgent)
+	if c.workspace != "" {
+		h.Set("Codepod-Workspace", c.workspace)
+	}
 	conn, resp, err := websocket.Dial(ctx, c.serverURL+"/api/v1"+path, &websocket.DialOptions{
 		HTTPClient: c.http, HTTPHeader: h, CompressionMode: websocket.CompressionDisabled,
 	})

@@ -25,7 +25,7 @@ func (s *Sandbox) SSH(ctx context.Context) (*ssh.Client, error) {
 		return nil, err
 	}
 	sc, err := sandboxssh.Dial(ctx, sandboxssh.Target{
-		ServerURL: s.c.serverURL, APIKey: s.c.apiKey, HTTPClient: s.c.http,
+		ServerURL: s.c.serverURL, APIKey: s.c.apiKey, Workspace: s.c.workspace, HTTPClient: s.c.http,
 		SandboxID: s.id, HostKeyFingerprint: tok.HostKeyFingerprint,
 		User: tok.User, Auth: []ssh.AuthMethod{ssh.Password(tok.Token)},
 	})

@@ -50,9 +50,12 @@ class _ProxyHandler(urllib.request.ProxyHandler):
 class Transport:
     """Sends API requests to one server with one API key."""
 
-    def __init__(self, server_url: str, api_key: str, ca_file: str | None, timeout: float) -> None:
+    def __init__(
+        self, server_url: str, api_key: str, ca_file: str | None, timeout: float, workspace: str | None = None
+    ) -> None:
         self.server_url = server_url.rstrip("/")
         self.api_key = api_key
+        self.workspace = workspace
         self.timeout = timeout
         self.ssl_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
         handlers: list[urllib.request.BaseHandler] = [_ProxyHandler()]
@@ -68,7 +71,11 @@ class Transport:
         return url
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}", "User-Agent": USER_AGENT}
+        h = {"Authorization": f"Bearer {self.api_key}", "User-Agent": USER_AGENT}
+        if self.workspace:
+            # The workspace requests act in (docs/workspaces.md).
+            h["Codepod-Workspace"] = self.workspace
+        return h
 
     def open(
         self,

@@ -24,7 +24,10 @@ class Client:
     ``$XDG_CONFIG_HOME/codepod/config.json``, else
     ``~/.config/codepod/config.json``) is read. ``HTTPS_PROXY``, ``HTTP_PROXY``
     and ``NO_PROXY`` are honoured. ``timeout`` bounds each request in
-    seconds (exec adds the command's own timeout to it).
+    seconds (exec adds the command's own timeout to it). ``workspace`` (id or
+    name; else ``CODEPOD_WORKSPACE``, else ``WORKSPACE`` in the config file,
+    which ``codepod workspace use`` writes) is the workspace every request
+    acts in, sent as the ``Codepod-Workspace`` header; none: the personal one.
     """
 
     def __init__(
@@ -34,13 +37,21 @@ class Client:
         *,
         ca_file: str | None = None,
         timeout: float = 60.0,
+        workspace: str | None = None,
     ) -> None:
         server_url = server_url or os.environ.get("CODEPOD_SERVER_URL")
         api_key = api_key or os.environ.get("CODEPOD_API_KEY")
+        workspace = workspace or os.environ.get("CODEPOD_WORKSPACE")
         if not server_url or not api_key:
             cfg = cli_config()
             server_url = server_url or cfg.get("SERVER_URL")
             api_key = api_key or cfg.get("API_KEY")
+            workspace = workspace or cfg.get("WORKSPACE")
+        elif not workspace:
+            try:  # explicit settings need no file: a broken one only loses WORKSPACE
+                workspace = cli_config().get("WORKSPACE")
+            except ValueError:
+                workspace = None
         server_url = server_url or DEFAULT_SERVER_URL
         if not api_key:
             raise ValueError(
@@ -48,7 +59,7 @@ class Client:
                 f" (which writes {config_path()})"
             )
         ca_file = ca_file or os.environ.get("CODEPOD_CA_FILE") or None
-        self.transport = Transport(server_url, api_key, ca_file, timeout)
+        self.transport = Transport(server_url, api_key, ca_file, timeout, workspace or None)
 
     @property
     def server_url(self) -> str:
