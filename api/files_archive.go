@@ -13,7 +13,7 @@ import (
 )
 
 type uploadArchiveInput struct {
-	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
+	ID    string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
 	Path  string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
 	Owner string `query:"owner" maxLength:"64" doc:"A user (name or uid in the sandbox's /etc/passwd) to own the files and directories written; default root. Symlinks stay root's."`
 	body  io.Reader

@@ -116,7 +116,7 @@ func setDuration(d *time.Duration, def time.Duration) {
 // Run drives the background work (offline detection, TTL reaper, placement
 // retries, lease-expiry wake-ups).
 type Service struct {
-	probe   atomic.Pointer[IdleProbe] // SetIdleProbe's, else cfg.IdleProbe
+	probe   atomic.Pointer[IdleProbe]              // SetIdleProbe's, else cfg.IdleProbe
 	warm    atomic.Pointer[func(sandboxID string)] // SetWarmReady's
 	st      codepod.Store
 	cfg     Config
