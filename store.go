@@ -58,6 +58,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	Close() error
 	WebhookStore
+	AuditStore
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (*User, error)

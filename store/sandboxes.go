@@ -52,6 +52,9 @@ func nameConflict(name string) conflicts {
 // CreatedAt+Spec.TTL when the spec has a TTL. A sandbox of the same owner
 // and name that is not deleted is an ECONFLICT.
 func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateSandbox(ctx, s) })
+	}
 	setID(&s.ID, PrefixSandbox)
 	t := now()
 	stamp(&s.CreatedAt, t)
