@@ -236,3 +236,22 @@ func VerifyAudit(ctx context.Context, st AuditStore) (*AuditVerifier, error) {
 		after = next
 	}
 }
+
+// SetAuditTarget names the target of ctx's pending entry once the change
+// knows it (the id of what a create made, the id a name resolved to). It
+// sets it when the entry has no target yet or one of the same type, and
+// sets the actor when the entry has none (a login creates its user's key).
+func SetAuditTarget(ctx context.Context, typ, id, actorUserID string) {
+	p := PendingAuditOf(ctx)
+	if p == nil {
+		return
+	}
+	p.Update(func(e *AuditEvent) {
+		if e.TargetType == "" || e.TargetType == typ {
+			e.TargetType, e.TargetID = typ, id
+		}
+		if e.ActorUserID == "" {
+			e.ActorUserID = actorUserID
+		}
+	})
+}

@@ -36,6 +36,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *codepod.APIKey) error {
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateAPIKey(ctx, k) })
 	}
 	setID(&k.ID, PrefixAPIKey)
+	codepod.SetAuditTarget(ctx, "apikey", k.ID, k.UserID)
 	stamp(&k.CreatedAt, now())
 	k.LastUsedAt, k.ExpiresAt = dbTimePtr(k.LastUsedAt), dbTimePtr(k.ExpiresAt)
 	row := apiKeyRow{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, Hash: k.Hash,

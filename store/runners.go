@@ -52,6 +52,7 @@ func (db *DB) CreateRunner(ctx context.Context, r *codepod.Runner) error {
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateRunner(ctx, r) })
 	}
 	setID(&r.ID, PrefixRunner)
+	codepod.SetAuditTarget(ctx, "runner", r.ID, "")
 	t := now()
 	stamp(&r.CreatedAt, t)
 	stamp(&r.LastSeenAt, t)

@@ -35,6 +35,7 @@ func (db *DB) CreateRunnerToken(ctx context.Context, t *codepod.RunnerToken) err
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateRunnerToken(ctx, t) })
 	}
 	setID(&t.ID, PrefixRunnerToken)
+	codepod.SetAuditTarget(ctx, "runner_token", t.ID, "")
 	stamp(&t.CreatedAt, now())
 	t.ExpiresAt = dbTimePtr(t.ExpiresAt)
 	row := runnerTokenRow{ID: t.ID, Prefix: t.Prefix, Hash: t.Hash, CreatedBy: t.CreatedBy,

@@ -33,6 +33,7 @@ func (db *DB) CreateSSHKey(ctx context.Context, k *codepod.SSHKey) error {
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateSSHKey(ctx, k) })
 	}
 	setID(&k.ID, PrefixSSHKey)
+	codepod.SetAuditTarget(ctx, "sshkey", k.ID, k.UserID)
 	stamp(&k.CreatedAt, now())
 	row := sshKeyRow{ID: k.ID, UserID: k.UserID, Name: k.Name, PublicKey: k.PublicKey,
 		Fingerprint: k.Fingerprint, CreatedAt: k.CreatedAt}

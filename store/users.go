@@ -42,6 +42,7 @@ func (db *DB) CreateUser(ctx context.Context, u *codepod.User) error {
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateUser(ctx, u) })
 	}
 	setID(&u.ID, PrefixUser)
+	codepod.SetAuditTarget(ctx, "user", u.ID, "")
 	stamp(&u.CreatedAt, now())
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	u.DisabledAt = dbTimePtr(u.DisabledAt)

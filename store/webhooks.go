@@ -111,6 +111,7 @@ func (db *DB) CreateWebhook(ctx context.Context, e *codepod.WebhookEndpoint) err
 		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateWebhook(ctx, e) })
 	}
 	setID(&e.ID, PrefixWebhook)
+	codepod.SetAuditTarget(ctx, "webhook", e.ID, e.OwnerID)
 	stamp(&e.CreatedAt, now())
 	e.CreatedAt = dbTime(e.CreatedAt)
 	e.UpdatedAt = e.CreatedAt
