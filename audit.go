@@ -198,6 +198,10 @@ func (p *PendingAudit) Written() bool {
 	return p.written
 }
 
+// Discard makes sure nothing writes the entry any more (its request
+// failed: a transaction still running under its context must not record it).
+func (p *PendingAudit) Discard() { p.MarkWritten() }
+
 // MarkWritten records that the transaction holding the entry committed.
 func (p *PendingAudit) MarkWritten() {
 	p.mu.Lock()

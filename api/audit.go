@@ -143,6 +143,8 @@ func (s *Server) auditMiddleware(api huma.API) func(huma.Context, func(huma.Cont
 		next(huma.WithContext(hctx, ctx))
 		if st := hctx.Status(); st > 0 && st < 400 {
 			flush()
+		} else {
+			p.Discard() // a failed request records nothing, even from work it left running
 		}
 	}
 }
