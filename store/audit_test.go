@@ -189,3 +189,31 @@ func testAuditConcurrent(t *testing.T, b backend) {
 		t.Fatalf("verified %d entries, want %d", v.Checked(), writers*each)
 	}
 }
+
+// BenchmarkAuditedWrite measures what the audit entry adds to a single
+// write: creating an API key with no pending entry (the baseline) and with
+// one (the write then runs in a transaction that also appends the entry).
+func BenchmarkAuditedWrite(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			db := open(b, be)
+			ctx := context.Background()
+			u := newUser(b, db, "bench@example.com")
+			for _, audited := range []bool{false, true} {
+				name := "plain"
+				if audited {
+					name = "audited"
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						c := ctx
+						if audited {
+							c = codepod.WithPendingAudit(ctx, codepod.NewPendingAudit(codepod.AuditEvent{Action: "apikey.create"}))
+						}
+						must(b, db.CreateAPIKey(c, &codepod.APIKey{UserID: u.ID, Name: "k", Prefix: "p", Hash: []byte("h")}))
+					}
+				})
+			}
+		})
+	}
+}
