@@ -61,6 +61,7 @@ type Store interface {
 	Close() error
 	WebhookStore
 	WorkspaceStore
+	AuditStore
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (*User, error)

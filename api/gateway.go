@@ -76,6 +76,7 @@ func (s *Server) runningSandbox(ctx context.Context, ref string) (*codepod.Sandb
 		return nil, codepod.Errorf(codepod.ECONFLICT, "sandbox %s is %s, not running; wait until it is running", sb.Name, sb.Status)
 	}
 	s.touchActive(ctx, sb) // a session or a file operation is activity
+	codepod.SetAuditTarget(ctx, "sandbox", sb.ID, "")
 	return sb, nil
 }
 

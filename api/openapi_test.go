@@ -119,6 +119,9 @@ func binary(content openapi3.Content) bool {
 	if mt := content.Get("text/event-stream"); mt != nil && typed(mt.Schema) {
 		return true // a stream of server-sent events
 	}
+	if mt := content.Get("application/jsonl"); mt != nil && typed(mt.Schema) {
+		return true // JSON lines (the audit export)
+	}
 	for _, ct := range []string{"application/octet-stream", "application/x-tar"} {
 		if mt := content.Get(ct); mt != nil && mt.Schema != nil && mt.Schema.Value != nil &&
 			mt.Schema.Value.Type.Is("string") && mt.Schema.Value.Format == "binary" {

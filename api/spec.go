@@ -55,6 +55,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	cfg.Transformers = []huma.Transformer{s.transformProblem}
 	api := humachi.New(r, cfg)
 	api.UseMiddleware(s.authMiddleware(api))
+	api.UseMiddleware(s.auditMiddleware(api)) // after auth: it records who called (audit.go)
 
 	registerHealth(api, s)
 	registerAuth(api, s)
@@ -78,6 +79,7 @@ func newHumaAPI(r chi.Router, s *Server) huma.API {
 	registerPTY(api, s)
 	registerRunnerProtocol(api, s)
 	registerRunnerBinary(api, s)
+	registerAudit(api, s)
 	return api
 }
 

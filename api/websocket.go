@@ -32,6 +32,7 @@ func wsOperation(op huma.Operation, queryToken bool, text string) huma.Operation
 // upgrades it to a WebSocket and keeps it until it returns.
 func upgrade(serve func(w http.ResponseWriter, r *http.Request)) *huma.StreamResponse {
 	return &huma.StreamResponse{Body: func(ctx huma.Context) {
+		auditSessionOpened(ctx.Context()) // the session is recorded as it opens (audit.go)
 		r, w := humachi.Unwrap(ctx)
 		serve(w, r)
 	}}

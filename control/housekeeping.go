@@ -12,6 +12,7 @@ const (
 	DefaultJobRetention         = 24 * time.Hour
 	DefaultDeletedRetention     = 7 * 24 * time.Hour
 	DefaultHousekeepingInterval = time.Minute
+	DefaultAuditRetention       = 365 * 24 * time.Hour
 )
 
 // housekeep prunes finished jobs and long-deleted sandboxes and finishes
@@ -48,6 +49,15 @@ func (s *Service) Housekeep(ctx context.Context) error {
 	}
 	if events > 0 {
 		s.log.Info("pruned webhook events", "events", events)
+	}
+	if s.cfg.AuditRetention > 0 {
+		n, err := s.st.PruneAudit(ctx, now.Add(-s.cfg.AuditRetention))
+		if err != nil {
+			return fmt.Errorf("prune audit log: %w", err)
+		}
+		if n > 0 {
+			s.log.Info("pruned audit log", "entries", n)
+		}
 	}
 	if jobs+boxes > 0 {
 		s.log.Info("pruned", "jobs", jobs, "sandboxes", boxes)

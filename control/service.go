@@ -57,6 +57,9 @@ type Config struct {
 	// WebhookRetention keeps webhook events whose deliveries all ended
 	// this long (default 7 days).
 	WebhookRetention time.Duration
+	// AuditRetention keeps audit log entries this long; 0 keeps them
+	// forever (the server command defaults it to DefaultAuditRetention).
+	AuditRetention time.Duration
 	// IdleProbe, when set, is asked before a sandbox is stopped for being
 	// idle (the API server sets it: it reaches agents); nil: no probe.
 	IdleProbe IdleProbe

@@ -11,6 +11,11 @@ import (
 
 // UpdateUser changes the fields of u that are set and returns the user.
 func (db *DB) UpdateUser(ctx context.Context, id string, u codepod.UserUpdate) (*codepod.User, error) {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		var out *codepod.User
+		err := db.runInTx(ctx, func(ctx context.Context, tx *DB) (err error) { out, err = tx.UpdateUser(ctx, id, u); return err })
+		return out, err
+	}
 	q := db.idb.NewUpdate().Model((*userRow)(nil)).Where("id = ?", id)
 	set := false
 	if u.DisabledAt != nil {

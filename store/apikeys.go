@@ -36,7 +36,11 @@ func (r *apiKeyRow) apiKey() codepod.APIKey {
 
 // CreateAPIKey inserts k, assigning its ID and CreatedAt when they are empty.
 func (db *DB) CreateAPIKey(ctx context.Context, k *codepod.APIKey) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateAPIKey(ctx, k) })
+	}
 	setID(&k.ID, PrefixAPIKey)
+	codepod.SetAuditTarget(ctx, "apikey", k.ID, k.UserID)
 	stamp(&k.CreatedAt, now())
 	k.LastUsedAt, k.ExpiresAt = dbTimePtr(k.LastUsedAt), dbTimePtr(k.ExpiresAt)
 	row := apiKeyRow{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, Hash: k.Hash,
@@ -69,6 +73,9 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string, p codepod.Page) ([
 
 // DeleteAPIKey removes key id of userID (of any user when userID is "").
 func (db *DB) DeleteAPIKey(ctx context.Context, userID, id string) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.DeleteAPIKey(ctx, userID, id) })
+	}
 	q := db.idb.NewDelete().Model((*apiKeyRow)(nil)).Where("id = ?", id)
 	if userID != "" {
 		q = q.Where("user_id = ?", userID)

@@ -40,6 +40,9 @@ func (r *jobRow) job() codepod.Job {
 // are empty; an empty Status becomes queued. Payload and Result must be JSON
 // (PostgreSQL gives them back reformatted, as jsonb does).
 func (db *DB) EnqueueJob(ctx context.Context, j *codepod.Job) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.EnqueueJob(ctx, j) })
+	}
 	payload, err := rawJSON(j.Payload, "job payload")
 	if err != nil {
 		return err
@@ -136,6 +139,9 @@ func (db *DB) finishedAlready(ctx context.Context, runnerID, jobID string) (*cod
 // CancelJobs marks the queued and leased jobs of sandboxID failed with
 // reason. A runner's later report on one of them is not applied.
 func (db *DB) CancelJobs(ctx context.Context, sandboxID, reason string) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CancelJobs(ctx, sandboxID, reason) })
+	}
 	_, err := db.idb.NewUpdate().Model((*jobRow)(nil)).
 		Set("status = ?", codepod.JobFailed).Set("error = ?", reason).
 		Set(db.scrubPayload()).Set("lease_expires_at = NULL").Set("updated_at = ?", now()).

@@ -30,6 +30,9 @@ func (r *portRow) port() codepod.SandboxPort {
 // OpenPort inserts p, or updates the Public and Label of the port already
 // open (keeping its secret, so links minted before stay valid).
 func (db *DB) OpenPort(ctx context.Context, p *codepod.SandboxPort) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.OpenPort(ctx, p) })
+	}
 	if len(p.Secret) == 0 {
 		p.Secret = make([]byte, 32)
 		rand.Read(p.Secret)
@@ -73,6 +76,9 @@ func (db *DB) SandboxPorts(ctx context.Context, sandboxID string) ([]codepod.San
 
 // ClosePort deletes an open port.
 func (db *DB) ClosePort(ctx context.Context, sandboxID string, port int) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.ClosePort(ctx, sandboxID, port) })
+	}
 	res, err := db.idb.NewDelete().Model((*portRow)(nil)).Where("sandbox_id = ?", sandboxID).Where("port = ?", port).Exec(ctx)
 	return mustAffect(res, err, "close port", "port", sandboxID+":"+strconv.Itoa(port))
 }

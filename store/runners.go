@@ -49,7 +49,11 @@ func (r *runnerRow) runner() codepod.Runner {
 // CreateRunner inserts r, assigning its ID, CreatedAt and LastSeenAt when
 // they are empty; an empty Status becomes online.
 func (db *DB) CreateRunner(ctx context.Context, r *codepod.Runner) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateRunner(ctx, r) })
+	}
 	setID(&r.ID, PrefixRunner)
+	codepod.SetAuditTarget(ctx, "runner", r.ID, "")
 	t := now()
 	stamp(&r.CreatedAt, t)
 	stamp(&r.LastSeenAt, t)
@@ -153,6 +157,9 @@ func (db *DB) LockRunner(ctx context.Context, id string) (*codepod.Runner, error
 // DeleteRunner removes the runner with id and its jobs; its sandboxes are
 // left unplaced (runner id "").
 func (db *DB) DeleteRunner(ctx context.Context, id string) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.DeleteRunner(ctx, id) })
+	}
 	res, err := db.idb.NewDelete().Model((*runnerRow)(nil)).Where("id = ?", id).Exec(ctx)
 	return mustAffect(res, err, "delete runner", "runner", id)
 }

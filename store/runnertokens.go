@@ -31,7 +31,11 @@ func (r *runnerTokenRow) token() codepod.RunnerToken {
 // CreateRunnerToken inserts t, assigning its ID and CreatedAt when they are
 // empty. CreatedBy may be "" (no user).
 func (db *DB) CreateRunnerToken(ctx context.Context, t *codepod.RunnerToken) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateRunnerToken(ctx, t) })
+	}
 	setID(&t.ID, PrefixRunnerToken)
+	codepod.SetAuditTarget(ctx, "runner_token", t.ID, "")
 	stamp(&t.CreatedAt, now())
 	t.ExpiresAt = dbTimePtr(t.ExpiresAt)
 	row := runnerTokenRow{ID: t.ID, Prefix: t.Prefix, Hash: t.Hash, CreatedBy: t.CreatedBy,
@@ -59,6 +63,9 @@ func (db *DB) ListRunnerTokens(ctx context.Context, p codepod.Page) ([]codepod.R
 // DeleteRunnerToken removes the runner token with id. Runners registered with
 // it keep their own credentials.
 func (db *DB) DeleteRunnerToken(ctx context.Context, id string) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.DeleteRunnerToken(ctx, id) })
+	}
 	res, err := db.idb.NewDelete().Model((*runnerTokenRow)(nil)).Where("id = ?", id).Exec(ctx)
 	return mustAffect(res, err, "delete runner token", "runner token", id)
 }

@@ -53,7 +53,11 @@ func nameConflict(name string) conflicts {
 // CreatedAt+Spec.TTL when the spec has a TTL. A sandbox of the same owner
 // and name that is not deleted is an ECONFLICT.
 func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateSandbox(ctx, s) })
+	}
 	setID(&s.ID, PrefixSandbox)
+	codepod.SetAuditTarget(ctx, "sandbox", s.ID, s.OwnerID)
 	t := now()
 	stamp(&s.CreatedAt, t)
 	stamp(&s.UpdatedAt, t)
@@ -116,6 +120,7 @@ func (db *DB) SandboxByName(ctx context.Context, workspaceID, name string) (*cod
 // as well as under SQLite's single writer.
 func (db *DB) UpdateSandbox(ctx context.Context, id string, version int64, u codepod.SandboxUpdate, jobs ...*codepod.Job) (*codepod.Sandbox, error) {
 	var sb *codepod.Sandbox
+	codepod.SetAuditTarget(ctx, "sandbox", id, "")
 	err := db.runInTx(ctx, func(ctx context.Context, tx *DB) error {
 		var err error
 		if sb, err = tx.updateSandbox(ctx, id, version, u); err != nil {

@@ -29,7 +29,11 @@ func (r *sshKeyRow) sshKey() codepod.SSHKey {
 // CreateSSHKey inserts k, assigning its ID and CreatedAt when they are empty.
 // The same key (fingerprint) twice for one user is an ECONFLICT.
 func (db *DB) CreateSSHKey(ctx context.Context, k *codepod.SSHKey) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateSSHKey(ctx, k) })
+	}
 	setID(&k.ID, PrefixSSHKey)
+	codepod.SetAuditTarget(ctx, "sshkey", k.ID, k.UserID)
 	stamp(&k.CreatedAt, now())
 	row := sshKeyRow{ID: k.ID, UserID: k.UserID, Name: k.Name, PublicKey: k.PublicKey,
 		Fingerprint: k.Fingerprint, CreatedAt: k.CreatedAt}
@@ -53,6 +57,9 @@ func (db *DB) ListSSHKeys(ctx context.Context, userID string) ([]codepod.SSHKey,
 
 // DeleteSSHKey removes key id of userID.
 func (db *DB) DeleteSSHKey(ctx context.Context, userID, id string) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.DeleteSSHKey(ctx, userID, id) })
+	}
 	res, err := db.idb.NewDelete().Model((*sshKeyRow)(nil)).
 		Where("id = ?", id).Where("user_id = ?", userID).Exec(ctx)
 	return mustAffect(res, err, "delete SSH key", "SSH key", id)

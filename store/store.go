@@ -110,9 +110,27 @@ func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *
 		}
 		defer db.sqlite.unlock()
 	}
-	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	// The request's pending audit entry (codepod.WithPendingAudit) goes into
+	// the first transaction that commits under its context, after fn's
+	// change; it counts as written only once that transaction committed.
+	var audited *codepod.PendingAudit
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t := *db
 		t.idb, t.inTx = tx, true
-		return fn(ctx, &t)
+		if err := fn(ctx, &t); err != nil {
+			return err
+		}
+		if p := codepod.PendingAuditOf(ctx); p != nil {
+			e := p.Event()
+			if err := t.appendAudit(ctx, &e); err != nil {
+				return err
+			}
+			audited = p
+		}
+		return nil
 	})
+	if err == nil && audited != nil {
+		audited.MarkWritten()
+	}
+	return err
 }

@@ -38,7 +38,11 @@ func (r userRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 // Emails are stored lowercased: a second account with the same email in any
 // case is an ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u *codepod.User) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateUser(ctx, u) })
+	}
 	setID(&u.ID, PrefixUser)
+	codepod.SetAuditTarget(ctx, "user", u.ID, "")
 	stamp(&u.CreatedAt, now())
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	u.DisabledAt = dbTimePtr(u.DisabledAt)

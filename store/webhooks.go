@@ -108,7 +108,11 @@ func (r *deliveryRow) delivery() codepod.WebhookDelivery {
 
 // CreateWebhook inserts e, assigning its ID and times when they are empty.
 func (db *DB) CreateWebhook(ctx context.Context, e *codepod.WebhookEndpoint) error {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		return db.runInTx(ctx, func(ctx context.Context, tx *DB) error { return tx.CreateWebhook(ctx, e) })
+	}
 	setID(&e.ID, PrefixWebhook)
+	codepod.SetAuditTarget(ctx, "webhook", e.ID, e.OwnerID)
 	stamp(&e.CreatedAt, now())
 	e.CreatedAt = dbTime(e.CreatedAt)
 	e.UpdatedAt = e.CreatedAt
@@ -150,6 +154,14 @@ func (db *DB) ListWebhooks(ctx context.Context, ownerID string) ([]codepod.Webho
 
 // UpdateWebhook changes the set fields of endpoint id of ownerID.
 func (db *DB) UpdateWebhook(ctx context.Context, ownerID, id string, u codepod.WebhookUpdate) (*codepod.WebhookEndpoint, error) {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		var out *codepod.WebhookEndpoint
+		err := db.runInTx(ctx, func(ctx context.Context, tx *DB) (err error) {
+			out, err = tx.UpdateWebhook(ctx, ownerID, id, u)
+			return err
+		})
+		return out, err
+	}
 	q := db.idb.NewUpdate().Model((*webhookRow)(nil)).Where("id = ?", id).Set("updated_at = ?", now())
 	if ownerID != "" {
 		q = q.Where("workspace_id = ?", ownerID)
@@ -199,6 +211,14 @@ func (db *DB) DeleteWebhook(ctx context.Context, ownerID, id string) error {
 // EmitWebhookEvent writes ev and a delivery per subscribed, enabled
 // endpoint of its owner (only endpointID when set).
 func (db *DB) EmitWebhookEvent(ctx context.Context, ev *codepod.WebhookEvent, endpointID string) (int, error) {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		var out int
+		err := db.runInTx(ctx, func(ctx context.Context, tx *DB) (err error) {
+			out, err = tx.EmitWebhookEvent(ctx, ev, endpointID)
+			return err
+		})
+		return out, err
+	}
 	var eps []webhookRow
 	q := db.idb.NewSelect().Model(&eps).Where("we.workspace_id = ?", ev.OwnerID).Where("we.disabled = ?", false)
 	if endpointID != "" {
@@ -365,6 +385,14 @@ func (db *DB) ListWebhookDeliveries(ctx context.Context, endpointID string, p co
 
 // RedeliverWebhook makes delivery id pending again, due at at.
 func (db *DB) RedeliverWebhook(ctx context.Context, endpointID, id string, at time.Time) (*codepod.WebhookDelivery, error) {
+	if db.auditTx(ctx) { // carry the request's audit entry (audit.go)
+		var out *codepod.WebhookDelivery
+		err := db.runInTx(ctx, func(ctx context.Context, tx *DB) (err error) {
+			out, err = tx.RedeliverWebhook(ctx, endpointID, id, at)
+			return err
+		})
+		return out, err
+	}
 	at = dbTime(at)
 	res, err := db.idb.NewUpdate().Model((*deliveryRow)(nil)).
 		Set("status = ?", codepod.DeliveryPending).Set("next_attempt_at = ?", at).Set("updated_at = ?", at).

@@ -16,7 +16,7 @@ import (
 // userCommands are the commands that talk to a server as a user.
 func userCommands() []*cobra.Command {
 	return []*cobra.Command{newSandboxCmd(), newConfigCmd(), newLoginCmd(), newAPIKeyCmd(),
-		newRunnerTokenCmd(), newUserCmd(), newSSHProxyCmd(), newSSHConfigCmd(), newShellCmd(), newWebhookCmd(), newWorkspaceCmd()}
+		newRunnerTokenCmd(), newUserCmd(), newSSHProxyCmd(), newSSHConfigCmd(), newShellCmd(), newWebhookCmd(), newWorkspaceCmd(), newAuditCmd()}
 }
 
 func optString(s string) *string {

@@ -20,6 +20,7 @@ type accountOptions struct {
 	QuotaTunnels     int
 	JobRetention     time.Duration
 	DeletedRetention time.Duration
+	AuditRetention   time.Duration
 }
 
 func (o *accountOptions) register(fs *pflag.FlagSet) {
@@ -31,6 +32,7 @@ func (o *accountOptions) register(fs *pflag.FlagSet) {
 	envInt(fs, &o.QuotaTunnels, "quota-tunnels", "CODEPOD_QUOTA_TUNNELS", d.Tunnels, "default per-user quota: concurrent tunnels and terminals per replica (0: no limit)")
 	envDuration(fs, &o.JobRetention, "job-retention", "CODEPOD_JOB_RETENTION", control.DefaultJobRetention, "how long finished jobs are kept")
 	envDuration(fs, &o.DeletedRetention, "deleted-retention", "CODEPOD_DELETED_RETENTION", control.DefaultDeletedRetention, "how long deleted sandboxes' records are kept")
+	envDuration(fs, &o.AuditRetention, "audit-retention", "CODEPOD_AUDIT_RETENTION", control.DefaultAuditRetention, "how long audit log entries are kept (0: forever; see docs/audit.md)")
 }
 
 // apply sets the quota and retention of cfg.
@@ -47,5 +49,9 @@ func (o accountOptions) apply(cfg *control.Config) error {
 	}
 	cfg.Quota = &codepod.Quota{Sandboxes: o.QuotaSandboxes, CPU: o.QuotaCPU, MemoryBytes: mem, Execs: o.QuotaExecs, Tunnels: o.QuotaTunnels}
 	cfg.JobRetention, cfg.DeletedRetention = o.JobRetention, o.DeletedRetention
+	if o.AuditRetention < 0 {
+		return fmt.Errorf("--audit-retention must be 0 (keep forever) or more")
+	}
+	cfg.AuditRetention = o.AuditRetention
 	return nil
 }

@@ -208,6 +208,136 @@ class ArchiveExtracted:
 
 
 @dataclass(kw_only=True)
+class AuditEvent:
+    """The AuditEvent schema of the API."""
+
+    action: str
+    """What was done, e.g. sandbox.create, sandbox.exec, apikey.revoke, ssh.tunnel, file.write, terminal.open."""
+
+    actor_key_id: str
+    """The API key (or web session) the actor used."""
+
+    actor_user_id: str
+    """The user who acted (runner:ID for a runner); empty for an unauthenticated call."""
+
+    client_addr: str
+
+    detail: Any | None = None
+    """Other parameters of the target (a path, a port, a pid)."""
+
+    hash: str
+    """SHA-256 over prev_hash and this entry's fields (docs/audit.md)."""
+
+    outcome: str
+    """ok: only changes that happened are recorded."""
+
+    prev_hash: str
+    """Hash of the previous entry."""
+
+    request_id: str
+    """The request's X-Request-Id (also in the server log)."""
+
+    seq: int
+    """Position in the chain, from 1, without gaps."""
+
+    target_id: str
+
+    target_type: str
+
+    time: datetime.datetime
+
+    workspace_id: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditEvent:
+        """Builds the model from its JSON object."""
+        return cls(
+            action=d["action"],
+            actor_key_id=d["actor_key_id"],
+            actor_user_id=d["actor_user_id"],
+            client_addr=d["client_addr"],
+            detail=d["detail"] if d.get("detail") is not None else None,
+            hash=d["hash"],
+            outcome=d["outcome"],
+            prev_hash=d["prev_hash"],
+            request_id=d["request_id"],
+            seq=int(d["seq"]),
+            target_id=d["target_id"],
+            target_type=d["target_type"],
+            time=_parse_time(d["time"]),
+            workspace_id=d["workspace_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["action"] = self.action
+        out["actor_key_id"] = self.actor_key_id
+        out["actor_user_id"] = self.actor_user_id
+        out["client_addr"] = self.client_addr
+        if self.detail is not None:
+            out["detail"] = self.detail
+        out["hash"] = self.hash
+        out["outcome"] = self.outcome
+        out["prev_hash"] = self.prev_hash
+        out["request_id"] = self.request_id
+        out["seq"] = self.seq
+        out["target_id"] = self.target_id
+        out["target_type"] = self.target_type
+        out["time"] = _format_time(self.time)
+        out["workspace_id"] = self.workspace_id
+        return out
+
+
+@dataclass(kw_only=True)
+class AuditVerification:
+    """The AuditVerification schema of the API."""
+
+    anchor_seq: int
+    """Seq of the last entry retention deleted (0: none); verification starts after it."""
+
+    checked: int
+    """How many entries verified."""
+
+    first_bad: int | None = None
+    """Seq of the first entry that does not fit (edited, deleted or replaced)."""
+
+    head: int
+    """Seq of the last entry."""
+
+    ok: bool
+    """The chain is intact from its anchor to its head."""
+
+    problem: str | None = None
+    """What is wrong at first_bad."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditVerification:
+        """Builds the model from its JSON object."""
+        return cls(
+            anchor_seq=int(d["anchor_seq"]),
+            checked=int(d["checked"]),
+            first_bad=int(d["first_bad"]) if d.get("first_bad") is not None else None,
+            head=int(d["head"]),
+            ok=bool(d["ok"]),
+            problem=d["problem"] if d.get("problem") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["anchor_seq"] = self.anchor_seq
+        out["checked"] = self.checked
+        if self.first_bad is not None:
+            out["first_bad"] = self.first_bad
+        out["head"] = self.head
+        out["ok"] = self.ok
+        if self.problem is not None:
+            out["problem"] = self.problem
+        return out
+
+
+@dataclass(kw_only=True)
 class Blob:
     """The Blob schema of the API."""
 
@@ -1476,6 +1606,32 @@ class ListAPIKey:
         """Builds the model from its JSON object."""
         return cls(
             items=[APIKey.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListAuditEvent:
+    """The ListAuditEvent schema of the API."""
+
+    items: list[AuditEvent]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListAuditEvent:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[AuditEvent.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
         )
 
@@ -4050,6 +4206,7 @@ OPERATIONS: dict[str, Operation] = {
     "enable-user": Operation("POST", "/api/v1/users/{id}/enable", "Enable a disabled user"),
     "exec-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/exec", "Run a command"),
     "exec-sandbox-stream": Operation("GET", "/api/v1/sandboxes/{id}/exec/stream", "Run a command with streamed input and output (WebSocket)"),
+    "export-audit": Operation("GET", "/api/v1/audit/export", "Export the audit log as JSON lines"),
     "get-health": Operation("GET", "/healthz", "Liveness: the process answers"),
     "get-me": Operation("GET", "/api/v1/me", "Get the caller's account, quota and usage"),
     "get-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}", "Get a background process"),
@@ -4066,6 +4223,7 @@ OPERATIONS: dict[str, Operation] = {
     "head-blob": Operation("HEAD", "/api/v1/blobs/{digest}", "Check an upload exists"),
     "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
+    "list-audit": Operation("GET", "/api/v1/audit", "List audit log entries"),
     "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
     "list-ports": Operation("GET", "/api/v1/sandboxes/{id}/ports", "List a sandbox's open ports"),
@@ -4112,6 +4270,7 @@ OPERATIONS: dict[str, Operation] = {
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-blob": Operation("PUT", "/api/v1/blobs/{digest}", "Upload a build context or workspace tar"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
+    "verify-audit": Operation("POST", "/api/v1/audit/verify", "Verify the audit log's hash chain"),
     "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
     "watch-sandboxes": Operation("GET", "/api/v1/events", "Watch sandboxes change (server-sent events)"),
 }

@@ -48,6 +48,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit log entries
+         * @description Entries oldest first. Admins see every entry; others get 403.
+         */
+        get: operations["list-audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the audit log as JSON lines
+         * @description Streams every entry the filters match, oldest first, one JSON object per line.
+         */
+        get: operations["export-audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the audit log's hash chain
+         * @description Recomputes every entry's hash from the anchor to the head: an edited, deleted or inserted row is reported with the first seq that does not fit.
+         */
+        post: operations["verify-audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1505,6 +1565,61 @@ export interface components {
             files: number;
             path: string;
         };
+        AuditEvent: {
+            /** @description What was done, e.g. sandbox.create, sandbox.exec, apikey.revoke, ssh.tunnel, file.write, terminal.open. */
+            action: string;
+            /** @description The API key (or web session) the actor used. */
+            actor_key_id: string;
+            /** @description The user who acted (runner:ID for a runner); empty for an unauthenticated call. */
+            actor_user_id: string;
+            client_addr: string;
+            /** @description Other parameters of the target (a path, a port, a pid). */
+            detail?: unknown;
+            /** @description SHA-256 over prev_hash and this entry's fields (docs/audit.md). */
+            hash: string;
+            /** @description ok: only changes that happened are recorded. */
+            outcome: string;
+            /** @description Hash of the previous entry. */
+            prev_hash: string;
+            /** @description The request's X-Request-Id (also in the server log). */
+            request_id: string;
+            /**
+             * Format: int64
+             * @description Position in the chain, from 1, without gaps.
+             */
+            seq: number;
+            target_id: string;
+            target_type: string;
+            /** Format: date-time */
+            time: string;
+            workspace_id: string;
+        };
+        AuditVerification: {
+            /**
+             * Format: int64
+             * @description Seq of the last entry retention deleted (0: none); verification starts after it.
+             */
+            anchor_seq: number;
+            /**
+             * Format: int64
+             * @description How many entries verified.
+             */
+            checked: number;
+            /**
+             * Format: int64
+             * @description Seq of the first entry that does not fit (edited, deleted or replaced).
+             */
+            first_bad?: number;
+            /**
+             * Format: int64
+             * @description Seq of the last entry.
+             */
+            head: number;
+            /** @description The chain is intact from its anchor to its head. */
+            ok: boolean;
+            /** @description What is wrong at first_bad. */
+            problem?: string;
+        };
         Blob: {
             /** @description sha256:<hex> of the content. */
             digest: string;
@@ -1947,6 +2062,12 @@ export interface components {
         ListAPIKey: {
             /** @description This page's items. */
             items: components["schemas"]["APIKey"][];
+            /** @description Cursor of the next page; empty on the last page. */
+            next_cursor: string;
+        };
+        ListAuditEvent: {
+            /** @description This page's items. */
+            items: components["schemas"]["AuditEvent"][];
             /** @description Cursor of the next page; empty on the last page. */
             next_cursor: string;
         };
@@ -2979,6 +3100,231 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-audit": {
+        parameters: {
+            query?: {
+                /** @description Entries at or after this time: RFC 3339, or a Go duration back from now (1h, 30m). */
+                since?: string;
+                /** @description Entries before this time: RFC 3339, or a duration back from now. */
+                until?: string;
+                /** @description Only this user's entries (a user id). */
+                actor?: string;
+                /** @description Only this action, e.g. sandbox.create. */
+                action?: string;
+                /** @description Only this workspace's entries. */
+                workspace?: string;
+                /** @description Only entries on this target: an id, or TYPE:ID (sandbox:sb_…). */
+                target?: string;
+                /** @description The next_cursor of the previous page; empty for the first page. */
+                cursor?: string;
+                /** @description Most entries to return. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAuditEvent"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "export-audit": {
+        parameters: {
+            query?: {
+                /** @description Entries at or after this time: RFC 3339, or a Go duration back from now (1h, 30m). */
+                since?: string;
+                /** @description Entries before this time: RFC 3339, or a duration back from now. */
+                until?: string;
+                /** @description Only this user's entries (a user id). */
+                actor?: string;
+                /** @description Only this action, e.g. sandbox.create. */
+                action?: string;
+                /** @description Only this workspace's entries. */
+                workspace?: string;
+                /** @description Only entries on this target: an id, or TYPE:ID (sandbox:sb_…). */
+                target?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One AuditEvent per line (application/jsonl). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "verify-audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerification"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

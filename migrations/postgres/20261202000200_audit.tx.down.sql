@@ -1,0 +1,3 @@
+DROP TABLE audit_head;
+--bun:split
+DROP TABLE audit_events;

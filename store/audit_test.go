@@ -1,0 +1,219 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/store"
+)
+
+// TestAudit runs the audit log's tests on SQLite and PostgreSQL.
+func TestAudit(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("same_transaction", func(t *testing.T) { testAuditSameTx(t, b) })
+			t.Run("verify_detects_tampering", func(t *testing.T) { testAuditTamper(t, b) })
+			t.Run("prune_keeps_anchor", func(t *testing.T) { testAuditPrune(t, b) })
+			t.Run("concurrent_appends", func(t *testing.T) { testAuditConcurrent(t, b) })
+		})
+	}
+}
+
+func auditAll(t *testing.T, db *store.DB) []codepod.AuditEvent {
+	t.Helper()
+	es, _, err := db.ListAudit(context.Background(), codepod.AuditFilter{Limit: 500})
+	must(t, err)
+	return es
+}
+
+func wantIntact(t *testing.T, db *store.DB) *codepod.AuditVerifier {
+	t.Helper()
+	v, err := codepod.VerifyAudit(context.Background(), db)
+	must(t, err)
+	if v.Bad != 0 {
+		t.Fatalf("verify: first bad entry %d: %s", v.Bad, v.Problem)
+	}
+	return v
+}
+
+// testAuditSameTx: a pending entry is written once, with the first write
+// that commits under its context (in a transaction or a single write made
+// into one), and never with a write that fails.
+func testAuditSameTx(t *testing.T, b backend) {
+	ctx := context.Background()
+	db := open(t, b)
+	pend := func(action string) (context.Context, *codepod.PendingAudit) {
+		p := codepod.NewPendingAudit(codepod.AuditEvent{Action: action, ActorUserID: "usr_x", RequestID: "req_" + action})
+		return codepod.WithPendingAudit(ctx, p), p
+	}
+
+	// A single write outside a transaction carries the entry.
+	c1, p1 := pend("user.create")
+	u := &codepod.User{Email: "ada@example.com"}
+	must(t, db.CreateUser(c1, u))
+	if !p1.Written() {
+		t.Fatal("the entry is not marked written after the create committed")
+	}
+	// A second write of the same request does not write it again.
+	key := &codepod.APIKey{UserID: u.ID, Name: "k", Prefix: "p", Hash: []byte("h")}
+	must(t, db.CreateAPIKey(c1, key))
+	if es := auditAll(t, db); len(es) != 1 || es[0].Action != "user.create" || es[0].Outcome != codepod.AuditOK || es[0].Seq != 1 {
+		t.Fatalf("entries = %+v, want one user.create", es)
+	}
+
+	// A transaction that fails leaves none, and the entry stays pending.
+	c2, p2 := pend("user.create.rolled")
+	err := db.InTx(c2, func(tx codepod.Store) error {
+		if err := tx.CreateUser(c2, &codepod.User{Email: "bob@example.com"}); err != nil {
+			return err
+		}
+		return fmt.Errorf("boom")
+	})
+	if err == nil || p2.Written() {
+		t.Fatalf("InTx = %v, written = %v; want the error and nothing written", err, p2.Written())
+	}
+	// A single write that fails (a conflicting email) leaves none.
+	err = db.CreateUser(c2, &codepod.User{Email: "ada@example.com"})
+	wantCode(t, err, codepod.ECONFLICT)
+	if es := auditAll(t, db); len(es) != 1 {
+		t.Fatalf("entries after failed writes = %+v, want only the first", es)
+	}
+	// The transaction that commits writes it, after its change.
+	must(t, db.InTx(c2, func(tx codepod.Store) error { return tx.CreateUser(c2, &codepod.User{Email: "bob@example.com"}) }))
+	es := auditAll(t, db)
+	if len(es) != 2 || es[1].Action != "user.create.rolled" || es[1].PrevHash != es[0].Hash {
+		t.Fatalf("entries = %+v, want a second chained entry", es)
+	}
+	// Writes without a pending entry (a touch, a background change) write none.
+	must(t, db.TouchAPIKey(ctx, key.ID, time.Now()))
+	must(t, db.AppendAudit(ctx, &codepod.AuditEvent{Action: "direct"}))
+	if v := wantIntact(t, db); v.Checked() != 3 {
+		t.Fatalf("verified %d entries, want 3", v.Checked())
+	}
+}
+
+// testAuditTamper: verification finds an edited row, a deleted row in the
+// middle and a deleted last row, naming the first bad seq.
+func testAuditTamper(t *testing.T, b backend) {
+	ctx := context.Background()
+	url := b.url(t)
+	db := openURL(t, url, nil)
+	raw := b.raw(t, url)
+	for i := range 5 {
+		must(t, db.AppendAudit(ctx, &codepod.AuditEvent{Action: "sandbox.create", TargetType: "sandbox", TargetID: fmt.Sprint("sb_", i)}))
+	}
+	wantIntact(t, db)
+	wantBad := func(seq int64) {
+		t.Helper()
+		v, err := codepod.VerifyAudit(ctx, db)
+		must(t, err)
+		if v.Bad != seq {
+			t.Fatalf("verify: bad = %d (%s), want %d", v.Bad, v.Problem, seq)
+		}
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("UPDATE audit_events SET target_id = 'sb_other' WHERE seq = 2")
+	wantBad(2)
+	exec("UPDATE audit_events SET target_id = 'sb_1' WHERE seq = 2")
+	wantIntact(t, db)
+	exec("DELETE FROM audit_events WHERE seq = 5")
+	wantBad(5)
+	exec("DELETE FROM audit_events WHERE seq = 3")
+	wantBad(3)
+}
+
+// testAuditPrune: retention deletes the oldest entries and the chain still
+// verifies from the anchor it leaves; new entries chain on.
+func testAuditPrune(t *testing.T, b backend) {
+	ctx := context.Background()
+	db := open(t, b)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		must(t, db.AppendAudit(ctx, &codepod.AuditEvent{Action: "a", Time: t0.Add(time.Duration(i) * time.Hour)}))
+	}
+	n, err := db.PruneAudit(ctx, t0.Add(90*time.Minute)) // entries 1 and 2
+	must(t, err)
+	h, err := db.AuditHead(ctx)
+	must(t, err)
+	if n != 2 || h.AnchorSeq != 2 || h.Seq != 4 {
+		t.Fatalf("pruned %d, head %+v; want 2 pruned, anchor 2, head 4", n, h)
+	}
+	must(t, db.AppendAudit(ctx, &codepod.AuditEvent{Action: "b"}))
+	if v := wantIntact(t, db); v.Checked() != 3 {
+		t.Fatalf("verified %d entries after pruning, want 3", v.Checked())
+	}
+	if n, err := db.PruneAudit(ctx, t0); err != nil || n != 0 {
+		t.Fatalf("prune of nothing = %d, %v", n, err)
+	}
+}
+
+// testAuditConcurrent: concurrent transactions (several connections, as
+// replicas would be) append without forking the chain.
+func testAuditConcurrent(t *testing.T, b backend) {
+	ctx := context.Background()
+	url := b.url(t)
+	dbs := []*store.DB{openURL(t, url, nil), openURL(t, url, nil)} // two "replicas"
+	const writers, each = 6, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := dbs[w%2]
+			for i := range each {
+				p := codepod.NewPendingAudit(codepod.AuditEvent{Action: "sandbox.exec", TargetID: fmt.Sprint(w, "-", i)})
+				c := codepod.WithPendingAudit(ctx, p)
+				if err := db.InTx(c, func(tx codepod.Store) error { return nil }); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if v := wantIntact(t, dbs[0]); v.Checked() != writers*each {
+		t.Fatalf("verified %d entries, want %d", v.Checked(), writers*each)
+	}
+}
+
+// BenchmarkAuditedWrite measures what the audit entry adds to a single
+// write: creating an API key with no pending entry (the baseline) and with
+// one (the write then runs in a transaction that also appends the entry).
+func BenchmarkAuditedWrite(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			db := open(b, be)
+			ctx := context.Background()
+			u := newUser(b, db, "bench@example.com")
+			for _, audited := range []bool{false, true} {
+				name := "plain"
+				if audited {
+					name = "audited"
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						c := ctx
+						if audited {
+							c = codepod.WithPendingAudit(ctx, codepod.NewPendingAudit(codepod.AuditEvent{Action: "apikey.create"}))
+						}
+						must(b, db.CreateAPIKey(c, &codepod.APIKey{UserID: u.ID, Name: "k", Prefix: "p", Hash: []byte("h")}))
+					}
+				})
+			}
+		})
+	}
+}
