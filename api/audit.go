@@ -79,13 +79,20 @@ var auditActions = map[string]auditAction{
 	"login":                      {"auth.login", "apikey"},
 	"create-session":             {"auth.session_create", "apikey"},
 	"delete-session":             {"auth.session_delete", "apikey"},
+	"create-workspace":           {"workspace.create", "workspace"},
+	"delete-workspace":           {"workspace.delete", "workspace"},
+	"add-workspace-member":       {"workspace.member_add", "workspace"},
+	"update-workspace-member":    {"workspace.member_update", "workspace"},
+	"remove-workspace-member":    {"workspace.member_remove", "workspace"},
+	"set-runner-workspaces":      {"runner.set_workspaces", "runner"},
+	"upgrade-sandbox-agent":      {"sandbox.agent_upgrade", "sandbox"},
 }
 
 // auditSkipped are operations that use a changing method but change
 // nothing a user did: runners' own traffic (polls, job reports), waiting,
 // and verifying the log itself.
 var auditSkipped = map[string]bool{
-	"poll-jobs": true, "report-job-progress": true, "report-job-result": true,
+	"poll-jobs": true, "report-job-progress": true, "report-job-result": true, "report-sandbox-state": true,
 	"wait-process": true, "verify-audit": true,
 }
 
@@ -105,9 +112,14 @@ func auditedOp(op *huma.Operation) (auditAction, bool) {
 	return a, named // the session-opening GETs are named
 }
 
-// auditWorkspace is the workspace an audited request acts in: "" until
-// workspaces exist (the lead wires it to the caller's workspace).
-func auditWorkspace(ctx context.Context) string { return "" }
+// auditWorkspace is the workspace an audited request acts in: the
+// caller's (a runner's requests belong to none).
+func auditWorkspace(ctx context.Context) string {
+	if u := caller(ctx); u != nil {
+		return u.WorkspaceOf()
+	}
+	return ""
+}
 
 type auditFlushKey struct{}
 
@@ -251,7 +263,7 @@ type verifyAuditOutput struct{ Body AuditVerification }
 
 func registerAudit(api huma.API, s *Server) {
 	op := s.operation(userOnly, http.MethodGet, "/audit", "list-audit", "audit", "List audit log entries", http.StatusForbidden)
-	register(api, s, describe(op, "Entries oldest first. Admins see every entry; others get 403."), s.listAudit)
+	register(api, s, describe(op, "Entries oldest first. Server admins see every entry, workspace owners and admins their workspace's; others get 403."), s.listAudit)
 
 	op = s.operation(userOnly, http.MethodGet, "/audit/export", "export-audit", "audit", "Export the audit log as JSON lines", http.StatusForbidden)
 	op.Responses = map[string]*huma.Response{"200": {Description: "One AuditEvent per line (application/jsonl).",
@@ -259,10 +271,10 @@ func registerAudit(api huma.API, s *Server) {
 	register(api, s, describe(op, "Streams every entry the filters match, oldest first, one JSON object per line."), s.exportAudit)
 
 	op = s.operation(userOnly, http.MethodPost, "/audit/verify", "verify-audit", "audit", "Verify the audit log's hash chain", http.StatusForbidden)
-	register(api, s, describe(op, "Recomputes every entry's hash from the anchor to the head: an edited, deleted or inserted row is reported with the first seq that does not fit."),
+	register(api, s, describe(op, "Server admins only. Recomputes every entry's hash from the anchor to the head: an edited, deleted or inserted row is reported with the first seq that does not fit."),
 		func(ctx context.Context, _ *struct{}) (*verifyAuditOutput, error) {
-			if _, err := auditScope(ctx, ""); err != nil {
-				return nil, err
+			if u := caller(ctx); u == nil || !u.Admin { // the chain spans every workspace
+				return nil, codepod.Errorf(codepod.EFORBIDDEN, "verifying the audit log is for server admins (the chain spans every workspace)")
 			}
 			v, err := codepod.VerifyAudit(ctx, s.st)
 			if err != nil {
@@ -278,14 +290,27 @@ func registerAudit(api huma.API, s *Server) {
 }
 
 // auditScope returns the workspace filter the caller may read: any (the
-// one asked) for an admin. The hook for workspace admins: they get their
-// own workspace here, whatever they asked.
+// one asked) for a server admin; the workspace it acts in for an owner or
+// admin of that workspace, whatever it asked.
 func auditScope(ctx context.Context, asked string) (string, error) {
 	u := caller(ctx)
-	if u != nil && u.Admin {
+	switch {
+	case u != nil && u.Admin:
 		return asked, nil
+	case u != nil && u.Role.CanManage():
+		if asked != "" && asked != u.WorkspaceOf() {
+			return "", codepod.Errorf(codepod.EFORBIDDEN, "workspace admins read their own workspace's audit log; workspace %q is not the one this request acts in (%s)", asked, u.WorkspaceOf())
+		}
+		return u.WorkspaceOf(), nil
 	}
-	return "", codepod.Errorf(codepod.EFORBIDDEN, "the audit log is for admins; ask an admin (codepod audit list)")
+	return "", codepod.Errorf(codepod.EFORBIDDEN, "the audit log is for server admins and workspace owners and admins; your role in this workspace is %s", roleName(u))
+}
+
+func roleName(u *codepod.User) string {
+	if u == nil || u.Role == "" {
+		return "none"
+	}
+	return string(u.Role)
 }
 
 func (s *Server) auditFilter(ctx context.Context, in AuditFilterParams) (codepod.AuditFilter, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/api"
 )
 
@@ -119,7 +120,19 @@ func testAuditLog(t *testing.T, e *env) {
 		t.Errorf("second page after cursor %q: %s", next, page2.Body)
 	}
 	wantProblem(t, e.do("GET", "/api/v1/audit?since=yesterday", e.adminKey, nil), http.StatusUnprocessableEntity)
-	wantProblem(t, e.do("GET", "/api/v1/audit", key, nil), http.StatusForbidden)
+	// A user owns its personal workspace and reads that workspace's
+	// entries only; another workspace is refused.
+	mine := e.do("GET", "/api/v1/audit", key, nil).want(t, http.StatusOK)
+	items, _ := mine.JSON["items"].([]any)
+	if len(items) < 4 {
+		t.Errorf("a user's own audit entries: %s", mine.Body)
+	}
+	for _, it := range items {
+		if ws := it.(map[string]any)["workspace_id"]; ws != codepod.PersonalWorkspaceID(me) {
+			t.Errorf("a user sees an entry of workspace %v: %v", ws, it)
+		}
+	}
+	wantProblem(t, e.do("GET", "/api/v1/audit?workspace="+codepod.PersonalWorkspaceID("usr_other"), key, nil), http.StatusForbidden)
 	wantProblem(t, e.do("POST", "/api/v1/audit/verify", key, nil), http.StatusForbidden)
 
 	// Export: JSON lines, every entry, chained.
