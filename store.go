@@ -106,6 +106,10 @@ type Store interface {
 	// SetRunnerVersion records the version runner id reports, writing only
 	// when it differs from the stored one.
 	SetRunnerVersion(ctx context.Context, id, version string) error
+	// SetSandboxAgentVersion records the version of sandbox id's agent as
+	// its runner reports it, writing only when it differs from the stored
+	// one. It does not move the sandbox's Version (it is not a state change).
+	SetSandboxAgentVersion(ctx context.Context, id, version string) error
 	// LockRunner returns runner id and, inside InTx, holds its row until the
 	// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite's single
 	// writer holds everything), so placements on one runner take turns.

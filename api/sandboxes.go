@@ -101,7 +101,7 @@ func (s *Server) getSandbox(ctx context.Context, in *sandboxRef) (*sandboxOutput
 	if err != nil {
 		return nil, err
 	}
-	out := &sandboxOutput{Body: newSandbox(sb)}
+	out := &sandboxOutput{Body: newSandbox(sb).withSkew(s.cfg.Version)}
 	for i := range ports {
 		out.Body.Ports = append(out.Body.Ports, newPort(&ports[i]))
 	}
@@ -164,7 +164,7 @@ func (s *Server) listSandboxes(ctx context.Context, in *listSandboxesInput) (*li
 	if err != nil {
 		return nil, err
 	}
-	return &listSandboxesOutput{Body: newList(list, next, newSandbox)}, nil
+	return &listSandboxesOutput{Body: newList(list, next, func(sb *codepod.Sandbox) Sandbox { return newSandbox(sb).withSkew(s.cfg.Version) })}, nil
 }
 
 // sandboxFilter parses the list's status and label parameters.

@@ -1554,6 +1554,12 @@ type SSHToken struct {
 
 // Sandbox defines model for Sandbox.
 type Sandbox struct {
+	// AgentVersion Version of its agent as its runner last reported it; empty until reported. It differs from the server's after an upgrade until the agent is replaced (at its next start, or in place: docs/upgrades.md).
+	AgentVersion string `json:"agent_version"`
+
+	// AgentVersionSkew Its agent's version is known and differs from the server's (get and list only).
+	AgentVersionSkew bool `json:"agent_version_skew"`
+
 	// Cpu CPU cores.
 	Cpu       float64   `json:"cpu"`
 	CreatedAt time.Time `json:"created_at"`
@@ -1649,6 +1655,9 @@ type SandboxPayloadNetwork string
 
 // SandboxState defines model for SandboxState.
 type SandboxState struct {
+	// AgentVersion Version of the sandbox's agent, as it last answered the runner.
+	AgentVersion *string `json:"agent_version,omitempty"`
+
 	// ExitCode Exit code of the sandbox's agent (PID 1) when it stopped.
 	ExitCode           *int64  `json:"exit_code,omitempty"`
 	HostKeyFingerprint *string `json:"host_key_fingerprint,omitempty"`

@@ -133,6 +133,17 @@ func (db *DB) SetRunnerVersion(ctx context.Context, id, version string) error {
 	return nil
 }
 
+// SetSandboxAgentVersion records the version of sandbox id's agent; it
+// writes only when the version changed (conditional, like SetRunnerVersion).
+func (db *DB) SetSandboxAgentVersion(ctx context.Context, id, version string) error {
+	_, err := db.idb.NewUpdate().Model((*sandboxRow)(nil)).Set("agent_version = ?", version).
+		Where("id = ?", id).Where("agent_version <> ?", version).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set sandbox agent version: %w", err)
+	}
+	return nil
+}
+
 // LockRunner returns runner id; inside a transaction on PostgreSQL its row
 // stays locked (FOR UPDATE) until the transaction ends. On SQLite the
 // transaction is the single writer already.

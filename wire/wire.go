@@ -75,6 +75,9 @@ type SandboxState struct {
 	OOMKilled bool   `json:"oom_killed,omitempty" doc:"The kernel killed the sandbox's processes for want of memory."`
 	ExitCode  int    `json:"exit_code,omitempty" doc:"Exit code of the sandbox's agent (PID 1) when it stopped."`
 	Reason    string `json:"reason,omitempty" maxLength:"1024" doc:"Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop."`
+	// AgentVersion is the build version of the agent that last answered
+	// in the sandbox (the runner reads it from the agent's SSH banner).
+	AgentVersion string `json:"agent_version,omitempty" maxLength:"128" doc:"Version of the sandbox's agent, as it last answered the runner."`
 }
 
 // PollRequest asks for jobs and carries the runner's heartbeat.

@@ -28,6 +28,7 @@ import (
 
 	"github.com/codepod-dev/codepod/agent"
 	"github.com/codepod-dev/codepod/agent/proc"
+	"github.com/codepod-dev/codepod/internal/version"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.ListenTCP, "listen-tcp", agent.DefaultListenTCP, "TCP address to listen on (\"\": none)")
 	fs.StringVar(&cfg.SocketPath, "socket", "", "also listen on this Unix socket (for tests; the runner does not use one)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	showVersion := fs.Bool("version", false, "print the agent's version and exit")
 	relayTo := fs.String("relay", "", "do not serve: connect to this TCP address and copy it to stdin and stdout (the runner's channel when it cannot enter the sandbox's network namespace)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: codepod-agent [flags] [-- CMD ARGS...]")
@@ -54,6 +56,10 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	} else if err != nil {
 		return 2
+	}
+	if *showVersion {
+		fmt.Println("codepod-agent", version.String())
+		return 0
 	}
 	if *relayTo != "" {
 		return relay(*relayTo, os.Stdin, os.Stdout, stderr)
