@@ -65,6 +65,7 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 		},
 		RequestHandlers: map[string]ssh.RequestHandler{
 			LifecycleRequest: a.lifecycleRequest,
+			UpgradeRequest:   a.upgradeRequest,
 		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.
