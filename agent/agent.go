@@ -152,13 +152,13 @@ type Agent struct {
 	// handedOver: a new agent serves the listener; this one drains.
 	handedOver bool
 	drained    chan struct{}
-	child   *proc.Process
-	procs   procTable // background processes (procs.go)
-	lc      *lifecycle
-	wg      sync.WaitGroup // sessions, forwards, keep-alives, listeners
-	reapWG  sync.WaitGroup
-	conns   sync.Map      // *gossh.ServerConn → keep-alive started
-	seq     atomic.Uint64 // session numbers for logs
+	child      *proc.Process
+	procs      procTable // background processes (procs.go)
+	lc         *lifecycle
+	wg         sync.WaitGroup // sessions, forwards, keep-alives, listeners
+	reapWG     sync.WaitGroup
+	conns      sync.Map      // *gossh.ServerConn → keep-alive started
+	seq        atomic.Uint64 // session numbers for logs
 }
 
 // New reads the host key and prepares the server. It does not listen yet.
