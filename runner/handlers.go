@@ -258,7 +258,7 @@ func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
 		Network: p.Network, Policy: p.NetworkPolicy != nil, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
-		EtcDir: r.sandboxDir(p.ID) + "/etc",
+		EtcDir: r.sandboxDir(p.ID) + "/etc", AgentsDir: r.agentsDir(),
 	}
 	d, _ := devcontainerOf(p) // checked by sandboxPayload
 	applyDevcontainer(&spec, d)

@@ -150,7 +150,7 @@ func (ps *pools) fill(ctx context.Context, spec PoolSpec) error {
 	}
 	cs := ContainerSpec{SandboxID: id, Pool: spec.Key(), RunnerID: r.ID(), Image: spec.Image,
 		CPU: spec.CPU, MemoryBytes: spec.MemoryBytes, Network: spec.Network, Runtime: r.engineRuntime(spec.Runtime),
-		AgentBinary: r.cfg.AgentBinary, EtcDir: filepath.Join(r.poolDir(id), "etc")}
+		AgentBinary: r.cfg.AgentBinary, EtcDir: filepath.Join(r.poolDir(id), "etc"), AgentsDir: r.agentsDir()}
 	cid, err := ps.be.CreatePoolMember(ctx, cs)
 	if err == nil {
 		err = r.waitReachable(ctx, id, fp)

@@ -80,7 +80,7 @@ func run(args []string, stderr io.Writer) int {
 		cfg.Logger.Error("devcontainer settings not read", "err", err)
 		return 1
 	}
-	if cfg.ListenTCP == "" && cfg.SocketPath == "" {
+	if cfg.ListenTCP == "" && cfg.SocketPath == "" && cfg.Listener == nil {
 		fmt.Fprintln(stderr, "codepod-agent: --listen-tcp or --socket is required")
 		return 2
 	}
