@@ -111,7 +111,7 @@ type ContainerSpec struct {
 	// AgentsDir holds the agent binaries an in-place upgrade hands over
 	// to, read-only at /.codepod/agents; only the runner writes it.
 	AgentsDir string
-	RunDir      string // read-write at /.codepod/run (the agent's socket)
+	RunDir    string // read-write at /.codepod/run (the agent's socket)
 }
 
 // WorkspaceCopy is a project archive to extract into a new container.
