@@ -68,6 +68,7 @@ func registerSandboxes(api huma.API, s *Server) {
 	registerLifetime(api, s)
 	registerPorts(api, s)
 	registerNetLog(api, s)
+	registerAgentUpgrade(api, s)
 }
 
 type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)

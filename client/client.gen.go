@@ -194,18 +194,21 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for JobKind.
 const (
-	Create  JobKind = "create"
-	Delete  JobKind = "delete"
-	Netlog  JobKind = "netlog"
-	Network JobKind = "network"
-	Start   JobKind = "start"
-	Stop    JobKind = "stop"
-	Tunnel  JobKind = "tunnel"
+	AgentUpgrade JobKind = "agent_upgrade"
+	Create       JobKind = "create"
+	Delete       JobKind = "delete"
+	Netlog       JobKind = "netlog"
+	Network      JobKind = "network"
+	Start        JobKind = "start"
+	Stop         JobKind = "stop"
+	Tunnel       JobKind = "tunnel"
 )
 
 // Valid indicates whether the value is a known member of the JobKind enum.
 func (e JobKind) Valid() bool {
 	switch e {
+	case AgentUpgrade:
+		return true
 	case Create:
 		return true
 	case Delete:
@@ -794,7 +797,7 @@ type CreateUserRequest struct {
 type CreateWebhookRequest struct {
 	Description *string `json:"description,omitempty"`
 
-	// Events Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted); empty: all.
+	// Events Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted; runner.online and runner.offline reach server admins only); empty: all.
 	Events *[]string `json:"events,omitempty"`
 
 	// Url http(s) URL CodePod POSTs events to. Loopback, link-local and private addresses are refused unless an admin allowed them (--webhook-allow-net).
@@ -994,7 +997,9 @@ type JobProgress struct {
 
 // JobResult defines model for JobResult.
 type JobResult struct {
-	ContainerId *string `json:"container_id,omitempty"`
+	// AgentVersion The version of the sandbox's agent after an agent_upgrade job.
+	AgentVersion *string `json:"agent_version,omitempty"`
+	ContainerId  *string `json:"container_id,omitempty"`
 
 	// Error Why it failed, for the user.
 	Error *string `json:"error,omitempty"`
@@ -2588,6 +2593,15 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
 	UpdateSandbox(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpgradeSandboxAgent Replace a running sandbox's agent in place
+	//
+	// Admins only. The sandbox's runner starts its current agent binary inside the running sandbox and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md.
+	//
+	// Requires an admin.
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/agent/upgrade (the `UpgradeSandboxAgent` operationId).
+	UpgradeSandboxAgent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCodeContexts List code contexts
 	//
 	// Corresponds with GET /api/v1/sandboxes/{id}/code/contexts (the `ListCodeContexts` operationId).
@@ -3861,6 +3875,25 @@ func (c *Client) UpdateSandboxWithBody(ctx context.Context, id string, contentTy
 // Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
 func (c *Client) UpdateSandbox(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSandboxRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpgradeSandboxAgent Replace a running sandbox's agent in place
+//
+// Admins only. The sandbox's runner starts its current agent binary inside the running sandbox and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md.
+//
+// Requires an admin.
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/agent/upgrade (the `UpgradeSandboxAgent` operationId).
+func (c *Client) UpgradeSandboxAgent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpgradeSandboxAgentRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6548,6 +6581,40 @@ func NewUpdateSandboxRequestWithBody(server string, id string, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpgradeSandboxAgentRequest constructs an http.Request for the UpgradeSandboxAgent method
+func NewUpgradeSandboxAgentRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sandboxes/%s/agent/upgrade", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -9689,6 +9756,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/sandboxes/{id} (the `UpdateSandbox` operationId).
 	UpdateSandboxWithResponse(ctx context.Context, id string, body UpdateSandboxJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSandboxResponse, error)
 
+	// UpgradeSandboxAgentWithResponse Replace a running sandbox's agent in place
+	//
+	// Admins only. The sandbox's runner starts its current agent binary inside the running sandbox and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md.
+	//
+	// Requires an admin.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/sandboxes/{id}/agent/upgrade (the `UpgradeSandboxAgent` operationId).
+	UpgradeSandboxAgentWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*UpgradeSandboxAgentResponse, error)
+
 	// ListCodeContextsWithResponse List code contexts
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -12606,6 +12684,110 @@ func (r UpdateSandboxResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateSandboxResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpgradeSandboxAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sandbox
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpgradeSandboxAgentResponse) GetJSON200() *Sandbox {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpgradeSandboxAgentResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpgradeSandboxAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpgradeSandboxAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpgradeSandboxAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpgradeSandboxAgentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18204,6 +18386,23 @@ func (c *ClientWithResponses) UpdateSandboxWithResponse(ctx context.Context, id 
 	return ParseUpdateSandboxResponse(rsp)
 }
 
+// UpgradeSandboxAgentWithResponse Replace a running sandbox's agent in place
+//
+// Admins only. The sandbox's runner starts its current agent binary inside the running sandbox and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md.
+//
+// Requires an admin.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/sandboxes/{id}/agent/upgrade (the `UpgradeSandboxAgent` operationId).
+func (c *ClientWithResponses) UpgradeSandboxAgentWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*UpgradeSandboxAgentResponse, error) {
+	rsp, err := c.UpgradeSandboxAgent(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpgradeSandboxAgentResponse(rsp)
+}
+
 // ListCodeContextsWithResponse List code contexts
 //
 // Returns a wrapper object for the known response body format(s).
@@ -21150,6 +21349,95 @@ func ParseUpdateSandboxResponse(rsp *http.Response) (*UpdateSandboxResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpgradeSandboxAgentResponse parses an HTTP response from a UpgradeSandboxAgentWithResponse call
+func ParseUpgradeSandboxAgentResponse(rsp *http.Response) (*UpgradeSandboxAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpgradeSandboxAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sandbox
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

@@ -54,6 +54,9 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 		return wire.JobResult{}, r.delete(ctx, job.SandboxID)
 	case wire.KindNetwork:
 		return r.network(ctx, job)
+	case wire.KindAgentUpgrade:
+		v, err := r.UpgradeAgent(ctx, job.SandboxID)
+		return wire.JobResult{AgentVersion: v}, err
 	case wire.KindNetLog:
 		return r.netLog(ctx, job.SandboxID)
 	default:

@@ -35,6 +35,9 @@ const (
 	// KindNetLog asks what a sandbox's network policy refused; the result
 	// carries JobResult.NetLog.
 	KindNetLog = "netlog"
+	// KindAgentUpgrade replaces the running sandbox's agent in place with
+	// the runner's agent binary (docs/upgrades.md).
+	KindAgentUpgrade = "agent_upgrade"
 )
 
 // Container states a runner reports.
@@ -127,7 +130,7 @@ type PollResponse struct {
 // sandbox id.
 type Job struct {
 	ID             string          `json:"id"`
-	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog"`
+	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog,agent_upgrade"`
 	SandboxID      string          `json:"sandbox_id"`
 	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
 	Attempt        int             `json:"attempt" doc:"1 for the first delivery."`
@@ -244,6 +247,7 @@ type JobResult struct {
 	Error              string `json:"error,omitempty" maxLength:"4096" doc:"Why it failed, for the user."`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty" doc:"SHA256 fingerprint of the agent's host key (create, start)."`
 	ContainerID        string `json:"container_id,omitempty"`
+	AgentVersion       string `json:"agent_version,omitempty" maxLength:"128" doc:"The version of the sandbox's agent after an agent_upgrade job."`
 	// NetLog answers a netlog job.
 	NetLog []NetDenial `json:"net_log,omitempty" maxItems:"1024" doc:"What the sandbox's network policy refused (netlog jobs)."`
 }
