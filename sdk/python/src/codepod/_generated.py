@@ -53,7 +53,7 @@ FileEntryType = Literal["file", "dir", "symlink", "other"]
 HealthStatus = Literal["ok"]
 """Always ok when the server answers."""
 
-JobKind = Literal["create", "start", "stop", "delete", "tunnel", "network", "netlog"]
+JobKind = Literal["create", "start", "stop", "delete", "tunnel", "network", "netlog", "agent_upgrade"]
 
 NetLogEntryReason = Literal["deny", "private", "not-allowed", "host", "domain"]
 """deny: on the deny list; private: a private range under internet; not-allowed: not on the allow list; host: the runner host itself; domain: a name the egress refused (not on the allow list, or on the deny list; DNS query, HTTP Host or TLS SNI), one entry per refusal."""
@@ -844,7 +844,7 @@ class CreateWebhookRequest:
     description: str | None = None
 
     events: list[str] | None = None
-    """Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted); empty: all."""
+    """Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted; runner.online and runner.offline reach server admins only); empty: all."""
 
     url: str
     """http(s) URL CodePod POSTs events to. Loopback, link-local and private addresses are refused unless an admin allowed them (--webhook-allow-net)."""
@@ -1340,6 +1340,9 @@ class JobProgress:
 class JobResult:
     """The JobResult schema of the API."""
 
+    agent_version: str | None = None
+    """The version of the sandbox's agent after an agent_upgrade job."""
+
     container_id: str | None = None
 
     error: str | None = None
@@ -1358,6 +1361,7 @@ class JobResult:
     def from_dict(cls, d: dict[str, Any]) -> JobResult:
         """Builds the model from its JSON object."""
         return cls(
+            agent_version=d["agent_version"] if d.get("agent_version") is not None else None,
             container_id=d["container_id"] if d.get("container_id") is not None else None,
             error=d["error"] if d.get("error") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
@@ -1368,6 +1372,8 @@ class JobResult:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.agent_version is not None:
+            out["agent_version"] = self.agent_version
         if self.container_id is not None:
             out["container_id"] = self.container_id
         if self.error is not None:
@@ -2847,6 +2853,12 @@ class SSHToken:
 class Sandbox:
     """The Sandbox schema of the API."""
 
+    agent_version: str
+    """Version of its agent as its runner last reported it; empty until reported. It differs from the server's after an upgrade until the agent is replaced (at its next start, or in place: docs/upgrades.md)."""
+
+    agent_version_skew: bool
+    """Its agent's version is known and differs from the server's (get and list only)."""
+
     cpu: float
     """CPU cores."""
 
@@ -2919,6 +2931,8 @@ class Sandbox:
     def from_dict(cls, d: dict[str, Any]) -> Sandbox:
         """Builds the model from its JSON object."""
         return cls(
+            agent_version=d["agent_version"],
+            agent_version_skew=bool(d["agent_version_skew"]),
             cpu=float(d["cpu"]),
             created_at=_parse_time(d["created_at"]),
             devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
@@ -2951,6 +2965,8 @@ class Sandbox:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        out["agent_version"] = self.agent_version
+        out["agent_version_skew"] = self.agent_version_skew
         out["cpu"] = self.cpu
         out["created_at"] = _format_time(self.created_at)
         if self.devcontainer is not None:
@@ -3086,6 +3102,9 @@ class SandboxPayload:
 class SandboxState:
     """The SandboxState schema of the API."""
 
+    agent_version: str | None = None
+    """Version of the sandbox's agent, as it last answered the runner."""
+
     exit_code: int | None = None
     """Exit code of the sandbox's agent (PID 1) when it stopped."""
 
@@ -3105,6 +3124,7 @@ class SandboxState:
     def from_dict(cls, d: dict[str, Any]) -> SandboxState:
         """Builds the model from its JSON object."""
         return cls(
+            agent_version=d["agent_version"] if d.get("agent_version") is not None else None,
             exit_code=int(d["exit_code"]) if d.get("exit_code") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"] if d.get("host_key_fingerprint") is not None else None,
             id=d["id"],
@@ -3116,6 +3136,8 @@ class SandboxState:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.agent_version is not None:
+            out["agent_version"] = self.agent_version
         if self.exit_code is not None:
             out["exit_code"] = self.exit_code
         if self.host_key_fingerprint is not None:
@@ -3818,6 +3840,7 @@ OPERATIONS: dict[str, Operation] = {
     "update-sandbox": Operation("PATCH", "/api/v1/sandboxes/{id}", "Change a sandbox's TTL or idle timeout"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota or password"),
     "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
+    "upgrade-sandbox-agent": Operation("POST", "/api/v1/sandboxes/{id}/agent/upgrade", "Replace a running sandbox's agent in place"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-blob": Operation("PUT", "/api/v1/blobs/{digest}", "Upload a build context or workspace tar"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
