@@ -207,6 +207,9 @@ func (r *Runner) preparePoolDir(id string) (string, error) {
 	if err := ensurePrivateDir(filepath.Join(r.cfg.StateDir, "pool")); err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(r.agentsDir(), 0o755); err != nil { // bind-mounted: it must exist
+		return "", fmt.Errorf("agents directory: %w", err)
+	}
 	etc := filepath.Join(r.poolDir(id), "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return "", fmt.Errorf("create pool directory: %w", err)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -57,9 +55,6 @@ func New(cfg Config) (*Runner, error) {
 	if st != nil && st.Server != "" && st.Server != cfg.Server {
 		cfg.Logger.Warn("runner state was registered with another server URL; using it with the new one",
 			"state_server", st.Server, "server", cfg.Server)
-	}
-	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "agents"), 0o755); err != nil {
-		return nil, fmt.Errorf("runner: agents directory: %w", err)
 	}
 	r := &Runner{cfg: cfg, log: cfg.Logger, api: &apiClient{base: cfg.Server, hc: cfg.HTTPClient}, state: st}
 	r.pools = newPools(r)
