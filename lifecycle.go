@@ -38,6 +38,10 @@ const (
 	ContainerRunning ContainerState = "running"
 	ContainerStopped ContainerState = "stopped"
 	ContainerMissing ContainerState = "missing"
+	// ContainerFailed: the runner stopped the container because what runs
+	// in it failed (a devcontainer hook after the sandbox was ready);
+	// Event.Message says why. The sandbox goes to error.
+	ContainerFailed ContainerState = "failed"
 )
 
 // Event is one thing that happened to a sandbox, with what the rules need.
@@ -254,7 +258,10 @@ func jobResult(sb *Sandbox, ev Event, c Change) Change {
 // of lost. Sandboxes with a job under way are
 // left to their job. A running, stopped or lost sandbox takes the state of
 // its container, or becomes error when it is missing; one in error comes
-// back to running when its container in fact runs.
+// back to running when its container in fact runs. A running, stopped or
+// lost sandbox whose container failed (the runner stopped it because a
+// devcontainer hook failed) goes to error with the failure as the reason;
+// one already in error stays as it is.
 func reconcile(sb *Sandbox, ev Event, c Change) Change {
 	stale := !ev.Now.IsZero() && sb.UpdatedAt.After(ev.Now) && sb.Status != SandboxLost
 	if sb.RunnerID != ev.RunnerID || stale {
@@ -268,6 +275,15 @@ func reconcile(sb *Sandbox, ev Event, c Change) Change {
 		return Change{}
 	case ev.Container == ContainerMissing || ev.Container == "":
 		return c.to(SandboxError, fmt.Sprintf("container disappeared from runner %s", ev.RunnerName))
+	case ev.Container == ContainerFailed:
+		if ev.HostKeyFingerprint != "" {
+			c.HostKeyFingerprint = ev.HostKeyFingerprint
+		}
+		reason := ev.Message
+		if reason == "" {
+			reason = fmt.Sprintf("the sandbox failed on runner %s", ev.RunnerName)
+		}
+		return c.to(SandboxError, reason)
 	case ev.Container == ContainerRunning:
 		next = SandboxRunning
 	default:

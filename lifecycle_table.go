@@ -28,6 +28,7 @@ var tableEvents = []struct {
 	{"delete failed", Event{Kind: EventJobFailed, Job: JobDelete, RunnerID: "r1", Message: "boom"}},
 	{"inventory: running", Event{Kind: EventReconcile, RunnerID: "r1", RunnerName: "r1", Container: ContainerRunning, Now: tableNow}},
 	{"inventory: stopped", Event{Kind: EventReconcile, RunnerID: "r1", RunnerName: "r1", Container: ContainerStopped, Now: tableNow}},
+	{"inventory: failed", Event{Kind: EventReconcile, RunnerID: "r1", RunnerName: "r1", Container: ContainerFailed, Message: "devcontainer postCreateCommand failed", Now: tableNow}},
 	{"inventory: missing", Event{Kind: EventReconcile, RunnerID: "r1", RunnerName: "r1", Container: ContainerMissing, Now: tableNow}},
 	{"runner lost", Event{Kind: EventRunnerLost, RunnerID: "r1", RunnerName: "r1"}},
 	{"runner deleted", Event{Kind: EventRunnerDeleted, RunnerID: "r1", RunnerName: "r1"}},

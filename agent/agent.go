@@ -155,10 +155,12 @@ type Agent struct {
 	child      *proc.Process
 	procs      procTable // background processes (procs.go)
 	lc         *lifecycle
-	wg         sync.WaitGroup // sessions, forwards, keep-alives, listeners
-	reapWG     sync.WaitGroup
-	conns      sync.Map      // *gossh.ServerConn → keep-alive started
-	seq        atomic.Uint64 // session numbers for logs
+	// attached counts open terminal sessions (shutdownAction).
+	attached int
+	wg       sync.WaitGroup // sessions, forwards, keep-alives, listeners
+	reapWG   sync.WaitGroup
+	conns    sync.Map      // *gossh.ServerConn → keep-alive started
+	seq      atomic.Uint64 // session numbers for logs
 }
 
 // New reads the host key and prepares the server. It does not listen yet.

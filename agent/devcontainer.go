@@ -25,6 +25,10 @@ type Devcontainer struct {
 	// `create --wait` returns) while later hooks go on in the background;
 	// empty: updateContentCommand, as the spec says.
 	WaitFor string `json:"waitFor,omitempty"`
+	// ShutdownAction stopContainer: when the last terminal session
+	// closes, the agent asks the runner (LifecycleStatus.Shutdown) to stop
+	// the sandbox. none or empty: it keeps running.
+	ShutdownAction string `json:"shutdownAction,omitempty"`
 }
 
 // hookOrder is each create/start hook's place in the spec's order.

@@ -38,6 +38,9 @@ type LifecycleStatus struct {
 	Ready   bool   `json:"ready"`             // the waitFor hook finished: later ones run in the background
 	Failed  string `json:"failed,omitempty"`  // why a hook failed: the command and its last output
 	Last    string `json:"last,omitempty"`    // the last line of output
+	// Shutdown, when set, asks the runner to stop the sandbox, saying why
+	// (shutdownAction stopContainer and the last terminal session closed).
+	Shutdown string `json:"shutdown,omitempty"`
 }
 
 // lifecycle holds the status and wakes those waiting on it.
@@ -257,6 +260,35 @@ func (a *Agent) postAttach() {
 			fmt.Fprintf(out, "[devcontainer] postAttachCommand failed: %v\n", err)
 		}
 	}()
+}
+
+// ShutdownReason is LifecycleStatus.Shutdown when the last terminal
+// session of a sandbox with shutdownAction stopContainer closed.
+const ShutdownReason = "devcontainer shutdownAction stopContainer: the last terminal session closed"
+
+// attach counts a terminal session in (CodePod's "attach"); the function
+// it returns counts it out. When the last one closes and shutdownAction is
+// stopContainer, the status asks the runner to stop the sandbox; a new
+// terminal meanwhile withdraws the request.
+func (a *Agent) attach() (detach func()) {
+	d := a.cfg.Devcontainer
+	if d == nil || d.ShutdownAction != "stopContainer" {
+		return func() {}
+	}
+	a.mu.Lock()
+	a.attached++
+	a.mu.Unlock()
+	a.lc.update(func(st *LifecycleStatus) { st.Shutdown = "" })
+	return func() {
+		a.mu.Lock()
+		a.attached--
+		last := a.attached == 0
+		a.mu.Unlock()
+		if last {
+			a.log.Info("last terminal session closed: asking the runner to stop the sandbox (shutdownAction stopContainer)")
+			a.lc.update(func(st *LifecycleStatus) { st.Shutdown = ShutdownReason })
+		}
+	}
 }
 
 // waitDone waits until the lifecycle finished (or failed).

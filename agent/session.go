@@ -59,7 +59,9 @@ func (a *Agent) handleSession(s ssh.Session) {
 	case !ok:
 	case isPty:
 		a.postAttach()
+		detach := a.attach()
 		res = a.runPTY(s, c, ptyReq.Window, winCh)
+		detach()
 	default:
 		res = a.runPipes(s, c)
 	}

@@ -14,8 +14,9 @@ import (
 
 type uploadArchiveInput struct {
 	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id or name."`
-	Path string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
-	body io.Reader
+	Path  string `query:"path" required:"true" minLength:"1" maxLength:"4096" doc:"A path in the sandbox; relative paths start in the user's home."`
+	Owner string `query:"owner" maxLength:"64" doc:"A user (name or uid in the sandbox's /etc/passwd) to own the files and directories written; default root. Symlinks stay root's."`
+	body  io.Reader
 }
 
 // Resolve implements huma.Resolver: it keeps the raw, unbuffered body.
@@ -99,7 +100,7 @@ func (s *Server) uploadArchive(ctx context.Context, in *uploadArchiveInput) (*ar
 	}
 	var n int
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
-		n, err = gateway.UntarDir(ctx, c, in.Path, in.body)
+		n, err = gateway.UntarDirAs(ctx, c, in.Path, in.body, in.Owner)
 		return err
 	})
 	if err != nil {

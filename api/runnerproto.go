@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -33,6 +34,11 @@ type progressInput struct {
 type resultInput struct {
 	ID   string `path:"id" maxLength:"200" doc:"The job's id."`
 	Body wire.JobResult
+}
+
+type stateInput struct {
+	ID   string `path:"id" maxLength:"200" doc:"The sandbox's id."`
+	Body wire.SandboxState
 }
 
 // registerRunnerProtocol registers what runners call. The bodies are the
@@ -80,5 +86,18 @@ func registerRunnerProtocol(api huma.API, s *Server) {
 	register(api, s, describe(op, "Ends the job. Its effects are applied once: reporting the same result again is harmless."),
 		func(ctx context.Context, in *resultInput) (*struct{}, error) {
 			return &struct{}{}, s.ctl.Result(ctx, callerRunner(ctx), in.ID, in.Body)
+		})
+
+	op = s.operation(runnerOnly, http.MethodPost, "/runners/sandboxes/{id}/state", "report-sandbox-state", "runner-protocol",
+		"Report a sandbox's state now", http.StatusNotFound, http.StatusConflict)
+	op.DefaultStatus = http.StatusNoContent
+	register(api, s, describe(op, "Applies one sandbox's state as the runner sees it, between inventories: "+
+		"failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. "+
+		"The body's id must be the path's."),
+		func(ctx context.Context, in *stateInput) (*struct{}, error) {
+			if in.Body.ID != in.ID {
+				return nil, codepod.Errorf(codepod.EINVALID, "the body's id %q is not the path's %q", in.Body.ID, in.ID)
+			}
+			return &struct{}{}, s.ctl.ReportState(ctx, callerRunner(ctx), in.Body)
 		})
 }

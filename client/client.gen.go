@@ -449,6 +449,7 @@ func (e SandboxPayloadNetwork) Valid() bool {
 
 // Defines values for SandboxStateState.
 const (
+	SandboxStateStateFailed  SandboxStateState = "failed"
 	SandboxStateStateMissing SandboxStateState = "missing"
 	SandboxStateStateRunning SandboxStateState = "running"
 	SandboxStateStateStopped SandboxStateState = "stopped"
@@ -457,6 +458,8 @@ const (
 // Valid indicates whether the value is a known member of the SandboxStateState enum.
 func (e SandboxStateState) Valid() bool {
 	switch e {
+	case SandboxStateStateFailed:
+		return true
 	case SandboxStateStateMissing:
 		return true
 	case SandboxStateStateRunning:
@@ -2010,6 +2013,9 @@ type DownloadArchiveParams struct {
 type UploadArchiveParams struct {
 	// Path A path in the sandbox; relative paths start in the user's home.
 	Path string `form:"path" json:"path"`
+
+	// Owner A user (name or uid in the sandbox's /etc/passwd) to own the files and directories written; default root. Symlinks stay root's.
+	Owner *string `form:"owner,omitempty" json:"owner,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2134,6 +2140,9 @@ type PollJobsJSONRequestBody = PollRequest
 
 // RegisterRunnerJSONRequestBody defines body for RegisterRunner for application/json ContentType.
 type RegisterRunnerJSONRequestBody = RegisterRequest
+
+// ReportSandboxStateJSONRequestBody defines body for ReportSandboxState for application/json ContentType.
+type ReportSandboxStateJSONRequestBody = SandboxState
 
 // CreateSandboxJSONRequestBody defines body for CreateSandbox for application/json ContentType.
 type CreateSandboxJSONRequestBody = CreateSandboxRequest
@@ -2510,6 +2519,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/runners/register (the `RegisterRunner` operationId).
 	RegisterRunner(ctx context.Context, body RegisterRunnerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportSandboxStateWithBody Report a sandbox's state now
+	//
+	// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+	ReportSandboxStateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportSandboxState Report a sandbox's state now
+	//
+	// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+	ReportSandboxState(ctx context.Context, id string, body ReportSandboxStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConnectRunnerTunnel Connect the runner's end of a tunnel (WebSocket)
 	//
@@ -3693,6 +3720,44 @@ func (c *Client) RegisterRunnerWithBody(ctx context.Context, contentType string,
 // Corresponds with POST /api/v1/runners/register (the `RegisterRunner` operationId).
 func (c *Client) RegisterRunner(ctx context.Context, body RegisterRunnerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRunnerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportSandboxStateWithBody Report a sandbox's state now
+//
+// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+func (c *Client) ReportSandboxStateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportSandboxStateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportSandboxState Report a sandbox's state now
+//
+// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+func (c *Client) ReportSandboxState(ctx context.Context, id string, body ReportSandboxStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportSandboxStateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6199,6 +6264,53 @@ func NewRegisterRunnerRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewReportSandboxStateRequest calls the generic ReportSandboxState builder with application/json body
+func NewReportSandboxStateRequest(server string, id string, body ReportSandboxStateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportSandboxStateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReportSandboxStateRequestWithBody constructs an http.Request for the ReportSandboxState method, with any body, and a specified content type
+func NewReportSandboxStateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runners/sandboxes/%s/state", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewConnectRunnerTunnelRequest constructs an http.Request for the ConnectRunnerTunnel method
 func NewConnectRunnerTunnelRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -7244,6 +7356,18 @@ func NewUploadArchiveRequestWithBody(server string, id string, params *UploadArc
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.Owner != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "owner", *params.Owner, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -9662,6 +9786,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/runners/register (the `RegisterRunner` operationId).
 	RegisterRunnerWithResponse(ctx context.Context, body RegisterRunnerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterRunnerResponse, error)
 
+	// ReportSandboxStateWithBodyWithResponse Report a sandbox's state now
+	//
+	// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+	ReportSandboxStateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportSandboxStateResponse, error)
+
+	// ReportSandboxStateWithResponse Report a sandbox's state now
+	//
+	// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+	ReportSandboxStateWithResponse(ctx context.Context, id string, body ReportSandboxStateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportSandboxStateResponse, error)
+
 	// ConnectRunnerTunnelWithResponse Connect the runner's end of a tunnel (WebSocket)
 	//
 	// WebSocket endpoint (send the upgrade headers). A runner dials this back for a tunnel job and splices it to the sandbox's agent socket. The tunnel must be waiting for this runner; one whose client gave up is a 404.
@@ -12048,6 +12190,89 @@ func (r RegisterRunnerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterRunnerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReportSandboxStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReportSandboxStateResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportSandboxStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportSandboxStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportSandboxStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportSandboxStateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18232,6 +18457,36 @@ func (c *ClientWithResponses) RegisterRunnerWithResponse(ctx context.Context, bo
 	return ParseRegisterRunnerResponse(rsp)
 }
 
+// ReportSandboxStateWithBodyWithResponse Report a sandbox's state now
+//
+// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+func (c *ClientWithResponses) ReportSandboxStateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportSandboxStateResponse, error) {
+	rsp, err := c.ReportSandboxStateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportSandboxStateResponse(rsp)
+}
+
+// ReportSandboxStateWithResponse Report a sandbox's state now
+//
+// Applies one sandbox's state as the runner sees it, between inventories: failed (the runner stopped it because a devcontainer hook failed; reason says why) puts it in error at once. The body's id must be the path's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/runners/sandboxes/{id}/state (the `ReportSandboxState` operationId).
+func (c *ClientWithResponses) ReportSandboxStateWithResponse(ctx context.Context, id string, body ReportSandboxStateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportSandboxStateResponse, error) {
+	rsp, err := c.ReportSandboxState(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportSandboxStateResponse(rsp)
+}
+
 // ConnectRunnerTunnelWithResponse Connect the runner's end of a tunnel (WebSocket)
 //
 // WebSocket endpoint (send the upgrade headers). A runner dials this back for a tunnel job and splices it to the sandbox's agent socket. The tunnel must be waiting for this runner; one whose client gave up is a 404.
@@ -20793,6 +21048,77 @@ func ParseRegisterRunnerResponse(rsp *http.Response) (*RegisterRunnerResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReportSandboxStateResponse parses an HTTP response from a ReportSandboxStateWithResponse call
+func ParseReportSandboxStateResponse(rsp *http.Response) (*ReportSandboxStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportSandboxStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorModel

@@ -62,6 +62,9 @@ func (a *activePolls) stale(before time.Time) []string {
 	return ids
 }
 
+// touchBatch is how many held polls' runners one transaction touches.
+const touchBatch = 50
+
 // touchPolling moves last_seen forward for runners waiting in a poll here,
 // so a poll held longer than RunnerTimeout does not make its runner offline.
 // It writes only when last_seen is a third of RunnerTimeout old, as this
@@ -69,28 +72,32 @@ func (a *activePolls) stale(before time.Time) []string {
 // one written by another replica only makes the touch redundant), and
 // reads nothing: a tick costs nothing per held poll.
 //
-// All the touches of a tick are one transaction: one commit (one WAL sync
-// on PostgreSQL) however many runners poll.
+// The touches of a tick are batched, touchBatch runners a transaction:
+// one commit (one WAL sync on PostgreSQL) per batch however many runners
+// poll, and on SQLite no single transaction holds the writer long enough
+// to delay a woken poll's claim by more than one batch (one transaction
+// for a tick touching 1,000 runners could).
 func (s *Service) touchPolling(ctx context.Context) error {
 	now := s.now()
 	ids := s.polls.stale(now.Add(-s.cfg.RunnerTimeout / 3))
-	if len(ids) == 0 {
-		return nil
-	}
-	err := s.st.InTx(ctx, func(tx codepod.Store) error {
-		for _, id := range ids {
-			err := tx.TouchRunner(ctx, id, now)
-			if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
-				return fmt.Errorf("touch polling runner %s: %w", id, err)
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), touchBatch)]
+		ids = ids[len(batch):]
+		err := s.st.InTx(ctx, func(tx codepod.Store) error {
+			for _, id := range batch {
+				err := tx.TouchRunner(ctx, id, now)
+				if err != nil && codepod.ErrorCode(err) != codepod.ENOTFOUND {
+					return fmt.Errorf("touch polling runner %s: %w", id, err)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		s.polls.touched(id, now)
+		for _, id := range batch {
+			s.polls.touched(id, now)
+		}
 	}
 	return nil
 }

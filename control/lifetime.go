@@ -83,6 +83,9 @@ func (s *Service) setLifetime(ctx context.Context, id string, l Lifetime) (*code
 	next, err := s.st.UpdateSandbox(ctx, id, sb.Version, u)
 	if err == nil {
 		s.log.Info("sandbox lifetime set", keySandbox, id, "expires_at", next.ExpiresAt, "idle_timeout", spec.IdleTimeout)
+		// The events feed (and waiters) learn of the new expiry at once.
+		s.hub.Notify(sandboxKey(id))
+		s.hub.Notify(sandboxesKey)
 	}
 	return next, err
 }

@@ -13,8 +13,8 @@ import (
 func dur(d time.Duration) *time.Duration { return &d }
 
 // TestSetLifetime: a TTL extended and shortened from now, bounded by the
-// server's MaxTTL, and an idle timeout set and removed; another user's
-// sandbox is not found.
+// server's MaxTTL (the change wakes the events feed), and an idle timeout
+// set and removed; another user's sandbox is not found.
 func TestSetLifetime(t *testing.T) {
 	forEachDB(t, func(t *testing.T, url string) {
 		cfg := testConfig()
@@ -24,9 +24,15 @@ func TestSetLifetime(t *testing.T) {
 		sb := e.create(e.alice, "life", codepod.SandboxSpec{TTL: time.Hour})
 
 		before := time.Now()
+		changed := e.svc.SandboxesChanged()
 		got, err := e.svc.SetLifetime(e.ctx, e.alice, "life", control.Lifetime{TTL: dur(2 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
+		}
+		select { // the events feed wakes for the new expiry
+		case <-changed:
+		default:
+			t.Error("SetLifetime did not wake SandboxesChanged")
 		}
 		if got.ExpiresAt == nil || got.ExpiresAt.Before(before.Add(2*time.Hour)) || got.Spec.TTL != 2*time.Hour || got.Version != sb.Version+1 {
 			t.Fatalf("extended: expires %v ttl %s version %d", got.ExpiresAt, got.Spec.TTL, got.Version)

@@ -8,6 +8,7 @@ import (
 	"github.com/coder/quartz"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/internal/writeprio"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -149,7 +150,9 @@ func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire
 	}
 	var claimed []codepod.Job
 	var expired int
-	err := s.st.InTx(ctx, func(tx codepod.Store) error {
+	// Urgent: on SQLite the claim goes before the creates and results
+	// queued for the single writer (its wait is the job's delivery time).
+	err := s.st.InTx(writeprio.Urgent(ctx), func(tx codepod.Store) error {
 		var err error
 		if claimed, expired, err = tx.ClaimJobs(ctx, r.ID, now, s.cfg.Lease, max); err != nil {
 			return fmt.Errorf("claim jobs: %w", err)

@@ -1,6 +1,8 @@
 package control_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,5 +50,38 @@ func TestWaitingRunnerStaysOnline(t *testing.T) {
 			t.Fatalf("runner is %s after waiting in a poll", got.Status)
 		}
 		e.wantStatus(sb.ID, codepod.SandboxRunning, "")
+	})
+}
+
+// TestManyWaitingRunnersStayOnline: more held polls than one touch batch
+// (50) are all kept online past the runner timeout.
+func TestManyWaitingRunnersStayOnline(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig()) // RunnerTimeout 2s
+		e.run(e.svc)
+		const n = 70
+		runners := make([]*codepod.Runner, n)
+		for i := range runners {
+			runners[i] = e.runner(fmt.Sprintf("patient-%d", i), nil, wire.Capacity{})
+		}
+		var wg sync.WaitGroup
+		for _, r := range runners {
+			wg.Go(func() {
+				// Held 5s, past the 2s timeout.
+				if _, err := e.svc.Poll(e.ctx, r, wire.PollRequest{WaitSeconds: 5}); err != nil {
+					t.Errorf("poll of %s: %v", r.Name, err)
+				}
+			})
+		}
+		wg.Wait()
+		for _, r := range runners {
+			got, err := e.st.Runner(e.ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != codepod.RunnerOnline {
+				t.Fatalf("runner %s is %s after waiting in a poll", r.Name, got.Status)
+			}
+		}
 	})
 }

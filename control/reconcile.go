@@ -23,7 +23,7 @@ import (
 func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []wire.SandboxState, takenAfter time.Time) error {
 	reported := make(map[string]wire.SandboxState, len(inventory))
 	for _, st := range inventory {
-		if st.State == wire.StateRunning || st.State == wire.StateStopped {
+		if st.State == wire.StateRunning || st.State == wire.StateStopped || st.State == wire.StateFailed {
 			reported[st.ID] = st
 		}
 	}
@@ -55,6 +55,28 @@ func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []
 		}
 	}
 	return nil
+}
+
+// ReportState applies one sandbox's state as runner r sees it now, outside
+// the periodic inventory: the runner reports at once that it stopped a
+// sandbox whose devcontainer hook failed (state failed), so the sandbox is
+// error within a round trip rather than at the next reconcile. The same
+// codepod.Transition rules as the inventory decide; a sandbox that is not
+// r's is not found.
+func (s *Service) ReportState(ctx context.Context, r *codepod.Runner, st wire.SandboxState) error {
+	switch st.State {
+	case wire.StateRunning, wire.StateStopped, wire.StateFailed:
+	default:
+		return codepod.Errorf(codepod.EINVALID, "state %q cannot be reported alone; want running, stopped or failed", st.State)
+	}
+	_, _, err := s.applyOne(ctx, st.ID, func(sb *codepod.Sandbox) (codepod.Event, bool, error) {
+		if sb.RunnerID != r.ID {
+			return codepod.Event{}, false, codepod.Errorf(codepod.ENOTFOUND, "sandbox %s is not on this runner", st.ID)
+		}
+		return codepod.Event{Kind: codepod.EventReconcile, RunnerID: r.ID, RunnerName: r.Name,
+			Container: codepod.ContainerState(st.State), Message: st.Reason, HostKeyFingerprint: st.HostKeyFingerprint}, true, nil
+	})
+	return err
 }
 
 // deleteOrphan enqueues a delete job on r for a container r runs but should

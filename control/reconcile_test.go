@@ -71,3 +71,46 @@ func TestReconcile(t *testing.T) {
 		e.wantStatus(gone.ID, codepod.SandboxDeleted, "")
 	})
 }
+
+// TestReportState: a runner reports one sandbox's state between
+// inventories: failed (a devcontainer hook failed after the sandbox was
+// ready) puts it in error with the reason at once, stopped stops it with
+// its reason; another runner's sandbox is not found and unchanged, and a
+// state that cannot be reported alone is refused.
+func TestReportState(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, testConfig())
+		r := e.runner("r1", nil, wire.Capacity{Sandboxes: 5})
+		running := func(name string) *codepod.Sandbox {
+			sb := e.create(e.alice, name, codepod.SandboxSpec{})
+			e.ok(r, e.pollOne(r, wire.KindCreate, sb.ID))
+			return sb
+		}
+		failing, stopping := running("failing"), running("stopping")
+		const why = `devcontainer postCreateCommand "npm ci" failed: exit 1; last output: E404`
+		if err := e.svc.ReportState(e.ctx, r, wire.SandboxState{ID: failing.ID, State: wire.StateFailed, Reason: why}); err != nil {
+			t.Fatal(err)
+		}
+		e.wantStatus(failing.ID, codepod.SandboxError, why)
+		// Reported again (the inventory says the same): nothing changes.
+		if err := e.svc.ReportState(e.ctx, r, wire.SandboxState{ID: failing.ID, State: wire.StateFailed, Reason: why}); err != nil {
+			t.Fatal(err)
+		}
+		e.wantStatus(failing.ID, codepod.SandboxError, why)
+
+		other := e.runner("r2", nil, wire.Capacity{})
+		err := e.svc.ReportState(e.ctx, other, wire.SandboxState{ID: stopping.ID, State: wire.StateFailed, Reason: "not yours"})
+		if codepod.ErrorCode(err) != codepod.ENOTFOUND {
+			t.Fatalf("another runner's sandbox: %v; want not found", err)
+		}
+		if err := e.svc.ReportState(e.ctx, r, wire.SandboxState{ID: stopping.ID, State: wire.StateMissing}); codepod.ErrorCode(err) != codepod.EINVALID {
+			t.Fatalf("state missing alone: %v; want invalid", err)
+		}
+		e.wantStatus(stopping.ID, codepod.SandboxRunning, "")
+		const closed = "devcontainer shutdownAction stopContainer: the last terminal session closed"
+		if err := e.svc.ReportState(e.ctx, r, wire.SandboxState{ID: stopping.ID, State: wire.StateStopped, Reason: closed}); err != nil {
+			t.Fatal(err)
+		}
+		e.wantStatus(stopping.ID, codepod.SandboxStopped, closed)
+	})
+}

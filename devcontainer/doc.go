@@ -5,13 +5,16 @@
 // properties which would reach past the sandbox (privileged, capAdd,
 // securityOpt, runArgs, host bind mounts, initializeCommand).
 //
-// For a create, ResolveFeatures reads local features
+// For a create, ResolveFeatures reads local features and fetches OCI ones
+// (FeatureFetcher, cached by digest, pinned by devcontainer-lock.json)
 // (devcontainer-feature.json: options, order, containerEnv, and the
 // properties the Policy checks), PlanBuild packs the build context
 // (honouring .dockerignore) with the features' folders, and PackWorkspace
 // packs the project for workspaceFolder; the client uploads those tars.
 //
 // The package is a leaf: it imports nothing of CodePod, so the CLI, the
-// server, the runner and the Go SDK share it. Its only I/O is reading the
-// project's files and writing the tars to temporary files.
+// server, the runner and the Go SDK share it. Its I/O is reading the
+// project's files, writing the tars to temporary files, fetching OCI
+// features from their registries into the user's cache, and updating an
+// existing devcontainer-lock.json.
 package devcontainer

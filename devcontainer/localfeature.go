@@ -1,6 +1,7 @@
 package devcontainer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,6 +21,12 @@ type Feature struct {
 	Ref    string // as devcontainer.json names it, e.g. "./features/hello"
 	ID     string // its devcontainer-feature.json "id"
 	Folder string // the feature's folder on this machine
+	// For an OCI feature: its repository ("ghcr.io/devcontainers/features/go"),
+	// the manifest it resolved to (repository@sha256:…) and its layer's digest.
+	Repo, Resolved, Integrity string
+	// DependencyOf is the feature whose dependsOn added this one ("" when
+	// the config lists it).
+	DependencyOf string
 	// Env is the options as install.sh receives them: the names upper-cased
 	// (other characters as _), the feature's defaults filled in.
 	Env          map[string]string
@@ -59,37 +66,153 @@ func IsLocalFeature(ref string) bool {
 	return strings.HasPrefix(ref, "./") || strings.HasPrefix(ref, "../")
 }
 
-// ResolveFeatures reads the local features c names (relative to the
-// folder of configFile), checks each against policy (naming the feature
-// and the property) and returns them in install order: dependsOn and
-// installsAfter first, overrideFeatureInstallOrder next, then as sorted.
-// A registry feature (ghcr.io/...) is an error naming it: this version
-// installs local features only.
+// ResolveFeatures is ResolveFeaturesContext with the default fetcher.
 func ResolveFeatures(configFile string, c *Config, p Policy) ([]Feature, error) {
+	return ResolveFeaturesContext(context.Background(), configFile, c, p, nil)
+}
+
+// ResolveFeaturesContext reads the local features c names (relative to
+// the folder of configFile) and fetches its OCI ones with f (nil: the
+// default cache and credentials), pinned by configFile's
+// devcontainer-lock.json when it has one (and completing it). The
+// features the fetched ones dependsOn are added, transitively, with the
+// options dependsOn gives. Each is checked against policy (naming the
+// feature and the property); they come back in install order: dependsOn
+// and installsAfter first, overrideFeatureInstallOrder next, then as
+// sorted.
+func ResolveFeaturesContext(ctx context.Context, configFile string, c *Config, p Policy, f *FeatureFetcher) ([]Feature, error) {
 	refs := make([]string, 0, len(c.Features))
 	for ref := range c.Features {
 		refs = append(refs, ref)
 	}
 	sort.Strings(refs)
+	lock, err := ReadLockfile(configFile)
+	if err != nil {
+		return nil, err
+	}
+	lockChanged := false
 	base := filepath.Dir(configFile)
 	var out []Feature
 	var vs []Violation
+	have := func(ref string) bool {
+		for _, g := range out {
+			if g.Ref == ref || IsOCIFeature(ref) && g.Repo == featureRepo(ref) {
+				return true
+			}
+		}
+		return false
+	}
+	type want struct {
+		ref  string
+		opts FeatureOptions
+		by   string // the feature whose dependsOn named it; "" for the config
+	}
+	var queue []want
 	for _, ref := range refs {
-		if !IsLocalFeature(ref) {
-			return nil, fmt.Errorf("feature %q: CodePod installs local features only (\"./folder\" next to devcontainer.json) and reaches no feature registry from here: "+
-				"copy the feature's folder (with devcontainer-feature.json and install.sh) into .devcontainer/ and name it \"./%s\"", ref, featureShortName(ref))
+		queue = append(queue, want{ref, c.Features[ref], ""})
+	}
+	for len(queue) > 0 {
+		w := queue[0]
+		queue = queue[1:]
+		if w.by != "" && have(w.ref) {
+			continue
 		}
-		f, err := readLocalFeature(base, ref, c.Features[ref])
-		if err != nil {
-			return nil, err
+		var feat Feature
+		switch {
+		case IsLocalFeature(w.ref) && w.by != "" && IsLocalFeature(w.by):
+			return nil, fmt.Errorf("feature %q dependsOn %q, which the config does not list: add it to \"features\"", w.by, w.ref)
+		case IsLocalFeature(w.ref) && w.by != "":
+			return nil, fmt.Errorf("feature %q dependsOn %q: a registry feature cannot depend on a local folder", w.by, w.ref)
+		case IsLocalFeature(w.ref):
+			if feat, err = readLocalFeature(base, w.ref, w.opts); err != nil {
+				return nil, err
+			}
+		case IsOCIFeature(w.ref):
+			var pin *LockedFeature
+			if lf, ok := lock.get(w.ref); ok {
+				pin = &lf
+			}
+			o, err := f.fetch(ctx, w.ref, pin)
+			if err != nil {
+				return nil, err
+			}
+			if feat, err = readFeatureDir(o.Folder, w.ref, w.opts); err != nil {
+				return nil, err
+			}
+			feat.Repo, feat.Resolved, feat.Integrity = featureRepo(w.ref), o.Resolved, o.Integrity
+			if lock != nil && pin == nil {
+				if lock.Features == nil {
+					lock.Features = map[string]LockedFeature{}
+				}
+				lock.Features[w.ref] = LockedFeature{Version: feat.Meta.Version, Resolved: o.Resolved, Integrity: o.Integrity, DependsOn: sortedAnyKeys(feat.Meta.DependsOn)}
+				lockChanged = true
+			}
+		default:
+			return nil, fmt.Errorf("feature %q: neither a local folder (\"./%s\") nor a registry reference (\"ghcr.io/owner/features/%s:1\"); "+
+				"the short names of the retired devcontainers/features repository and tarball URLs are not supported", w.ref, featureShortName(w.ref), featureShortName(w.ref))
 		}
-		vs = append(vs, p.checkFeature(ref, &f.Meta)...)
-		out = append(out, f)
+		if w.by != "" {
+			feat.DependencyOf = w.by
+		}
+		vs = append(vs, p.checkFeature(w.ref, &feat.Meta)...)
+		out = append(out, feat)
+		for _, dep := range sortedAnyKeys(feat.Meta.DependsOn) {
+			if have(dep) {
+				continue
+			}
+			if listed(c.Features, dep) {
+				continue // the config's own entry comes with its options
+			}
+			opts, err := dependsOnOptions(feat.Meta.DependsOn[dep])
+			if err != nil {
+				return nil, fmt.Errorf("feature %q dependsOn %q: %w", w.ref, dep, err)
+			}
+			queue = append(queue, want{dep, opts, w.ref})
+		}
 	}
 	if len(vs) > 0 {
 		return nil, &PolicyError{vs}
 	}
+	if lockChanged {
+		if err := WriteLockfile(configFile, lock); err != nil {
+			return nil, err
+		}
+	}
 	return orderFeatures(out, c.FeatureOrder)
+}
+
+// listed reports whether features names dep (the same reference, or the
+// same registry repository with another tag).
+func listed(features Features, dep string) bool {
+	for ref := range features {
+		if ref == dep || IsOCIFeature(dep) && IsOCIFeature(ref) && featureRepo(ref) == featureRepo(dep) {
+			return true
+		}
+	}
+	return false
+}
+
+// get is the entry for ref; a nil lockfile has none.
+func (l *Lockfile) get(ref string) (LockedFeature, bool) {
+	if l == nil {
+		return LockedFeature{}, false
+	}
+	lf, ok := l.Features[ref]
+	return lf, ok
+}
+
+// dependsOnOptions reads a dependsOn value (an object of options) as
+// FeatureOptions.
+func dependsOnOptions(v any) (FeatureOptions, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var o FeatureOptions
+	if err := o.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // featureShortName is the last path element of a registry ref, without
@@ -102,13 +225,18 @@ func featureShortName(ref string) string {
 }
 
 func readLocalFeature(base, ref string, opts FeatureOptions) (Feature, error) {
-	dir := filepath.Join(base, filepath.FromSlash(ref))
+	return readFeatureDir(filepath.Join(base, filepath.FromSlash(ref)), ref, opts)
+}
+
+// readFeatureDir reads the feature in dir (devcontainer-feature.json and
+// install.sh) with opts as the config gives them for ref.
+func readFeatureDir(dir, ref string, opts FeatureOptions) (Feature, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "devcontainer-feature.json"))
 	if err != nil {
-		return Feature{}, fmt.Errorf("feature %q: %w (a local feature is a folder with devcontainer-feature.json and install.sh)", ref, err)
+		return Feature{}, fmt.Errorf("feature %q: %w (a feature is a folder with devcontainer-feature.json and install.sh)", ref, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "install.sh")); err != nil {
-		return Feature{}, fmt.Errorf("feature %q: %w (a local feature needs an install.sh)", ref, err)
+		return Feature{}, fmt.Errorf("feature %q: %w (a feature needs an install.sh)", ref, err)
 	}
 	std, err := hujson.Standardize(b)
 	if err != nil {
@@ -120,6 +248,9 @@ func readLocalFeature(base, ref string, opts FeatureOptions) (Feature, error) {
 	}
 	if m.ID == "" {
 		m.ID = filepath.Base(dir)
+		if !IsLocalFeature(ref) {
+			m.ID = featureShortName(ref)
+		}
 	}
 	env := map[string]string{}
 	for name, o := range m.Options {
@@ -202,7 +333,7 @@ func (p Policy) checkFeature(ref string, m *FeatureMeta) []Violation {
 func orderFeatures(fs []Feature, override []string) ([]Feature, error) {
 	rank := func(f Feature) int {
 		for i, o := range override {
-			if o == f.Ref || o == f.ID {
+			if o == f.Ref || o == f.ID || f.Repo != "" && f.Repo == featureRepo(o) { // "ghcr.io/…/go" names any tag of it
 				return i
 			}
 		}
@@ -210,7 +341,8 @@ func orderFeatures(fs []Feature, override []string) ([]Feature, error) {
 	}
 	find := func(name string) int {
 		for i, f := range fs {
-			if f.Ref == name || f.ID == name || featureShortName(name) == f.ID && !IsLocalFeature(name) {
+			if f.Ref == name || f.ID == name || f.Repo != "" && f.Repo == featureRepo(name) ||
+				featureShortName(name) == f.ID && !IsLocalFeature(name) {
 				return i
 			}
 		}

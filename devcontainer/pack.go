@@ -2,6 +2,7 @@ package devcontainer
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -37,7 +38,8 @@ func (a *Archive) Remove() {
 // BuildPlan is what a config asks the runner to build: a build context
 // (the config's build.context with .dockerignore applied, plus the local
 // features' folders) and where things are in it. Dockerfile and the
-// features' Dir are slash paths inside the context.
+// features' Dir are slash paths inside the context. OCI features are
+// fetched on this machine (see FeatureFetcher) and packed like local ones.
 type BuildPlan struct {
 	Context    *Archive
 	Dockerfile string // "" when Image is the base (features on an image)
@@ -66,7 +68,13 @@ const (
 // with features checked against p. It returns nil when c is a plain image
 // without features: nothing to build.
 func PlanBuild(configFile string, c *Config, p Policy) (*BuildPlan, error) {
-	features, err := ResolveFeatures(configFile, c, p)
+	return PlanBuildContext(context.Background(), configFile, c, p, nil)
+}
+
+// PlanBuildContext is PlanBuild fetching OCI features with f (nil: the
+// default cache and credentials) under ctx.
+func PlanBuildContext(ctx context.Context, configFile string, c *Config, p Policy, f *FeatureFetcher) (*BuildPlan, error) {
+	features, err := ResolveFeaturesContext(ctx, configFile, c, p, f)
 	if err != nil {
 		return nil, err
 	}

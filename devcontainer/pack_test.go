@@ -125,7 +125,7 @@ func TestPlanBuild(t *testing.T) {
 	}
 }
 
-// TestPlanBuildRefusals: a registry feature, a feature the policy refuses,
+// TestPlanBuildRefusals: an unreachable registry feature, a short name, a feature the policy refuses,
 // an unknown option, a missing Dependency and a missing Dockerfile are
 // errors that name the feature, property or file.
 func TestPlanBuildRefusals(t *testing.T) {
@@ -134,8 +134,10 @@ func TestPlanBuildRefusals(t *testing.T) {
 		files        map[string]string
 		want         string
 	}{
-		{"oci", `{"image": "codepod/tiny:latest", "features": {"ghcr.io/devcontainers/features/go:1": "1.22"}}`, nil,
-			`feature "ghcr.io/devcontainers/features/go:1": CodePod installs local features only`},
+		{"oci", `{"image": "codepod/tiny:latest", "features": {"localhost:1/features/go:1": "1.22"}}`, nil,
+			`feature "localhost:1/features/go:1": cannot fetch it from the registry localhost:1: `},
+		{"shortname", `{"image": "codepod/tiny:latest", "features": {"go": "1.22"}}`, nil,
+			`feature "go": neither a local folder ("./go") nor a registry reference`},
 		{"privileged", `{"image": "x", "features": {"./p": {}}}`,
 			map[string]string{".devcontainer/p/devcontainer-feature.json": `{"id": "p", "privileged": true, "mounts": [{"type": "bind", "source": "/", "target": "/host"}], "init": true}`, ".devcontainer/p/install.sh": ""},
 			`"features[\"./p\"].privileged" is refused`},
@@ -150,7 +152,7 @@ func TestPlanBuildRefusals(t *testing.T) {
 			`feature "./d" dependsOn "./e", which the config does not list`},
 		{"noinstall", `{"image": "x", "features": {"./n": {}}}`,
 			map[string]string{".devcontainer/n/devcontainer-feature.json": `{"id": "n"}`},
-			`a local feature needs an install.sh`},
+			`a feature needs an install.sh`},
 		{"dockerfile", `{"build": {"dockerfile": "Dockerfile.dev"}}`, nil, `build.dockerfile "Dockerfile.dev": no such file`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ type cluster struct {
 	dir      string
 	runnerID string
 	pools    []runner.PoolSpec // the runner's warm pools (none in the shared cluster)
+	backoff  time.Duration     // the runner's MaxBackoff (0: the default)
 	Runner   *runner.Runner
 	stop     []func() // in reverse order of start
 
@@ -147,7 +148,7 @@ func (c *cluster) startRunner(agentBinary string, log *slog.Logger) error {
 	}
 	r, err := runner.New(runner.Config{Server: c.URL, Token: tok.Token, StateDir: filepath.Join(c.dir, "r"),
 		AgentBinary: agentBinary, Backend: be, Logger: log, StopTimeout: 2 * time.Second, Pools: c.pools,
-		Capacity: poolCapacity(c.pools)})
+		Capacity: poolCapacity(c.pools), MaxBackoff: c.backoff})
 	if err != nil {
 		return err
 	}

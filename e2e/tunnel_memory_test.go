@@ -13,8 +13,9 @@ import (
 // which runs every Go part of it: the client's SSH connection and
 // WebSocket, the server's two WebSockets and splice (two 64 KiB copy
 // buffers), the runner's WebSocket, splice and connection to the agent.
-// The copy buffers are the bulk (4 × 64 KiB); SSH channel windows do not
-// count, since nothing is in flight once a transfer has been read.
+// The copy buffers are the bulk (4 × 64 KiB), then the WebSockets' 40 KiB
+// read buffers (4 × 40 KiB); SSH channel windows do not count, since
+// nothing is in flight once a transfer has been read.
 const maxTunnelHeap = 1 << 20
 
 // TestTunnelMemoryBounded opens 20 tunnels, moves 8 MiB through each both

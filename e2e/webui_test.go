@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,26 +64,29 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// webUI is one browser session against the shared cluster, reached
-// through a proxy that drops every connection when the test restarts the
-// API server (a restart's dropped connections; the cluster's restartAPI
-// swaps in a fresh API server on the same store).
+// webUI is one browser session against a `codepod server` process (srv,
+// at base) and a runner.
 type webUI struct {
 	t     *testing.T
 	c     *cluster
-	proxy *restartProxy
+	srv   *serverProcess
+	base  string
 	ctx   context.Context
 	shots string
 }
 
-// TestWebUI drives the web UI in headless Chromium: password sign-in (and a
+// TestWebUI drives the web UI in headless Chromium against a `codepod
+// server` process and a runner on Docker: password sign-in (and a
 // wrong password), create from the form (a validation error shown next to
 // its field and kept), the live list, the detail page (SSH line, files,
-// terminal with resize and reconnect), network policy, API keys, runners,
+// terminal with resize, and reconnect after the server process is killed
+// and started again), TTL extension, processes, ports and preview links,
+// network policy, API keys, runners,
 // a second user's view, the 390 px layout and axe-core on every main page.
 func TestWebUI(t *testing.T) {
-	c := sharedCluster(t)
 	start := time.Now()
+	c, srv := startServerCluster(t)
+	t.Logf("codepod server and runner up in %s", time.Since(start).Round(time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, u := range []map[string]any{
@@ -104,9 +105,9 @@ func TestWebUI(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	bctx, bcancel := context.WithTimeout(newBrowser(t), 4*time.Minute)
+	bctx, bcancel := context.WithTimeout(newBrowser(t), 6*time.Minute)
 	defer bcancel()
-	ui := &webUI{t: t, c: c, proxy: startProxy(t, c.URL), ctx: bctx, shots: shots}
+	ui := &webUI{t: t, c: c, srv: srv, base: c.URL, ctx: bctx, shots: shots}
 	var ids []string
 	t.Cleanup(func() {
 		for _, id := range ids {
@@ -120,8 +121,13 @@ func TestWebUI(t *testing.T) {
 	ui.detail(id)
 	ui.files(id)
 	ui.logs(id)
+	ui.lifetime(id)
+	ui.processes(id)
+	ui.ports(id)
 	ui.terminal(id)
-	ids = append(ids, ui.reconnect())
+	after := ui.reconnect()
+	ids = append(ids, after)
+	ui.declaredPorts(after)
 	ids = append(ids, ui.networkPolicy())
 	ui.keys()
 	ui.runners()
@@ -135,7 +141,7 @@ func TestWebUI(t *testing.T) {
 
 func (u *webUI) signIn() {
 	u.step("open the sign-in page",
-		chromedp.Navigate(u.proxy.URL+"/"),
+		chromedp.Navigate(u.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#email`)))
 	u.axe("sign-in")
 	u.shot("signin")
@@ -336,17 +342,18 @@ func (u *webUI) logs(id string) {
 	}
 }
 
-// reconnect restarts the API server: a fresh api.Server on the same store
-// (its pooled SSH connections to the agents closed) behind a listener that
-// drops every connection, which is what the browser sees of a restart. The
-// terminal says it dropped, retries by itself and works again; the live
-// list comes back and still updates, without a reload. It returns the id
-// of the sandbox it creates.
+// reconnect kills the `codepod server` process (SIGKILL) and starts it
+// again on the same database and port, as an operator's restart (or a
+// crash) looks to the browser: every connection drops, the port refuses
+// for a moment. The terminal says it dropped, retries by itself and works
+// again; the live list comes back and still updates, without a reload. It
+// returns the id of the sandbox it creates.
 func (u *webUI) reconnect() string {
 	before := u.eval(`document.querySelector('#terminal-status').dataset.connects`)
 	u.eval(`window.__noReload = 3`)
-	u.c.restartAPI()
-	u.proxy.restart()
+	t0 := time.Now()
+	u.srv.restart()
+	u.t.Logf("codepod server killed and started again in %s", time.Since(t0).Round(time.Millisecond))
 	u.step("the terminal reconnects by itself",
 		discard(chromedp.Poll[bool](`document.querySelector('#terminal-status').dataset.connects !== '`+before+`'`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)))
@@ -366,7 +373,8 @@ func (u *webUI) reconnect() string {
 		u.t.Fatal(err)
 	}
 	req, _ := http.NewRequestWithContext(u.ctx, "POST", u.c.URL+"/api/v1/sandboxes",
-		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m"}`))
+		strings.NewReader(`{"name": "ui-after-restart", "image": "codepod/tiny:latest", "memory": "64m",
+			"devcontainer": {"forwardPorts": ["3000", "db:5432"], "portsAttributes": {"3000": {"label": "app"}}}}`))
 	req.Header.Set("Authorization", "Bearer "+ada.Token)
 	req.Header.Set("Content-Type", "application/json")
 	var sb struct{ ID string }
@@ -395,7 +403,7 @@ func (u *webUI) reconnect() string {
 
 func (u *webUI) networkPolicy() string {
 	u.step("create with a network policy",
-		chromedp.Navigate(u.proxy.URL+"/ui/#/new"),
+		chromedp.Navigate(u.base+"/ui/#/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#create`)),
 		chromedp.SetValue(chromedp.CSS(`#f-name`), "ui-policy"),
 		chromedp.SetValue(chromedp.CSS(`#f-image`), "codepod/tiny:latest"),
@@ -492,11 +500,13 @@ func (u *webUI) narrow(id string) {
 		{"#/new", `#create`},
 		{"#/sandboxes/" + id + "/overview", `#ssh-line`},
 		{"#/sandboxes/" + id + "/terminal", `#terminal .xterm-rows`},
+		{"#/sandboxes/" + id + "/processes", `#processes`},
+		{"#/sandboxes/" + id + "/ports", `#preview-form`},
 		{"#/keys", `#keys`},
 		{"#/runners", `#runners`},
 	} {
 		u.step("390 px: "+p.hash, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
-			chromedp.Navigate(u.proxy.URL+"/ui/"+p.hash), chromedp.WaitVisible(chromedp.CSS(p.ready)))
+			chromedp.Navigate(u.base+"/ui/"+p.hash), chromedp.WaitVisible(chromedp.CSS(p.ready)))
 		if got := u.eval(`document.documentElement.scrollWidth + ' ' + innerWidth`); func() bool {
 			var sw, iw int
 			fmt.Sscan(got, &sw, &iw)
@@ -517,7 +527,7 @@ func (u *webUI) narrow(id string) {
 // ada's sandboxes, and hers is a 404 to him.
 func (u *webUI) secondUser(key, adasID string) {
 	u.step("sign out",
-		chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes"),
+		chromedp.Navigate(u.base+"/ui/#/sandboxes"),
 		chromedp.WaitVisible(chromedp.CSS(`#signout`)),
 		chromedp.Click(chromedp.CSS(`#signout`)),
 		chromedp.WaitVisible(chromedp.CSS(`#email`)))
@@ -530,7 +540,7 @@ func (u *webUI) secondUser(key, adasID string) {
 	if n := u.eval(`String(document.querySelectorAll('#sandboxes tr[data-id]').length) + document.querySelector('#who').textContent`); n != "0bob@example.com" {
 		u.t.Errorf("bob's list: %q; want none of ada's sandboxes", n)
 	}
-	u.step("ada's sandbox is not found", chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+adasID), chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
+	u.step("ada's sandbox is not found", chromedp.Navigate(u.base+"/ui/#/sandboxes/"+adasID), chromedp.WaitVisible(chromedp.CSS(`#errors .error`)))
 	if msg := u.eval(`document.querySelector('#errors .error-text').textContent`); !strings.Contains(msg, "not") {
 		u.t.Errorf("ada's sandbox shows bob %q", msg)
 	}
@@ -588,7 +598,7 @@ func (u *webUI) crossSite(id string) {
 // it ended; starting it again reconnects the terminal.
 func (u *webUI) stopStart(id string) {
 	u.step("stop from the sandbox's page",
-		chromedp.Navigate(u.proxy.URL+"/ui/#/sandboxes/"+id+"/terminal"),
+		chromedp.Navigate(u.base+"/ui/#/sandboxes/"+id+"/terminal"),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=connected]`)),
 		chromedp.Click(chromedp.CSS(`#action-stop`)),
 		chromedp.WaitVisible(chromedp.CSS(`#terminal-status[data-state=stopped]`)))
@@ -752,90 +762,4 @@ func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		_, err := a(ctx, t)
 		return err
 	})
-}
-
-// restartProxy forwards TCP connections to the server; restart drops them
-// all and stops listening for a moment, which is what a server restart
-// looks like from the browser.
-type restartProxy struct {
-	URL    string
-	addr   string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *restartProxy {
-	t.Helper()
-	p := &restartProxy{target: strings.TrimPrefix(target, "http://"), conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.URL = "http://" + p.addr
-	p.serve(ln)
-	t.Cleanup(func() { p.stop(); p.wg.Wait() })
-	return p
-}
-
-func (p *restartProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.pipe(c)
-		}
-	}()
-}
-
-func (p *restartProxy) pipe(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[c], p.conns[s] = true, true
-	p.mu.Unlock()
-	done := func() {
-		c.Close()
-		s.Close()
-		p.mu.Lock()
-		delete(p.conns, c)
-		delete(p.conns, s)
-		p.mu.Unlock()
-	}
-	p.wg.Add(2)
-	go func() { defer p.wg.Done(); io.Copy(s, c); done() }()
-	go func() { defer p.wg.Done(); io.Copy(c, s); done() }()
-}
-
-// stop closes the listener and every connection.
-func (p *restartProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// restart drops everything, then listens again on the same address.
-func (p *restartProxy) restart() {
-	p.stop()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		panic(fmt.Sprintf("listen again on %s: %v", p.addr, err))
-	}
-	p.serve(ln)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,4 +172,43 @@ func TestTarErrors(t *testing.T) {
 	wantCode(t, gateway.TarDir(ctx(t), c, "/no/such/dir", &bytes.Buffer{}), codepod.ENOTFOUND, "not found")
 	_, err := gateway.UntarDir(ctx(t), c, t.TempDir(), bytes.NewReader([]byte("this is not a tar stream, clearly not, no............................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................")))
 	wantCode(t, err, codepod.EINVALID, "tar")
+}
+
+// TestUntarDirAsOwner: with an owner, the files and directories written
+// are that user's (the folder itself and symlinks keep theirs); an owner
+// the sandbox does not know is refused before anything is written.
+func TestUntarDirAsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing owners needs root (the agent runs as the test's user)")
+	}
+	c := newSandbox(t).client(t)
+	dir := filepath.Join(t.TempDir(), "ws")
+	n, err := gateway.UntarDirAs(ctx(t), c, dir, archive(t,
+		&tar.Header{Name: "sub/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "sub/f", Typeflag: tar.TypeReg},
+		&tar.Header{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
+	), "nobody")
+	if err != nil || n != 3 {
+		t.Fatalf("UntarDirAs: %d, %v", n, err)
+	}
+	owner := func(p string) int {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(fi.Sys().(*syscall.Stat_t).Uid)
+	}
+	if owner(filepath.Join(dir, "sub")) != 65534 || owner(filepath.Join(dir, "sub", "f")) != 65534 {
+		t.Errorf("sub and sub/f are not nobody's")
+	}
+	if owner(dir) != 0 || owner(filepath.Join(dir, "link")) != 0 || owner("/etc/passwd") != 0 {
+		t.Errorf("the folder, the symlink or its target changed owner")
+	}
+	_, err = gateway.UntarDirAs(ctx(t), c, filepath.Join(dir, "other"), archive(t, &tar.Header{Name: "g", Typeflag: tar.TypeReg}), "no-such-user-here")
+	if codepod.ErrorCode(err) != codepod.EINVALID {
+		t.Fatalf("unknown owner: %v; want invalid", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "other")); err == nil {
+		t.Errorf("an unknown owner still wrote the folder")
+	}
 }

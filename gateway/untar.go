@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/codepod-dev/codepod"
@@ -25,14 +26,27 @@ import (
 // replaced. Extraction stops at the first bad entry; what came before it
 // stays. Devices, FIFOs and other special entries are skipped.
 func UntarDir(ctx context.Context, c *ssh.Client, dir string, r io.Reader) (files int, err error) {
+	return UntarDirAs(ctx, c, dir, r, "")
+}
+
+// UntarDirAs is UntarDir with the files and directories it writes owned
+// by owner (a name or uid of the sandbox's /etc/passwd; "" keeps root's).
+// Symlinks stay root's, and dir itself keeps its owner.
+func UntarDirAs(ctx context.Context, c *ssh.Client, dir string, r io.Reader, owner string) (files int, err error) {
 	sc, err := open(ctx, c, dir)
 	if err != nil {
 		return 0, err
 	}
+	uid, gid := -1, -1
+	if owner != "" {
+		if uid, gid, err = lookupOwner(sc, owner); err != nil {
+			return 0, err
+		}
+	}
 	if err := sc.MkdirAll(dir); err != nil {
 		return 0, fileError("create directory", dir, err)
 	}
-	x := &extractor{ctx: ctx, c: c, sc: sc, dir: path.Clean(dir), dirs: map[string]bool{".": true}, links: map[string]bool{}}
+	x := &extractor{ctx: ctx, c: c, sc: sc, dir: path.Clean(dir), dirs: map[string]bool{".": true}, links: map[string]bool{}, uid: uid, gid: gid}
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -64,6 +78,37 @@ type extractor struct {
 	dir   string
 	dirs  map[string]bool
 	links map[string]bool
+	// uid, gid own the files and directories written (-1: root's).
+	uid, gid int
+}
+
+// lookupOwner finds a user name (or a numeric uid) in the sandbox's
+// /etc/passwd.
+func lookupOwner(sc *sftp.Client, owner string) (uid, gid int, err error) {
+	f, err := sc.Open("/etc/passwd")
+	if err != nil {
+		return 0, 0, fileError("read", "/etc/passwd", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return 0, 0, fileError("read", "/etc/passwd", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Split(line, ":")
+		if len(fields) < 4 || (fields[0] != owner && fields[2] != owner) {
+			continue
+		}
+		u, err1 := strconv.Atoi(fields[2])
+		g, err2 := strconv.Atoi(fields[3])
+		if err1 == nil && err2 == nil {
+			return u, g, nil
+		}
+	}
+	if n, err := strconv.Atoi(owner); err == nil && n >= 0 {
+		return n, n, nil
+	}
+	return 0, 0, codepod.Errorf(codepod.EINVALID, "owner %q is not a user of the sandbox (not in its /etc/passwd)", owner)
 }
 
 // extract writes one entry; wrote is false for skipped kinds.
@@ -84,6 +129,11 @@ func (x *extractor) extract(hdr *tar.Header, body io.Reader) (wrote bool, err er
 		err = x.hardlink(name, target, hdr.Linkname)
 	default:
 		return false, nil
+	}
+	if err == nil && x.uid >= 0 && (hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) {
+		if err = x.sc.Chown(target, x.uid, x.gid); err != nil {
+			err = fileError("change the owner of", target, err)
+		}
 	}
 	return err == nil, err
 }

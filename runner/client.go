@@ -72,6 +72,10 @@ func (c *apiClient) progress(ctx context.Context, cred, jobID string, p wire.Job
 	return c.post(ctx, "/api/v1/runners/jobs/"+url.PathEscape(jobID)+"/progress", cred, p, nil)
 }
 
+func (c *apiClient) reportState(ctx context.Context, cred string, st wire.SandboxState) error {
+	return c.post(ctx, "/api/v1/runners/sandboxes/"+url.PathEscape(st.ID)+"/state", cred, st, nil)
+}
+
 func (c *apiClient) result(ctx context.Context, cred, jobID string, r wire.JobResult) error {
 	return c.post(ctx, "/api/v1/runners/jobs/"+url.PathEscape(jobID)+"/result", cred, r, nil)
 }

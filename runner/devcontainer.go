@@ -55,6 +55,13 @@ func applyDevcontainer(spec *ContainerSpec, d *codepod.DevcontainerSpec) {
 	}
 }
 
+// shutdownAsked: the agent asked for its sandbox to be stopped
+// (shutdownAction stopContainer and the last terminal session closed);
+// waitLifecycle stopped it.
+type shutdownAsked struct{ reason string }
+
+func (e *shutdownAsked) Error() string { return e.reason }
+
 // lifecycleFailed is a devcontainer hook that failed: the sandbox is left
 // in error with the hook, its command and its last output as the reason.
 type lifecycleFailed struct{ reason string }
@@ -68,8 +75,11 @@ func (e *lifecycleFailed) Error() string { return e.reason }
 // *lifecycleFailed; a redelivered job asks again and gets the same answer.
 //
 // With untilReady it returns once the agent is Ready (the waitFor hook
-// finished), reporting whether every hook is done.
-func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, untilReady bool, progress func(string)) (done bool, err error) {
+// finished), reporting whether every hook is done. With untilShutdown it
+// does not return when the hooks are done but follows on until the agent
+// asks for the sandbox to be stopped (shutdownAction stopContainer), which
+// it does, returning a *shutdownAsked.
+func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, untilReady, untilShutdown bool, progress func(string)) (done bool, err error) {
 	secret, err := os.ReadFile(filepath.Join(r.sandboxDir(sandboxID), "etc", FileSSHSecret))
 	if err != nil {
 		return false, fmt.Errorf("devcontainer lifecycle: read the sandbox's ssh secret: %w", err)
@@ -126,7 +136,12 @@ func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, untilReady
 				r.log.Warn("cannot stop a sandbox whose devcontainer lifecycle failed", "sandbox_id", sandboxID, "err", err)
 			}
 			return false, &lifecycleFailed{st.Failed}
-		case st.Done:
+		case untilShutdown && st.Shutdown != "":
+			if err := r.cfg.Backend.StopSandbox(context.WithoutCancel(ctx), sandboxID, 5*time.Second); err != nil {
+				return false, fmt.Errorf("stop the sandbox its agent asked to stop: %w", err)
+			}
+			return true, &shutdownAsked{st.Shutdown}
+		case st.Done && !untilShutdown:
 			return true, nil
 		case untilReady && st.Ready:
 			return false, nil
@@ -150,8 +165,9 @@ func (r *Runner) followLifecycle(ctx context.Context, p *wire.SandboxPayload, pr
 		return err
 	}
 	progress("lifecycle: starting")
-	done, err := r.waitLifecycle(ctx, p.ID, true, progress)
-	if err != nil || done {
+	done, err := r.waitLifecycle(ctx, p.ID, true, false, progress)
+	stopOnDetach := d.ShutdownAction == "stopContainer"
+	if err != nil || done && !stopOnDetach {
 		return err
 	}
 	// Ready after waitFor: the later hooks go on in the background. One
@@ -160,11 +176,76 @@ func (r *Runner) followLifecycle(ctx context.Context, p *wire.SandboxPayload, pr
 	r.follows.Add(1)
 	go func() {
 		defer r.follows.Done()
-		if _, err := r.waitLifecycle(ctx, p.ID, false, func(string) {}); err != nil && ctx.Err() == nil {
-			r.log.Info("devcontainer lifecycle after ready", "sandbox_id", p.ID, "err", err)
-		}
+		r.followInBackground(ctx, p.ID, stopOnDetach)
 	}()
 	return nil
+}
+
+// followInBackground follows a sandbox's lifecycle after it was ready; a
+// hook that fails stops the container (waitLifecycle) and is reported to
+// the server at once, which puts the sandbox in error. Should that report
+// not arrive, the next inventory carries it (the lifecycle-failed file).
+//
+// With stopOnDetach (shutdownAction stopContainer) it follows on after
+// the hooks until the agent asks for the sandbox to be stopped, stops it
+// and reports it stopped, with why, at once.
+func (r *Runner) followInBackground(ctx context.Context, id string, stopOnDetach bool) {
+	_, err := r.waitLifecycle(ctx, id, false, stopOnDetach, func(string) {})
+	var failed *lifecycleFailed
+	var shutdown *shutdownAsked
+	switch {
+	case errors.As(err, &shutdown):
+		r.log.Info("stopped a sandbox its agent asked to stop", "sandbox_id", id, "reason", shutdown.reason)
+		st := wire.SandboxState{ID: id, State: wire.StateStopped, Reason: shutdown.reason}
+		st.HostKeyFingerprint, _ = r.fingerprint(id)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := r.api.reportState(rctx, r.credential(), st); err != nil {
+			r.log.Warn("cannot report a stopped sandbox now; the next inventory will", "sandbox_id", id, "err", err)
+		}
+	case errors.As(err, &failed):
+		r.log.Info("devcontainer hook failed after the sandbox was ready: stopped it", "sandbox_id", id, "err", err)
+		st := wire.SandboxState{ID: id, State: wire.StateFailed, Reason: truncate(failed.reason, 1024)}
+		st.HostKeyFingerprint, _ = r.fingerprint(id)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := r.api.reportState(rctx, r.credential(), st); err != nil {
+			r.log.Warn("cannot report a failed devcontainer hook now; the next inventory will", "sandbox_id", id, "err", err)
+		}
+	case err != nil && ctx.Err() == nil:
+		r.log.Info("devcontainer lifecycle after ready", "sandbox_id", id, "err", err)
+	}
+}
+
+// resumeFollows follows again, after a runner (re)start, the lifecycle of
+// every running devcontainer sandbox here: a hook that was still running
+// in the background when the previous runner process ended, and fails
+// later, still stops the sandbox and puts it in error. A sandbox whose
+// hooks are all done answers at once.
+func (r *Runner) resumeFollows(ctx context.Context) {
+	list, err := r.cfg.Backend.ListSandboxes(ctx, r.ID())
+	if err != nil {
+		r.log.Warn("cannot list sandboxes to follow their devcontainer lifecycle", "err", err)
+		return
+	}
+	for _, c := range list {
+		if !c.Running || validSandboxID(c.SandboxID) != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(r.sandboxDir(c.SandboxID), "etc", agent.DevcontainerFile))
+		if err != nil {
+			continue
+		}
+		var d codepod.DevcontainerSpec
+		if json.Unmarshal(b, &d) != nil {
+			continue
+		}
+		r.follows.Add(1)
+		go func() {
+			defer r.follows.Done()
+			r.followInBackground(ctx, c.SandboxID, d.ShutdownAction == "stopContainer")
+		}()
+	}
 }
 
 // lifecycleFailedFile holds why a sandbox's devcontainer hook failed (the

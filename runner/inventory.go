@@ -29,7 +29,7 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 		} else if validSandboxID(c.SandboxID) == nil {
 			// A devcontainer hook that failed after the sandbox was ready.
 			if b, err := os.ReadFile(r.lifecycleFailedFile(c.SandboxID)); err == nil && len(b) > 0 {
-				s.Reason = truncate(string(b), 1024)
+				s.State, s.Reason = wire.StateFailed, truncate(string(b), 1024)
 			}
 		}
 		if validSandboxID(c.SandboxID) == nil {

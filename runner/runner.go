@@ -94,6 +94,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	r.restorePolicies(ctx)
+	r.resumeFollows(jobsCtx)
 	d := newDispatcher(r.cfg.Concurrency, func(j *queuedJob) { r.execute(jobsCtx, j) })
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	defer stopLoop()

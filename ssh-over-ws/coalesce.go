@@ -1,6 +1,7 @@
 package sshws
 
 import (
+	"bufio"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -28,10 +29,14 @@ const maxFrameHeader = 14
 
 var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceMax); return &b }}
 
-// frameWriter is the upgraded connection as the library sees it: reads go
-// straight through, writes are gathered frame by frame.
+// frameWriter is the upgraded connection as the library sees it: writes
+// are gathered frame by frame; reads go straight through or, when br is
+// set (Dial's conns), through a readBuffer-sized buffer under the
+// library's 4 KiB one, so that a message of an SSH packet that has arrived
+// is taken from the socket in one read, not two (see frameHijacker).
 type frameWriter struct {
 	io.ReadWriteCloser
+	br *bufio.Reader
 
 	buf  *[]byte // from coalescePool while a frame is being gathered
 	hdr  [maxFrameHeader]byte
@@ -68,6 +73,14 @@ func payloadLen(h []byte) int64 {
 	default:
 		return int64(l)
 	}
+}
+
+// Read reads from br when set, else from the connection.
+func (w *frameWriter) Read(p []byte) (int, error) {
+	if w.br != nil {
+		return w.br.Read(p)
+	}
+	return w.ReadWriteCloser.Read(p)
 }
 
 // Write gathers p into the current frame and writes what completes a frame
@@ -131,7 +144,9 @@ func (t coalescingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		return resp, err
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
-		resp.Body = newFrameWriter(rwc)
+		w := newFrameWriter(rwc)
+		w.br = bufio.NewReaderSize(rwc, readBuffer)
+		resp.Body = w
 	}
 	return resp, nil
 }

@@ -143,3 +143,118 @@ func TestReadDeadline(t *testing.T) {
 		t.Fatal("a read past its deadline returned no error")
 	}
 }
+
+// readCountingListener counts the reads made from the conns it accepts.
+type readCountingListener struct {
+	net.Listener
+	reads *atomic.Int64
+}
+
+func (l readCountingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return readCountingConn{c, l.reads}, nil
+}
+
+type readCountingConn struct {
+	net.Conn
+	reads *atomic.Int64
+}
+
+func (c readCountingConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
+}
+
+// An accepted conn takes a message of an SSH packet's size (32 KiB) that
+// has arrived in one read from the socket (its read buffer holds the
+// header and the payload), not in two (net/http's 4 KiB buffer: the
+// header with 4 KiB, then the rest).
+func TestAcceptReadsEachMessageAtOnce(t *testing.T) {
+	var reads atomic.Int64
+	msg := randomBytes(t, 32<<10)
+	const messages = 20
+	arrived := make(chan struct{})
+	took := make(chan int64, 1)
+	srv := httptest.NewUnstartedServer(wsHandler(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		buf := make([]byte, 256<<10)
+		var total int64
+		for i := range messages {
+			<-arrived // the client's write returned: on loopback the frame is here
+			before := reads.Load()
+			n, err := io.ReadFull(conn, buf[:len(msg)])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !bytes.Equal(buf[:n], msg) {
+				t.Errorf("message %d differs", i)
+			}
+			total += reads.Load() - before
+		}
+		took <- total
+		io.Copy(io.Discard, conn)
+	}))
+	srv.Listener = readCountingListener{srv.Listener, &reads}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{PingInterval: -1})
+	for range messages {
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		arrived <- struct{}{}
+	}
+	// A message cut by the network (it should not be, on loopback) costs
+	// one more read; 4 KiB buffering costs one more for every message.
+	if n := <-took; n > messages+messages/4 {
+		t.Errorf("%d messages of 32 KiB took %d reads from the socket, want about one each", messages, n)
+	}
+}
+
+// A dialled conn (a runner's end of a tunnel) takes a 32 KiB message that
+// has arrived in one read from the socket, not two (the library's 4 KiB
+// buffer alone: the header with 4 KiB, then the rest).
+func TestDialReadsEachMessageAtOnce(t *testing.T) {
+	msg := randomBytes(t, 32<<10)
+	const messages = 20
+	sent := make(chan struct{})
+	srv := wsServer(t, sshws.AcceptOptions{PingInterval: -1}, func(_ *http.Request, conn net.Conn) {
+		for range messages {
+			if _, err := conn.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+			sent <- struct{}{}
+		}
+		io.Copy(io.Discard, conn)
+	})
+	var reads atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return readCountingConn{c, &reads}, nil
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	conn := dial(t, wsURL(srv, "/"), sshws.DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+	buf := make([]byte, 256<<10)
+	var total int64
+	for i := range messages {
+		<-sent // the server's write returned: on loopback the frame is here
+		before := reads.Load()
+		if _, err := io.ReadFull(conn, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf[:len(msg)], msg) {
+			t.Fatalf("message %d differs", i)
+		}
+		total += reads.Load() - before
+	}
+	if total > messages+messages/4 {
+		t.Errorf("%d messages of 32 KiB took %d reads from the socket, want about one each", messages, total)
+	}
+}

@@ -46,7 +46,18 @@ func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (net.Con
 // writer, a 4 KiB bufio.Writer over a frameWriter: the library buffers a
 // frame's header and flushes it with the first 4 KiB of the payload before
 // writing the rest, two writes a message; the frameWriter makes them one.
+//
+// As its reader it hands a readBuffer-sized bufio.Reader (net/http's is 4
+// KiB): the library reads a frame's header through it, and with 4 KiB it
+// takes a message of an SSH packet (up to 32 KiB) in two reads from the
+// socket, the header with 4 KiB, then the rest; with room for the whole
+// message, one read takes it (and any message that came after it).
 type frameHijacker struct{ http.ResponseWriter }
+
+// readBuffer is the size of an accepted conn's read buffer: an SSH packet
+// of the largest size x/crypto/ssh and OpenSSH send (32 KiB of payload,
+// plus padding and MAC) in a message, and its frame header, fit.
+const readBuffer = 40 << 10
 
 func (h frameHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
@@ -56,5 +67,8 @@ func (h frameHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return conn, brw, err
 	}
 	brw.Writer = bufio.NewWriter(newFrameWriter(conn))
+	if brw.Reader.Buffered() == 0 {
+		brw.Reader = bufio.NewReaderSize(conn, readBuffer)
+	}
 	return conn, brw, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/internal/writeprio"
 )
 
 var _ codepod.Store = (*DB)(nil)
@@ -104,7 +105,7 @@ func retryable(err error) bool {
 
 func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *DB) error) error {
 	if db.sqlite != nil {
-		if err := db.sqlite.lock(ctx); err != nil {
+		if err := db.sqlite.lock(ctx, writeprio.IsUrgent(ctx)); err != nil {
 			return err
 		}
 		defer db.sqlite.unlock()

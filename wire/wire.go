@@ -45,6 +45,10 @@ const (
 	StateRunning = "running"
 	StateStopped = "stopped"
 	StateMissing = "missing"
+	// StateFailed: the runner stopped the container because what runs in
+	// it failed (a devcontainer hook after the sandbox was ready); Reason
+	// says why, and the server puts the sandbox in error.
+	StateFailed = "failed"
 )
 
 // Capacity is what a runner offers. Zero means no limit.
@@ -72,7 +76,7 @@ type RegisterResponse struct {
 // SandboxState is one sandbox as the runner sees it on its Docker Engine.
 type SandboxState struct {
 	ID                 string `json:"id"`
-	State              string `json:"state" enum:"running,stopped,missing"`
+	State              string `json:"state" enum:"running,stopped,missing,failed"`
 	HostKeyFingerprint string `json:"host_key_fingerprint,omitempty"`
 	// Why a container that is not running stopped, as the engine tells it.
 	OOMKilled bool   `json:"oom_killed,omitempty" doc:"The kernel killed the sandbox's processes for want of memory."`

@@ -94,11 +94,12 @@ func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]s
 }
 
 // uploadDevcontainer packs what src needs on the runner — the build
-// context (with its local features) and the project folder for
+// context (with its local features and the OCI ones it fetches) and the project folder for
 // workspaceFolder — uploads what the server does not have yet, and names
 // them in req. Progress goes to w.
 func uploadDevcontainer(ctx context.Context, w io.Writer, c *apiClient, src *devcontainerSource, skipGitignored bool, req *client.CreateSandboxRequest) error {
-	plan, err := devcontainer.PlanBuild(src.File, src.Config, devcontainer.Policy{})
+	fetcher := &devcontainer.FeatureFetcher{Log: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }}
+	plan, err := devcontainer.PlanBuildContext(ctx, src.File, src.Config, devcontainer.Policy{}, fetcher)
 	if err != nil {
 		return fmt.Errorf("--devcontainer %s: %w", src.File, err)
 	}

@@ -236,11 +236,12 @@ func TestDevcontainerInside(t *testing.T) {
 // holds, failing the test after a generous deadline.
 // TestDevcontainerWaitFor: with waitFor, create --wait returns once that
 // hook finished while later ones run on in the background (exec works,
-// the logs show them), and a later hook's failure stops the sandbox with
-// the hook and its output as the reason.
+// the logs show them), and a later hook's failure stops the container and
+// puts the sandbox in error with the hook and its output as the reason.
 func TestDevcontainerWaitFor(t *testing.T) {
 	c := newCluster(t)
-	c.startRunner("dc", t.TempDir())
+	stateDir := t.TempDir()
+	runner := c.startRunner("dc", stateDir)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -278,14 +279,26 @@ func TestDevcontainerWaitFor(t *testing.T) {
 	c.must("sandbox", "delete", id)
 
 	// The default waitFor (updateContentCommand): a postCreateCommand
-	// that fails after create --wait returned stops the sandbox, its
-	// reason naming the hook and its output.
+	// that fails after create --wait returned stops the container and
+	// puts the sandbox in error at once (the runner reports it; no
+	// waiting for an inventory), its reason naming the hook, its command
+	// and its output.
 	late := write("late.json", `{"image": "codepod/tiny:latest", "onCreateCommand": "echo fine",
 	  "postCreateCommand": "until [ -e /tmp/go ]; do sleep 1; done; echo broke-late >&2; exit 5"}`)
 	id = c.must("sandbox", "create", "devlate", "--devcontainer", late, "--wait")
+	// The runner that followed the hook dies while it runs; the one
+	// started in its place follows it again (nothing else would stop
+	// the container: the agent only reports the failure).
+	runner.kill()
+	runner = startProc(t, "runner dc again", c.RunnerEnv, "runner", "--server", c.URL, "--state-dir", stateDir, "--name", "dc",
+		"--agent-binary", filepath.Join(binDir, "codepod-agent"), "--reconcile-interval", "2s")
 	c.must("sandbox", "exec", id, "--", "touch", "/tmp/go")
-	sb := c.waitStatus(id, "stopped", 2*time.Minute)
-	if !strings.Contains(sb.Reason, "devcontainer postCreateCommand") || !strings.Contains(sb.Reason, "failed: exit 5") || !strings.Contains(sb.Reason, "broke-late") {
+	sb := c.waitStatus(id, "error", 2*time.Minute)
+	waitFor(t, "the failed sandbox's container stopped", func() bool {
+		out, err := exec.Command("docker", "ps", "-q", "--filter", "label=dev.codepod.sandbox="+id).Output()
+		return err == nil && len(strings.TrimSpace(string(out))) == 0
+	})
+	if !strings.Contains(sb.Reason, `devcontainer postCreateCommand "until [ -e /tmp/go ]`) || !strings.Contains(sb.Reason, "failed: exit 5") || !strings.Contains(sb.Reason, "broke-late") {
 		t.Fatalf("a later hook's failure: %s: %q", sb.Status, sb.Reason)
 	}
 	c.must("sandbox", "delete", id)

@@ -155,7 +155,7 @@ RUN echo prod > /stage
 	c.must("sandbox", "delete", id, id2)
 }
 
-// TestDevcontainerBuildErrors: a missing Dockerfile and a registry feature
+// TestDevcontainerBuildErrors: a missing Dockerfile and a feature in an unreachable registry
 // are refused before anything is made, naming the problem; a failing build
 // puts the sandbox in error with the failing step and its output, and
 // leaves no container.
@@ -167,7 +167,7 @@ func TestDevcontainerBuildErrors(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{
 		"nodockerfile/.devcontainer/devcontainer.json":             `{"build": {"dockerfile": "Dockerfile.dev"}}`,
-		"oci/.devcontainer/devcontainer.json":                      `{"image": "codepod/tiny:latest", "features": {"ghcr.io/devcontainers/features/go:1": "1.22"}}`,
+		"oci/.devcontainer/devcontainer.json":                      `{"image": "codepod/tiny:latest", "features": {"localhost:1/features/go:1": "1.22"}}`,
 		"privfeature/.devcontainer/devcontainer.json":              `{"image": "codepod/tiny:latest", "features": {"./root": {}}}`,
 		"privfeature/.devcontainer/root/devcontainer-feature.json": `{"id": "root", "privileged": true, "capAdd": ["SYS_ADMIN"]}`,
 		"privfeature/.devcontainer/root/install.sh":                "#!/bin/sh\n",
@@ -176,7 +176,7 @@ func TestDevcontainerBuildErrors(t *testing.T) {
 	})
 	for _, tc := range []struct{ dir, want string }{
 		{"nodockerfile", `build.dockerfile "Dockerfile.dev": no such file`},
-		{"oci", `feature "ghcr.io/devcontainers/features/go:1": CodePod installs local features only`},
+		{"oci", `feature "localhost:1/features/go:1": cannot fetch it from the registry localhost:1: `},
 		{"privfeature", `"features[\"./root\"].privileged" is refused`},
 	} {
 		_, errOut, code := c.cli("sandbox", "create", tc.dir, "--devcontainer", filepath.Join(root, tc.dir))

@@ -50,7 +50,13 @@ func buildBase(ctx context.Context, e Engine, ref string, opts Options, log *slo
 		}
 	}
 	log.Info("building the base image with debootstrap (a few minutes; progress follows)", "image", ref, "mirror", mirror)
-	if err := debootstrap(ctx, rootfs, mirror, log, report); err != nil {
+	cache, unlock, err := packageCache(opts.CacheDir, log)
+	if err != nil {
+		return err
+	}
+	err = debootstrap(ctx, rootfs, mirror, cache, log, report)
+	unlock()
+	if err != nil {
 		return err
 	}
 	trimRootfs(rootfs)
@@ -60,9 +66,12 @@ func buildBase(ctx context.Context, e Engine, ref string, opts Options, log *slo
 		changes(Base, `CMD ["/bin/bash"]`, "ENV LANG=C.UTF-8", "WORKDIR /root"), report)
 }
 
-func debootstrap(ctx context.Context, rootfs, mirror string, log *slog.Logger, report func(string)) error {
-	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase",
-		"--include="+strings.Join(BasePackages, ","), Suite, rootfs, mirror)
+func debootstrap(ctx context.Context, rootfs, mirror, cache string, log *slog.Logger, report func(string)) error {
+	args := []string{"--variant=minbase", "--include=" + strings.Join(BasePackages, ",")}
+	if cache != "" {
+		args = append(args, "--cache-dir="+cache)
+	}
+	cmd := exec.CommandContext(ctx, "debootstrap", append(args, Suite, rootfs, mirror)...)
 	var (
 		mu    sync.Mutex
 		steps debootstrapProgress

@@ -59,6 +59,11 @@ type Options struct {
 	Mirror  string // Debian mirror for base (default: the host's apt source, else deb.debian.org)
 	TempDir string // where base's root file system is made (default os.TempDir)
 	Ref     string // tag to build instead of the image's own (tests use a throwaway one)
+	// CacheDir keeps the .deb files debootstrap downloads for base, so a
+	// rebuild downloads only what changed (debootstrap checks each cached
+	// file against the signed Release's checksums before using it).
+	// Default: DefaultCacheDir(); "off" downloads everything every time.
+	CacheDir string
 	// Progress, when set, hears the build's progress (base: debootstrap's
 	// steps, then the import's percent) as it goes; it is also logged.
 	Progress func(msg string)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,10 @@ func TestBaseImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("base image built in %s, %d MB", time.Since(start).Round(time.Second), img.Size>>20)
+	// The downloads stay in the package cache for the next build.
+	if debs, _ := filepath.Glob(filepath.Join(images.DefaultCacheDir(), "bash_*.deb")); len(debs) == 0 {
+		t.Errorf("no bash package in the debootstrap cache %s after a build", images.DefaultCacheDir())
+	}
 	out := run(t, ref, "bash", "-c", `python3 -c 'import json, subprocess, sqlite3; print("py", json.dumps([1]))'; node -e 'console.log("node", 6 * 7)'; git --version; curl --version | head -1; test -s /etc/ssl/certs/ca-certificates.crt && echo certs`)
 	for _, want := range []string{"py [1]", "node 42", "git version", "curl ", "certs"} {
 		if !strings.Contains(out, want) {

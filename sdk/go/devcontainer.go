@@ -29,8 +29,10 @@ type DevcontainerOptions struct {
 // devcontainer.json the way `codepod sandbox create --devcontainer` does:
 // path is a project folder (searched like the reference CLI) or a config
 // file. It parses the config (JSONC), substitutes its variables, checks it
-// against the default policy, uploads the build context (with local
-// features) and the project folder when the server does not have them
+// against the default policy, fetches OCI features from their registry
+// (cached in ~/.cache/codepod/features, pinned by devcontainer-lock.json),
+// uploads the build context (with the local and fetched features) and the
+// project folder when the server does not have them
 // yet, creates the sandbox with its build and workspace, and waits for it
 // to run (opts.WaitTimeout; the build counts, so give it time).
 func (c *Client) CreateFromDevcontainer(ctx context.Context, path string, opts *DevcontainerOptions) (*Sandbox, error) {
@@ -81,7 +83,7 @@ func (c *Client) CreateFromDevcontainer(ctx context.Context, path string, opts *
 	}
 	req.Env = mapIf(env)
 
-	plan, err := devcontainer.PlanBuild(file, dc, devcontainer.Policy{})
+	plan, err := devcontainer.PlanBuildContext(ctx, file, dc, devcontainer.Policy{}, nil) // OCI features: ~/.cache/codepod/features
 	if err != nil {
 		return nil, fmt.Errorf("codepod: %s: %w", file, err)
 	}

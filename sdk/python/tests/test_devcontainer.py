@@ -75,11 +75,11 @@ class CreateFromDevcontainerTest(unittest.TestCase):
     def test_refused_configs(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             write(tmp, {
-                "oci/.devcontainer.json": '{"image": "x", "features": {"ghcr.io/devcontainers/features/go:1": {}}}',
+                "oci/.devcontainer.json": '{"image": "x", "features": {"localhost:1/features/go:1": {}}}',
                 "priv/.devcontainer/devcontainer.json": '{"image": "x", "privileged": true}',
                 "nodf/.devcontainer/devcontainer.json": '{"build": {"dockerfile": "Dockerfile"}}',
             })
-            for d, want in (("oci", 'feature "ghcr.io/devcontainers/features/go:1"'), ("priv", '"privileged" is refused'),
+            for d, want in (("oci", 'feature "localhost:1/features/go:1": cannot fetch it from the registry localhost:1'), ("priv", '"privileged" is refused'),
                             ("nodf", 'build.dockerfile "Dockerfile": no such file')):
                 with self.subTest(d), self.assertRaises(DevcontainerError) as cm:
                     codepod.Sandbox.create_from_devcontainer(os.path.join(tmp, d), client=self.client)

@@ -12,6 +12,8 @@ import * as files from './tab-files.js';
 import * as logs from './tab-logs.js';
 import * as network from './tab-network.js';
 import * as activity from './tab-activity.js';
+import * as processes from './tab-processes.js';
+import * as ports from './tab-ports.js';
 
 /** @type {{id: string, label: string, page: {render: (panel: HTMLElement, sb: any, ctx: any) => any, live?: boolean}}[]} */
 export const TABS = [
@@ -19,6 +21,8 @@ export const TABS = [
   { id: 'terminal', label: 'Terminal', page: terminal },
   { id: 'logs', label: 'Logs', page: logs },
   { id: 'files', label: 'Files', page: files },
+  { id: 'processes', label: 'Processes', page: processes },
+  { id: 'ports', label: 'Ports', page: ports },
   { id: 'network', label: 'Network', page: network },
   { id: 'activity', label: 'Activity', page: activity },
 ];

@@ -4,6 +4,7 @@
 import { call, sbPath } from '../api.js';
 import { h, run, badge, pairs, ago, table, field } from '../ui.js';
 import { subscribe } from '../live.js';
+import { extendTTL } from './tab-overview.js';
 
 const STATUSES = ['', 'pending', 'creating', 'running', 'stopping', 'stopped', 'starting', 'deleting', 'error', 'lost'];
 /** @type {Record<string,string>} */
@@ -82,6 +83,8 @@ function row(sb, admin, ctx) {
       h('a', { class: 'button small open' + (running ? '' : ' disabled'), href: '#/sandboxes/' + encodeURIComponent(sb.id) + '/terminal', 'aria-disabled': running ? null : 'true', 'aria-label': `Terminal of ${sb.name}` }, 'Terminal'),
       act('Stop', 'stop', () => call('POST', sbPath(sb.id) + '/stop'), running),
       act('Start', 'start', () => call('POST', sbPath(sb.id) + '/start'), sb.status === 'stopped'),
+      h('button', { type: 'button', class: 'small extend', disabled: !sb.expires_at, onclick: () => run(() => extendTTL(sb, 3600)),
+        title: 'Extend the TTL by an hour', 'aria-label': `+1h: extend the TTL of ${sb.name} by an hour` }, '+1h'),
       act('Delete', 'delete danger', async () => {
         if (confirm(`Delete sandbox ${sb.name}? Its files are lost.`)) await call('DELETE', sbPath(sb.id));
       }, sb.status !== 'deleting')));

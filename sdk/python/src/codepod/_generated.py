@@ -79,7 +79,7 @@ SandboxStatus = Literal["pending", "creating", "running", "stopping", "stopped",
 
 SandboxPayloadNetwork = Literal["none", "bridge"]
 
-SandboxStateState = Literal["running", "stopped", "missing"]
+SandboxStateState = Literal["running", "stopped", "missing", "failed"]
 
 WebhookDeliveryStatus = Literal["pending", "succeeded", "failed"]
 
@@ -3826,6 +3826,7 @@ OPERATIONS: dict[str, Operation] = {
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
+    "report-sandbox-state": Operation("POST", "/api/v1/runners/sandboxes/{id}/state", "Report a sandbox's state now"),
     "restart-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts/{context_id}/restart", "Restart a code context"),
     "rotate-webhook-secret": Operation("POST", "/api/v1/webhooks/{id}/rotate-secret", "Give a webhook endpoint a new secret"),
     "run-code": Operation("POST", "/api/v1/sandboxes/{id}/code/run", "Run code in a context"),

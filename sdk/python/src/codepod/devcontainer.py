@@ -2,7 +2,7 @@
 ``codepod sandbox create --devcontainer`` does: find the config, parse it
 (JSON with comments and trailing commas), substitute its variables, refuse
 what the default policy refuses, pack and upload the build context (with
-.dockerignore and local features) and the project folder, create, wait."""
+.dockerignore, local features and OCI features fetched from their registry) and the project folder, create, wait."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import _ocifeature as _oci
 from .errors import NotFoundError
 
 __all__ = ["parse_jsonc", "find_config", "load_config", "DevcontainerError"]
@@ -315,32 +316,82 @@ def _option_env(name: str) -> str:
 def _features(loaded: Loaded) -> list[dict[str, Any]]:
     feats = loaded.config.get("features") or {}
     base = os.path.dirname(loaded.file)
-    out = []
-    for ref in sorted(feats):
-        if not (ref.startswith("./") or ref.startswith("../")):
-            short = ref.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    out: list[dict[str, Any]] = []
+
+    def listed(dep: str) -> bool:
+        return any(dep == g["ref"] or _oci.is_oci(dep) and g.get("repo") == _oci.repo_of(dep) for g in out) or any(
+            dep == r or _oci.is_oci(dep) and _oci.is_oci(r) and _oci.repo_of(r) == _oci.repo_of(dep) for r in feats)
+
+    lock_path = _oci.lockfile_path(loaded.file)
+    lock: dict[str, Any] | None = None
+    if os.path.isfile(lock_path):
+        with open(lock_path, encoding="utf-8") as f:
+            lock = parse_jsonc(f.read())
+        if not isinstance(lock, dict):
+            raise DevcontainerError(f"{lock_path}: not an object")
+        lock.setdefault("features", {})
+    lock_changed = False
+    queue: list[tuple[str, Any, str]] = [(ref, feats[ref], "") for ref in sorted(feats)]
+    while queue:
+        ref, opts, by = queue.pop(0)
+        if by and any(ref == g["ref"] or _oci.is_oci(ref) and g.get("repo") == _oci.repo_of(ref) for g in out):
+            continue
+        short = ref.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+        repo = None
+        if ref.startswith("./") or ref.startswith("../"):
+            if by:
+                raise DevcontainerError(f'feature "{by}" dependsOn "{ref}", which the config does not list: add it to "features"')
+            folder = os.path.join(base, ref)
+        elif _oci.is_oci(ref):
+            pin = (lock or {}).get("features", {}).get(ref)
+            try:
+                folder, resolved, integrity = _oci.fetch(ref, short, pin)
+            except ValueError as e:
+                raise DevcontainerError(str(e)) from None
+            repo = _oci.repo_of(ref)
+            if lock is not None and pin is None:
+                lock_entry = {"resolved": resolved, "integrity": integrity}
+                lock["features"][ref] = lock_entry
+                lock_changed = True
+        else:
             raise DevcontainerError(
-                f'feature "{ref}": CodePod installs local features only ("./folder" next to devcontainer.json) and reaches '
-                f'no feature registry from here: copy the feature\'s folder into .devcontainer/ and name it "./{short}"'
+                f'feature "{ref}": neither a local folder ("./{short}") nor a registry reference ("ghcr.io/owner/features/{short}:1"); '
+                "the short names of the retired devcontainers/features repository and tarball URLs are not supported"
             )
-        folder = os.path.join(base, ref)
         try:
             with open(os.path.join(folder, "devcontainer-feature.json"), encoding="utf-8") as f:
                 meta = parse_jsonc(f.read())
         except OSError as e:
-            raise DevcontainerError(f'feature "{ref}": {e} (a local feature is a folder with devcontainer-feature.json and install.sh)') from None
+            raise DevcontainerError(f'feature "{ref}": {e} (a feature is a folder with devcontainer-feature.json and install.sh)') from None
         if not os.path.isfile(os.path.join(folder, "install.sh")):
-            raise DevcontainerError(f'feature "{ref}": a local feature needs an install.sh')
+            raise DevcontainerError(f'feature "{ref}": a feature needs an install.sh')
         _check_policy(loaded.file, f'features["{ref}"].', meta)
-        opts = feats[ref]
         if isinstance(opts, str):
             opts = {"version": opts}
         env = {_option_env(k): _opt_str(o["default"]) for k, o in (meta.get("options") or {}).items() if "default" in o}
         for k, val in (opts or {}).items():
             env[_option_env(k)] = _opt_str(val)
-        out.append({"ref": ref, "id": meta.get("id") or os.path.basename(folder), "folder": folder, "env": env,
-                    "container_env": meta.get("containerEnv") or {}, "after": list(meta.get("installsAfter") or [])
-                    + sorted(meta.get("dependsOn") or {})})
+        depends = meta.get("dependsOn") or {}
+        if repo and lock is not None and pin is None:
+            if meta.get("version"):
+                lock_entry["version"] = meta["version"]
+            if depends:
+                lock_entry["dependsOn"] = sorted(depends)
+        out.append({"ref": ref, "repo": repo, "id": meta.get("id") or (short if repo else os.path.basename(folder)), "folder": folder,
+                    "env": env, "container_env": meta.get("containerEnv") or {},
+                    "after": list(meta.get("installsAfter") or []) + sorted(depends)})
+        for dep in sorted(depends):
+            if not listed(dep):
+                queue.append((dep, depends[dep], ref))
+    if lock_changed and lock is not None:
+        order_keys = ("version", "resolved", "integrity", "dependsOn")
+        lock["features"] = {k: {f: v[f] for f in order_keys if f in v} for k, v in sorted(lock["features"].items())}
+        with open(lock_path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(lock, indent=2) + "\n")
+    # A dependsOn naming a feature by another tag of its repository waits for it.
+    for f in out:
+        f["after"] = [next((g["ref"] for g in out if g.get("repo") and _oci.is_oci(a) and g["repo"] == _oci.repo_of(a)), a)
+                      for a in f["after"]]
     # Kahn's order: a feature after those it installsAfter/dependsOn.
     order, done = [], set()
     while len(order) < len(out):

@@ -148,7 +148,7 @@ class Sandbox:
         folder (``config`` chooses among several configs) or the file. The
         config is parsed (comments and trailing commas allowed), its variables
         substituted and checked against the default policy; the build
-        context (``build``, local ``features``) and the project folder (for
+        context (``build``, local ``features`` and OCI ones fetched from their registry) and the project folder (for
         ``workspaceFolder``) are uploaded unless the server has them; then
         the sandbox is created and waited for (``timeout``; the build counts).
         Raises :class:`codepod.devcontainer.DevcontainerError` for a config
