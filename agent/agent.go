@@ -55,6 +55,10 @@ type Config struct {
 	// a taking-over agent inherits (handover.go). Such an agent starts no
 	// Command and runs no lifecycle hooks: the agent it replaces did.
 	Listener net.Listener
+	// Version is the agent's build version, announced in its SSH banner
+	// (Banner); default "dev". The binary sets it from its link-time
+	// version.
+	Version string
 	// AgentsDir is the only directory an upgrade may take a new agent
 	// binary from (default DefaultAgentsDir, a read-only bind).
 	AgentsDir string
@@ -100,6 +104,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.EtcDir == "" {
 		c.EtcDir = DefaultEtcDir
+	}
+	if c.Version == "" {
+		c.Version = "dev"
 	}
 	if c.AgentsDir == "" {
 		c.AgentsDir = DefaultAgentsDir

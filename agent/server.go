@@ -8,7 +8,6 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/codepod-dev/codepod/agent/kernel"
-	"github.com/codepod-dev/codepod/internal/version"
 )
 
 // BannerPrefix starts the agent's SSH software version; the rest is the
@@ -46,7 +45,7 @@ func BannerVersion(line string) string {
 // forwarding and keep-alives into a gliderlabs server.
 func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 	srv := &ssh.Server{
-		Version:          Banner(version.String()),
+		Version:          Banner(a.cfg.Version),
 		HostSigners:      []ssh.Signer{signer},
 		Handler:          a.handleSession,
 		PasswordHandler:  a.checkPassword,

@@ -67,6 +67,7 @@ func run(args []string, stderr io.Writer) int {
 		return relay(*relayTo, os.Stdin, os.Stdout, stderr)
 	}
 	cfg.Command = fs.Args()
+	cfg.Version = version.String()
 	cfg.Logger = newLogger(*logFormat, stderr)
 	if *takeover {
 		ln, err := agent.TakeOverListener()
