@@ -20,6 +20,9 @@ const (
 	// JobNetLog reads what a sandbox's network policy refused (its result
 	// carries the counts); it changes no status.
 	JobNetLog JobKind = "netlog"
+	// JobAgentUpgrade replaces a running sandbox's agent in place with the
+	// runner's (its result carries the new agent's version).
+	JobAgentUpgrade JobKind = "agent_upgrade"
 )
 
 // JobStatus is a job's place in the queue. A job is leased, not popped: a

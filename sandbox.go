@@ -99,6 +99,9 @@ type Sandbox struct {
 	// it read and fails with ErrVersionConflict if it moved (see Transition).
 	Version            int64
 	HostKeyFingerprint string // SHA256:… of the agent's host key, once known
+	// AgentVersion is the build version of the sandbox's agent as its
+	// runner last reported it ("" until reported).
+	AgentVersion string
 	// SSHSecret signs the short-lived SSH tokens the agent accepts. It is
 	// handed to the runner with the create job and never shown to users.
 	SSHSecret []byte

@@ -111,6 +111,14 @@ type Store interface {
 	// SetRunnerVersion records the version runner id reports, writing only
 	// when it differs from the stored one.
 	SetRunnerVersion(ctx context.Context, id, version string) error
+	// MarkRunnerOnline sets runner id online if it is not, at, and reports
+	// whether it changed it (a conditional write: of two concurrent polls
+	// of a runner coming back, one sees true).
+	MarkRunnerOnline(ctx context.Context, id string, at time.Time) (bool, error)
+	// SetSandboxAgentVersion records the version of sandbox id's agent as
+	// its runner reports it, writing only when it differs from the stored
+	// one. It does not move the sandbox's Version (it is not a state change).
+	SetSandboxAgentVersion(ctx context.Context, id, version string) error
 	// LockRunner returns runner id and, inside InTx, holds its row until the
 	// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite's single
 	// writer holds everything), so placements on one runner take turns.

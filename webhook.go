@@ -14,11 +14,15 @@ const (
 	EventSandboxLost    = "sandbox.lost"
 	EventSandboxDeleted = "sandbox.deleted"
 	EventWebhookTest    = "webhook.test"
+	// Runner events go to the endpoints of server admins only (runners
+	// are the server's, not a tenant's).
+	EventRunnerOnline  = "runner.online"
+	EventRunnerOffline = "runner.offline"
 )
 
 // WebhookEventTypes are the types an endpoint may subscribe to.
 var WebhookEventTypes = []string{EventSandboxCreated, EventSandboxRunning, EventSandboxStopped,
-	EventSandboxError, EventSandboxLost, EventSandboxDeleted}
+	EventSandboxError, EventSandboxLost, EventSandboxDeleted, EventRunnerOnline, EventRunnerOffline}
 
 // SandboxEventType is the webhook event a sandbox entering status st
 // emits ("" for statuses no event names).

@@ -51,6 +51,17 @@ type Config struct {
 	// ListenTCP, if set, is a TCP address to listen on. With neither
 	// SocketPath nor ListenTCP the agent listens on DefaultListenTCP.
 	ListenTCP string
+	// Listener, when set, is served instead of listening anew: the socket
+	// a taking-over agent inherits (handover.go). Such an agent starts no
+	// Command and runs no lifecycle hooks: the agent it replaces did.
+	Listener net.Listener
+	// Version is the agent's build version, announced in its SSH banner
+	// (Banner); default "dev". The binary sets it from its link-time
+	// version.
+	Version string
+	// AgentsDir is the only directory an upgrade may take a new agent
+	// binary from (default DefaultAgentsDir, a read-only bind).
+	AgentsDir string
 	// RunDir keeps main.log, the image command's output. Default: the
 	// socket's directory when SocketPath is set, else DefaultRunDir.
 	RunDir string
@@ -94,7 +105,13 @@ func (c *Config) setDefaults() {
 	if c.EtcDir == "" {
 		c.EtcDir = DefaultEtcDir
 	}
-	if c.SocketPath == "" && c.ListenTCP == "" {
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.AgentsDir == "" {
+		c.AgentsDir = DefaultAgentsDir
+	}
+	if c.SocketPath == "" && c.ListenTCP == "" && c.Listener == nil {
 		c.ListenTCP = DefaultListenTCP
 	}
 	if c.RunDir == "" {
@@ -138,9 +155,13 @@ type Agent struct {
 	mu      sync.Mutex
 	closing bool
 	tcpAddr net.Addr
-	child   *proc.Process
-	procs   procTable // background processes (procs.go)
-	lc      *lifecycle
+	tcpLn   *net.TCPListener // handed over by an upgrade (handover.go)
+	// handedOver: a new agent serves the listener; this one drains.
+	handedOver bool
+	drained    chan struct{}
+	child      *proc.Process
+	procs      procTable // background processes (procs.go)
+	lc         *lifecycle
 	// attached counts open terminal sessions (shutdownAction).
 	attached int
 	wg       sync.WaitGroup // sessions, forwards, keep-alives, listeners
@@ -156,7 +177,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load host key (the runner writes %s): %w", filepath.Join(cfg.EtcDir, fileHostKey), err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), code: kernel.NewManager(), lc: newLifecycle()}
+	a := &Agent{cfg: cfg, log: cfg.Logger, drained: make(chan struct{}), reaper: proc.NewReaper(cfg.ReapAll, cfg.Logger), code: kernel.NewManager(), lc: newLifecycle()}
 	a.reaper.SetChildOOMScoreAdj(cfg.ChildOOMScoreAdj)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.hooksCtx, a.cancelHooks = context.WithCancel(context.Background())
@@ -180,22 +201,26 @@ func (a *Agent) Start() error {
 		a.serve(ln)
 		a.log.Info("listening", "socket", a.cfg.SocketPath)
 	}
-	if a.cfg.ListenTCP != "" {
-		tl, err := net.Listen("tcp", a.cfg.ListenTCP)
-		if err != nil {
-			a.Close()
-			return fmt.Errorf("listen on %s: %w", a.cfg.ListenTCP, err)
+	if a.cfg.ListenTCP != "" || a.cfg.Listener != nil {
+		tl := a.cfg.Listener
+		if tl == nil {
+			var err error
+			if tl, err = net.Listen("tcp", a.cfg.ListenTCP); err != nil {
+				a.Close()
+				return fmt.Errorf("listen on %s: %w", a.cfg.ListenTCP, err)
+			}
 		}
 		a.mu.Lock()
 		a.tcpAddr = tl.Addr()
+		a.tcpLn, _ = tl.(*net.TCPListener)
 		a.mu.Unlock()
 		a.serve(tl)
 		a.log.Info("listening", "tcp", tl.Addr().String())
 	}
-	if len(a.cfg.Command) > 0 {
+	if len(a.cfg.Command) > 0 && a.cfg.Listener == nil {
 		a.startChild()
 	}
-	if a.cfg.Devcontainer != nil && a.track() {
+	if a.cfg.Devcontainer != nil && a.cfg.Listener == nil && a.track() {
 		go func() { defer a.wg.Done(); a.runLifecycle() }()
 	} else {
 		a.lc.update(func(s *LifecycleStatus) { s.Done = true })

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
@@ -9,11 +10,42 @@ import (
 	"github.com/codepod-dev/codepod/agent/kernel"
 )
 
+// BannerPrefix starts the agent's SSH software version; the rest is the
+// agent's build version (BannerVersion), so whoever dials it — the
+// runner's reachability probe — learns which agent answers.
+const BannerPrefix = "CodePod-Agent_"
+
+// Banner is the SSH software version the agent announces for build version
+// v. RFC 4253 allows neither spaces nor '-' there: '-' becomes '~' (and back
+// in BannerVersion), anything else outside printable ASCII becomes '_'.
+func Banner(v string) string {
+	return BannerPrefix + strings.Map(func(r rune) rune {
+		switch {
+		case r == '-':
+			return '~'
+		case r <= ' ' || r > '~':
+			return '_'
+		}
+		return r
+	}, v)
+}
+
+// BannerVersion is the build version in an SSH identification line such as
+// "SSH-2.0-CodePod-Agent_v1.2.3" ("" when it is not an agent's with one).
+func BannerVersion(line string) string {
+	line = strings.TrimRight(line, "\r\n")
+	_, v, ok := strings.Cut(line, "-"+BannerPrefix)
+	if !ok {
+		return ""
+	}
+	return strings.ReplaceAll(v, "~", "-")
+}
+
 // newServer wires authentication, the session handler, sftp, direct-tcpip
 // forwarding and keep-alives into a gliderlabs server.
 func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 	srv := &ssh.Server{
-		Version:          "CodePod-Agent",
+		Version:          Banner(a.cfg.Version),
 		HostSigners:      []ssh.Signer{signer},
 		Handler:          a.handleSession,
 		PasswordHandler:  a.checkPassword,
@@ -32,6 +64,7 @@ func (a *Agent) newServer(signer gossh.Signer) *ssh.Server {
 		},
 		RequestHandlers: map[string]ssh.RequestHandler{
 			LifecycleRequest: a.lifecycleRequest,
+			UpgradeRequest:   a.upgradeRequest,
 		},
 		// No IdleTimeout: an idle shell must stay open. Dead peers are found
 		// by keep-alives instead.

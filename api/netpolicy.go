@@ -69,3 +69,19 @@ func (s *Server) netLog(ctx context.Context, in *sandboxRef) (*netLogOutput, err
 	}
 	return out, nil
 }
+
+func registerAgentUpgrade(api huma.API, s *Server) {
+	op := s.operation(adminOnly, http.MethodPost, "/sandboxes/{id}/agent/upgrade", "upgrade-sandbox-agent", "sandboxes",
+		"Replace a running sandbox's agent in place", http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable)
+	register(api, s, describe(op, "Admins only. The sandbox's runner starts its current agent binary inside the running sandbox "+
+		"and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, "+
+		"and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md."), s.upgradeAgent)
+}
+
+func (s *Server) upgradeAgent(ctx context.Context, in *sandboxRef) (*sandboxOutput, error) {
+	sb, err := s.ctl.UpgradeAgent(ctx, caller(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxOutput{Body: newSandbox(sb).withSkew(s.cfg.Version)}, nil
+}

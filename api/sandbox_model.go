@@ -36,10 +36,18 @@ type Sandbox struct {
 	Ports              []Port            `json:"ports,omitempty" doc:"Its open preview ports (get-sandbox only)."`
 	RunnerID           string            `json:"runner_id" doc:"The runner hosting it; empty until placed."`
 	HostKeyFingerprint string            `json:"host_key_fingerprint" doc:"SHA256 fingerprint of its SSH host key, once known: pin it."`
+	AgentVersionSkew   bool              `json:"agent_version_skew" doc:"Its agent's version is known and differs from the server's (get and list only)."`
+	AgentVersion       string            `json:"agent_version" doc:"Version of its agent as its runner last reported it; empty until reported. It differs from the server's after an upgrade until the agent is replaced (at its next start, or in place: docs/upgrades.md)."`
 	Devcontainer       map[string]any    `json:"devcontainer,omitempty" doc:"What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."`
 	WorkspaceFolder    string            `json:"workspace_folder,omitempty" doc:"Where the project copied at create lives (sandbox sync updates it); absent without one."`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
+}
+
+// withSkew sets AgentVersionSkew against the server's version.
+func (x Sandbox) withSkew(serverVersion string) Sandbox {
+	x.AgentVersionSkew = x.AgentVersion != "" && x.AgentVersion != serverVersion
+	return x
 }
 
 func newSandbox(sb *codepod.Sandbox) Sandbox {
@@ -57,7 +65,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		NetworkPolicy: apiPolicy(sb.Spec.NetworkPolicy),
 		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
 		IdleTimeoutSeconds: int64(sb.Spec.IdleTimeout / time.Second), IdleAt: sb.IdleAt,
-		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint,
+		RunnerID: sb.RunnerID, HostKeyFingerprint: sb.HostKeyFingerprint, AgentVersion: sb.AgentVersion,
 		Devcontainer: devcontainerMap(sb.Spec.Devcontainer),
 		CreatedAt:    sb.CreatedAt, UpdatedAt: sb.UpdatedAt,
 	}

@@ -68,6 +68,7 @@ func registerSandboxes(api huma.API, s *Server) {
 	registerLifetime(api, s)
 	registerPorts(api, s)
 	registerNetLog(api, s)
+	registerAgentUpgrade(api, s)
 }
 
 type sandboxFunc func(ctx context.Context, caller *codepod.User, ref string) (*codepod.Sandbox, error)
@@ -101,7 +102,7 @@ func (s *Server) getSandbox(ctx context.Context, in *sandboxRef) (*sandboxOutput
 	if err != nil {
 		return nil, err
 	}
-	out := &sandboxOutput{Body: newSandbox(sb)}
+	out := &sandboxOutput{Body: newSandbox(sb).withSkew(s.cfg.Version)}
 	for i := range ports {
 		out.Body.Ports = append(out.Body.Ports, newPort(&ports[i]))
 	}
@@ -164,7 +165,7 @@ func (s *Server) listSandboxes(ctx context.Context, in *listSandboxesInput) (*li
 	if err != nil {
 		return nil, err
 	}
-	return &listSandboxesOutput{Body: newList(list, next, newSandbox)}, nil
+	return &listSandboxesOutput{Body: newList(list, next, func(sb *codepod.Sandbox) Sandbox { return newSandbox(sb).withSkew(s.cfg.Version) })}, nil
 }
 
 // sandboxFilter parses the list's status and label parameters.

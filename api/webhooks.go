@@ -64,7 +64,7 @@ func newWebhookDelivery(d *codepod.WebhookDelivery) WebhookDelivery {
 type CreateWebhookRequest struct {
 	URL         string   `json:"url" minLength:"1" maxLength:"2048" doc:"http(s) URL CodePod POSTs events to. Loopback, link-local and private addresses are refused unless an admin allowed them (--webhook-allow-net)."`
 	Description string   `json:"description,omitempty" maxLength:"200"`
-	Events      []string `json:"events,omitempty" maxItems:"16" doc:"Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted); empty: all."`
+	Events      []string `json:"events,omitempty" maxItems:"16" doc:"Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted; runner.online and runner.offline reach server admins only); empty: all."`
 }
 
 // UpdateWebhookRequest changes an endpoint; absent fields stay.

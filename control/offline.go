@@ -13,7 +13,21 @@ func (s *Service) markOffline(ctx context.Context) error {
 	if err := s.touchPolling(ctx); err != nil {
 		return err
 	}
-	ids, err := s.st.MarkStaleRunners(ctx, s.now().Add(-s.cfg.RunnerTimeout))
+	// Marking and the runner.offline events share a transaction: the
+	// conditional write that turns a runner offline emits its one event.
+	var ids []string
+	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		var err error
+		if ids, err = tx.MarkStaleRunners(ctx, s.now().Add(-s.cfg.RunnerTimeout)); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.runnerEvent(ctx, tx, out, id, codepod.EventRunnerOffline); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("mark stale runners: %w", err)
 	}

@@ -192,7 +192,7 @@ func (s *Service) claim(ctx context.Context, r *codepod.Runner, max int) ([]wire
 // or stop job moves a pending, lost or in-error sandbox to creating,
 // starting or stopping.
 func (s *Service) markLeased(ctx context.Context, tx codepod.Store, j *codepod.Job) error {
-	if j.SandboxID == "" || j.Kind == codepod.JobTunnel || j.Kind == codepod.JobNetwork || j.Kind == codepod.JobNetLog || j.Kind == codepod.JobDelete {
+	if j.SandboxID == "" || j.Kind == codepod.JobTunnel || j.Kind == codepod.JobNetwork || j.Kind == codepod.JobNetLog || j.Kind == codepod.JobAgentUpgrade || j.Kind == codepod.JobDelete {
 		return nil
 	}
 	ev := codepod.Event{Kind: codepod.EventLeased, Job: j.Kind, RunnerID: j.RunnerID}

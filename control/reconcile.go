@@ -36,6 +36,11 @@ func (s *Service) reconcile(ctx context.Context, r *codepod.Runner, inventory []
 		delete(reported, sb.ID)
 		ev := codepod.Event{Kind: codepod.EventReconcile, RunnerID: r.ID, RunnerName: r.Name,
 			Container: codepod.ContainerMissing, HostKeyFingerprint: st.HostKeyFingerprint, Now: takenAfter}
+		if ok && st.AgentVersion != "" && st.AgentVersion != sb.AgentVersion {
+			if err := s.st.SetSandboxAgentVersion(ctx, sb.ID, codepod.TruncateUTF8(st.AgentVersion, 128)); err != nil {
+				return fmt.Errorf("reconcile sandbox %s: %w", sb.ID, err)
+			}
+		}
 		if ok {
 			ev.Container = codepod.ContainerState(st.State)
 			ev.Message = st.Reason // why a container stopped by itself, e.g. an OOM kill

@@ -38,7 +38,7 @@ func TestReconcile(t *testing.T) {
 		e.ok(other, e.pollOne(other, wire.KindCreate, elsewhere.ID))
 
 		inv := []wire.SandboxState{
-			{ID: kept.ID, State: wire.StateRunning, HostKeyFingerprint: "SHA256:new"},
+			{ID: kept.ID, State: wire.StateRunning, HostKeyFingerprint: "SHA256:new", AgentVersion: "v0.9.0-agent"},
 			{ID: drifted.ID, State: wire.StateStopped},                // server says running: the runner wins
 			{ID: "sb_unknown0000000000000", State: wire.StateRunning}, // never known
 			{ID: gone.ID, State: wire.StateStopped},                   // deleted on the server
@@ -61,6 +61,8 @@ func TestReconcile(t *testing.T) {
 		}
 		if got := e.wantStatus(kept.ID, codepod.SandboxRunning, ""); got.HostKeyFingerprint != "SHA256:new" {
 			t.Fatalf("fingerprint %q; want the reported one", got.HostKeyFingerprint)
+		} else if got.AgentVersion != "v0.9.0-agent" {
+			t.Fatalf("agent version %q; want the reported v0.9.0-agent", got.AgentVersion)
 		}
 		e.wantStatus(drifted.ID, codepod.SandboxStopped, "")
 		e.wantStatus(vanished.ID, codepod.SandboxError, "container disappeared from runner r1")

@@ -97,7 +97,7 @@ func (s *Service) finish(ctx context.Context, r *codepod.Runner, jobID string, r
 		if job, applied, err = tx.FinishJob(ctx, r.ID, jobID, status, raw, res.Error); err != nil || !applied {
 			return err
 		}
-		if job.SandboxID == "" || job.Kind == codepod.JobTunnel || job.Kind == codepod.JobNetwork || job.Kind == codepod.JobNetLog {
+		if job.SandboxID == "" || job.Kind == codepod.JobTunnel || job.Kind == codepod.JobNetwork || job.Kind == codepod.JobNetLog || job.Kind == codepod.JobAgentUpgrade {
 			return nil
 		}
 		ev := codepod.Event{Kind: kind, Job: job.Kind, RunnerID: job.RunnerID, Message: res.Error, HostKeyFingerprint: res.HostKeyFingerprint}

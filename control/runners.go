@@ -35,7 +35,13 @@ func (s *Service) RegisterRunner(ctx context.Context, registrationToken string, 
 		Version: req.Version, SecretHash: cred.Hash, Status: codepod.RunnerOnline,
 		LastSeenAt: now, CreatedAt: now,
 	}
-	if err := s.st.CreateRunner(ctx, r); err != nil {
+	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		if err := tx.CreateRunner(ctx, r); err != nil {
+			return err
+		}
+		return s.runnerEvent(ctx, tx, out, r.ID, codepod.EventRunnerOnline)
+	})
+	if err != nil {
 		return nil, wrapUnlessDomain(err, "create runner %s", req.Name)
 	}
 	s.log.Info("runner registered", keyRunner, r.ID, "name", r.Name, "labels", r.Labels)
@@ -124,6 +130,20 @@ func (s *Service) heartbeat(ctx context.Context, r *codepod.Runner, c wire.Capac
 	if !force && r.Status == codepod.RunnerOnline && s.now().Sub(r.LastSeenAt) < s.cfg.RunnerTimeout/3 &&
 		(capacity == nil || *capacity == r.Capacity) && (len(runtimes) == 0 || slices.Equal(runtimes, r.Runtimes)) {
 		return r, nil
+	}
+	if r.Status != codepod.RunnerOnline {
+		// Back online: the conditional write that turns it online emits
+		// the one runner.online event, in its transaction.
+		err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+			changed, err := tx.MarkRunnerOnline(ctx, r.ID, s.now())
+			if err != nil || !changed {
+				return err
+			}
+			return s.runnerEvent(ctx, tx, out, r.ID, codepod.EventRunnerOnline)
+		})
+		if err != nil {
+			return nil, wrapUnlessDomain(err, "heartbeat of runner %s", r.ID)
+		}
 	}
 	hb, err := s.st.HeartbeatRunner(ctx, r.ID, s.now(), capacity, runtimes)
 	if err != nil {

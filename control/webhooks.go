@@ -115,6 +115,50 @@ func (s *Service) sandboxEvent(ctx context.Context, tx codepod.Store, out *outbo
 	return nil
 }
 
+// runnerEvent writes a webhook event of type typ for runner id in tx, one
+// per server admin with an endpoint subscribed to it: runners are the
+// server's, so tenants' endpoints never hear of them.
+func (s *Service) runnerEvent(ctx context.Context, tx codepod.Store, out *outbox, id, typ string) error {
+	r, err := tx.Runner(ctx, id)
+	if err != nil {
+		return fmt.Errorf("webhook event %s of runner %s: %w", typ, id, err)
+	}
+	at := s.now().UTC()
+	body, err := json.Marshal(map[string]any{
+		"type":      typ,
+		"timestamp": at.Format(time.RFC3339Nano),
+		"data": map[string]any{
+			"id": r.ID, "name": r.Name, "status": r.Status, "labels": r.Labels, "version": r.Version,
+			"last_seen_at": r.LastSeenAt.UTC().Format(time.RFC3339Nano),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for page := ""; ; {
+		users, next, err := tx.ListUsers(ctx, codepod.Page{Cursor: page, Limit: 500})
+		if err != nil {
+			return fmt.Errorf("webhook event %s of runner %s: list admins: %w", typ, id, err)
+		}
+		for _, u := range users {
+			if !u.Admin {
+				continue
+			}
+			n, err := tx.EmitWebhookEvent(ctx, &codepod.WebhookEvent{OwnerID: u.ID, Type: typ, Payload: body, CreatedAt: at}, "")
+			if err != nil {
+				return fmt.Errorf("webhook event %s of runner %s: %w", typ, id, err)
+			}
+			if n > 0 {
+				out.webhooks = true
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		page = next
+	}
+}
+
 // NewWebhookSecret is a Standard Webhooks secret: "whsec_" and 32 random
 // bytes in base64.
 func NewWebhookSecret() string {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/control"
+	"github.com/codepod-dev/codepod/wire"
 )
 
 // hookReceiver is a real HTTP receiver on loopback that answers with the
@@ -366,4 +368,73 @@ func TestWebhooksSSRFGuard(t *testing.T) {
 	if len(ds) != 1 || !strings.Contains(ds[0].LastError, "loopback, link-local or private") {
 		t.Errorf("delivery log: %+v; want the guard's refusal", ds)
 	}
+}
+
+// TestWebhooksRunnerEvents: a runner registering, missing its heartbeat
+// and coming back emits runner.online, one runner.offline (however often
+// the sweep runs) and runner.online again, to server admins' endpoints
+// only.
+func TestWebhooksRunnerEvents(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		clock := quartz.NewMock(t)
+		e := newEnv(t, url, hookConfig(clock))
+		adminRecv, aliceRecv := newHookReceiver(t), newHookReceiver(t)
+		ep, err := e.svc.CreateWebhook(e.ctx, e.admin, adminRecv.URL, "ops", []string{codepod.EventRunnerOnline, codepod.EventRunnerOffline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.CreateWebhook(e.ctx, e.alice, aliceRecv.URL, "", nil); err != nil { // every event type
+			t.Fatal(err)
+		}
+		r := e.runner("r1", nil, wire.Capacity{Sandboxes: 1})
+		deliver(t, e.svc)
+
+		clock.Advance(3 * time.Second) // RunnerTimeout is 2s: the heartbeat is missed
+		for range 2 {
+			if err := e.svc.MarkOffline(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := e.st.Runner(e.ctx, r.ID); got.Status != codepod.RunnerOffline {
+			t.Fatalf("runner %s, want offline", got.Status)
+		}
+		deliver(t, e.svc)
+
+		// It polls again (the poll then waits on the mock clock for jobs:
+		// it is cancelled once the heartbeat is in).
+		r, _ = e.st.Runner(e.ctx, r.ID)
+		ctx, cancel := context.WithCancel(e.ctx)
+		polled := make(chan error, 1)
+		go func() { _, err := e.svc.Poll(ctx, r, wire.PollRequest{WaitSeconds: 1}); polled <- err }()
+		eventually(t, 30*time.Second, "runner online", func() bool {
+			got, _ := e.st.Runner(e.ctx, r.ID)
+			return got.Status == codepod.RunnerOnline
+		})
+		cancel()
+		if err := <-polled; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		deliver(t, e.svc)
+
+		got := adminRecv.requests()
+		want := []string{codepod.EventRunnerOnline, codepod.EventRunnerOffline, codepod.EventRunnerOnline}
+		if len(got) != len(want) {
+			t.Fatalf("admin endpoint got %d events %+v, want %v", len(got), got, want)
+		}
+		for i, g := range got {
+			var body struct {
+				Data struct{ ID, Name, Status string } `json:"data"`
+			}
+			json.Unmarshal(g.body, &body)
+			if g.typ != want[i] || body.Data.ID != r.ID || body.Data.Name != "r1" || "runner."+body.Data.Status != want[i] {
+				t.Errorf("event %d: %s %s", i, g.typ, g.body)
+			}
+			if !verifyStandardWebhook(ep.Secret, g) {
+				t.Errorf("event %d: signature does not verify", i)
+			}
+		}
+		if n := len(aliceRecv.requests()); n != 0 {
+			t.Errorf("a tenant's endpoint got %d runner events", n)
+		}
+	})
 }

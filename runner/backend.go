@@ -108,7 +108,10 @@ type ContainerSpec struct {
 	// Host paths mounted into the container.
 	AgentBinary string // read-only at /.codepod/bin/codepod-agent, the entrypoint
 	EtcDir      string // read-only at /.codepod/etc
-	RunDir      string // read-write at /.codepod/run (the agent's socket)
+	// AgentsDir holds the agent binaries an in-place upgrade hands over
+	// to, read-only at /.codepod/agents; only the runner writes it.
+	AgentsDir string
+	RunDir    string // read-write at /.codepod/run (the agent's socket)
 }
 
 // WorkspaceCopy is a project archive to extract into a new container.

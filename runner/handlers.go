@@ -54,6 +54,9 @@ func (r *Runner) handle(ctx context.Context, job wire.Job, progress func(string)
 		return wire.JobResult{}, r.delete(ctx, job.SandboxID)
 	case wire.KindNetwork:
 		return r.network(ctx, job)
+	case wire.KindAgentUpgrade:
+		v, err := r.UpgradeAgent(ctx, job.SandboxID)
+		return wire.JobResult{AgentVersion: v}, err
 	case wire.KindNetLog:
 		return r.netLog(ctx, job.SandboxID)
 	default:
@@ -258,7 +261,7 @@ func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
 		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
 		Network: p.Network, Policy: p.NetworkPolicy != nil, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
-		EtcDir: r.sandboxDir(p.ID) + "/etc",
+		EtcDir: r.sandboxDir(p.ID) + "/etc", AgentsDir: r.agentsDir(),
 	}
 	d, _ := devcontainerOf(p) // checked by sandboxPayload
 	applyDevcontainer(&spec, d)

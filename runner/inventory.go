@@ -34,6 +34,7 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 		}
 		if validSandboxID(c.SandboxID) == nil {
 			s.HostKeyFingerprint, _ = r.fingerprint(c.SandboxID)
+			s.AgentVersion = r.agentVersionOf(c.SandboxID)
 		}
 		out = append(out, s)
 	}

@@ -150,7 +150,7 @@ func (ps *pools) fill(ctx context.Context, spec PoolSpec) error {
 	}
 	cs := ContainerSpec{SandboxID: id, Pool: spec.Key(), RunnerID: r.ID(), Image: spec.Image,
 		CPU: spec.CPU, MemoryBytes: spec.MemoryBytes, Network: spec.Network, Runtime: r.engineRuntime(spec.Runtime),
-		AgentBinary: r.cfg.AgentBinary, EtcDir: filepath.Join(r.poolDir(id), "etc")}
+		AgentBinary: r.cfg.AgentBinary, EtcDir: filepath.Join(r.poolDir(id), "etc"), AgentsDir: r.agentsDir()}
 	cid, err := ps.be.CreatePoolMember(ctx, cs)
 	if err == nil {
 		err = r.waitReachable(ctx, id, fp)
@@ -218,6 +218,9 @@ func (r *Runner) poolDir(id string) string { return filepath.Join(r.cfg.StateDir
 func (r *Runner) preparePoolDir(id string) (string, error) {
 	if err := ensurePrivateDir(filepath.Join(r.cfg.StateDir, "pool")); err != nil {
 		return "", err
+	}
+	if err := os.MkdirAll(r.agentsDir(), 0o755); err != nil { // bind-mounted: it must exist
+		return "", fmt.Errorf("agents directory: %w", err)
 	}
 	etc := filepath.Join(r.poolDir(id), "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {

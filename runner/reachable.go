@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/codepod-dev/codepod"
+	"github.com/codepod-dev/codepod/agent"
 )
 
 // ErrNotRunning is what Backend.DialAgent wraps when the sandbox's
@@ -70,7 +75,71 @@ func (r *Runner) probe(ctx context.Context, sandboxID, fp string) error {
 		return err
 	}
 	defer conn.Close()
-	return handshake(conn, fp)
+	bc := &bannerConn{Conn: conn}
+	if err := handshake(bc, fp); err != nil {
+		return err
+	}
+	r.recordAgentVersion(sandboxID, agent.BannerVersion(bc.line()))
+	return nil
+}
+
+// bannerConn keeps the first line the peer sends: the SSH identification
+// line, which names the agent's version (agent.Banner).
+type bannerConn struct {
+	net.Conn
+	mu   sync.Mutex
+	buf  []byte
+	done bool
+}
+
+func (c *bannerConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	if !c.done {
+		for _, b := range p[:n] {
+			if b == '\n' || len(c.buf) >= 255 {
+				c.done = true
+				break
+			}
+			c.buf = append(c.buf, b)
+		}
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *bannerConn) line() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf)
+}
+
+// fileAgentVersion, in a sandbox's host directory, is the version of the
+// agent that last answered there (the inventory reports it).
+const fileAgentVersion = "agent_version"
+
+// recordAgentVersion keeps v as the version of sandbox id's agent.
+func (r *Runner) recordAgentVersion(id, v string) {
+	if v == "" || validSandboxID(id) != nil {
+		return
+	}
+	path := filepath.Join(r.sandboxDir(id), fileAgentVersion)
+	if b, err := os.ReadFile(path); err == nil && string(b) == v {
+		return
+	}
+	if err := writeFileAtomic(path, []byte(v), 0o644); err != nil {
+		r.log.Warn("agent version not recorded", "sandbox_id", id, "err", err)
+	}
+}
+
+// agentVersionOf is the recorded version of sandbox id's agent ("" when
+// none was recorded).
+func (r *Runner) agentVersionOf(id string) string {
+	b, err := os.ReadFile(filepath.Join(r.sandboxDir(id), fileAgentVersion))
+	if err != nil {
+		return ""
+	}
+	return truncate(strings.TrimSpace(string(b)), 128)
 }
 
 // handshake runs an SSH key exchange on conn and checks the server's host

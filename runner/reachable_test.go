@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/codepod-dev/codepod/internal/testenv"
 	"github.com/codepod-dev/codepod/runner"
 	"github.com/codepod-dev/codepod/runner/docker"
 	"github.com/codepod-dev/codepod/wire"
@@ -90,6 +92,28 @@ func TestStartReportsOnlyOnceTheAgentAnswers(t *testing.T) {
 		t.Fatalf("first dial after start: %v", err)
 	}
 	c.Close()
+	// The inventory names the agent's version, read from its SSH banner.
+	out, err := exec.Command(testenv.AgentBinary(t), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Fields(string(out))[1]
+	inv, err := r.Inventory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range inv {
+		if s.ID == p.ID {
+			found = true
+			if s.AgentVersion != want {
+				t.Fatalf("inventory reports agent version %q, want %q", s.AgentVersion, want)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("sandbox %s not in the inventory %+v", p.ID, inv)
+	}
 }
 
 // TestInventoryCarriesWhyASandboxStopped: the reason the backend found

@@ -35,6 +35,9 @@ func (r *Runner) prepareDir(p *wire.SandboxPayload) (string, error) {
 	if err := ensurePrivateDir(filepath.Join(r.cfg.StateDir, "sandboxes")); err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(r.agentsDir(), 0o755); err != nil { // bind-mounted: it must exist
+		return "", fmt.Errorf("agents directory: %w", err)
+	}
 	dir := r.sandboxDir(p.ID)
 	etc := filepath.Join(dir, "etc")
 	for _, d := range []string{dir, etc} {

@@ -138,6 +138,33 @@ func (db *DB) SetRunnerVersion(ctx context.Context, id, version string) error {
 	return nil
 }
 
+// MarkRunnerOnline sets runner id online when it is not; see codepod.Store.
+func (db *DB) MarkRunnerOnline(ctx context.Context, id string, at time.Time) (bool, error) {
+	at = dbTime(at)
+	res, err := db.idb.NewUpdate().Model((*runnerRow)(nil)).Set("status = ?", codepod.RunnerOnline).
+		Set("last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END", at, at).
+		Where("id = ?", id).Where("status <> ?", codepod.RunnerOnline).Exec(ctx)
+	if err != nil {
+		return false, dbError(err, "mark runner online", nil)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError(err, "mark runner online", nil)
+	}
+	return n > 0, nil
+}
+
+// SetSandboxAgentVersion records the version of sandbox id's agent; it
+// writes only when the version changed (conditional, like SetRunnerVersion).
+func (db *DB) SetSandboxAgentVersion(ctx context.Context, id, version string) error {
+	_, err := db.idb.NewUpdate().Model((*sandboxRow)(nil)).Set("agent_version = ?", version).
+		Where("id = ?", id).Where("agent_version <> ?", version).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set sandbox agent version: %w", err)
+	}
+	return nil
+}
+
 // LockRunner returns runner id; inside a transaction on PostgreSQL its row
 // stays locked (FOR UPDATE) until the transaction ends. On SQLite the
 // transaction is the single writer already.

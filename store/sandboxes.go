@@ -27,6 +27,7 @@ type sandboxRow struct {
 	Reason             string              `bun:"reason"`
 	Version            int64               `bun:"version"`
 	HostKeyFingerprint string              `bun:"host_key_fingerprint"`
+	AgentVersion       string              `bun:"agent_version"`
 	SSHSecret          []byte              `bun:"ssh_secret"`
 	CreatedAt          time.Time           `bun:"created_at"`
 	UpdatedAt          time.Time           `bun:"updated_at"`
@@ -39,7 +40,7 @@ func (r sandboxRow) pageKey() (time.Time, string) { return r.CreatedAt, r.ID }
 func (r *sandboxRow) sandbox() codepod.Sandbox {
 	return codepod.Sandbox{ID: r.ID, Name: r.Name, OwnerID: r.OwnerID, WorkspaceID: r.WorkspaceID, RunnerID: r.RunnerID,
 		Spec: r.Spec, Status: codepod.SandboxStatus(r.Status), Reason: r.Reason, Version: r.Version,
-		HostKeyFingerprint: r.HostKeyFingerprint, SSHSecret: r.SSHSecret,
+		HostKeyFingerprint: r.HostKeyFingerprint, AgentVersion: r.AgentVersion, SSHSecret: r.SSHSecret,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: dbTimePtr(r.ExpiresAt),
 		IdleAt: dbTimePtr(r.IdleAt)}
 }
@@ -82,7 +83,7 @@ func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
 	}
 	row := sandboxRow{ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, WorkspaceID: s.WorkspaceID, RunnerID: s.RunnerID, Spec: s.Spec,
 		MemoryBytes: s.Spec.MemoryBytes, Status: string(s.Status), Reason: s.Reason, Version: s.Version,
-		HostKeyFingerprint: s.HostKeyFingerprint, SSHSecret: s.SSHSecret,
+		HostKeyFingerprint: s.HostKeyFingerprint, AgentVersion: s.AgentVersion, SSHSecret: s.SSHSecret,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt, IdleAt: s.IdleAt}
 	_, err := db.idb.NewInsert().Model(&row).Exec(ctx)
 	c := nameConflict(s.Name)

@@ -35,6 +35,9 @@ const (
 	// KindNetLog asks what a sandbox's network policy refused; the result
 	// carries JobResult.NetLog.
 	KindNetLog = "netlog"
+	// KindAgentUpgrade replaces the running sandbox's agent in place with
+	// the runner's agent binary (docs/upgrades.md).
+	KindAgentUpgrade = "agent_upgrade"
 )
 
 // Container states a runner reports.
@@ -79,6 +82,9 @@ type SandboxState struct {
 	OOMKilled bool   `json:"oom_killed,omitempty" doc:"The kernel killed the sandbox's processes for want of memory."`
 	ExitCode  int    `json:"exit_code,omitempty" doc:"Exit code of the sandbox's agent (PID 1) when it stopped."`
 	Reason    string `json:"reason,omitempty" maxLength:"1024" doc:"Why the sandbox stopped, for the user, e.g. 'the sandbox ran out of memory (limit 512 MiB)'; empty after a clean stop."`
+	// AgentVersion is the build version of the agent that last answered
+	// in the sandbox (the runner reads it from the agent's SSH banner).
+	AgentVersion string `json:"agent_version,omitempty" maxLength:"128" doc:"Version of the sandbox's agent, as it last answered the runner."`
 }
 
 // PollRequest asks for jobs and carries the runner's heartbeat.
@@ -128,7 +134,7 @@ type PollResponse struct {
 // sandbox id.
 type Job struct {
 	ID             string          `json:"id"`
-	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog"`
+	Kind           string          `json:"kind" enum:"create,start,stop,delete,tunnel,network,netlog,agent_upgrade"`
 	SandboxID      string          `json:"sandbox_id"`
 	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
 	Attempt        int             `json:"attempt" doc:"1 for the first delivery."`
@@ -247,7 +253,8 @@ type JobResult struct {
 	ContainerID        string `json:"container_id,omitempty"`
 	// Adopted: the create was served from a warm pool (the server opens
 	// its SSH connection to the sandbox at once, for the first exec).
-	Adopted bool `json:"adopted,omitempty" doc:"The create adopted a warm-pool sandbox."`
+	Adopted      bool   `json:"adopted,omitempty" doc:"The create adopted a warm-pool sandbox."`
+	AgentVersion string `json:"agent_version,omitempty" maxLength:"128" doc:"The version of the sandbox's agent after an agent_upgrade job."`
 	// NetLog answers a netlog job.
 	NetLog []NetDenial `json:"net_log,omitempty" maxItems:"1024" doc:"What the sandbox's network policy refused (netlog jobs)."`
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/codepod-dev/codepod/agent"
 	"github.com/codepod-dev/codepod/agent/proc"
+	"github.com/codepod-dev/codepod/internal/version"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,9 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.ListenTCP, "listen-tcp", agent.DefaultListenTCP, "TCP address to listen on (\"\": none)")
 	fs.StringVar(&cfg.SocketPath, "socket", "", "also listen on this Unix socket (for tests; the runner does not use one)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	takeover := fs.Bool("takeover", false, "serve the listener inherited on descriptor 3 and tell the agent that started this one on descriptor 4 (an in-place upgrade; docs/upgrades.md)")
+	fs.StringVar(&cfg.AgentsDir, "agents-dir", agent.DefaultAgentsDir, "the only directory an upgrade takes a new agent binary from")
+	showVersion := fs.Bool("version", false, "print the agent's version and exit")
 	relayTo := fs.String("relay", "", "do not serve: connect to this TCP address and copy it to stdin and stdout (the runner's channel when it cannot enter the sandbox's network namespace)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: codepod-agent [flags] [-- CMD ARGS...]")
@@ -55,16 +59,29 @@ func run(args []string, stderr io.Writer) int {
 	} else if err != nil {
 		return 2
 	}
+	if *showVersion {
+		fmt.Println("codepod-agent", version.String())
+		return 0
+	}
 	if *relayTo != "" {
 		return relay(*relayTo, os.Stdin, os.Stdout, stderr)
 	}
 	cfg.Command = fs.Args()
+	cfg.Version = version.String()
 	cfg.Logger = newLogger(*logFormat, stderr)
+	if *takeover {
+		ln, err := agent.TakeOverListener()
+		if err != nil {
+			cfg.Logger.Error("take over", "err", err)
+			return 1
+		}
+		cfg.Listener, cfg.ListenTCP, cfg.Command = ln, "", nil
+	}
 	if err := readDevcontainer(&cfg); err != nil {
 		cfg.Logger.Error("devcontainer settings not read", "err", err)
 		return 1
 	}
-	if cfg.ListenTCP == "" && cfg.SocketPath == "" {
+	if cfg.ListenTCP == "" && cfg.SocketPath == "" && cfg.Listener == nil {
 		fmt.Fprintln(stderr, "codepod-agent: --listen-tcp or --socket is required")
 		return 2
 	}
@@ -100,7 +117,24 @@ func serve(cfg agent.Config) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	for sig := range sigs {
+	if cfg.Listener != nil {
+		if err := agent.SignalReady(); err != nil {
+			log.Error("tell the previous agent this one serves", "err", err)
+		}
+		log.Info("took over from the previous agent", "version", version.String())
+	}
+	drained := a.Drained()
+	if os.Getpid() == 1 {
+		drained = nil // PID 1 stays: the sandbox's reaper and the image command's parent
+	}
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-drained:
+			log.Info("drained after handing over; exiting")
+			return 0
+		}
 		s := sig.(syscall.Signal)
 		if s != syscall.SIGTERM && s != syscall.SIGINT {
 			a.SignalChild(s)
@@ -114,9 +148,8 @@ func serve(cfg agent.Config) int {
 		if err != nil {
 			log.Warn("shutdown", "err", err)
 		}
-		break
+		return 0
 	}
-	return 0
 }
 
 // protectFromOOM asks the kernel never to pick the agent when the sandbox

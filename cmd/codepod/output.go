@@ -23,6 +23,21 @@ func (o *outputFormat) Set(s string) error {
 	return nil
 }
 
+// wideFormat is outputFormat plus "wide": a table with more columns.
+type wideFormat string
+
+func (o *wideFormat) String() string { return string(*o) }
+func (o *wideFormat) Type() string   { return "table|wide|json|yaml" }
+func (o *wideFormat) Set(s string) error {
+	if s != "table" && s != "wide" && s != "json" && s != "yaml" {
+		return fmt.Errorf("output format %q: use table, wide, json or yaml", s)
+	}
+	*o = wideFormat(s)
+	return nil
+}
+
+func (o wideFormat) write(w io.Writer, v any) (bool, error) { return outputFormat(o).write(w, v) }
+
 // write writes v as JSON or YAML and reports whether the format was one of
 // them (false: the caller prints its table).
 func (o outputFormat) write(w io.Writer, v any) (bool, error) {

@@ -20,7 +20,7 @@ func newSandboxCmd() *cobra.Command {
 		newSandboxActionCmd("stop", "Stop sandboxes (their files stay)"),
 		newSandboxActionCmd("start", "Start stopped sandboxes"),
 		newSandboxActionCmd("delete", "Delete sandboxes and everything in them"),
-		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxSyncCmd(),
+		newSandboxNetworkCmd(), newSandboxNetLogCmd(), newSandboxAgentUpgradeCmd(), newSandboxSyncCmd(),
 		newSandboxPortCmd(), newSandboxURLCmd(), newSandboxTTLCmd())
 	cmd.AddCommand(sandboxSessionCommands()...)
 	addSandboxCompletion(cmd)

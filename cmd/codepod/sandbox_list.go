@@ -14,7 +14,7 @@ func newSandboxListCmd() *cobra.Command {
 	var (
 		status, labels []string
 		all, quiet     bool
-		out            = outputFormat("table")
+		out            = wideFormat("table")
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -53,20 +53,28 @@ func newSandboxListCmd() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(items))
 			for _, s := range items {
-				rows = append(rows, []string{s.Id, s.Name, string(s.Status), s.Image,
-					fmt.Sprint(s.Cpu), s.Memory, age(s.CreatedAt), expiresIn(s.ExpiresAt), idleTimeout(s.IdleTimeoutSeconds), s.Reason})
+				row := []string{s.Id, s.Name, string(s.Status), s.Image,
+					fmt.Sprint(s.Cpu), s.Memory, age(s.CreatedAt), expiresIn(s.ExpiresAt), idleTimeout(s.IdleTimeoutSeconds), s.Reason}
+				if out == "wide" {
+					row = append(row, s.RunnerId, s.AgentVersion, skew(s.AgentVersionSkew))
+				}
+				rows = append(rows, row)
 			}
 			if quiet {
 				return firstColumn(cmd.OutOrStdout(), rows)
 			}
-			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATUS", "IMAGE", "CPU", "MEMORY", "AGE", "EXPIRES", "IDLE", "REASON"}, rows)
+			head := []string{"ID", "NAME", "STATUS", "IMAGE", "CPU", "MEMORY", "AGE", "EXPIRES", "IDLE", "REASON"}
+			if out == "wide" {
+				head = append(head, "RUNNER", "AGENT", "SKEW")
+			}
+			return table(cmd.OutOrStdout(), head, rows)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the sandbox ids, one a line (e.g. codepod sandbox delete $(codepod sandbox list -q))")
 	cmd.Flags().StringSliceVar(&status, "status", nil, "only these statuses (e.g. running,stopped)")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "only sandboxes with label key=value (repeatable)")
 	cmd.Flags().BoolVar(&all, "all", false, "every user's sandboxes (admins)")
-	cmd.Flags().VarP(&out, "output", "o", "output format: table, json or yaml")
+	cmd.Flags().VarP(&out, "output", "o", "output format: table, wide (adds runner and agent version with skew), json or yaml")
 	return cmd
 }
 
@@ -93,7 +101,8 @@ func newSandboxGetCmd() *cobra.Command {
 				{"ID", s.Id}, {"Name", s.Name}, {"Status", string(s.Status)}, {"Reason", s.Reason},
 				{"Image", s.Image}, {"CPU", fmt.Sprint(s.Cpu)}, {"Memory", s.Memory},
 				{"Network", string(s.Network)}, {"Runtime", string(s.Runtime)}, {"Runner", s.RunnerId},
-				{"Host key", s.HostKeyFingerprint}, {"Created", s.CreatedAt.Format(time.RFC3339)},
+				{"Host key", s.HostKeyFingerprint}, {"Agent", agentVersion(s.AgentVersion, s.AgentVersionSkew)},
+				{"Created", s.CreatedAt.Format(time.RFC3339)},
 				{"Labels", joinKV(s.Labels)},
 			}
 			if s.ExpiresAt != nil {
@@ -122,6 +131,18 @@ func newSandboxGetCmd() *cobra.Command {
 	}
 	cmd.Flags().VarP(&out, "output", "o", "output format: table, json or yaml")
 	return cmd
+}
+
+// agentVersion renders a sandbox's agent version, marked when it differs
+// from the server's.
+func agentVersion(v string, skew bool) string {
+	switch {
+	case v == "":
+		return "(not reported yet)"
+	case skew:
+		return v + " (SKEW: differs from the server's, see docs/upgrades.md)"
+	}
+	return v
 }
 
 func joinKV(m map[string]string) string {

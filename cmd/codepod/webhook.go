@@ -44,7 +44,7 @@ func newWebhookCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&desc, "description", "", "what the endpoint is for")
-	create.Flags().StringArrayVar(&events, "event", nil, "event type to receive (repeatable; default all): sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted")
+	create.Flags().StringArrayVar(&events, "event", nil, "event type to receive (repeatable; default all): sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted, runner.online, runner.offline (admins)")
 	create.Flags().VarP(&out, "output", "o", "output format: table (id and secret), json or yaml")
 
 	list := listCmd("list", "List your webhook endpoints", func(cmd *cobra.Command, c *apiClient) (any, [][]string, error) {

@@ -22,9 +22,10 @@ var SecurityOpts = []string{"no-new-privileges"}
 
 // Paths inside a sandbox.
 const (
-	AgentPath = "/.codepod/bin/codepod-agent" // the agent binary, read-only bind, PID 1
-	EtcPath   = "/.codepod/etc"               // host key, ssh secret, authorized keys (read-only bind)
-	RunPath   = "/.codepod/run"               // the agent's main.log: a tmpfs, nothing of it on the host
+	AgentPath  = "/.codepod/bin/codepod-agent" // the agent binary, read-only bind, PID 1
+	EtcPath    = "/.codepod/etc"               // host key, ssh secret, authorized keys (read-only bind)
+	AgentsPath = "/.codepod/agents"            // agent binaries for in-place upgrades (read-only bind)
+	RunPath    = "/.codepod/run"               // the agent's main.log: a tmpfs, nothing of it on the host
 )
 
 // RunTmpfsOptions size /.codepod/run. It is the only place the agent

@@ -96,10 +96,16 @@ func resources(spec runner.ContainerSpec) container.Resources {
 // mounts are the only host paths a sandbox sees, both read-only: no
 // tenant-writable host directory exists (docs/security-channel.md).
 func mounts(spec runner.ContainerSpec) []mount.Mount {
-	return append([]mount.Mount{
+	ms := []mount.Mount{
 		{Type: mount.TypeBind, Source: spec.AgentBinary, Target: AgentPath, ReadOnly: true},
 		{Type: mount.TypeBind, Source: spec.EtcDir, Target: EtcPath, ReadOnly: true},
-	}, volumeMounts(spec)...)
+	}
+	if spec.AgentsDir != "" {
+		// The runner's staged agent binaries (in-place upgrades): the
+		// runner writes only its host side; the sandbox cannot write it.
+		ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: spec.AgentsDir, Target: AgentsPath, ReadOnly: true})
+	}
+	return append(ms, volumeMounts(spec)...)
 }
 
 // agentEntrypoint runs the agent, and the image's command after "--"
