@@ -29,6 +29,9 @@ def _format_time(value: datetime.datetime) -> str:
 
 API_VERSION = "1.0.0"
 
+AddMemberRequestRole = Literal["owner", "admin", "member", "viewer"]
+"""owner and admin manage members; member does all sandbox work; viewer lists and reads."""
+
 CodeContextLanguage = Literal["python", "javascript", "bash"]
 
 CodeRunRequestLanguage = Literal["python", "javascript", "bash"]
@@ -81,7 +84,14 @@ SandboxPayloadNetwork = Literal["none", "bridge"]
 
 SandboxStateState = Literal["running", "stopped", "missing", "failed"]
 
+UpdateMemberRequestRole = Literal["owner", "admin", "member", "viewer"]
+
 WebhookDeliveryStatus = Literal["pending", "succeeded", "failed"]
+
+WorkspaceRole = Literal["owner", "admin", "member", "viewer"]
+"""The caller's role in it."""
+
+WorkspaceMemberRole = Literal["owner", "admin", "member", "viewer"]
 
 
 @dataclass(kw_only=True)
@@ -103,8 +113,14 @@ class APIKey:
     prefix: str
     """The start of the key (cpk_<id>), enough to recognise it."""
 
+    read_only: bool | None = None
+    """The key lists and reads only."""
+
     user_id: str
     """The key's owner."""
+
+    workspace_id: str | None = None
+    """The one workspace the key acts in; absent: a sign-in key (login, web session), which acts in the workspace the Codepod-Workspace header names, by default the personal one."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> APIKey:
@@ -116,7 +132,9 @@ class APIKey:
             last_used_at=_parse_time(d["last_used_at"]) if d.get("last_used_at") is not None else None,
             name=d["name"],
             prefix=d["prefix"],
+            read_only=bool(d["read_only"]) if d.get("read_only") is not None else None,
             user_id=d["user_id"],
+            workspace_id=d["workspace_id"] if d.get("workspace_id") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +148,37 @@ class APIKey:
             out["last_used_at"] = _format_time(self.last_used_at)
         out["name"] = self.name
         out["prefix"] = self.prefix
+        if self.read_only is not None:
+            out["read_only"] = self.read_only
         out["user_id"] = self.user_id
+        if self.workspace_id is not None:
+            out["workspace_id"] = self.workspace_id
+        return out
+
+
+@dataclass(kw_only=True)
+class AddMemberRequest:
+    """The AddMemberRequest schema of the API."""
+
+    role: AddMemberRequestRole
+    """owner and admin manage members; member does all sandbox work; viewer lists and reads."""
+
+    user: str
+    """The user's id or email."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AddMemberRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            role=d["role"],
+            user=d["user"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["role"] = self.role
+        out["user"] = self.user
         return out
 
 
@@ -156,6 +204,136 @@ class ArchiveExtracted:
         out: dict[str, Any] = {}
         out["files"] = self.files
         out["path"] = self.path
+        return out
+
+
+@dataclass(kw_only=True)
+class AuditEvent:
+    """The AuditEvent schema of the API."""
+
+    action: str
+    """What was done, e.g. sandbox.create, sandbox.exec, apikey.revoke, ssh.tunnel, file.write, terminal.open."""
+
+    actor_key_id: str
+    """The API key (or web session) the actor used."""
+
+    actor_user_id: str
+    """The user who acted (runner:ID for a runner); empty for an unauthenticated call."""
+
+    client_addr: str
+
+    detail: Any | None = None
+    """Other parameters of the target (a path, a port, a pid)."""
+
+    hash: str
+    """SHA-256 over prev_hash and this entry's fields (docs/audit.md)."""
+
+    outcome: str
+    """ok: only changes that happened are recorded."""
+
+    prev_hash: str
+    """Hash of the previous entry."""
+
+    request_id: str
+    """The request's X-Request-Id (also in the server log)."""
+
+    seq: int
+    """Position in the chain, from 1, without gaps."""
+
+    target_id: str
+
+    target_type: str
+
+    time: datetime.datetime
+
+    workspace_id: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditEvent:
+        """Builds the model from its JSON object."""
+        return cls(
+            action=d["action"],
+            actor_key_id=d["actor_key_id"],
+            actor_user_id=d["actor_user_id"],
+            client_addr=d["client_addr"],
+            detail=d["detail"] if d.get("detail") is not None else None,
+            hash=d["hash"],
+            outcome=d["outcome"],
+            prev_hash=d["prev_hash"],
+            request_id=d["request_id"],
+            seq=int(d["seq"]),
+            target_id=d["target_id"],
+            target_type=d["target_type"],
+            time=_parse_time(d["time"]),
+            workspace_id=d["workspace_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["action"] = self.action
+        out["actor_key_id"] = self.actor_key_id
+        out["actor_user_id"] = self.actor_user_id
+        out["client_addr"] = self.client_addr
+        if self.detail is not None:
+            out["detail"] = self.detail
+        out["hash"] = self.hash
+        out["outcome"] = self.outcome
+        out["prev_hash"] = self.prev_hash
+        out["request_id"] = self.request_id
+        out["seq"] = self.seq
+        out["target_id"] = self.target_id
+        out["target_type"] = self.target_type
+        out["time"] = _format_time(self.time)
+        out["workspace_id"] = self.workspace_id
+        return out
+
+
+@dataclass(kw_only=True)
+class AuditVerification:
+    """The AuditVerification schema of the API."""
+
+    anchor_seq: int
+    """Seq of the last entry retention deleted (0: none); verification starts after it."""
+
+    checked: int
+    """How many entries verified."""
+
+    first_bad: int | None = None
+    """Seq of the first entry that does not fit (edited, deleted or replaced)."""
+
+    head: int
+    """Seq of the last entry."""
+
+    ok: bool
+    """The chain is intact from its anchor to its head."""
+
+    problem: str | None = None
+    """What is wrong at first_bad."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditVerification:
+        """Builds the model from its JSON object."""
+        return cls(
+            anchor_seq=int(d["anchor_seq"]),
+            checked=int(d["checked"]),
+            first_bad=int(d["first_bad"]) if d.get("first_bad") is not None else None,
+            head=int(d["head"]),
+            ok=bool(d["ok"]),
+            problem=d["problem"] if d.get("problem") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["anchor_seq"] = self.anchor_seq
+        out["checked"] = self.checked
+        if self.first_bad is not None:
+            out["first_bad"] = self.first_bad
+        out["head"] = self.head
+        out["ok"] = self.ok
+        if self.problem is not None:
+            out["problem"] = self.problem
         return out
 
 
@@ -581,12 +759,16 @@ class CreateAPIKeyRequest:
     name: str
     """What the key is for, e.g. "laptop" or "ci"."""
 
+    read_only: bool | None = None
+    """The key lists and reads only: every change (create, exec, file write, delete…) is refused with 403."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CreateAPIKeyRequest:
         """Builds the model from its JSON object."""
         return cls(
             expires_in=d["expires_in"] if d.get("expires_in") is not None else None,
             name=d["name"],
+            read_only=bool(d["read_only"]) if d.get("read_only") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -595,6 +777,8 @@ class CreateAPIKeyRequest:
         if self.expires_in is not None:
             out["expires_in"] = self.expires_in
         out["name"] = self.name
+        if self.read_only is not None:
+            out["read_only"] = self.read_only
         return out
 
 
@@ -866,6 +1050,27 @@ class CreateWebhookRequest:
         if self.events is not None:
             out["events"] = [v for v in self.events]
         out["url"] = self.url
+        return out
+
+
+@dataclass(kw_only=True)
+class CreateWorkspaceRequest:
+    """The CreateWorkspaceRequest schema of the API."""
+
+    name: str
+    """Unique on the server: lowercase letters, digits and '-', e.g. "team-web"."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CreateWorkspaceRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            name=d["name"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["name"] = self.name
         return out
 
 
@@ -1340,6 +1545,9 @@ class JobProgress:
 class JobResult:
     """The JobResult schema of the API."""
 
+    adopted: bool | None = None
+    """The create adopted a warm-pool sandbox."""
+
     agent_version: str | None = None
     """The version of the sandbox's agent after an agent_upgrade job."""
 
@@ -1361,6 +1569,7 @@ class JobResult:
     def from_dict(cls, d: dict[str, Any]) -> JobResult:
         """Builds the model from its JSON object."""
         return cls(
+            adopted=bool(d["adopted"]) if d.get("adopted") is not None else None,
             agent_version=d["agent_version"] if d.get("agent_version") is not None else None,
             container_id=d["container_id"] if d.get("container_id") is not None else None,
             error=d["error"] if d.get("error") is not None else None,
@@ -1372,6 +1581,8 @@ class JobResult:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON object, without optional fields that are None."""
         out: dict[str, Any] = {}
+        if self.adopted is not None:
+            out["adopted"] = self.adopted
         if self.agent_version is not None:
             out["agent_version"] = self.agent_version
         if self.container_id is not None:
@@ -1401,6 +1612,32 @@ class ListAPIKey:
         """Builds the model from its JSON object."""
         return cls(
             items=[APIKey.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListAuditEvent:
+    """The ListAuditEvent schema of the API."""
+
+    items: list[AuditEvent]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListAuditEvent:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[AuditEvent.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
         )
 
@@ -1630,6 +1867,58 @@ class ListWebhookDelivery:
         """Builds the model from its JSON object."""
         return cls(
             items=[WebhookDelivery.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListWorkspace:
+    """The ListWorkspace schema of the API."""
+
+    items: list[Workspace]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListWorkspace:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[Workspace.from_dict(v) for v in d["items"]],
+            next_cursor=d["next_cursor"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["items"] = [v.to_dict() for v in self.items]
+        out["next_cursor"] = self.next_cursor
+        return out
+
+
+@dataclass(kw_only=True)
+class ListWorkspaceMember:
+    """The ListWorkspaceMember schema of the API."""
+
+    items: list[WorkspaceMember]
+    """This page's items."""
+
+    next_cursor: str
+    """Cursor of the next page; empty on the last page."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ListWorkspaceMember:
+        """Builds the model from its JSON object."""
+        return cls(
+            items=[WorkspaceMember.from_dict(v) for v in d["items"]],
             next_cursor=d["next_cursor"],
         )
 
@@ -1979,8 +2268,14 @@ class NewAPIKey:
     prefix: str
     """The start of the key (cpk_<id>), enough to recognise it."""
 
+    read_only: bool | None = None
+    """The key lists and reads only."""
+
     user_id: str
     """The key's owner."""
+
+    workspace_id: str | None = None
+    """The one workspace the key acts in; absent: a sign-in key (login, web session), which acts in the workspace the Codepod-Workspace header names, by default the personal one."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NewAPIKey:
@@ -1993,7 +2288,9 @@ class NewAPIKey:
             last_used_at=_parse_time(d["last_used_at"]) if d.get("last_used_at") is not None else None,
             name=d["name"],
             prefix=d["prefix"],
+            read_only=bool(d["read_only"]) if d.get("read_only") is not None else None,
             user_id=d["user_id"],
+            workspace_id=d["workspace_id"] if d.get("workspace_id") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2008,7 +2305,11 @@ class NewAPIKey:
             out["last_used_at"] = _format_time(self.last_used_at)
         out["name"] = self.name
         out["prefix"] = self.prefix
+        if self.read_only is not None:
+            out["read_only"] = self.read_only
         out["user_id"] = self.user_id
+        if self.workspace_id is not None:
+            out["workspace_id"] = self.workspace_id
         return out
 
 
@@ -2627,6 +2928,9 @@ class Runner:
     warm_pools: list[WarmPool] | None = None
     """Warm pools the runner keeps (its --warm-pool flags) and how many sandboxes each has ready."""
 
+    workspaces: list[str] | None = None
+    """The workspaces (ids) whose sandboxes it may host; absent: every workspace."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Runner:
         """Builds the model from its JSON object."""
@@ -2643,6 +2947,7 @@ class Runner:
             version=d["version"],
             version_skew=bool(d["version_skew"]),
             warm_pools=[WarmPool.from_dict(v) for v in d["warm_pools"]] if d.get("warm_pools") is not None else None,
+            workspaces=[v for v in d["workspaces"]] if d.get("workspaces") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -2662,6 +2967,8 @@ class Runner:
         out["version_skew"] = self.version_skew
         if self.warm_pools is not None:
             out["warm_pools"] = [v.to_dict() for v in self.warm_pools]
+        if self.workspaces is not None:
+            out["workspaces"] = [v for v in self.workspaces]
         return out
 
 
@@ -2769,6 +3076,28 @@ class RunnerUsage:
         out: dict[str, Any] = {}
         out["memory_bytes"] = self.memory_bytes
         out["sandboxes"] = self.sandboxes
+        return out
+
+
+@dataclass(kw_only=True)
+class RunnerWorkspacesRequest:
+    """The RunnerWorkspacesRequest schema of the API."""
+
+    workspaces: list[str] | None = None
+    """Workspace ids or names; empty: the runner serves every workspace."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunnerWorkspacesRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            workspaces=[v for v in d["workspaces"]] if d.get("workspaces") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        if self.workspaces is not None:
+            out["workspaces"] = [v for v in self.workspaces]
         return out
 
 
@@ -2927,6 +3256,9 @@ class Sandbox:
     workspace_folder: str | None = None
     """Where the project copied at create lives (sandbox sync updates it); absent without one."""
 
+    workspace_id: str
+    """The workspace it belongs to (docs/workspaces.md)."""
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sandbox:
         """Builds the model from its JSON object."""
@@ -2960,6 +3292,7 @@ class Sandbox:
             ttl_seconds=int(d["ttl_seconds"]),
             updated_at=_parse_time(d["updated_at"]),
             workspace_folder=d["workspace_folder"] if d.get("workspace_folder") is not None else None,
+            workspace_id=d["workspace_id"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -3000,6 +3333,7 @@ class Sandbox:
         out["updated_at"] = _format_time(self.updated_at)
         if self.workspace_folder is not None:
             out["workspace_folder"] = self.workspace_folder
+        out["workspace_id"] = self.workspace_id
         return out
 
 
@@ -3368,6 +3702,26 @@ class TunnelPayload:
 
 
 @dataclass(kw_only=True)
+class UpdateMemberRequest:
+    """The UpdateMemberRequest schema of the API."""
+
+    role: UpdateMemberRequestRole
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UpdateMemberRequest:
+        """Builds the model from its JSON object."""
+        return cls(
+            role=d["role"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["role"] = self.role
+        return out
+
+
+@dataclass(kw_only=True)
 class UpdateSandboxRequest:
     """The UpdateSandboxRequest schema of the API."""
 
@@ -3698,6 +4052,89 @@ class WebhookDelivery:
 
 
 @dataclass(kw_only=True)
+class Workspace:
+    """The Workspace schema of the API."""
+
+    created_at: datetime.datetime
+
+    id: str
+
+    name: str
+
+    owner_id: str | None = None
+    """Who created it."""
+
+    personal: bool
+    """The user's own workspace, made with the account; it has no other members."""
+
+    role: WorkspaceRole | None = None
+    """The caller's role in it."""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Workspace:
+        """Builds the model from its JSON object."""
+        return cls(
+            created_at=_parse_time(d["created_at"]),
+            id=d["id"],
+            name=d["name"],
+            owner_id=d["owner_id"] if d.get("owner_id") is not None else None,
+            personal=bool(d["personal"]),
+            role=d["role"] if d.get("role") is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created_at"] = _format_time(self.created_at)
+        out["id"] = self.id
+        out["name"] = self.name
+        if self.owner_id is not None:
+            out["owner_id"] = self.owner_id
+        out["personal"] = self.personal
+        if self.role is not None:
+            out["role"] = self.role
+        return out
+
+
+@dataclass(kw_only=True)
+class WorkspaceMember:
+    """The WorkspaceMember schema of the API."""
+
+    created_at: datetime.datetime
+
+    email: str | None = None
+
+    name: str | None = None
+
+    role: WorkspaceMemberRole
+
+    user_id: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkspaceMember:
+        """Builds the model from its JSON object."""
+        return cls(
+            created_at=_parse_time(d["created_at"]),
+            email=d["email"] if d.get("email") is not None else None,
+            name=d["name"] if d.get("name") is not None else None,
+            role=d["role"],
+            user_id=d["user_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON object, without optional fields that are None."""
+        out: dict[str, Any] = {}
+        out["created_at"] = _format_time(self.created_at)
+        if self.email is not None:
+            out["email"] = self.email
+        if self.name is not None:
+            out["name"] = self.name
+        out["role"] = self.role
+        out["user_id"] = self.user_id
+        return out
+
+
+@dataclass(kw_only=True)
 class WorkspacePayload:
     """The WorkspacePayload schema of the API."""
 
@@ -3759,6 +4196,7 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "add-workspace-member": Operation("POST", "/api/v1/workspaces/{id}/members", "Add a member or change a role"),
     "close-port": Operation("DELETE", "/api/v1/sandboxes/{id}/ports/{port}", "Close a port"),
     "connect-runner-tunnel": Operation("GET", "/api/v1/runners/tunnels/{id}", "Connect the runner's end of a tunnel (WebSocket)"),
     "create-api-key": Operation("POST", "/api/v1/api-keys", "Create an API key"),
@@ -3771,6 +4209,7 @@ OPERATIONS: dict[str, Operation] = {
     "create-ssh-token": Operation("POST", "/api/v1/sandboxes/{id}/ssh-tokens", "Create a short-lived SSH token"),
     "create-user": Operation("POST", "/api/v1/users", "Create a user"),
     "create-webhook": Operation("POST", "/api/v1/webhooks", "Add a webhook endpoint"),
+    "create-workspace": Operation("POST", "/api/v1/workspaces", "Create a workspace"),
     "delete-api-key": Operation("DELETE", "/api/v1/api-keys/{id}", "Delete an API key"),
     "delete-code-context": Operation("DELETE", "/api/v1/sandboxes/{id}/code/contexts/{context_id}", "Delete a code context"),
     "delete-file": Operation("DELETE", "/api/v1/sandboxes/{id}/files", "Delete a file or directory"),
@@ -3781,6 +4220,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete-ssh-key": Operation("DELETE", "/api/v1/ssh-keys/{id}", "Delete an SSH public key"),
     "delete-user": Operation("DELETE", "/api/v1/users/{id}", "Delete a user"),
     "delete-webhook": Operation("DELETE", "/api/v1/webhooks/{id}", "Delete a webhook endpoint"),
+    "delete-workspace": Operation("DELETE", "/api/v1/workspaces/{id}", "Delete a workspace"),
     "disable-user": Operation("POST", "/api/v1/users/{id}/disable", "Disable a user"),
     "download-archive": Operation("GET", "/api/v1/sandboxes/{id}/files/archive", "Download a directory as tar"),
     "download-blob": Operation("GET", "/api/v1/runners/blobs/{digest}", "Download a blob a sandbox needs"),
@@ -3788,6 +4228,7 @@ OPERATIONS: dict[str, Operation] = {
     "enable-user": Operation("POST", "/api/v1/users/{id}/enable", "Enable a disabled user"),
     "exec-sandbox": Operation("POST", "/api/v1/sandboxes/{id}/exec", "Run a command"),
     "exec-sandbox-stream": Operation("GET", "/api/v1/sandboxes/{id}/exec/stream", "Run a command with streamed input and output (WebSocket)"),
+    "export-audit": Operation("GET", "/api/v1/audit/export", "Export the audit log as JSON lines"),
     "get-health": Operation("GET", "/healthz", "Liveness: the process answers"),
     "get-me": Operation("GET", "/api/v1/me", "Get the caller's account, quota and usage"),
     "get-process": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}", "Get a background process"),
@@ -3800,9 +4241,11 @@ OPERATIONS: dict[str, Operation] = {
     "get-session": Operation("GET", "/api/v1/auth/session", "The web UI's session"),
     "get-user": Operation("GET", "/api/v1/users/{id}", "Get a user"),
     "get-webhook": Operation("GET", "/api/v1/webhooks/{id}", "Get a webhook endpoint"),
+    "get-workspace": Operation("GET", "/api/v1/workspaces/{id}", "Get a workspace"),
     "head-blob": Operation("HEAD", "/api/v1/blobs/{digest}", "Check an upload exists"),
     "kill-process": Operation("DELETE", "/api/v1/sandboxes/{id}/processes/{pid}", "Kill a background process"),
     "list-api-keys": Operation("GET", "/api/v1/api-keys", "List the caller's API keys"),
+    "list-audit": Operation("GET", "/api/v1/audit", "List audit log entries"),
     "list-code-contexts": Operation("GET", "/api/v1/sandboxes/{id}/code/contexts", "List code contexts"),
     "list-files": Operation("GET", "/api/v1/sandboxes/{id}/files/list", "List a directory"),
     "list-ports": Operation("GET", "/api/v1/sandboxes/{id}/ports", "List a sandbox's open ports"),
@@ -3815,6 +4258,8 @@ OPERATIONS: dict[str, Operation] = {
     "list-users": Operation("GET", "/api/v1/users", "List users"),
     "list-webhook-deliveries": Operation("GET", "/api/v1/webhooks/{id}/deliveries", "List a webhook endpoint's deliveries"),
     "list-webhooks": Operation("GET", "/api/v1/webhooks", "List the caller's webhook endpoints"),
+    "list-workspace-members": Operation("GET", "/api/v1/workspaces/{id}/members", "List a workspace's members"),
+    "list-workspaces": Operation("GET", "/api/v1/workspaces", "List the caller's workspaces"),
     "login": Operation("POST", "/api/v1/auth/login", "Log in with email and password"),
     "make-directory": Operation("POST", "/api/v1/sandboxes/{id}/files/mkdir", "Create a directory"),
     "open-port": Operation("POST", "/api/v1/sandboxes/{id}/ports", "Open a port for the preview proxy"),
@@ -3824,12 +4269,14 @@ OPERATIONS: dict[str, Operation] = {
     "read-process-output": Operation("GET", "/api/v1/sandboxes/{id}/processes/{pid}/output", "Read a background process's output"),
     "redeliver-webhook": Operation("POST", "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", "Deliver an event again"),
     "register-runner": Operation("POST", "/api/v1/runners/register", "Register a runner"),
+    "remove-workspace-member": Operation("DELETE", "/api/v1/workspaces/{id}/members/{user}", "Remove a member"),
     "report-job-progress": Operation("POST", "/api/v1/runners/jobs/{id}/progress", "Report a job's progress"),
     "report-job-result": Operation("POST", "/api/v1/runners/jobs/{id}/result", "Report a job's result"),
     "report-sandbox-state": Operation("POST", "/api/v1/runners/sandboxes/{id}/state", "Report a sandbox's state now"),
     "restart-code-context": Operation("POST", "/api/v1/sandboxes/{id}/code/contexts/{context_id}/restart", "Restart a code context"),
     "rotate-webhook-secret": Operation("POST", "/api/v1/webhooks/{id}/rotate-secret", "Give a webhook endpoint a new secret"),
     "run-code": Operation("POST", "/api/v1/sandboxes/{id}/code/run", "Run code in a context"),
+    "set-runner-workspaces": Operation("PUT", "/api/v1/runners/{id}/workspaces", "Dedicate a runner to workspaces"),
     "set-sandbox-network-policy": Operation("PUT", "/api/v1/sandboxes/{id}/network-policy", "Change a sandbox's network policy"),
     "signal-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/signal", "Send a signal to a background process"),
     "start-process": Operation("POST", "/api/v1/sandboxes/{id}/processes", "Start a background process"),
@@ -3841,10 +4288,12 @@ OPERATIONS: dict[str, Operation] = {
     "update-sandbox": Operation("PATCH", "/api/v1/sandboxes/{id}", "Change a sandbox's TTL or idle timeout"),
     "update-user": Operation("PATCH", "/api/v1/users/{id}", "Change a user's quota or password"),
     "update-webhook": Operation("PATCH", "/api/v1/webhooks/{id}", "Change a webhook endpoint"),
+    "update-workspace-member": Operation("PATCH", "/api/v1/workspaces/{id}/members/{user}", "Change a member's role"),
     "upgrade-sandbox-agent": Operation("POST", "/api/v1/sandboxes/{id}/agent/upgrade", "Replace a running sandbox's agent in place"),
     "upload-archive": Operation("PUT", "/api/v1/sandboxes/{id}/files/archive", "Upload a tar into a directory"),
     "upload-blob": Operation("PUT", "/api/v1/blobs/{digest}", "Upload a build context or workspace tar"),
     "upload-file": Operation("PUT", "/api/v1/sandboxes/{id}/files", "Upload a file"),
+    "verify-audit": Operation("POST", "/api/v1/audit/verify", "Verify the audit log's hash chain"),
     "wait-process": Operation("POST", "/api/v1/sandboxes/{id}/processes/{pid}/wait", "Wait for a background process to exit"),
     "watch-sandboxes": Operation("GET", "/api/v1/events", "Watch sandboxes change (server-sent events)"),
 }

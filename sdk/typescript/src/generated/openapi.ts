@@ -57,7 +57,7 @@ export interface paths {
         };
         /**
          * List audit log entries
-         * @description Entries oldest first. Admins see every entry; others get 403.
+         * @description Entries oldest first. Server admins see every entry, workspace owners and admins their workspace's; others get 403.
          */
         get: operations["list-audit"];
         put?: never;
@@ -99,7 +99,7 @@ export interface paths {
         put?: never;
         /**
          * Verify the audit log's hash chain
-         * @description Recomputes every entry's hash from the anchor to the head: an edited, deleted or inserted row is reported with the first seq that does not fit.
+         * @description Server admins only. Recomputes every entry's hash from the anchor to the head: an edited, deleted or inserted row is reported with the first seq that does not fit.
          */
         post: operations["verify-audit"];
         delete?: never;
@@ -562,6 +562,28 @@ export interface paths {
          * @description The TTL is set from now: the sandbox is deleted ttl after this call. The idle timeout stops the sandbox when nothing used it for that long: no exec, files, SSH or terminal session opened, no preview request, and no process running in it beside its agent.
          */
         patch: operations["update-sandbox"];
+        trace?: never;
+    };
+    "/api/v1/sandboxes/{id}/agent/upgrade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a running sandbox's agent in place
+         * @description Admins only. The sandbox's runner starts its current agent binary inside the running sandbox and hands it the agent's listener: new sessions reach the new agent, open ones (an exec stream, an SSH login) finish on the old one, and the sandbox never stops. Answers the sandbox with its new agent_version. See docs/upgrades.md.
+         *
+         *     Requires an admin.
+         */
+        post: operations["upgrade-sandbox-agent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/sandboxes/{id}/code/contexts": {
@@ -1861,7 +1883,7 @@ export interface components {
         };
         CreateWebhookRequest: {
             description?: string;
-            /** @description Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted); empty: all. */
+            /** @description Event types to receive (sandbox.created, sandbox.running, sandbox.stopped, sandbox.error, sandbox.lost, sandbox.deleted; runner.online and runner.offline reach server admins only); empty: all. */
             events?: string[] | null;
             /** @description http(s) URL CodePod POSTs events to. Loopback, link-local and private addresses are refused unless an admin allowed them (--webhook-allow-net). */
             url: string;
@@ -2034,7 +2056,7 @@ export interface components {
             attempt: number;
             id: string;
             /** @enum {string} */
-            kind: "create" | "start" | "stop" | "delete" | "tunnel" | "network" | "netlog";
+            kind: "create" | "start" | "stop" | "delete" | "tunnel" | "network" | "netlog" | "agent_upgrade";
             /** Format: date-time */
             lease_expires_at: string;
             /** @description The sandbox to act on (create, start, stop, delete). */
@@ -2049,6 +2071,8 @@ export interface components {
         JobResult: {
             /** @description The create adopted a warm-pool sandbox. */
             adopted?: boolean;
+            /** @description The version of the sandbox's agent after an agent_upgrade job. */
+            agent_version?: string;
             container_id?: string;
             /** @description Why it failed, for the user. */
             error?: string;
@@ -2583,6 +2607,10 @@ export interface components {
             user: string;
         };
         Sandbox: {
+            /** @description Version of its agent as its runner last reported it; empty until reported. It differs from the server's after an upgrade until the agent is replaced (at its next start, or in place: docs/upgrades.md). */
+            agent_version: string;
+            /** @description Its agent's version is known and differs from the server's (get and list only). */
+            agent_version_skew: boolean;
             /**
              * Format: double
              * @description CPU cores.
@@ -2696,6 +2724,8 @@ export interface components {
             workspace?: components["schemas"]["WorkspacePayload"];
         };
         SandboxState: {
+            /** @description Version of the sandbox's agent, as it last answered the runner. */
+            agent_version?: string;
             /**
              * Format: int64
              * @description Exit code of the sandbox's agent (PID 1) when it stopped.
@@ -5458,6 +5488,110 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "upgrade-sandbox-agent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sandbox's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sandbox"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
