@@ -6,7 +6,7 @@
 // securityOpt, runArgs, host bind mounts, initializeCommand).
 //
 // For a create, ResolveFeatures reads local features and fetches OCI ones
-// (FeatureFetcher, cached by digest, pinned by devcontainer-lock.json)
+// (devcontainer/oci.FeatureFetcher, cached by digest, pinned by devcontainer-lock.json)
 // (devcontainer-feature.json: options, order, containerEnv, and the
 // properties the Policy checks), PlanBuild packs the build context
 // (honouring .dockerignore) with the features' folders, and PackWorkspace

@@ -80,7 +80,7 @@ func ResolveFeatures(configFile string, c *Config, p Policy) ([]Feature, error) 
 // feature and the property); they come back in install order: dependsOn
 // and installsAfter first, overrideFeatureInstallOrder next, then as
 // sorted.
-func ResolveFeaturesContext(ctx context.Context, configFile string, c *Config, p Policy, f *FeatureFetcher) ([]Feature, error) {
+func ResolveFeaturesContext(ctx context.Context, configFile string, c *Config, p Policy, f FeatureSource) ([]Feature, error) {
 	refs := make([]string, 0, len(c.Features))
 	for ref := range c.Features {
 		refs = append(refs, ref)
@@ -132,7 +132,10 @@ func ResolveFeaturesContext(ctx context.Context, configFile string, c *Config, p
 			if lf, ok := lock.get(w.ref); ok {
 				pin = &lf
 			}
-			o, err := f.fetch(ctx, w.ref, pin)
+			if f == nil {
+				return nil, fmt.Errorf("feature %q is in an OCI registry and this caller fetches none: pass a FeatureSource (devcontainer/oci.FeatureFetcher), or copy the feature's folder into .devcontainer/ and name it \"./%s\"", w.ref, featureShortName(w.ref))
+			}
+			o, err := f.Fetch(ctx, w.ref, pin)
 			if err != nil {
 				return nil, err
 			}

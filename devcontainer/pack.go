@@ -39,7 +39,7 @@ func (a *Archive) Remove() {
 // (the config's build.context with .dockerignore applied, plus the local
 // features' folders) and where things are in it. Dockerfile and the
 // features' Dir are slash paths inside the context. OCI features are
-// fetched on this machine (see FeatureFetcher) and packed like local ones.
+// fetched on this machine (see FeatureSource and devcontainer/oci) and packed like local ones.
 type BuildPlan struct {
 	Context    *Archive
 	Dockerfile string // "" when Image is the base (features on an image)
@@ -73,7 +73,7 @@ func PlanBuild(configFile string, c *Config, p Policy) (*BuildPlan, error) {
 
 // PlanBuildContext is PlanBuild fetching OCI features with f (nil: the
 // default cache and credentials) under ctx.
-func PlanBuildContext(ctx context.Context, configFile string, c *Config, p Policy, f *FeatureFetcher) (*BuildPlan, error) {
+func PlanBuildContext(ctx context.Context, configFile string, c *Config, p Policy, f FeatureSource) (*BuildPlan, error) {
 	features, err := ResolveFeaturesContext(ctx, configFile, c, p, f)
 	if err != nil {
 		return nil, err

@@ -135,7 +135,7 @@ func TestPlanBuildRefusals(t *testing.T) {
 		want         string
 	}{
 		{"oci", `{"image": "codepod/tiny:latest", "features": {"localhost:1/features/go:1": "1.22"}}`, nil,
-			`feature "localhost:1/features/go:1": cannot fetch it from the registry localhost:1: `},
+			`feature "localhost:1/features/go:1" is in an OCI registry and this caller fetches none`},
 		{"shortname", `{"image": "codepod/tiny:latest", "features": {"go": "1.22"}}`, nil,
 			`feature "go": neither a local folder ("./go") nor a registry reference`},
 		{"privileged", `{"image": "x", "features": {"./p": {}}}`,

@@ -13,6 +13,7 @@ import (
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/client"
 	"github.com/codepod-dev/codepod/devcontainer"
+	"github.com/codepod-dev/codepod/devcontainer/oci"
 )
 
 // devcontainerApplied are the properties `sandbox create --devcontainer`
@@ -98,7 +99,7 @@ func applyDevcontainer(w io.Writer, path, config string, image *string, env *[]s
 // workspaceFolder — uploads what the server does not have yet, and names
 // them in req. Progress goes to w.
 func uploadDevcontainer(ctx context.Context, w io.Writer, c *apiClient, src *devcontainerSource, skipGitignored bool, req *client.CreateSandboxRequest) error {
-	fetcher := &devcontainer.FeatureFetcher{Log: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }}
+	fetcher := &oci.FeatureFetcher{Log: func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }}
 	plan, err := devcontainer.PlanBuildContext(ctx, src.File, src.Config, devcontainer.Policy{}, fetcher)
 	if err != nil {
 		return fmt.Errorf("--devcontainer %s: %w", src.File, err)

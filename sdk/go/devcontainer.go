@@ -9,6 +9,7 @@ import (
 
 	"github.com/codepod-dev/codepod/client"
 	"github.com/codepod-dev/codepod/devcontainer"
+	"github.com/codepod-dev/codepod/devcontainer/oci"
 )
 
 // DevcontainerOptions tune CreateFromDevcontainer.
@@ -83,7 +84,7 @@ func (c *Client) CreateFromDevcontainer(ctx context.Context, path string, opts *
 	}
 	req.Env = mapIf(env)
 
-	plan, err := devcontainer.PlanBuildContext(ctx, file, dc, devcontainer.Policy{}, nil) // OCI features: ~/.cache/codepod/features
+	plan, err := devcontainer.PlanBuildContext(ctx, file, dc, devcontainer.Policy{}, &oci.FeatureFetcher{}) // OCI features: ~/.cache/codepod/features
 	if err != nil {
 		return nil, fmt.Errorf("codepod: %s: %w", file, err)
 	}

@@ -1,10 +1,12 @@
-package devcontainer_test
+package oci_test
 
 import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,11 +14,12 @@ import (
 	"testing"
 
 	"github.com/codepod-dev/codepod/devcontainer"
+	"github.com/codepod-dev/codepod/devcontainer/oci"
 	"github.com/codepod-dev/codepod/internal/ocitest"
 )
 
 // planOCI plans root's config with fetcher f.
-func planOCI(t *testing.T, root string, f *devcontainer.FeatureFetcher) (*devcontainer.BuildPlan, error) {
+func planOCI(t *testing.T, root string, f *oci.FeatureFetcher) (*devcontainer.BuildPlan, error) {
 	t.Helper()
 	file := filepath.Join(root, ".devcontainer", "devcontainer.json")
 	b, err := os.ReadFile(file)
@@ -66,7 +69,7 @@ func TestOCIFeatures(t *testing.T) {
 		".devcontainer/devcontainer.json": `{"image": "codepod/tiny:latest", "features": {"` + hello + `": {"who": "oci"}}}`,
 	})
 	var log []string
-	f := &devcontainer.FeatureFetcher{CacheDir: t.TempDir(), Log: func(format string, args ...any) {
+	f := &oci.FeatureFetcher{CacheDir: t.TempDir(), Log: func(format string, args ...any) {
 		log = append(log, fmt.Sprintf(format, args...))
 	}}
 	pushed := reg.Requests("GET", "/blobs/")
@@ -170,7 +173,7 @@ func TestOCIFeatures(t *testing.T) {
 		".devcontainer/devcontainer.json":      `{"image": "codepod/tiny:latest", "features": {"` + ref2 + `": {}}}`,
 		".devcontainer/devcontainer-lock.json": `{"features": {"` + ref2 + `": {"resolved": "` + reg2.Host + `/features/hello@` + m2.String() + `", "integrity": "sha256:` + strings.Repeat("0", 64) + `"}}}`,
 	})
-	if _, err := planOCI(t, root2, &devcontainer.FeatureFetcher{CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "the artifact changed since it was locked") {
+	if _, err := planOCI(t, root2, &oci.FeatureFetcher{CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "the artifact changed since it was locked") {
 		t.Fatalf("a lock with another integrity: %v", err)
 	}
 }
@@ -190,5 +193,37 @@ func tarMode(t *testing.T, a *devcontainer.Archive, name string) int64 {
 		if h.Name == name {
 			return h.Mode
 		}
+	}
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for rel, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tarNames(t *testing.T, a *devcontainer.Archive) []string {
+	t.Helper()
+	f, err := os.Open(a.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
 	}
 }
