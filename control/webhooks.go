@@ -116,8 +116,8 @@ func (s *Service) sandboxEvent(ctx context.Context, tx codepod.Store, out *outbo
 }
 
 // runnerEvent writes a webhook event of type typ for runner id in tx, one
-// per server admin with an endpoint subscribed to it: runners are the
-// server's, so tenants' endpoints never hear of them.
+// per server admin whose personal workspace has an endpoint subscribed to
+// it: runners are the server's, so tenants' endpoints never hear of them.
 func (s *Service) runnerEvent(ctx context.Context, tx codepod.Store, out *outbox, id, typ string) error {
 	r, err := tx.Runner(ctx, id)
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Service) runnerEvent(ctx context.Context, tx codepod.Store, out *outbox
 			if !u.Admin {
 				continue
 			}
-			n, err := tx.EmitWebhookEvent(ctx, &codepod.WebhookEvent{OwnerID: u.ID, Type: typ, Payload: body, CreatedAt: at}, "")
+			n, err := tx.EmitWebhookEvent(ctx, &codepod.WebhookEvent{OwnerID: codepod.PersonalWorkspaceID(u.ID), Type: typ, Payload: body, CreatedAt: at}, "")
 			if err != nil {
 				return fmt.Errorf("webhook event %s of runner %s: %w", typ, id, err)
 			}
