@@ -143,6 +143,18 @@ func inspect(tb testing.TB, b *docker.Backend, sandboxID string) container.Inspe
 	return c
 }
 
+// inspectRenamed is inspect for a sandbox that may have adopted a warm
+// pool member: its container takes the sandbox's name shortly after the
+// create's result (the rename is off the create's path), so wait for it.
+func inspectRenamed(tb testing.TB, b *docker.Backend, sandboxID string) container.InspectResponse {
+	tb.Helper()
+	waitFor(tb, time.Minute, "container "+docker.ContainerName(sandboxID), func() bool {
+		_, err := b.Client().ContainerInspect(context.Background(), docker.ContainerName(sandboxID))
+		return err == nil
+	})
+	return inspect(tb, b, sandboxID)
+}
+
 // countContainers counts containers (any state) labelled with the sandbox id.
 func countContainers(tb testing.TB, b *docker.Backend, sandboxID string) int {
 	tb.Helper()

@@ -161,7 +161,7 @@ func TestTwoCreatesRacingForOneWarmSandboxGetTwoSandboxes(t *testing.T) {
 	}
 	adopted := 0
 	for _, p := range []*wire.SandboxPayload{p1, p2} {
-		c := inspect(t, b, p.ID)
+		c := inspectRenamed(t, b, p.ID)
 		if !c.State.Running {
 			t.Errorf("sandbox %s does not run", p.ID)
 		}
@@ -223,7 +223,7 @@ func TestARunnerThatDiesWithAPoolLosesNoUserSandbox(t *testing.T) {
 			t.Errorf("the restarted runner kept pool container %s of unknown state", m.ID)
 		}
 	}
-	if c := inspect(t, b, p.ID); !c.State.Running || c.ID != res.ContainerID {
+	if c := inspectRenamed(t, b, p.ID); !c.State.Running || c.ID != res.ContainerID {
 		t.Fatalf("the user's sandbox did not survive the restart: %s running=%v", c.ID, c.State.Running)
 	}
 	waitInventory(t, f, p.ID, wire.StateRunning, res.HostKeyFingerprint)
