@@ -130,6 +130,7 @@ func TestWebUI(t *testing.T) {
 	ui.declaredPorts(after)
 	ids = append(ids, ui.networkPolicy())
 	ui.keys()
+	ui.workspaces()
 	ui.runners()
 	ui.users()
 	ui.narrow(id)
