@@ -137,6 +137,7 @@ func TestWebUI(t *testing.T) {
 	ui.crossSite(id)
 	ui.stopStart(id)
 	ui.secondUser(bob.Token, id)
+	ui.viewer()
 	t.Logf("web UI test took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 

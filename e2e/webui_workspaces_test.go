@@ -101,3 +101,26 @@ func (u *webUI) inWorkspace(ws, method, path string) (int, []byte, error) {
 	b, err := io.ReadAll(res.Body)
 	return res.StatusCode, b, err
 }
+
+// viewer, after secondUser (signed in as bob, a viewer of ui-team): the
+// switcher moves him into ui-team, whose sandbox he sees, with create,
+// start/stop/delete and the terminal hidden or disabled.
+func (u *webUI) viewer() {
+	u.step("bob's switcher lists ui-team as viewer",
+		chromedp.Navigate(u.base+"/ui/#/sandboxes"),
+		chromedp.WaitVisible(chromedp.CSS(`#live[data-state=live]`)),
+		discard(chromedp.Poll[bool](`[...document.querySelector('#workspace').options].some((o) => o.textContent === 'ui-team · viewer')`)))
+	u.eval(`(() => { const s = document.querySelector('#workspace'); s.value = [...s.options].find((o) => o.textContent.startsWith('ui-team')).value; s.dispatchEvent(new Event('change')); return 1; })()`)
+	u.step("ui-team's sandbox, read only",
+		discard(chromedp.Poll[bool](`document.body.dataset.role === 'viewer'`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sandboxes tr[data-name="ui-ws-box"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#viewer-note`)))
+	if got := u.eval(`String(!!document.querySelector('#new-sandbox')) + ' ' + String([...document.querySelectorAll('#sandboxes tr[data-name="ui-ws-box"] button')].every((b) => b.disabled))`); got != "false true" {
+		u.t.Errorf("a viewer's list: new-sandbox shown, all row buttons disabled = %q; want \"false true\"", got)
+	}
+	u.step("no terminal for a viewer",
+		chromedp.Click(chromedp.CSS(`#sandboxes tr[data-name="ui-ws-box"] th a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sb-name`)),
+		chromedp.Click(chromedp.CSS(`#tab-terminal`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminal-viewer`)))
+}
