@@ -15,6 +15,8 @@ import (
 // the UI into it, where the form creates a sandbox the list shows; back in
 // the personal workspace that sandbox is absent. axe-core, light and dark.
 func (u *webUI) workspaces() {
+	start := time.Now()
+	defer func() { u.t.Logf("workspaces in the UI took %s", time.Since(start).Round(time.Millisecond)) }()
 	u.step("create a workspace from the page",
 		chromedp.Click(chromedp.CSS(`#nav-workspaces`)),
 		chromedp.WaitVisible(chromedp.CSS(`#workspaces tr[data-role="owner"]`)),
@@ -106,6 +108,8 @@ func (u *webUI) inWorkspace(ws, method, path string) (int, []byte, error) {
 // switcher moves him into ui-team, whose sandbox he sees, with create,
 // start/stop/delete and the terminal hidden or disabled.
 func (u *webUI) viewer() {
+	start := time.Now()
+	defer func() { u.t.Logf("the viewer's UI took %s", time.Since(start).Round(time.Millisecond)) }()
 	u.step("bob's switcher lists ui-team as viewer",
 		chromedp.Navigate(u.base+"/ui/#/sandboxes"),
 		chromedp.WaitVisible(chromedp.CSS(`#live[data-state=live]`)),
