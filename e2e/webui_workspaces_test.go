@@ -33,6 +33,13 @@ func (u *webUI) workspaces() {
 		chromedp.WaitVisible(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] select.member-role`)))
 	u.eval(`(() => { const s = document.querySelector('#members-table tr[data-email="bob@example.com"] select.member-role'); s.value = 'viewer'; s.dispatchEvent(new Event('change')); return 1; })()`)
 	u.step("the role is changed", discard(chromedp.Poll[bool](`(() => { const s = document.querySelector('#members-table tr[data-email="bob@example.com"] select.member-role'); return !!s && s.value === 'viewer' && !document.querySelector('#errors .error'); })()`)))
+	u.step("remove bob (confirmed), then add him back as a viewer",
+		chromedp.Click(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] button.remove`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#members-table tr[data-email="bob@example.com"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#member-email`), "bob@example.com"),
+		chromedp.SetValue(chromedp.CSS(`#member-role`), "viewer"),
+		chromedp.Click(chromedp.CSS(`#add-member button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] select.member-role`)))
 	var ms struct {
 		Items []struct{ Email, Role string }
 	}
