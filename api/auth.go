@@ -90,7 +90,7 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 			next(huma.WithContext(ctx, c))
 			return
 		}
-		c, status, msg := s.authenticate(ctx.Context(), op, tok, ctx.Header(WorkspaceHeader))
+		c, status, msg := s.authenticate(ctx.Context(), op, tok, askedWorkspace(ctx, op))
 		if status == http.StatusInternalServerError {
 			msg = internalDetail // authStatus logged the cause
 		}
@@ -103,6 +103,24 @@ func (s *Server) authMiddleware(api huma.API) func(huma.Context, func(huma.Conte
 		}
 		next(huma.WithContext(ctx, c))
 	}
+}
+
+// askedWorkspace is the workspace a request names: the Codepod-Workspace
+// header or, when it is absent, on a GET only, the workspace query
+// parameter — browsers cannot set headers on a WebSocket, an EventSource or
+// a download link. An operation with a workspace query parameter of its
+// own (the audit log's filter) keeps it. Both resolve alike (inWorkspace):
+// a workspace the caller is not in is a 404.
+func askedWorkspace(ctx huma.Context, op *huma.Operation) string {
+	if w := ctx.Header(WorkspaceHeader); w != "" || op.Method != http.MethodGet {
+		return w
+	}
+	for _, p := range op.Parameters {
+		if p.In == "query" && p.Name == "workspace" {
+			return ""
+		}
+	}
+	return ctx.Query("workspace")
 }
 
 // authenticate checks tok against the operation's scheme and returns the

@@ -219,3 +219,40 @@ func TestWorkspaceQuota(t *testing.T) {
 	// bob's personal workspace has the server's default.
 	e.do("POST", "/api/v1/sandboxes", bob, map[string]any{"name": "two"}).want(t, http.StatusCreated)
 }
+
+// TestWorkspaceQueryParam: browsers cannot set headers on a WebSocket, so
+// GET routes also take the workspace from ?workspace=, resolved like the
+// header: a member gets through to a sandbox of the shared workspace, a
+// non-member gets the header's 404, and the header wins when both are set.
+func TestWorkspaceQueryParam(t *testing.T) {
+	e := newEnvOn(t, "sqlite", nil)
+	ada := e.newUser("ada@example.com", false)
+	bob := e.newUser("bob@example.com", false)
+	eve := e.newUser("eve@example.com", false)
+	e.do("POST", "/api/v1/workspaces", ada, map[string]any{"name": "team-q"}).want(t, http.StatusCreated)
+	e.do("POST", "/api/v1/workspaces/team-q/members", ada, map[string]any{"user": "bob@example.com", "role": "member"}).want(t, http.StatusCreated)
+	e.doIn("team-q", "POST", "/api/v1/sandboxes", ada, map[string]any{"name": "web"}).want(t, http.StatusCreated)
+
+	// The WebSocket routes the UI opens, and the event feed.
+	for _, p := range []string{"/api/v1/sandboxes/web/pty", "/api/v1/sandboxes/web/processes/1/stream", "/api/v1/sandboxes/web"} {
+		byHeader := e.doIn("team-q", "GET", p, bob, nil)
+		byQuery := e.do("GET", p+"?workspace=team-q", bob, nil)
+		if byQuery.Status == http.StatusNotFound || byQuery.Status != byHeader.Status {
+			t.Errorf("GET %s?workspace=team-q as a member: %d %s; with the header: %d", p, byQuery.Status, byQuery.Body, byHeader.Status)
+		}
+		// Without it bob acts in his personal workspace: no such sandbox.
+		wantProblem(t, e.do("GET", p, bob, nil), http.StatusNotFound)
+		r := e.do("GET", p+"?workspace=team-q", eve, nil)
+		wantProblem(t, r, http.StatusNotFound)
+		if !strings.Contains(r.str("detail"), `workspace "team-q" not found`) {
+			t.Errorf("GET %s?workspace=team-q as a non-member: %s", p, r.Body)
+		}
+		// The header wins over the query.
+		wantProblem(t, e.doIn("personal-nonexistent", "GET", p+"?workspace=team-q", bob, nil), http.StatusNotFound)
+	}
+	if got := e.do("GET", "/api/v1/sandboxes?workspace=team-q", bob, nil).want(t, http.StatusOK).JSON["items"].([]any); len(got) != 1 {
+		t.Errorf("list with ?workspace=team-q: %d sandboxes, want 1", len(got))
+	}
+	// Only GETs read the query: a POST acts where the header says.
+	wantProblem(t, e.do("POST", "/api/v1/sandboxes/web/stop?workspace=team-q", bob, nil), http.StatusNotFound)
+}

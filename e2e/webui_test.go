@@ -130,12 +130,14 @@ func TestWebUI(t *testing.T) {
 	ui.declaredPorts(after)
 	ids = append(ids, ui.networkPolicy())
 	ui.keys()
+	ui.workspaces()
 	ui.runners()
 	ui.users()
 	ui.narrow(id)
 	ui.crossSite(id)
 	ui.stopStart(id)
 	ui.secondUser(bob.Token, id)
+	ui.viewer()
 	t.Logf("web UI test took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 

@@ -11,6 +11,36 @@
 
 let csrf = '';
 
+/** @typedef {S['Workspace']} Workspace */
+/**
+ * The workspace the UI acts in (docs/workspaces.md): sent as the
+ * Codepod-Workspace header on every fetch and as ?workspace= on every
+ * WebSocket and EventSource URL (browsers cannot set their headers).
+ * null: the personal workspace.
+ * @type {Workspace|null}
+ */
+let workspace = null;
+
+/** @param {Workspace|null} w */
+export const setWorkspace = (w) => { workspace = w; };
+/** @returns {Workspace|null} the workspace the UI acts in */
+export const currentWorkspace = () => workspace;
+/** @returns {boolean} whether the caller may change things here (not a viewer) */
+export const canWrite = () => !workspace || workspace.role !== 'viewer';
+
+/** @returns {Record<string,string>} the headers naming the workspace */
+export const wsHeaders = () => (workspace && !workspace.personal ? { 'Codepod-Workspace': workspace.id } : {});
+
+/**
+ * inWorkspace adds ?workspace= to a URL the browser opens by itself
+ * (WebSocket, EventSource, a download link).
+ * @param {string} url @returns {string}
+ */
+export function inWorkspace(url) {
+  if (!workspace || workspace.personal) return url;
+  return url + (url.includes('?') ? '&' : '?') + 'workspace=' + encodeURIComponent(workspace.id);
+}
+
 /** @param {string} t */
 export const setCSRF = (t) => { csrf = t; };
 
@@ -32,7 +62,7 @@ export class ApiError extends Error {
  */
 export async function call(method, path, body) {
   /** @type {RequestInit & {headers: Record<string,string>}} */
-  const opts = { method, headers: {}, credentials: 'same-origin' };
+  const opts = { method, headers: wsHeaders(), credentials: 'same-origin' };
   if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = csrf;
   if (body instanceof Blob) {
     opts.headers['Content-Type'] = 'application/octet-stream';
@@ -59,7 +89,7 @@ export async function call(method, path, body) {
 
 /** @param {string} path @returns {Promise<string>} a file's text */
 export async function getText(path) {
-  const resp = await fetch('/api/v1' + path, { credentials: 'same-origin' });
+  const resp = await fetch('/api/v1' + path, { credentials: 'same-origin', headers: wsHeaders() });
   if (!resp.ok) {
     let p = null;
     try { p = await resp.json(); } catch { /* not JSON */ }

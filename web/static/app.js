@@ -3,9 +3,9 @@
 // (#/sandboxes, #/sandboxes/ID/terminal, #/runners, …). Each page is a
 // module in pages/ exporting render(view, ctx) that fills view and returns
 // an optional cleanup function.
-import { call, setCSRF } from './api.js';
+import { call, setCSRF, setWorkspace } from './api.js';
 import { $, h, run, showError } from './ui.js';
-import { stop as stopLive } from './live.js';
+import { stop as stopLive, restart as restartLive } from './live.js';
 import * as signin from './pages/signin.js';
 import * as sandboxes from './pages/sandboxes.js';
 import * as create from './pages/create.js';
@@ -13,6 +13,7 @@ import * as detail from './pages/detail.js';
 import * as runners from './pages/runners.js';
 import * as keys from './pages/keys.js';
 import * as users from './pages/users.js';
+import * as workspaces from './pages/workspaces.js';
 
 /** @typedef {{me: any, go: (hash: string) => void, params: string[]}} Ctx */
 
@@ -23,6 +24,7 @@ const routes = [
   { pattern: /^#\/sandboxes\/([^/]+)(?:\/([a-z-]+))?$/, page: detail, nav: 'sandboxes' },
   { pattern: /^#\/runners$/, page: runners, nav: 'runners', admin: true },
   { pattern: /^#\/keys$/, page: keys, nav: 'keys' },
+  { pattern: /^#\/workspaces$/, page: workspaces, nav: 'workspaces' },
   { pattern: /^#\/users$/, page: users, nav: 'users', admin: true },
 ];
 
@@ -50,7 +52,7 @@ function route() {
   if (!r) { go('#/sandboxes'); return; }
   renderNav(r.nav);
   const params = (hash.match(r.pattern) || []).slice(1).map((p) => (p ? decodeURIComponent(p) : p));
-  cleanup = r.page.render(view, { me, go, params }) || null;
+  cleanup = r.page.render(view, { me, go, params, useWorkspace, workspacesChanged: loadWorkspaces }) || null;
   const heading = /** @type {HTMLElement|null} */ (view.querySelector('h1'));
   if (heading) document.title = heading.textContent + ' · CodePod';
 }
@@ -60,14 +62,49 @@ function renderNav(/** @type {string} */ active = '') {
   $('#who').textContent = me ? me.email : '';
   $('#signout').hidden = !me;
   if (!me) { nav.replaceChildren(); return; }
-  const items = [['sandboxes', 'Sandboxes'], ['keys', 'Keys'], ...(me.admin ? [['runners', 'Runners'], ['users', 'Users']] : [])];
+  const items = [['sandboxes', 'Sandboxes'], ['keys', 'Keys'], ['workspaces', 'Workspaces'], ...(me.admin ? [['runners', 'Runners'], ['users', 'Users']] : [])];
   nav.replaceChildren(...items.map(([id, label]) => h('a', { href: '#/' + id, id: 'nav-' + id, 'aria-current': id === active ? 'page' : null }, label)),
     h('a', { href: '/docs' }, 'API docs'));
 }
 
-function signedIn(/** @type {any} */ session) {
+// The workspace switcher: the caller's workspaces (GET /workspaces); the
+// choice is remembered per user in localStorage (not a secret) and sent
+// with every request (api.js).
+const wsSelect = /** @type {HTMLSelectElement} */ ($('#workspace'));
+const wsKey = () => 'codepod.workspace.' + me.id;
+
+/** loadWorkspaces fills the switcher and picks the remembered workspace (else the personal one). */
+async function loadWorkspaces() {
+  setWorkspace(null); // list from the personal workspace: the remembered one may be gone
+  /** @type {import('./api.js').Workspace[]} */
+  let items = [];
+  try { items = (await call('GET', '/workspaces')).items || []; } catch (e) { showError(e instanceof Error ? e.message : String(e)); }
+  const want = localStorage.getItem(wsKey());
+  const w = items.find((x) => x.id === want) || items.find((x) => x.personal) || null;
+  setWorkspace(w);
+  wsSelect.replaceChildren(...items.map((x) => h('option', { value: x.id }, `${x.personal ? x.name + ' (personal)' : x.name} · ${x.role || ''}`)));
+  wsSelect.value = w ? w.id : '';
+  wsSelect.dataset.role = w?.role || '';
+  document.body.dataset.role = w?.role || '';
+  $('#ws-switch').hidden = items.length === 0;
+  return items;
+}
+
+/** useWorkspace makes id the current workspace and shows its sandboxes. */
+async function useWorkspace(/** @type {string} */ id) {
+  localStorage.setItem(wsKey(), id);
+  await loadWorkspaces();
+  restartLive();
+  if (/^#\/(sandboxes\/|new)/.test(location.hash)) go('#/sandboxes');
+  else route();
+}
+
+wsSelect.addEventListener('change', () => run(() => useWorkspace(wsSelect.value)));
+
+async function signedIn(/** @type {any} */ session) {
   setCSRF(session.csrf_token);
   me = session.user;
+  await loadWorkspaces();
   document.body.dataset.signedIn = 'true';
   if (!location.hash || location.hash === '#/signin') location.hash = '#/sandboxes';
   else route();
@@ -78,6 +115,8 @@ function signedOut() {
   me = null;
   stopLive();
   setCSRF('');
+  setWorkspace(null);
+  $('#ws-switch').hidden = true;
   delete document.body.dataset.signedIn;
   route();
 }

@@ -3,7 +3,9 @@
 // server's feed, woken by the control plane; no polling), shared by the
 // pages that show sandboxes. It reconnects by itself after a drop (the
 // browser's EventSource retry), and the first events after a reconnect
-// bring the list up to date.
+// bring the list up to date. The feed is the current workspace's
+// (?workspace=); switching workspaces reopens it (restart).
+import { inWorkspace } from './api.js';
 
 /** @typedef {import('./api.js').Sandbox} Sandbox */
 /** @typedef {(list: Map<string, Sandbox>, changed: Sandbox|null, state: string) => void} Listener */
@@ -25,7 +27,7 @@ function open() {
   if (es) es.close();
   sandboxes.clear();
   state = 'connecting';
-  es = new EventSource('/api/v1/events' + (all ? '?all=true' : ''));
+  es = new EventSource(inWorkspace('/api/v1/events' + (all ? '?all=true' : '')));
   es.addEventListener('sandbox', (ev) => {
     const sb = JSON.parse(/** @type {MessageEvent} */ (ev).data);
     sandboxes.set(sb.id, sb);
@@ -55,6 +57,11 @@ export function subscribe(l, everyone = all) {
   listeners.add(l);
   l(sandboxes, null, state);
   return () => { listeners.delete(l); };
+}
+
+/** restart reopens the feed, if open, for the workspace now current. */
+export function restart() {
+  if (es) open();
 }
 
 /** stop closes the feed (sign-out). */

@@ -6,6 +6,7 @@
 // a few times with a growing delay; reconnect() starts over at once.
 import { Terminal } from './vendor/xterm.mjs';
 import { FitAddon } from './vendor/addon-fit.mjs';
+import { inWorkspace } from './api.js';
 
 const enc = new TextEncoder();
 const RETRIES = 5;
@@ -47,7 +48,7 @@ export class TerminalSession {
     this.onStatus('connecting');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const q = new URLSearchParams({ cols: String(this.term.cols), rows: String(this.term.rows) });
-    const ws = new WebSocket(`${proto}//${location.host}/api/v1/sandboxes/${encodeURIComponent(this.id)}/pty?${q}`);
+    const ws = new WebSocket(inWorkspace(`${proto}//${location.host}/api/v1/sandboxes/${encodeURIComponent(this.id)}/pty?${q}`));
     this.ws = ws;
     ws.binaryType = 'arraybuffer';
     let exited = false;

@@ -2,11 +2,16 @@
 // The create form: every option of POST /sandboxes, with the API's problem
 // details shown next to their fields (errors[].location) and kept there,
 // with the values, until the next submit.
-import { call } from '../api.js';
+import { call, canWrite } from '../api.js';
 import { h, field, fieldErrors, clearFieldErrors, parsePairs, lines, showError } from '../ui.js';
 
 /** @param {HTMLElement} view @param {any} ctx */
 export function render(view, ctx) {
+  if (!canWrite()) {
+    view.append(h('div', { class: 'page-head' }, h('h1', {}, 'New sandbox')),
+      h('p', { class: 'empty', id: 'create-viewer' }, 'Your role in this workspace is viewer: it can list and read sandboxes, not create them. Ask a workspace admin for the member role.'));
+    return;
+  }
   const inp = (/** @type {string} */ name, /** @type {Record<string,any>} */ a = {}) => h('input', { name, id: 'f-' + name, ...a });
   const area = (/** @type {string} */ name, /** @type {string} */ ph) => h('textarea', { name, id: 'f-' + name, rows: 3, placeholder: ph });
   const sel = (/** @type {string} */ name, /** @type {string[][]} */ opts) => h('select', { name, id: 'f-' + name }, opts.map(([v, t]) => h('option', { value: v }, t)));

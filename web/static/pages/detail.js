@@ -3,7 +3,7 @@
 // a tab (processes, preview links…), add an entry to TABS: its id is the
 // URL's last part (#/sandboxes/ID/<id>) and render(panel, sb, ctx) fills
 // the panel and may return a cleanup function.
-import { call, sbPath } from '../api.js';
+import { call, sbPath, canWrite } from '../api.js';
 import { h, run, badge, pairs, ago, copyButton } from '../ui.js';
 import { subscribe } from '../live.js';
 import * as overview from './tab-overview.js';
@@ -44,7 +44,7 @@ export function render(view, ctx) {
   const drawHead = () => {
     const running = sb.status === 'running';
     const act = (/** @type {string} */ label, /** @type {string} */ cls, /** @type {() => Promise<any>} */ fn, /** @type {boolean} */ on) =>
-      h('button', { type: 'button', class: cls, id: 'action-' + label.toLowerCase(), disabled: !on, onclick: () => run(fn) }, label);
+      h('button', { type: 'button', class: cls, id: 'action-' + label.toLowerCase(), disabled: !on || !canWrite(), onclick: () => run(fn) }, label);
     head.replaceChildren(...[
       h('h1', {}, h('a', { href: '#/sandboxes', class: 'crumb' }, 'Sandboxes'), ' / ', h('span', { id: 'sb-name' }, sb.name)),
       h('span', { id: 'sb-status', 'data-status': sb.status }, badge(sb.status)),

@@ -1,7 +1,7 @@
 // @ts-check
 // The sandbox list: live from the events feed, filtered by status, label
 // and (admins) owner, searched by name ("/" focuses the search box).
-import { call, sbPath } from '../api.js';
+import { call, sbPath, canWrite } from '../api.js';
 import { h, run, badge, pairs, ago, table, field } from '../ui.js';
 import { subscribe } from '../live.js';
 import { extendTTL } from './tab-overview.js';
@@ -20,7 +20,7 @@ export function render(view, ctx) {
   const live = h('span', { id: 'live', class: 'muted', 'aria-live': 'polite' }, 'connecting…');
   const body = h('div', { id: 'list' });
   view.append(
-    h('div', { class: 'page-head' }, h('h1', {}, 'Sandboxes'), live, h('a', { href: '#/new', class: 'button primary', id: 'new-sandbox' }, 'New sandbox')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Sandboxes'), live, canWrite() ? h('a', { href: '#/new', class: 'button primary', id: 'new-sandbox' }, 'New sandbox') : h('span', { class: 'muted', id: 'viewer-note' }, 'viewer: read only')),
     h('form', { class: 'filters', role: 'search', onsubmit: (/** @type {Event} */ e) => e.preventDefault() },
       field('Name', search), field('Status', status), field('Label', label), ctx.me.admin ? field('Owner', owner) : null),
     body);
@@ -40,7 +40,7 @@ export function render(view, ctx) {
     const heads = ['Name', 'Status', 'Image', ...(admin ? ['Owner'] : []), 'Runner', 'Labels', 'Expires', 'Network', 'Actions'];
     body.replaceChildren(items.length
       ? table('Sandboxes', heads, items.map((sb) => row(sb, admin, ctx)), 'sandboxes')
-      : h('p', { class: 'empty', id: 'empty' }, current.size ? 'No sandbox matches these filters.' : 'No sandboxes yet. ', current.size ? null : h('a', { href: '#/new' }, 'Create one')));
+      : h('p', { class: 'empty', id: 'empty' }, current.size ? 'No sandbox matches these filters.' : 'No sandboxes yet. ', current.size || !canWrite() ? null : h('a', { href: '#/new' }, 'Create one')));
   };
   const unsub = [];
   const watch = () => {
@@ -66,9 +66,10 @@ export function render(view, ctx) {
 
 /** @param {import('../api.js').Sandbox} sb @param {boolean} admin @param {any} ctx */
 function row(sb, admin, ctx) {
-  const running = sb.status === 'running';
+  const write = canWrite(); // viewers list and read only (the server refuses anyway)
+  const running = sb.status === 'running' && write;
   const act = (/** @type {string} */ label, /** @type {string} */ cls, /** @type {() => Promise<any>} */ fn, /** @type {boolean} */ on) =>
-    h('button', { type: 'button', class: 'small ' + cls, disabled: !on, onclick: () => run(fn), 'aria-label': `${label} ${sb.name}` }, label);
+    h('button', { type: 'button', class: 'small ' + cls, disabled: !on || !write, onclick: () => run(fn), 'aria-label': `${label} ${sb.name}` }, label);
   const net = sb.network_policy ? 'policy: ' + sb.network_policy.mode : sb.network;
   return h('tr', { 'data-id': sb.id, 'data-name': sb.name, 'data-status': sb.status },
     h('th', { scope: 'row', class: 'name' }, h('a', { href: '#/sandboxes/' + encodeURIComponent(sb.id) }, sb.name)),
@@ -83,7 +84,7 @@ function row(sb, admin, ctx) {
       h('a', { class: 'button small open' + (running ? '' : ' disabled'), href: '#/sandboxes/' + encodeURIComponent(sb.id) + '/terminal', 'aria-disabled': running ? null : 'true', 'aria-label': `Terminal of ${sb.name}` }, 'Terminal'),
       act('Stop', 'stop', () => call('POST', sbPath(sb.id) + '/stop'), running),
       act('Start', 'start', () => call('POST', sbPath(sb.id) + '/start'), sb.status === 'stopped'),
-      h('button', { type: 'button', class: 'small extend', disabled: !sb.expires_at, onclick: () => run(() => extendTTL(sb, 3600)),
+      h('button', { type: 'button', class: 'small extend', disabled: !sb.expires_at || !write, onclick: () => run(() => extendTTL(sb, 3600)),
         title: 'Extend the TTL by an hour', 'aria-label': `+1h: extend the TTL of ${sb.name} by an hour` }, '+1h'),
       act('Delete', 'delete danger', async () => {
         if (confirm(`Delete sandbox ${sb.name}? Its files are lost.`)) await call('DELETE', sbPath(sb.id));

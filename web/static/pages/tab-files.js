@@ -1,7 +1,7 @@
 // @ts-check
 // The file browser: list a directory, open folders, download, upload,
 // delete and view text files, through /sandboxes/{id}/files.
-import { call, getText, sbPath } from '../api.js';
+import { call, getText, sbPath, inWorkspace } from '../api.js';
 import { h, run, bytes, ago, table, field } from '../ui.js';
 
 /** @param {HTMLElement} panel @param {any} sb */
@@ -35,7 +35,7 @@ export function render(panel, sb) {
     return h('tr', { 'data-path': e.path },
       h('th', { scope: 'row' }, name), h('td', {}, e.type === 'dir' ? '—' : bytes(e.size)), h('td', { class: 'mono' }, e.mode_string), h('td', {}, ago(e.mtime)),
       h('td', { class: 'actions' },
-        e.type === 'file' ? h('a', { class: 'button small download', href: '/api/v1' + base + q, download: e.name, 'aria-label': 'Download ' + e.name }, 'Download') : null,
+        e.type === 'file' ? h('a', { class: 'button small download', href: inWorkspace('/api/v1' + base + q), download: e.name, 'aria-label': 'Download ' + e.name }, 'Download') : null,
         e.type === 'file' ? h('button', { type: 'button', class: 'small view', 'aria-label': 'View ' + e.name, onclick: () => view(e) }, 'View') : null,
         h('button', { type: 'button', class: 'small danger delete', 'aria-label': 'Delete ' + e.name, onclick: () => run(async () => {
           if (!confirm(`Delete ${e.path}${e.type === 'dir' ? ' and everything in it' : ''}?`)) return;

@@ -4,7 +4,7 @@
 // hooks'), followed while the tab is open and the page visible. Each poll
 // asks the files API for what was appended since (?offset=); the page keeps
 // the last 256 KiB.
-import { sbPath } from '../api.js';
+import { sbPath, wsHeaders } from '../api.js';
 import { h } from '../ui.js';
 
 export const LOG_PATH = '/.codepod/run/main.log';
@@ -40,7 +40,7 @@ export function render(panel, sb, ctx) {
   };
   // tail finds where to start: the last KEEP bytes of the file.
   const tail = async () => {
-    const r = await fetch('/api/v1' + sbPath(sb.id) + '/files/list?path=' + encodeURIComponent(LOG_PATH.replace(/\/[^/]*$/, '')), { credentials: 'same-origin' });
+    const r = await fetch('/api/v1' + sbPath(sb.id) + '/files/list?path=' + encodeURIComponent(LOG_PATH.replace(/\/[^/]*$/, '')), { credentials: 'same-origin', headers: wsHeaders() });
     if (!r.ok) return r;
     const list = await r.json();
     const f = (list.entries || []).find((/** @type {any} */ e) => e.name === 'main.log' && e.type === 'file');
@@ -54,7 +54,7 @@ export function render(panel, sb, ctx) {
     }
     try {
       let r = offset < 0 ? await tail() : null;
-      if (!r) r = await fetch(base + (offset > 0 ? '&offset=' + offset : ''), { credentials: 'same-origin' });
+      if (!r) r = await fetch(base + (offset > 0 ? '&offset=' + offset : ''), { credentials: 'same-origin', headers: wsHeaders() });
       if (r.ok) {
         const buf = await r.arrayBuffer();
         offset += buf.byteLength;

@@ -3,7 +3,7 @@
 // outlive the page and a server restart). Start one (a shell command, a
 // working directory, environment), follow its output live over the
 // stream-process WebSocket (which also carries stdin), kill it.
-import { call, sbPath } from '../api.js';
+import { call, sbPath, inWorkspace, canWrite } from '../api.js';
 import { h, run, ago, table, field, parsePairs, fieldErrors, clearFieldErrors, showError } from '../ui.js';
 
 const KEEP = 256 << 10; // characters of output kept in the page
@@ -83,7 +83,7 @@ export function render(panel, sb, ctx) {
       if (!fieldErrors(form, err.problem, err.message)) showError(err.message);
     }
   });
-  panel.append(form, h('section', { class: 'card' },
+  panel.append(canWrite() ? form : h('p', { class: 'muted', id: 'proc-viewer-note' }, 'Your role in this workspace is viewer: it cannot start processes.'), h('section', { class: 'card' },
     h('div', { class: 'term-bar' }, h('h2', {}, 'Processes'), h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'small', id: 'proc-refresh', onclick: () => load() }, 'Refresh')),
     note, list), viewer);
@@ -146,7 +146,7 @@ class Stream {
     this.say('connecting', 'Connecting…');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const q = new URLSearchParams({ stdout_offset: String(this.offsets.stdout), stderr_offset: String(this.offsets.stderr) });
-    const ws = new WebSocket(`${proto}//${location.host}/api/v1/sandboxes/${encodeURIComponent(this.sandboxID)}/processes/${this.p.pid}/stream?${q}`);
+    const ws = new WebSocket(inWorkspace(`${proto}//${location.host}/api/v1/sandboxes/${encodeURIComponent(this.sandboxID)}/processes/${this.p.pid}/stream?${q}`));
     this.ws = ws;
     let ended = false;
     ws.onopen = () => { this.retries = 0; this.say('following', 'Following its output.'); };

@@ -3,10 +3,15 @@
 // leaves), copy and paste buttons, a status line that says clearly when
 // the sandbox stopped or the connection dropped, and a reconnect button.
 import { h } from '../ui.js';
+import { canWrite } from '../api.js';
 import { TerminalSession } from '../terminal.js';
 
 /** @param {HTMLElement} panel @param {any} sb @param {any} ctx */
 export function render(panel, sb, ctx) {
+  if (!canWrite()) {
+    panel.append(h('p', { class: 'empty', id: 'terminal-viewer' }, 'Your role in this workspace is viewer: it can list and read, not open a terminal.'));
+    return () => {};
+  }
   const status = h('span', { id: 'terminal-status', class: 'term-status', role: 'status' });
   const detail = h('span', { id: 'terminal-detail', class: 'muted' });
   const box = h('div', { id: 'terminal', class: 'terminal' });
