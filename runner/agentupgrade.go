@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent"
-	"github.com/codepod-dev/codepod/agent/token"
 )
 
 // agentsDir is <StateDir>/agents: the runner's agent binaries, each named
@@ -84,17 +82,7 @@ func (r *Runner) AgentClient(ctx context.Context, id string) (*ssh.Client, error
 		return nil, err
 	}
 	conn.SetDeadline(time.Now().Add(probeTimeout))
-	cfg := &ssh.ClientConfig{
-		User: "root",
-		Auth: []ssh.AuthMethod{ssh.Password(token.Mint(secret, id, time.Now().Add(time.Minute)))},
-		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			if ssh.FingerprintSHA256(key) != fp {
-				return errHostKeyMismatch
-			}
-			return nil
-		},
-		Timeout: probeTimeout,
-	}
+	cfg := agentClientConfig(secret, id, fp)
 	c, chans, reqs, err := ssh.NewClientConn(conn, "agent", cfg)
 	if err != nil {
 		conn.Close()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent"
-	"github.com/codepod-dev/codepod/agent/token"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -95,17 +93,7 @@ func (r *Runner) waitLifecycle(ctx context.Context, sandboxID string, untilReady
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	cfg := &ssh.ClientConfig{
-		User: "root",
-		Auth: []ssh.AuthMethod{ssh.Password(token.Mint(secret, sandboxID, time.Now().Add(time.Minute)))},
-		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			if ssh.FingerprintSHA256(key) != fp {
-				return errHostKeyMismatch
-			}
-			return nil
-		},
-		Timeout: probeTimeout,
-	}
+	cfg := agentClientConfig(secret, sandboxID, fp)
 	c, chans, reqs, err := ssh.NewClientConn(conn, "agent", cfg)
 	if err != nil {
 		return false, fmt.Errorf("devcontainer lifecycle: ssh to the agent: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/agent"
+	"github.com/codepod-dev/codepod/agent/token"
 )
 
 // ErrNotRunning is what Backend.DialAgent wraps when the sandbox's
@@ -140,6 +141,22 @@ func (r *Runner) agentVersionOf(id string) string {
 		return ""
 	}
 	return truncate(strings.TrimSpace(string(b)), 128)
+}
+
+// agentClientConfig logs in to sandbox id's agent as root with a token
+// minted from secret, accepting only the host key of fingerprint fp.
+func agentClientConfig(secret []byte, id, fp string) *ssh.ClientConfig {
+	return &ssh.ClientConfig{
+		User: "root",
+		Auth: []ssh.AuthMethod{ssh.Password(token.Mint(secret, id, time.Now().Add(time.Minute)))},
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			if ssh.FingerprintSHA256(key) != fp {
+				return errHostKeyMismatch
+			}
+			return nil
+		},
+		Timeout: probeTimeout,
+	}
 }
 
 // handshake runs an SSH key exchange on conn and checks the server's host
