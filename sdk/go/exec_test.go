@@ -118,9 +118,18 @@ func TestExecStream(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("ExecStream did not return 10s after its context was cancelled")
 		}
-		res, err := sb.Exec(ctx, codepod.Shell("ps | grep -c '[s]leep 30' || true"), nil)
-		if err != nil || strings.TrimSpace(res.Stdout) != "0" {
-			t.Errorf("sleep processes left after cancel: %q, %v", res.Stdout, err)
+		// The kill travels from the closed stream through the server and
+		// runner to the agent after ExecStream returned: wait for it.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			res, err := sb.Exec(ctx, codepod.Shell("ps | grep -c '[s]leep 30' || true"), nil)
+			if err == nil && strings.TrimSpace(res.Stdout) == "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sleep processes left 30s after cancel: %v, %v", res, err)
+			}
+			time.Sleep(100 * time.Millisecond) // between polls only: the deadline decides
 		}
 	})
 	t.Run("timeout fires", func(t *testing.T) {
