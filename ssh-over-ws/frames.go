@@ -30,7 +30,7 @@ type frameReader struct {
 	// reader asks nextComplete. The socket read itself runs without it,
 	// into the free part of buf, which nextComplete does not look at.
 	mu   sync.Mutex
-	buf  *[]byte // from readPool while it holds bytes, nil when drained
+	buf  []byte
 	r, w int
 	err  error // the socket's error, returned once buf is drained
 	hdr  [maxFrameHeader]byte
@@ -39,13 +39,8 @@ type frameReader struct {
 }
 
 func newFrameReader(src io.Reader) *frameReader {
-	return &frameReader{src: src, left: -1}
+	return &frameReader{src: src, buf: make([]byte, readBuffer), left: -1}
 }
-
-// readPool holds frameReaders' buffers: a reader takes one for a read from
-// the socket and gives it back once it has handed out all it read, so an
-// idle conn (a Read waiting for its peer) holds none.
-var readPool = sync.Pool{New: func() any { b := make([]byte, readBuffer); return &b }}
 
 // Read hands out buffered bytes, at most to the end of the current frame
 // (or of its header while the header is incomplete), reading the socket
@@ -61,28 +56,19 @@ func (f *frameReader) Read(p []byte) (int, error) {
 			return 0, f.err
 		}
 		f.r, f.w = 0, 0
-		buf := readPool.Get().(*[]byte)
-		f.buf = buf
 		f.mu.Unlock()
-		n, err := f.src.Read(*buf)
+		n, err := f.src.Read(f.buf)
 		f.mu.Lock()
 		f.w, f.err = n, err
 		if n == 0 {
-			f.release()
 			f.err = nil
 			return 0, err
 		}
 	}
-	defer func() {
-		if f.r == f.w {
-			f.release()
-		}
-	}()
-	buf := *f.buf
 	n := 0
 	for n < len(p) && f.r < f.w {
 		if f.left < 0 { // a header byte
-			b := buf[f.r]
+			b := f.buf[f.r]
 			f.hdr[f.nhdr] = b
 			f.nhdr++
 			p[n] = b
@@ -98,7 +84,7 @@ func (f *frameReader) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		m := copy(p[n:], buf[f.r:min(int64(f.w), int64(f.r)+f.left)])
+		m := copy(p[n:], f.buf[f.r:min(int64(f.w), int64(f.r)+f.left)])
 		n += m
 		f.r += m
 		f.left -= int64(m)
@@ -110,13 +96,6 @@ func (f *frameReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// release gives the drained buffer back to readPool.
-func (f *frameReader) release() {
-	readPool.Put(f.buf)
-	f.buf = nil
-	f.r, f.w = 0, 0
-}
-
 // nextComplete reports whether the stream stands at the start of a frame
 // and that frame has arrived whole: a final binary frame (a message of one
 // frame) of at most room bytes of payload. When it is true and the library
@@ -125,10 +104,10 @@ func (f *frameReader) release() {
 func (f *frameReader) nextComplete(room int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.left >= 0 || f.nhdr != 0 || f.buf == nil {
+	if f.left >= 0 || f.nhdr != 0 {
 		return false
 	}
-	b := (*f.buf)[f.r:f.w]
+	b := f.buf[f.r:f.w]
 	if len(b) < 2 || b[0] != 0x82 { // FIN, no RSV bits, binary
 		return false
 	}

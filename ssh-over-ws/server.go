@@ -67,13 +67,13 @@ type frameHijacker struct {
 // (14 bytes); payloads of 16 bytes and more are read past it.
 const libReadBuffer = 16
 
-// readBuffer is the size of a conn's read buffer (see frameReader), taken
-// from a pool only while it holds bytes: room for an SSH packet of the
-// largest size x/crypto/ssh and OpenSSH send (32 KiB of payload, plus
-// padding and MAC) and its frame header, and, when the peer is ahead, for
-// the two packets and more that a relay's Read (64 KiB) takes at once, so
-// that one read from the socket serves them.
-const readBuffer = 128 << 10
+// readBuffer is the size of a conn's read buffer (see frameReader): room
+// for an SSH packet of the largest size x/crypto/ssh and OpenSSH send (32
+// KiB of payload, plus padding and MAC) and its frame header, and when the
+// peer is ahead, for most of the next one, so that one read from the
+// socket serves more than one packet. It lives as long as its conn (a
+// Read waiting for its peer holds it).
+const readBuffer = 64 << 10
 
 // framedConn is a hijacked conn whose reads go through a frameReader.
 type framedConn struct {
