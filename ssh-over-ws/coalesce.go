@@ -1,7 +1,6 @@
 package sshws
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -31,12 +30,13 @@ var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceMax)
 
 // frameWriter is the upgraded connection as the library sees it: writes
 // are gathered frame by frame; reads go straight through or, when br is
-// set (Dial's conns), through a readBuffer-sized buffer under the
-// library's 4 KiB one, so that a message of an SSH packet that has arrived
-// is taken from the socket in one read, not two (see frameHijacker).
+// set (Dial's conns), through a frameReader under the library's 4 KiB
+// buffer, so that a message of an SSH packet that has arrived is taken
+// from the socket in one read, not two (see frameHijacker), and the conn
+// sees whether the next message is here.
 type frameWriter struct {
 	io.ReadWriteCloser
-	br *bufio.Reader
+	br io.Reader // a frameReader for Dial's conns
 
 	buf  *[]byte // from coalescePool while a frame is being gathered
 	hdr  [maxFrameHeader]byte
@@ -136,7 +136,11 @@ func (w *frameWriter) flush(end bool) error {
 
 // coalescingTransport hands the library a frameWriter as the body of a 101
 // Switching Protocols answer (the upgraded connection it writes to).
-type coalescingTransport struct{ base http.RoundTripper }
+// The body reads through a frameReader, which frames receives.
+type coalescingTransport struct {
+	base   http.RoundTripper
+	frames **frameReader
+}
 
 func (t coalescingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
@@ -145,19 +149,20 @@ func (t coalescingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 		w := newFrameWriter(rwc)
-		w.br = bufio.NewReaderSize(rwc, readBuffer)
+		*t.frames = newFrameReader(rwc)
+		w.br = *t.frames
 		resp.Body = w
 	}
 	return resp, nil
 }
 
 // coalescingClient is c with its transport wrapped by coalescingTransport.
-func coalescingClient(c *http.Client) *http.Client {
+func coalescingClient(c *http.Client, frames **frameReader) *http.Client {
 	cc := *c
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	cc.Transport = coalescingTransport{base: base}
+	cc.Transport = coalescingTransport{base: base, frames: frames}
 	return &cc
 }

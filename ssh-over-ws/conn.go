@@ -30,6 +30,13 @@ type Option func(*connConfig)
 type connConfig struct {
 	pingInterval time.Duration
 	pingTimeout  time.Duration
+	frames       *frameReader
+}
+
+// withFrames tells the conn the frameReader its library reads through, so
+// that Read can take a next message that has arrived whole.
+func withFrames(f *frameReader) Option {
+	return func(c *connConfig) { c.frames = f }
 }
 
 // WithPingInterval sets how often the conn pings its peer; zero means
@@ -80,7 +87,8 @@ type wsConn struct {
 	readTimer   *time.Timer
 	readExpired atomic.Bool
 	readMu      sync.Mutex
-	msg         io.Reader // the message being read, nil between messages
+	msg         io.Reader    // the message being read, nil between messages
+	frames      *frameReader // nil when the library reads the socket otherwise
 }
 
 // NetConn turns c into a net.Conn that carries a byte stream in binary
@@ -101,6 +109,7 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 		Conn:     websocket.NetConn(ctx, c, websocket.MessageBinary),
 		ws:       c,
 		pingDone: make(chan struct{}),
+		frames:   cfg.frames,
 	}
 	// As in websocket.NetConn: a deadline that passes ends the read
 	// context, which drops the connection if a read is waiting.
@@ -126,7 +135,10 @@ func NetConn(ctx context.Context, c *websocket.Conn, opts ...Option) net.Conn {
 // just what has arrived of it: the peer wrote the message at once, so the
 // rest is on its way, and a relay (Splice) that passed each arrived piece
 // on as a message of its own would cut a 64 KiB message into 4 KiB ones at
-// every hop. It never waits for a next message once it has bytes.
+// every hop. It never waits for a next message once it has bytes, but
+// takes one that has arrived whole and fits (see frameReader): a relay
+// passes an SSH packet that its sender wrote in two pieces on as one
+// message.
 func (c *wsConn) Read(p []byte) (int, error) {
 	c.reading.Add(1)
 	n, err := c.read(p)
@@ -162,7 +174,7 @@ func (c *wsConn) read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if c.msg == nil {
-			if n > 0 {
+			if n > 0 && (c.frames == nil || !c.frames.nextComplete(len(p)-n)) {
 				break
 			}
 			typ, r, err := c.ws.Reader(ctx)

@@ -53,8 +53,9 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (net.Conn, error
 	if client == nil {
 		client = defaultClient()
 	}
+	var frames *frameReader
 	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
-		HTTPClient:      coalescingClient(client),
+		HTTPClient:      coalescingClient(client, &frames),
 		HTTPHeader:      opts.Header,
 		Subprotocols:    []string{Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
@@ -65,7 +66,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (net.Conn, error
 		}
 		return nil, fmt.Errorf("dial websocket %s: %w", redact(u), err)
 	}
-	return NetConn(context.Background(), ws, WithPingInterval(opts.PingInterval)), nil
+	return NetConn(context.Background(), ws, WithPingInterval(opts.PingInterval), withFrames(frames)), nil
 }
 
 // redact drops what may hold a secret (user info, query) from u for
