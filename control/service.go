@@ -127,15 +127,20 @@ type Service struct {
 	hub     Hub
 	leases  *leaseWatch
 	metrics *metrics
-	// placeMu keeps one placement pass per process at a time (a second one
-	// returns at once). Correctness does not rest on it: placement claims a
-	// runner's room under the runner's row lock and places a sandbox with a
-	// conditional write, so replicas neither overfill nor place twice.
+	// placeMu keeps one pass over the waiting sandboxes (placePending) per
+	// process at a time (a second one returns at once); creates do not take
+	// it. Correctness does not rest on it: placement claims a runner's room
+	// under the runner's row lock and places a sandbox with a conditional
+	// write, so creates and replicas neither overfill nor place twice.
 	placeMu sync.Mutex
 	// view is the online runners and their usage that placement chooses
-	// from (placementView), guarded by placeMu; viewStale asks for a read.
-	view      *placement
-	viewStale atomic.Bool
+	// from (placementView); viewMu guards the pointer and what it points
+	// to, and is never held across a database call. viewLoading says that
+	// a read of the runners is under way; viewStale asks for a read.
+	viewMu      sync.Mutex
+	view        *placement
+	viewLoading bool
+	viewStale   atomic.Bool
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
 	polls activePolls
