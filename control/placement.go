@@ -23,6 +23,10 @@ type placement struct {
 	runners  []codepod.Runner
 	usage    map[string]codepod.Usage
 	dropped  int // runners found full (or gone) when claimed
+	// busy counts the creates of this process that reserved room on a
+	// runner and have not committed yet: they hold (or are about to
+	// hold) its row lock, so pick tries such a runner last.
+	busy map[string]int
 }
 
 // loadPlacement reads the online runners (status online and seen within
@@ -101,8 +105,9 @@ type placePass struct {
 // concurrent creates in this process spread over the runners instead of
 // queueing for the least loaded one's row lock. It is given back
 // (release) when the runner turns out full or the transaction fails; once
-// the sandbox is committed it stays, as the sandbox's own usage, until the
-// view is read again.
+// the sandbox is committed (committed) it stays, as the sandbox's own
+// usage, until the view is read again. While it is held the runner counts
+// as busy, and other creates try runners that are not first.
 type reservation struct {
 	view     *placement
 	runnerID string
@@ -120,6 +125,7 @@ func (s *Service) reserve(v *placement, spec codepod.SandboxSpec, res *reservati
 		return nil, reason
 	}
 	v.took(r.ID, spec, 1)
+	v.setBusy(r.ID, 1)
 	*res = reservation{view: v, runnerID: r.ID, spec: spec}
 	picked := *r
 	return &picked, ""
@@ -132,8 +138,32 @@ func (s *Service) release(res *reservation) {
 	}
 	s.viewMu.Lock()
 	res.view.took(res.runnerID, res.spec, -1)
+	res.view.setBusy(res.runnerID, -1)
 	s.viewMu.Unlock()
 	*res = reservation{}
+}
+
+// committed keeps res's room as the committed sandbox's usage; the runner
+// is no longer busy with it.
+func (s *Service) committed(res *reservation) {
+	if res.view == nil {
+		return
+	}
+	s.viewMu.Lock()
+	res.view.setBusy(res.runnerID, -1)
+	s.viewMu.Unlock()
+	*res = reservation{}
+}
+
+// setBusy counts a create of this process on runnerID (n = 1) or its end
+// (n = -1). The caller holds viewMu.
+func (p *placement) setBusy(runnerID string, n int) {
+	if p.busy == nil {
+		p.busy = map[string]int{}
+	}
+	if p.busy[runnerID] += n; p.busy[runnerID] <= 0 {
+		delete(p.busy, runnerID)
+	}
 }
 
 // invalidatePlacement marks the view stale: the next placement reads the
@@ -164,7 +194,11 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 		if !fits(r.Capacity, u, spec) {
 			continue
 		}
-		if l := load(r.Capacity, u); best == nil || l < bestLoad {
+		l := load(r.Capacity, u)
+		if p.busy[r.ID] > 0 {
+			l += 2 // after every runner no create of this process waits on (load is at most 1 + 1/1000 per sandbox)
+		}
+		if best == nil || l < bestLoad {
 			best, bestLoad = r, l
 		}
 	}
@@ -306,6 +340,8 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 	})
 	if err != nil || placed == nil {
 		s.release(&res)
+	} else {
+		s.committed(&res)
 	}
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
 		return nil

@@ -98,6 +98,8 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 	})
 	if err != nil {
 		s.release(&res)
+	} else {
+		s.committed(&res)
 	}
 	if codepod.ErrorCode(err) == codepod.ECONFLICT {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "a sandbox named %q already exists; pick another name or delete it first", name)

@@ -81,6 +81,7 @@ func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePa
 		}
 		s.viewMu.Lock()
 		v.took(locked.ID, spec, 1)
+		v.setBusy(locked.ID, 1)
 		s.viewMu.Unlock()
 		*res = reservation{view: v, runnerID: locked.ID, spec: spec}
 		return locked, nil
