@@ -54,6 +54,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 	// claims it under the runner's row lock; res is given back if the
 	// transaction fails.
 	var res reservation
+	if s.createGate != nil {
+		s.createGate.Lock()
+	}
 	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
 		s.release(&res) // an attempt run again gives back what the last one took
 		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
@@ -96,6 +99,9 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		out.jobs = append(out.jobs, j)
 		return nil
 	})
+	if s.createGate != nil {
+		s.createGate.Unlock()
+	}
 	if err != nil {
 		s.release(&res)
 	} else {

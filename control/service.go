@@ -137,7 +137,13 @@ type Service struct {
 	// from (placementView); viewMu guards the pointer and what it points
 	// to, and is never held across a database call. viewLoading says that
 	// a read of the runners is under way; viewStale asks for a read.
-	viewMu      sync.Mutex
+	viewMu sync.Mutex
+	// createGate, on a database with one writer (SQLite), lets one create
+	// of this process at a time queue for the writer: creates gain nothing
+	// from waiting there side by side, and job results and heartbeats
+	// (which do not go first, as claims do) would wait behind all of them.
+	// nil on PostgreSQL, where creates run side by side.
+	createGate  *sync.Mutex
 	view        *placement
 	viewLoading bool
 	viewStale   atomic.Bool
@@ -160,6 +166,9 @@ func New(st codepod.Store, cfg Config) *Service {
 	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch(),
 		hooks: cfg.Webhooks, hookWake: make(chan struct{}, 1)}
 	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger, cfg.Now, cfg.MetricsMaxAge)
+	if d, ok := st.(interface{ Dialect() string }); ok && d.Dialect() == "sqlite" {
+		s.createGate = &sync.Mutex{}
+	}
 	return s
 }
 
