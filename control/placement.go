@@ -23,6 +23,10 @@ type placement struct {
 	runners  []codepod.Runner
 	usage    map[string]codepod.Usage
 	dropped  int // runners found full (or gone) when claimed
+	// busy counts the creates of this process that reserved room on a
+	// runner and have not committed yet: they hold (or are about to
+	// hold) its row lock, so pick tries such a runner last.
+	busy map[string]int
 }
 
 // loadPlacement reads the online runners (status online and seen within
@@ -52,24 +56,40 @@ func (s *Service) loadPlacement(ctx context.Context, st codepod.Store) (*placeme
 // again when it is older than Config.PlacementMaxAge or marked stale (a
 // runner registered, came back, changed its offer, went offline or was
 // deleted), or when fresh is set and this view was not read during the
-// current pass (see claimRunner). The caller holds placeMu.
+// current pass (see claimRunner). While another create reads the runners,
+// the view it replaces serves (unless this pass asks for a fresh one), so
+// concurrent creates read them once. The read runs without viewMu held:
+// the caller may hold the database's only connection (SQLite in memory) or
+// a transaction that others wait for.
 //
 // The view only chooses which runner to try: claimRunner locks the runner
 // and counts its sandboxes again before it places anything, so a view
 // that missed another replica's placements or a freed slot picks a less
-// fitting runner at worst, never an overfull one.
+// fitting runner at worst, never an overfull one. Its fields are read and
+// written under viewMu only (see reserve, release, drop).
 func (s *Service) placementView(ctx context.Context, st codepod.Store, pass *placePass) (*placement, error) {
+	fresh := pass.wantFresh && !pass.reloaded
+	s.viewMu.Lock()
 	v := s.view
-	stale := v == nil || s.viewStale.Swap(false) || s.now().Sub(v.loadedAt) >= s.cfg.PlacementMaxAge
-	if !stale && !(pass.wantFresh && !pass.reloaded) {
+	stale := v == nil || s.now().Sub(v.loadedAt) >= s.cfg.PlacementMaxAge
+	if !fresh && v != nil && (s.viewLoading || (!stale && !s.viewStale.Load())) {
+		s.viewMu.Unlock()
 		return v, nil
 	}
+	s.viewStale.Store(false) // a runner that changes during the read marks it again
+	s.viewLoading = true
+	s.viewMu.Unlock()
+
 	v, err := s.loadPlacement(ctx, st)
+	s.viewMu.Lock()
+	defer s.viewMu.Unlock()
+	s.viewLoading = false
 	if err != nil {
 		s.view = nil
 		return nil, err
 	}
-	s.view, pass.reloaded, pass.wantFresh = v, true, false
+	s.view = v
+	pass.reloaded, pass.wantFresh = true, false
 	return v, nil
 }
 
@@ -78,6 +98,72 @@ func (s *Service) placementView(ctx context.Context, st codepod.Store, pass *pla
 type placePass struct {
 	reloaded  bool // the view was read during this pass
 	wantFresh bool // ask placementView for a view read during this pass
+}
+
+// reservation is the room one placement counts as taken in a view from
+// the moment it picks a runner, before its transaction commits, so that
+// concurrent creates in this process spread over the runners instead of
+// queueing for the least loaded one's row lock. It is given back
+// (release) when the runner turns out full or the transaction fails; once
+// the sandbox is committed (committed) it stays, as the sandbox's own
+// usage, until the view is read again. While it is held the runner counts
+// as busy, and other creates try runners that are not first.
+type reservation struct {
+	view     *placement
+	runnerID string
+	spec     codepod.SandboxSpec
+}
+
+// reserve picks a runner for spec from v and counts spec as taken on it;
+// it returns a copy of the runner (v.runners changes under viewMu), or no
+// runner and why none fits.
+func (s *Service) reserve(v *placement, spec codepod.SandboxSpec, res *reservation) (*codepod.Runner, string) {
+	s.viewMu.Lock()
+	defer s.viewMu.Unlock()
+	r, reason := v.pick(spec)
+	if r == nil {
+		return nil, reason
+	}
+	v.took(r.ID, spec, 1)
+	v.setBusy(r.ID, 1)
+	*res = reservation{view: v, runnerID: r.ID, spec: spec}
+	picked := *r
+	return &picked, ""
+}
+
+// release gives back res's room, if it holds any.
+func (s *Service) release(res *reservation) {
+	if res.view == nil {
+		return
+	}
+	s.viewMu.Lock()
+	res.view.took(res.runnerID, res.spec, -1)
+	res.view.setBusy(res.runnerID, -1)
+	s.viewMu.Unlock()
+	*res = reservation{}
+}
+
+// committed keeps res's room as the committed sandbox's usage; the runner
+// is no longer busy with it.
+func (s *Service) committed(res *reservation) {
+	if res.view == nil {
+		return
+	}
+	s.viewMu.Lock()
+	res.view.setBusy(res.runnerID, -1)
+	s.viewMu.Unlock()
+	*res = reservation{}
+}
+
+// setBusy counts a create of this process on runnerID (n = 1) or its end
+// (n = -1). The caller holds viewMu.
+func (p *placement) setBusy(runnerID string, n int) {
+	if p.busy == nil {
+		p.busy = map[string]int{}
+	}
+	if p.busy[runnerID] += n; p.busy[runnerID] <= 0 {
+		delete(p.busy, runnerID)
+	}
 }
 
 // invalidatePlacement marks the view stale: the next placement reads the
@@ -108,7 +194,11 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 		if !fits(r.Capacity, u, spec) {
 			continue
 		}
-		if l := load(r.Capacity, u); best == nil || l < bestLoad {
+		l := load(r.Capacity, u)
+		if p.busy[r.ID] > 0 {
+			l += 2 // after every runner no create of this process waits on (load is at most 1 + 1/1000 per sandbox)
+		}
+		if best == nil || l < bestLoad {
 			best, bestLoad = r, l
 		}
 	}
@@ -129,14 +219,15 @@ func (p *placement) pick(spec codepod.SandboxSpec) (*codepod.Runner, string) {
 	return nil, reasonNoCapacity
 }
 
-// took records that sb now sits on runnerID.
-func (p *placement) took(runnerID string, spec codepod.SandboxSpec) {
+// took records that a sandbox of spec now sits on runnerID (n = 1), or
+// that one reserved there no longer does (n = -1). The caller holds viewMu.
+func (p *placement) took(runnerID string, spec codepod.SandboxSpec, n int) {
 	if p.usage == nil {
 		p.usage = map[string]codepod.Usage{}
 	}
 	u := p.usage[runnerID]
-	u.Sandboxes++
-	u.MemoryBytes += spec.MemoryBytes
+	u.Sandboxes = max(u.Sandboxes+n, 0)
+	u.MemoryBytes = max(u.MemoryBytes+int64(n)*spec.MemoryBytes, 0)
 	p.usage[runnerID] = u
 }
 
@@ -215,18 +306,24 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 	}
 	spec := sb.Spec
 	spec.PlaceWorkspace = sb.WorkspaceID
-	if r, reason := p.pick(spec); r == nil && reason == sb.Reason && pass.reloaded {
+	s.viewMu.Lock()
+	r, reason := p.pick(spec)
+	s.viewMu.Unlock()
+	if r == nil && reason == sb.Reason && pass.reloaded {
 		return nil
 	}
 	var placed *codepod.Sandbox
+	var res reservation
 	err = s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		s.release(&res) // an attempt run again gives back what the last one took
+		placed = nil
 		got, changed, err := s.apply(ctx, tx, out, sb.ID, func(cur *codepod.Sandbox) (codepod.Event, bool, error) {
 			if cur.Status != codepod.SandboxPending || cur.RunnerID != "" {
 				return codepod.Event{}, false, nil // deleted or placed meanwhile
 			}
 			spec := cur.Spec
 			spec.PlaceWorkspace = cur.WorkspaceID
-			r, reason, err := s.claimRunner(ctx, tx, pass, spec)
+			r, reason, err := s.claimRunner(ctx, tx, pass, &res, spec)
 			if err != nil {
 				return codepod.Event{}, false, err
 			}
@@ -241,6 +338,11 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 		}
 		return err
 	})
+	if err != nil || placed == nil {
+		s.release(&res)
+	} else {
+		s.committed(&res)
+	}
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
 		return nil
 	}
@@ -248,27 +350,28 @@ func (s *Service) placeOne(ctx context.Context, pass *placePass, sb *codepod.San
 		return fmt.Errorf("place sandbox %s: %w", sb.ID, err)
 	}
 	if placed != nil {
-		s.tookRoom(placed.RunnerID, sb.Spec)
 		s.log.Info("sandbox placed", keySandbox, sb.ID, keyRunner, placed.RunnerID)
 	}
 	return nil
 }
 
-// claimRunner picks a runner for spec from the placement view and claims
-// room on it inside tx: it locks the runner's row (LockRunner) and checks
-// the room against that runner's usage read after the lock, so a placement
-// by another replica that committed first is counted. A runner found full
-// is dropped from the view and the next one tried. When the view has no
-// room left and was not read during this pass, it is read once more (it
-// may have missed a freed slot or a new runner). It returns no runner, and
-// why, when none fits.
-func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, pass *placePass, spec codepod.SandboxSpec) (*codepod.Runner, string, error) {
+// claimRunner picks a runner for spec from the placement view, reserving
+// room on it in the view (res), and claims the room inside tx: it locks
+// the runner's row (LockRunner) and checks the room against that runner's
+// usage read after the lock, so a placement by another replica or another
+// create that committed first is counted. A runner found full is dropped
+// from the view, its reservation given back, and the next one tried. When
+// the view has no room left and was not read during this pass, it is read
+// once more (it may have missed a freed slot or a new runner). It returns
+// no runner, and why, when none fits. The caller releases res when its
+// transaction fails.
+func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, pass *placePass, res *reservation, spec codepod.SandboxSpec) (*codepod.Runner, string, error) {
 	for {
 		p, err := s.placementView(ctx, tx, pass)
 		if err != nil {
 			return nil, "", err
 		}
-		r, reason := p.pick(spec)
+		r, reason := s.reserve(p, spec, res)
 		if r == nil && !pass.reloaded {
 			pass.wantFresh = true
 			continue
@@ -276,18 +379,21 @@ func (s *Service) claimRunner(ctx context.Context, tx codepod.Store, pass *place
 		if r == nil {
 			return nil, reason, nil
 		}
-		locked, err := lockRoom(ctx, tx, p, r.ID, spec)
+		locked, err := s.lockRoom(ctx, tx, p, r.ID, spec, true)
 		if err != nil || locked != nil {
 			return locked, "", err
 		}
-		p.drop(r.ID)
+		s.release(res)
+		s.drop(p, r.ID)
 	}
 }
 
 // lockRoom locks runner id's row (LockRunner) and checks that spec fits
-// the usage read after the lock, recording that usage in p; nil when the
-// runner is full, offline or gone.
-func lockRoom(ctx context.Context, tx codepod.Store, p *placement, id string, spec codepod.SandboxSpec) (*codepod.Runner, error) {
+// the usage read after the lock; nil when the runner is full, offline or
+// gone. The view p learns the usage read when it is more than p counted
+// (placements by other replicas); reserved says that p already counts
+// spec on this runner, which the usage read does not hold yet.
+func (s *Service) lockRoom(ctx context.Context, tx codepod.Store, p *placement, id string, spec codepod.SandboxSpec, reserved bool) (*codepod.Runner, error) {
 	locked, err := tx.LockRunner(ctx, id)
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
 		return nil, nil
@@ -302,24 +408,35 @@ func lockRoom(ctx context.Context, tx codepod.Store, p *placement, id string, sp
 	if err != nil {
 		return nil, fmt.Errorf("runner usage: %w", err)
 	}
+	u := usage[locked.ID]
+	seen := u
+	if reserved {
+		seen.Sandboxes++
+		seen.MemoryBytes += spec.MemoryBytes
+	}
+	s.viewMu.Lock()
 	if p.usage == nil {
 		p.usage = map[string]codepod.Usage{}
 	}
-	p.usage[locked.ID] = usage[locked.ID]
-	if !fits(locked.Capacity, usage[locked.ID], spec) {
+	cur := p.usage[locked.ID]
+	p.usage[locked.ID] = codepod.Usage{Sandboxes: max(cur.Sandboxes, seen.Sandboxes), MemoryBytes: max(cur.MemoryBytes, seen.MemoryBytes)}
+	s.viewMu.Unlock()
+	if !fits(locked.Capacity, u, spec) {
 		return nil, nil
 	}
 	return locked, nil
 }
 
-// tookRoom records in the view that a sandbox of spec now sits on runnerID.
-func (s *Service) tookRoom(runnerID string, spec codepod.SandboxSpec) {
-	if s.view != nil {
-		s.view.took(runnerID, spec)
-	}
+// drop takes a runner out of the view's candidates (full, offline or
+// deleted).
+func (s *Service) drop(p *placement, id string) {
+	s.viewMu.Lock()
+	defer s.viewMu.Unlock()
+	p.drop(id)
 }
 
-// drop takes a runner out of the candidates (full, offline or deleted).
+// drop takes a runner out of the candidates. The caller holds viewMu when
+// p is shared.
 func (p *placement) drop(id string) {
 	p.runners = slices.DeleteFunc(p.runners, func(r codepod.Runner) bool { return r.ID == id })
 	p.dropped++

@@ -49,22 +49,29 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		exp := now.Add(spec.TTL)
 		sb.ExpiresAt = &exp
 	}
-	s.placeMu.Lock()
-	defer s.placeMu.Unlock()
+	// Creates run side by side: placement reserves room in the view when it
+	// picks a runner (so concurrent creates spread over the runners) and
+	// claims it under the runner's row lock; res is given back if the
+	// transaction fails.
+	var res reservation
+	if s.createGate != nil {
+		s.createGate.Lock()
+	}
 	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
+		s.release(&res) // an attempt run again gives back what the last one took
 		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
 			return err
 		}
 		pass := &placePass{}
 		spec := spec
 		spec.PlaceWorkspace = sb.WorkspaceID
-		r, err := s.claimWarm(ctx, tx, pass, spec)
+		r, err := s.claimWarm(ctx, tx, pass, &res, spec)
 		if err != nil {
 			return err
 		}
 		var reason string
 		if r == nil {
-			if r, reason, err = s.claimRunner(ctx, tx, pass, spec); err != nil {
+			if r, reason, err = s.claimRunner(ctx, tx, pass, &res, spec); err != nil {
 				return err
 			}
 		}
@@ -92,14 +99,19 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		out.jobs = append(out.jobs, j)
 		return nil
 	})
+	if s.createGate != nil {
+		s.createGate.Unlock()
+	}
+	if err != nil {
+		s.release(&res)
+	} else {
+		s.committed(&res)
+	}
 	if codepod.ErrorCode(err) == codepod.ECONFLICT {
 		return nil, codepod.Errorf(codepod.ECONFLICT, "a sandbox named %q already exists; pick another name or delete it first", name)
 	}
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "create sandbox %s", name)
-	}
-	if sb.RunnerID != "" {
-		s.tookRoom(sb.RunnerID, spec)
 	}
 	s.log.Info("sandbox created", keySandbox, sb.ID, "name", sb.Name, keyRunner, sb.RunnerID, "reason", sb.Reason)
 	return sb, nil

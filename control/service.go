@@ -127,15 +127,26 @@ type Service struct {
 	hub     Hub
 	leases  *leaseWatch
 	metrics *metrics
-	// placeMu keeps one placement pass per process at a time (a second one
-	// returns at once). Correctness does not rest on it: placement claims a
-	// runner's room under the runner's row lock and places a sandbox with a
-	// conditional write, so replicas neither overfill nor place twice.
+	// placeMu keeps one pass over the waiting sandboxes (placePending) per
+	// process at a time (a second one returns at once); creates do not take
+	// it. Correctness does not rest on it: placement claims a runner's room
+	// under the runner's row lock and places a sandbox with a conditional
+	// write, so creates and replicas neither overfill nor place twice.
 	placeMu sync.Mutex
 	// view is the online runners and their usage that placement chooses
-	// from (placementView), guarded by placeMu; viewStale asks for a read.
-	view      *placement
-	viewStale atomic.Bool
+	// from (placementView); viewMu guards the pointer and what it points
+	// to, and is never held across a database call. viewLoading says that
+	// a read of the runners is under way; viewStale asks for a read.
+	viewMu sync.Mutex
+	// createGate, on a database with one writer (SQLite), lets one create
+	// of this process at a time queue for the writer: creates gain nothing
+	// from waiting there side by side, and job results and heartbeats
+	// (which do not go first, as claims do) would wait behind all of them.
+	// nil on PostgreSQL, where creates run side by side.
+	createGate  *sync.Mutex
+	view        *placement
+	viewLoading bool
+	viewStale   atomic.Bool
 	// polls are the runners whose poll this process holds right now: a
 	// runner waiting in a poll is not silent, however long the wait.
 	polls activePolls
@@ -155,6 +166,9 @@ func New(st codepod.Store, cfg Config) *Service {
 	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch(),
 		hooks: cfg.Webhooks, hookWake: make(chan struct{}, 1)}
 	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger, cfg.Now, cfg.MetricsMaxAge)
+	if d, ok := st.(interface{ Dialect() string }); ok && d.Dialect() == "sqlite" {
+		s.createGate = &sync.Mutex{}
+	}
 	return s
 }
 

@@ -39,7 +39,7 @@ func (s *Service) recordWarmPools(ctx context.Context, runnerID string, pools []
 // runner that has a ready warm sandbox for spec and room for it (under its
 // row lock, as claimRunner does), and counts that sandbox as taken; nil
 // when none has.
-func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePass, spec codepod.SandboxSpec) (*codepod.Runner, error) {
+func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePass, res *reservation, spec codepod.SandboxSpec) (*codepod.Runner, error) {
 	key := codepod.WarmPoolKey(spec)
 	if key == "" {
 		return nil, nil
@@ -52,18 +52,23 @@ func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePa
 	if err != nil {
 		return nil, err
 	}
-	warm := &placement{usage: v.usage}
+	// The candidates are this create's own copy; their usage is the view's
+	// as it is now.
+	warm := &placement{usage: map[string]codepod.Usage{}}
+	s.viewMu.Lock()
 	for _, r := range v.runners {
 		if slices.Contains(ids, r.ID) {
 			warm.runners = append(warm.runners, r)
+			warm.usage[r.ID] = v.usage[r.ID]
 		}
 	}
+	s.viewMu.Unlock()
 	for {
 		r, _ := warm.pick(spec)
 		if r == nil {
 			return nil, nil
 		}
-		locked, err := lockRoom(ctx, tx, warm, r.ID, spec)
+		locked, err := s.lockRoom(ctx, tx, v, r.ID, spec, false)
 		if err != nil {
 			return nil, err
 		}
@@ -74,6 +79,11 @@ func (s *Service) claimWarm(ctx context.Context, tx codepod.Store, pass *placePa
 		if _, err := tx.TakeWarm(ctx, locked.ID, key); err != nil {
 			return nil, err
 		}
+		s.viewMu.Lock()
+		v.took(locked.ID, spec, 1)
+		v.setBusy(locked.ID, 1)
+		s.viewMu.Unlock()
+		*res = reservation{view: v, runnerID: locked.ID, spec: spec}
 		return locked, nil
 	}
 }

@@ -100,6 +100,14 @@ func openPostgres(databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres database: %w", err)
 	}
+	// bun writes every argument into a query's text, so most statements
+	// are new to the server; pgx's default mode prepares and caches each
+	// one, an extra round trip (and a parse kept per connection) for nearly
+	// every statement. Exec mode sends parse, bind and execute at once.
+	// A URL that names default_query_exec_mode keeps its own.
+	if !strings.Contains(databaseURL, "default_query_exec_mode") {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
 	sqldb := stdlib.OpenDB(*cfg)
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(10)
