@@ -93,9 +93,9 @@ func TestExecAuditEntry(t *testing.T) {
 		}
 		done := make(chan answer, 1)
 		go func() {
-			// Ends when the test creates /tmp/go (or after its 60 s timeout).
+			// Ends when the test creates /tmp/go (or after its 20 s timeout).
 			s, b, err := c.restExecID(ctx, execs, sb.ID, rid,
-				`{"shell":"while [ ! -e /tmp/go ]; do sleep 0.02; done","timeout_seconds":60}`)
+				`{"shell":"while [ ! -e /tmp/go ]; do sleep 0.02; done","timeout_seconds":20}`)
 			done <- answer{s, b, err}
 		}()
 		for c.execAuditEntries(ctx, t, reads, sb.ID)[rid] == 0 {
