@@ -85,6 +85,9 @@ type Store interface {
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, id string) (*APIKey, error)
+	// APIKeyAndUser returns key id and its user in one query (ENOTFOUND
+	// when either is missing): what authenticating a request reads.
+	APIKeyAndUser(ctx context.Context, id string) (*APIKey, *User, error)
 	ListAPIKeys(ctx context.Context, userID string, p Page) ([]APIKey, string, error)
 	// DeleteAPIKey removes a key of userID (any user's when userID is "").
 	DeleteAPIKey(ctx context.Context, userID, id string) error

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -178,6 +179,48 @@ func (s *Server) flushAudit(ctx context.Context, p *codepod.PendingAudit) {
 func auditSessionOpened(ctx context.Context) {
 	if f, ok := ctx.Value(auditFlushKey{}).(func()); ok {
 		f()
+	}
+}
+
+// auditAhead writes a request's pending entry while the operation goes on
+// (see auditStarted); the zero value and a request without one do nothing.
+type auditAhead struct {
+	flush func()
+	once  sync.Once
+	done  chan struct{} // set by the first of start and wait
+}
+
+// auditStarted is the pending entry of an operation that records a command
+// once it started: start writes it in the background, in a transaction of
+// its own, while the command runs (the REST exec: start is called when the
+// exec request went out to the agent); wait returns when that write is
+// done, and stops a later start. The operation calls wait before it
+// answers, so the entry is in the log when the answer arrives, and its
+// write costs the answer nothing unless the command ends sooner. A command
+// that started is recorded even if the call then fails (the connection to
+// the agent lost, the caller gone): it ran. One refused before it started
+// leaves no entry.
+func auditStarted(ctx context.Context) *auditAhead {
+	f, _ := ctx.Value(auditFlushKey{}).(func())
+	return &auditAhead{flush: f}
+}
+
+func (a *auditAhead) start() {
+	a.once.Do(func() {
+		a.done = make(chan struct{})
+		go func() {
+			defer close(a.done)
+			if a.flush != nil {
+				a.flush()
+			}
+		}()
+	})
+}
+
+func (a *auditAhead) wait() {
+	a.once.Do(func() {}) // a start after this does nothing
+	if a.done != nil {
+		<-a.done
 	}
 }
 

@@ -210,8 +210,11 @@ func badKey() error {
 // that is missing, does not match tok (checked first, in constant time,
 // unless tok is "": a recheck of a key that already authenticated) or is
 // expired, or whose user is missing or disabled.
+//
+// The key and its user are read in one query, on every request: nothing is
+// cached, so a deleted key or a disabled user is refused by the next request.
 func (s *Server) keyAndUser(ctx context.Context, id, tok string) (*codepod.APIKey, *codepod.User, error) {
-	k, err := s.st.APIKey(ctx, id)
+	k, u, err := s.st.APIKeyAndUser(ctx, id)
 	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
 		return nil, nil, badKey()
 	} else if err != nil {
@@ -222,12 +225,6 @@ func (s *Server) keyAndUser(ctx context.Context, id, tok string) (*codepod.APIKe
 	}
 	if k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt) {
 		return nil, nil, badKey()
-	}
-	u, err := s.st.User(ctx, k.UserID)
-	if codepod.ErrorCode(err) == codepod.ENOTFOUND {
-		return nil, nil, badKey()
-	} else if err != nil {
-		return nil, nil, err
 	}
 	if u.Disabled() {
 		return nil, nil, disabled()

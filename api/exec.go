@@ -86,12 +86,15 @@ func (s *Server) exec(ctx context.Context, in *execInput) (*huma.StreamResponse,
 	}
 	defer endSession()
 	tm.admitted = time.Since(tm.start)
+	audit := auditStarted(ctx)
+	req.Started = audit.start // the audit entry is written while the command runs
 	var res *gateway.ExecResult
 	err = s.withAgent(ctx, sb, func(c *ssh.Client) error {
 		tm.conn = time.Since(tm.start)
 		res, err = gateway.Exec(ctx, c, req)
 		return err
 	})
+	audit.wait()
 	if cause := revocation(ctx); cause != nil {
 		release()
 		return nil, cause // the key or user was revoked mid-command

@@ -119,6 +119,9 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 		return nil, spareLost(s, sessionError("start the command", err))
 	}
 	timing.Started = time.Since(start)
+	if req.Started != nil {
+		req.Started()
+	}
 	feed.start()
 	waitErr, timerFired, err := wait(ctx, s, req.Timeout, st.signals)
 	timing.Exited = time.Since(start)

@@ -37,6 +37,11 @@ type ExecRequest struct {
 	// MaxOutputBytes caps each of stdout and stderr (Exec only); output
 	// beyond it is read and dropped. 0 means DefaultMaxOutput.
 	MaxOutputBytes int
+	// Started, if set, is called once the exec request went out to the
+	// agent (the command is on its way), before the wait for its end; it
+	// must not block. The REST exec writes its audit entry from there, while
+	// the command runs.
+	Started func()
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestAccounts(t *testing.T) {
 		{"quota_usage", testQuotaUsage},
 		{"finished_job_has_no_secret", testFinishedJobHasNoSecret},
 		{"prune", testPrune},
+		{"api_key_and_user", testAPIKeyAndUser},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -92,6 +94,39 @@ func testDeleteUser(t *testing.T, b backend) {
 		t.Errorf("another user's sandbox went with the deleted user: %v", err)
 	}
 	wantCode(t, db.DeleteUser(ctx, u.ID), codepod.ENOTFOUND)
+}
+
+// testAPIKeyAndUser checks the one-query read that authenticates a
+// request: it sees the key's and the user's current rows, and a deleted key
+// is ENOTFOUND at once.
+func testAPIKeyAndUser(t *testing.T, b backend) {
+	ctx := context.Background()
+	db := open(t, b)
+	u := newUser(t, db, "ada@example.com")
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	k := &codepod.APIKey{UserID: u.ID, Name: "k", Prefix: "cpk_x", Hash: []byte("h"), ExpiresAt: &exp, ReadOnly: true}
+	must(t, db.CreateAPIKey(ctx, k))
+	q := codepod.QuotaOverride{Sandboxes: ptr(3)}
+	at := time.Now().UTC().Truncate(time.Second)
+	_, err := db.UpdateUser(ctx, u.ID, codepod.UserUpdate{DisabledAt: ptr(&at), Quota: &q})
+	must(t, err)
+	wantKey, err := db.APIKey(ctx, k.ID)
+	must(t, err)
+	wantUser, err := db.User(ctx, u.ID)
+	must(t, err)
+	gotKey, gotUser, err := db.APIKeyAndUser(ctx, k.ID)
+	must(t, err)
+	if !reflect.DeepEqual(gotKey, wantKey) {
+		t.Errorf("key\n%+v, want\n%+v", gotKey, wantKey)
+	}
+	if !reflect.DeepEqual(gotUser, wantUser) || !gotUser.Disabled() {
+		t.Errorf("user\n%+v, want\n%+v (disabled)", gotUser, wantUser)
+	}
+	must(t, db.DeleteAPIKey(ctx, u.ID, k.ID))
+	_, _, err = db.APIKeyAndUser(ctx, k.ID)
+	wantCode(t, err, codepod.ENOTFOUND)
+	_, _, err = db.APIKeyAndUser(ctx, "key_missing")
+	wantCode(t, err, codepod.ENOTFOUND)
 }
 
 func testQuotaUsage(t *testing.T, b backend) {

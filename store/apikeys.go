@@ -60,6 +60,24 @@ func (db *DB) APIKey(ctx context.Context, id string) (*codepod.APIKey, error) {
 	return &k, nil
 }
 
+// APIKeyAndUser returns key id and its user, read together in one query
+// (a join): every authenticated request reads both.
+func (db *DB) APIKeyAndUser(ctx context.Context, id string) (*codepod.APIKey, *codepod.User, error) {
+	var row struct {
+		apiKeyRow `bun:",extend"`
+		User      *userRow `bun:"rel:belongs-to,join:user_id=id"`
+	}
+	err := db.idb.NewSelect().Model(&row).Relation("User").Where("k.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, nil, notFound(err, "get API key", "API key", id)
+	}
+	if row.User == nil || row.User.ID == "" {
+		return nil, nil, codepod.Errorf(codepod.ENOTFOUND, "the user of API key %s is gone", id)
+	}
+	k, u := row.apiKeyRow.apiKey(), row.User.user()
+	return &k, &u, nil
+}
+
 // ListAPIKeys returns a page of userID's keys (every user's when userID is
 // ""), oldest first.
 func (db *DB) ListAPIKeys(ctx context.Context, userID string, p codepod.Page) ([]codepod.APIKey, string, error) {
