@@ -36,9 +36,10 @@ func (u *webUI) workspaces() {
 	u.step("remove bob (confirmed), then add him back as a viewer",
 		chromedp.Click(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] button.remove`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#members-table tr[data-email="bob@example.com"]`)),
-		chromedp.SendKeys(chromedp.CSS(`#member-email`), "bob@example.com"),
-		chromedp.SetValue(chromedp.CSS(`#member-role`), "viewer"),
-		chromedp.Click(chromedp.CSS(`#add-member button[type=submit]`)),
+		// The members card is drawn again after every change (and when the
+		// workspace list reloads), form included: fill and submit the form
+		// in one script, so no step holds a node the page has replaced.
+		discard(chromedp.Poll[bool](`(() => { const f = document.querySelector('#add-member'); if (!f) return false; f.querySelector('#member-email').value = 'bob@example.com'; f.querySelector('#member-role').value = 'viewer'; f.requestSubmit(); return true; })()`)),
 		chromedp.WaitVisible(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] select.member-role`)))
 	var ms struct {
 		Items []struct{ Email, Role string }
