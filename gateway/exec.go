@@ -125,7 +125,8 @@ func run(ctx context.Context, c *ssh.Client, req *ExecRequest, st streams) (*Exe
 	feed.start()
 	waitErr, timerFired, err := wait(ctx, s, req.Timeout, st.signals)
 	timing.Exited = time.Since(start)
-	s.Close() // ends a stdin copy blocked on the channel's window
+	s.Close()      // ends a stdin copy blocked on the channel's window
+	refillSpare(c) // for the next exec, now that this command has ended
 	feed.stop()
 	if err != nil {
 		return nil, err

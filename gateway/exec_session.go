@@ -26,10 +26,12 @@ type execSession struct {
 
 	spare bool // the channel was opened ahead (openExec)
 
-	copies sync.WaitGroup // stdout, stderr, stdin copies and the request loop
-	status *exitStatus    // set by the request loop before copies.Done
-	once   sync.Once
-	err    error
+	output   sync.WaitGroup // the stdout and stderr copies
+	exited   chan struct{}  // closed by the request loop once status is set
+	reqsDone chan struct{}  // closed when the request loop ends (the channel closed)
+	status   *exitStatus    // set by the request loop before exited is closed
+	once     sync.Once
+	err      error
 }
 
 // exitStatus is what the agent reported: an exit code or a signal name.
@@ -49,11 +51,11 @@ func (e *exitReport) Error() string {
 }
 
 // openExec opens a session channel on c, or takes the one opened ahead for
-// it (see spareSlot) and opens the next in the background.
+// it (see spareSlot). The next spare is opened when the command has ended
+// (refillSpare), not while it starts: its open would travel the tunnel and
+// keep the agent busy beside the exec request.
 func openExec(c *ssh.Client) (*execSession, error) {
-	slot := spareFor(c)
-	ch, reqs := slot.take()
-	slot.refill(c)
+	ch, reqs := spareFor(c).take()
 	if ch != nil {
 		return &execSession{ch: ch, reqs: reqs, spare: true}, nil
 	}
@@ -77,7 +79,21 @@ type spareSlot struct {
 	reqs    <-chan *ssh.Request
 	opening bool
 	off     bool
+	// claim, while opening, is where the open in flight hands its channel
+	// to the one exec that came for it before it was ready.
+	claim chan spareOpen
 }
+
+// spareOpen is a spare channel handed to the exec that claimed it (nil
+// when the open failed).
+type spareOpen struct {
+	ch   ssh.Channel
+	reqs <-chan *ssh.Request
+}
+
+// refillSpare opens c's next spare channel in the background, if none is
+// ready or on its way: called once an exec's command has ended.
+func refillSpare(c *ssh.Client) { spareFor(c).refill(c) }
 
 var spares sync.Map // *ssh.Client → *spareSlot
 
@@ -105,13 +121,25 @@ func spareFor(c *ssh.Client) *spareSlot {
 	return slot
 }
 
-// take returns the spare channel, if one is ready.
+// take returns the spare channel if one is ready; if one is being opened
+// and no other exec waits for it, it waits for that open (which is on its
+// way, so sooner than a new one) and returns its channel; else nil.
 func (s *spareSlot) take() (ssh.Channel, <-chan *ssh.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, reqs := s.ch, s.reqs
-	s.ch, s.reqs = nil, nil
-	return ch, reqs
+	if ch, reqs := s.ch, s.reqs; ch != nil {
+		s.ch, s.reqs = nil, nil
+		s.mu.Unlock()
+		return ch, reqs
+	}
+	if !s.opening || s.claim != nil {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	claim := make(chan spareOpen, 1)
+	s.claim = claim
+	s.mu.Unlock()
+	got := <-claim
+	return got.ch, got.reqs
 }
 
 // refill opens the next spare in the background unless one is ready or
@@ -128,9 +156,14 @@ func (s *spareSlot) refill(c *ssh.Client) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.opening = false
-		switch {
-		case err != nil:
+		if err != nil {
 			s.off = true
+		}
+		switch {
+		case s.claim != nil: // an exec waits for it (nil when the open failed)
+			s.claim <- spareOpen{ch, reqs}
+			s.claim = nil
+		case err != nil:
 		case s.off:
 			ch.Close()
 		default:
@@ -159,14 +192,13 @@ func (s *execSession) start(cmd string) error {
 	if _, err := s.ch.SendRequest("exec", false, ssh.Marshal(&struct{ Command string }{cmd})); err != nil {
 		return err
 	}
-	s.copies.Add(3)
-	go func() { defer s.copies.Done(); io.Copy(s.stdout, s.ch) }()
-	go func() { defer s.copies.Done(); io.Copy(s.stderr, s.ch.Stderr()) }()
-	go func() { defer s.copies.Done(); s.readRequests() }()
+	s.exited, s.reqsDone = make(chan struct{}), make(chan struct{})
+	s.output.Add(2)
+	go func() { defer s.output.Done(); io.Copy(s.stdout, s.ch) }()
+	go func() { defer s.output.Done(); io.Copy(s.stderr, s.ch.Stderr()) }()
+	go func() { defer close(s.reqsDone); s.readRequests() }()
 	if s.stdin != nil {
-		s.copies.Add(1)
 		go func() {
-			defer s.copies.Done()
 			io.Copy(s.ch, s.stdin)
 			s.ch.CloseWrite()
 		}()
@@ -183,6 +215,7 @@ func (s *execSession) readRequests() {
 			var m struct{ Status uint32 }
 			if ssh.Unmarshal(r.Payload, &m) == nil && s.status == nil {
 				s.status = &exitStatus{code: int(m.Status)}
+				close(s.exited)
 			}
 		case "exit-signal":
 			var m struct {
@@ -193,6 +226,7 @@ func (s *execSession) readRequests() {
 			}
 			if ssh.Unmarshal(r.Payload, &m) == nil && s.status == nil {
 				s.status = &exitStatus{signal: m.Signal}
+				close(s.exited)
 			}
 		}
 		if r.WantReply {
@@ -201,17 +235,33 @@ func (s *execSession) readRequests() {
 	}
 }
 
-// Wait waits until the channel closed and its output was copied: nil for
-// exit 0, an *exitReport for another status or a signal, an error when the
-// channel closed without either.
+// Wait waits until the command's output was copied to its end (the
+// agent's EOF, or the channel's close) and its exit status or signal
+// arrived, or the channel closed without one: nil for exit 0, an
+// *exitReport for another status or a signal, an error when the channel
+// closed without either. It does not wait for the agent's channel close,
+// which may come in a later packet than the EOF and the exit status
+// (whatever the agent sends after those is not the command's); nor for
+// the stdin copy, which Close ends.
 func (s *execSession) Wait() error {
 	s.once.Do(func() {
-		s.copies.Wait()
+		s.output.Wait()
+		var st *exitStatus
+		select {
+		case <-s.exited:
+			st = s.status
+		case <-s.reqsDone:
+			select {
+			case <-s.exited: // the close came with the exit status
+				st = s.status
+			default:
+			}
+		}
 		switch {
-		case s.status == nil:
+		case st == nil:
 			s.err = fmt.Errorf("the session ended without an exit status")
-		case s.status.code != 0 || s.status.signal != "":
-			s.err = &exitReport{*s.status}
+		case st.code != 0 || st.signal != "":
+			s.err = &exitReport{*st}
 		}
 	})
 	return s.err
