@@ -25,20 +25,23 @@ func (u *webUI) workspaces() {
 		chromedp.WaitVisible(chromedp.CSS(`#workspaces tr[data-name="ui-team"][data-role="owner"]`)),
 		discard(chromedp.Poll[bool](`document.querySelector('#workspace').options.length === 2`))) // the switcher lists it
 	u.step("add bob as a member, then make him a viewer",
-		chromedp.Click(chromedp.CSS(`#workspaces tr[data-name="ui-team"] button.members`)),
+		// Lists and cards here are drawn again after each change: click and
+		// fill from scripts, so no step holds a node the page has replaced.
+		discard(chromedp.Poll[bool](`(() => { const b = document.querySelector('#workspaces tr[data-name="ui-team"] button.members'); if (!b) return false; b.click(); return true; })()`)),
 		chromedp.WaitVisible(chromedp.CSS(`#add-member`)),
-		chromedp.SendKeys(chromedp.CSS(`#member-email`), "bob@example.com"),
-		chromedp.SetValue(chromedp.CSS(`#member-role`), "member"),
-		chromedp.Click(chromedp.CSS(`#add-member button[type=submit]`)),
+		discard(chromedp.Poll[bool](`(() => { const f = document.querySelector('#add-member'); if (!f) return false; f.querySelector('#member-email').value = 'bob@example.com'; f.querySelector('#member-role').value = 'member'; f.requestSubmit(); return true; })()`)),
 		chromedp.WaitVisible(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] select.member-role`)))
 	u.eval(`(() => { const s = document.querySelector('#members-table tr[data-email="bob@example.com"] select.member-role'); s.value = 'viewer'; s.dispatchEvent(new Event('change')); return 1; })()`)
 	u.step("the role is changed", discard(chromedp.Poll[bool](`(() => { const s = document.querySelector('#members-table tr[data-email="bob@example.com"] select.member-role'); return !!s && s.value === 'viewer' && !document.querySelector('#errors .error'); })()`)))
 	u.step("remove bob (confirmed), then add him back as a viewer",
-		chromedp.Click(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] button.remove`)),
+		// Clicked from a script too (the click's confirm() comes after it
+		// returns, and the dialog listener accepts it).
+		discard(chromedp.Poll[bool](`(() => { const b = document.querySelector('#members-table tr[data-email="bob@example.com"] button.remove'); if (!b) return false; setTimeout(() => b.click(), 0); return true; })()`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#members-table tr[data-email="bob@example.com"]`)),
 		// The members card is drawn again after every change (and when the
-		// workspace list reloads), form included: fill and submit the form
-		// in one script, so no step holds a node the page has replaced.
+		// workspace list reloads), form and buttons included: fill and
+		// submit the form in one script, so no step holds a node the page
+		// has replaced.
 		discard(chromedp.Poll[bool](`(() => { const f = document.querySelector('#add-member'); if (!f) return false; f.querySelector('#member-email').value = 'bob@example.com'; f.querySelector('#member-role').value = 'viewer'; f.requestSubmit(); return true; })()`)),
 		chromedp.WaitVisible(chromedp.CSS(`#members-table tr[data-email="bob@example.com"] select.member-role`)))
 	var ms struct {
