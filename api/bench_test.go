@@ -49,3 +49,41 @@ func createSandbox(e *env, key, name string) error {
 	}
 	return nil
 }
+
+// BenchmarkAuthenticatedGet measures what authentication and the
+// sandbox's lookup add to a request: GET /sandboxes/{id} with an API key
+// beside /healthz (no credential, no store) on the same server, one
+// client, sequential requests over one keep-alive connection.
+func BenchmarkAuthenticatedGet(b *testing.B) {
+	for _, kind := range stores {
+		b.Run(kind, func(b *testing.B) {
+			e := newEnvOn(b, kind, nil)
+			key := e.newUser("bench@example.com", false)
+			if err := createSandbox(e, key, "bench"); err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range []struct{ name, path, key string }{
+				{"healthz", "/healthz", ""},
+				{"get-sandbox", "/api/v1/sandboxes/bench", key},
+			} {
+				b.Run(p.name, func(b *testing.B) {
+					for b.Loop() {
+						req, _ := http.NewRequest("GET", e.srv.URL+p.path, nil)
+						if p.key != "" {
+							req.Header.Set("Authorization", "Bearer "+p.key)
+						}
+						res, err := e.srv.Client().Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != http.StatusOK {
+							b.Fatalf("GET %s: %d", p.path, res.StatusCode)
+						}
+					}
+				})
+			}
+		})
+	}
+}

@@ -67,7 +67,9 @@ func (db *DB) APIKeyAndUser(ctx context.Context, id string) (*codepod.APIKey, *c
 		apiKeyRow `bun:",extend"`
 		User      *userRow `bun:"rel:belongs-to,join:user_id=id"`
 	}
-	err := db.idb.NewSelect().Model(&row).Relation("User").Where("k.id = ?", id).Scan(ctx)
+	err := db.scanOne(ctx, "api_key_and_user", func(arg func(int) any) *bun.SelectQuery {
+		return db.idb.NewSelect().Model(&row).Relation("User").Where("k.id = ?", arg(0))
+	}, id)
 	if err != nil {
 		return nil, nil, notFound(err, "get API key", "API key", id)
 	}

@@ -59,11 +59,14 @@ func (db *DB) auditTx(ctx context.Context) bool {
 // the chain never forks); SQLite's single writer does the same.
 func (db *DB) lockAuditHead(ctx context.Context) (*auditHeadRow, error) {
 	var h auditHeadRow
-	q := db.idb.NewSelect().Model(&h).Where("id = 1")
-	if db.dialect == DialectPostgres && db.inTx {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
+	err := db.scanOne(ctx, "audit_head", func(func(int) any) *bun.SelectQuery {
+		q := db.idb.NewSelect().Model(&h).Where("id = 1")
+		if db.dialect == DialectPostgres && db.inTx {
+			q = q.For("UPDATE")
+		}
+		return q
+	})
+	if err != nil {
 		return nil, dbError(err, "read the audit chain's head", nil)
 	}
 	return &h, nil
@@ -86,8 +89,8 @@ func (db *DB) appendAudit(ctx context.Context, e *codepod.AuditEvent) error {
 		TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome, Detail: e.Detail,
 		PrevHash: e.PrevHash, Hash: e.Hash}
 	ins := db.idb.NewInsert().Model(&row)
-	move := db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", e.Seq).Set("hash = ?", e.Hash).Where("id = 1")
 	if db.dialect == DialectPostgres {
+		move := db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", e.Seq).Set("hash = ?", e.Hash).Where("id = 1")
 		// One statement: every replica's appends wait for the head's row
 		// lock, held from lockAuditHead to the commit, so each round trip
 		// saved here is saved once per append in the queue.
@@ -97,7 +100,9 @@ func (db *DB) appendAudit(ctx context.Context, e *codepod.AuditEvent) error {
 	if _, err := ins.Exec(ctx); err != nil {
 		return dbError(err, "append audit entry", nil)
 	}
-	_, err = move.Exec(ctx)
+	err = db.execPrepared(ctx, "audit_head_move", func(arg func(int) any) execQuery {
+		return db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", arg(0)).Set("hash = ?", arg(1)).Where("id = 1")
+	}, e.Seq, e.Hash)
 	return dbError(err, "move the audit chain's head", nil)
 }
 

@@ -92,7 +92,7 @@ func openSQLite(path string) (*DB, error) {
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(0)
 	b := bun.NewDB(sqldb, sqlitedialect.New())
-	return &DB{bun: b, idb: b, dialect: DialectSQLite, sqlite: newWriteLock()}, nil
+	return &DB{bun: b, idb: b, dialect: DialectSQLite, sqlite: newWriteLock(), stmts: &stmts{}}, nil
 }
 
 func openPostgres(databaseURL string) (*DB, error) {

@@ -68,7 +68,10 @@ func (db *DB) SandboxPort(ctx context.Context, sandboxID string, port int) (*cod
 // SandboxPorts lists a sandbox's open ports.
 func (db *DB) SandboxPorts(ctx context.Context, sandboxID string) ([]codepod.SandboxPort, error) {
 	var rows []portRow
-	if err := db.idb.NewSelect().Model(&rows).Where("sandbox_id = ?", sandboxID).Order("port").Scan(ctx); err != nil {
+	err := db.scanAll(ctx, "sandbox_ports", func(arg func(int) any) *bun.SelectQuery {
+		return db.idb.NewSelect().Model(&rows).Where("sandbox_id = ?", arg(0)).Order("port")
+	}, sandboxID)
+	if err != nil {
 		return nil, dbError(err, "list ports", nil)
 	}
 	return convert(rows, (*portRow).port), nil

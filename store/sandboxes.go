@@ -94,7 +94,10 @@ func (db *DB) CreateSandbox(ctx context.Context, s *codepod.Sandbox) error {
 // Sandbox returns the sandbox with id, deleted or not.
 func (db *DB) Sandbox(ctx context.Context, id string) (*codepod.Sandbox, error) {
 	var row sandboxRow
-	if err := db.idb.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+	err := db.scanOne(ctx, "sandbox", func(arg func(int) any) *bun.SelectQuery {
+		return db.idb.NewSelect().Model(&row).Where("id = ?", arg(0))
+	}, id)
+	if err != nil {
 		return nil, notFound(err, "get sandbox", "sandbox", id)
 	}
 	s := row.sandbox()
@@ -104,9 +107,11 @@ func (db *DB) Sandbox(ctx context.Context, id string) (*codepod.Sandbox, error) 
 // SandboxByName returns workspaceID's sandbox called name that is not deleted.
 func (db *DB) SandboxByName(ctx context.Context, workspaceID, name string) (*codepod.Sandbox, error) {
 	var row sandboxRow
-	err := db.idb.NewSelect().Model(&row).
-		Where("workspace_id = ?", workspaceID).Where("name = ?", name).
-		Where("status <> ?", codepod.SandboxDeleted).Scan(ctx)
+	err := db.scanOne(ctx, "sandbox_by_name", func(arg func(int) any) *bun.SelectQuery {
+		return db.idb.NewSelect().Model(&row).
+			Where("workspace_id = ?", arg(0)).Where("name = ?", arg(1)).
+			Where("status <> ?", codepod.SandboxDeleted) // a constant: the partial index's condition, which SQLite must see to use it
+	}, workspaceID, name)
 	if err != nil {
 		return nil, notFound(err, "get sandbox by name", "sandbox", name)
 	}

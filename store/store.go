@@ -41,6 +41,7 @@ type DB struct {
 	pgConfig *pgx.ConnConfig // PostgreSQL: what NewHub's listener connects with; nil on SQLite
 	inTx     bool
 	migrated []string
+	stmts    *stmts // SQLite: the hottest reads, prepared once (prepared.go)
 }
 
 // Dialect returns DialectSQLite or DialectPostgres.
@@ -55,6 +56,9 @@ func (db *DB) Migrated() []string { return append([]string(nil), db.migrated...)
 func (db *DB) Close() error {
 	if db.inTx {
 		return nil
+	}
+	if db.stmts != nil {
+		db.stmts.close()
 	}
 	return db.bun.Close()
 }
