@@ -88,8 +88,8 @@ func (db *DB) appendAudit(ctx context.Context, e *codepod.AuditEvent) error {
 		WorkspaceID: e.WorkspaceID, ClientAddr: e.ClientAddr, RequestID: e.RequestID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome, Detail: e.Detail,
 		PrevHash: e.PrevHash, Hash: e.Hash}
-	ins := db.idb.NewInsert().Model(&row)
 	if db.dialect == DialectPostgres {
+		ins := db.idb.NewInsert().Model(&row)
 		move := db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", e.Seq).Set("hash = ?", e.Hash).Where("id = 1")
 		// One statement: every replica's appends wait for the head's row
 		// lock, held from lockAuditHead to the commit, so each round trip
@@ -97,7 +97,7 @@ func (db *DB) appendAudit(ctx context.Context, e *codepod.AuditEvent) error {
 		_, err = move.With("audit_insert", ins).Exec(ctx)
 		return dbError(err, "append audit entry", nil)
 	}
-	if _, err := ins.Exec(ctx); err != nil {
+	if err := db.insertPrepared(ctx, "audit_insert", &row); err != nil {
 		return dbError(err, "append audit entry", nil)
 	}
 	err = db.execPrepared(ctx, "audit_head_move", func(arg func(int) any) execQuery {

@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -98,6 +102,56 @@ func (db *DB) execPrepared(ctx context.Context, name string, build func(arg func
 	return err
 }
 
+// insertPrepared inserts row, a pointer to a model of strings, integers
+// and times only, as SQLite statement name, or through bun's insert on
+// PostgreSQL. Each value is bound as what bun would have written into the
+// text: a time in bun's format (so times compare as before), a string as
+// it is; a string bun refuses (a NUL byte) goes through bun for its error.
+func (db *DB) insertPrepared(ctx context.Context, name string, row any) error {
+	if db.dialect != DialectSQLite {
+		_, err := db.idb.NewInsert().Model(row).Exec(ctx)
+		return err
+	}
+	v := reflect.ValueOf(row).Elem()
+	fields := db.bun.Table(v.Type()).Fields
+	args := make([]any, 0, len(fields))
+	for _, f := range fields {
+		switch x := f.Value(v).Interface().(type) {
+		case string:
+			if strings.IndexByte(x, 0) >= 0 {
+				_, err := db.idb.NewInsert().Model(row).Exec(ctx)
+				return err
+			}
+			args = append(args, x)
+		case int64:
+			args = append(args, x)
+		case time.Time:
+			args = append(args, x.UTC().Format(bunTimeFormat))
+		default:
+			return fmt.Errorf("insert %s: field %s is a %T, which insertPrepared does not bind", name, f.Name, x)
+		}
+	}
+	stmt, err := db.preparedText(ctx, name, func() string {
+		q := db.idb.NewInsert().Model(row)
+		for _, f := range fields {
+			q = q.Value(f.Name, "?")
+		}
+		return q.String()
+	})
+	if err != nil {
+		return err
+	}
+	if tx, ok := db.idb.(bun.Tx); ok {
+		stmt = tx.StmtContext(ctx, stmt)
+		defer stmt.Close()
+	}
+	_, err = stmt.ExecContext(ctx, args...)
+	return err
+}
+
+// bunTimeFormat is how bun writes a time into SQLite's text (in UTC).
+const bunTimeFormat = "2006-01-02 15:04:05.999999-07:00"
+
 // execQuery is an insert, update or delete.
 type execQuery interface {
 	String() string
@@ -107,13 +161,18 @@ type execQuery interface {
 // prepared returns the pool's statement called name, preparing q's text
 // on first use.
 func (db *DB) prepared(ctx context.Context, name string, q interface{ String() string }) (*sql.Stmt, error) {
+	return db.preparedText(ctx, name, q.String)
+}
+
+// preparedText is prepared for a text made only on first use.
+func (db *DB) preparedText(ctx context.Context, name string, text func() string) (*sql.Stmt, error) {
 	c := db.stmts
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.m[name]; ok {
 		return s, nil
 	}
-	s, err := db.bun.DB.PrepareContext(ctx, q.String())
+	s, err := db.bun.DB.PrepareContext(ctx, text())
 	if err != nil {
 		return nil, err
 	}
