@@ -84,6 +84,11 @@ type AuditStore interface {
 	// AppendAudit appends e (assigning Seq, Time when zero, PrevHash and
 	// Hash) in the current transaction, or in one of its own.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// FlushAudit writes p's entry, unless something wrote it already, in a
+	// transaction of its own that the entries flushed at the same moment
+	// share (a group commit), and returns once it is committed; p is then
+	// marked written. For a request that changed nothing in the store.
+	FlushAudit(ctx context.Context, p *PendingAudit) error
 	// ListAudit returns entries oldest first (by seq) and the seq to pass as
 	// AfterSeq for the next page (0 when this is the last).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, int64, error)

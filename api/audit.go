@@ -167,8 +167,7 @@ func (s *Server) flushAudit(ctx context.Context, p *codepod.PendingAudit) {
 	if p.Written() {
 		return
 	}
-	ctx = codepod.WithPendingAudit(context.WithoutCancel(ctx), p)
-	if err := s.st.InTx(ctx, func(codepod.Store) error { return nil }); err != nil {
+	if err := s.st.FlushAudit(context.WithoutCancel(ctx), p); err != nil {
 		e := p.Event()
 		logger(ctx).Error("write audit entry", "action", e.Action, "target", e.TargetID, "err", err)
 	}

@@ -74,35 +74,52 @@ func (db *DB) lockAuditHead(ctx context.Context) (*auditHeadRow, error) {
 
 // appendAudit appends e on db, which must be a transaction.
 func (db *DB) appendAudit(ctx context.Context, e *codepod.AuditEvent) error {
+	return db.appendAudits(ctx, []*codepod.AuditEvent{e})
+}
+
+// appendAudits appends es, in order, on db, which must be a transaction:
+// one read and one move of the chain's head for all of them.
+func (db *DB) appendAudits(ctx context.Context, es []*codepod.AuditEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
 	h, err := db.lockAuditHead(ctx)
 	if err != nil {
 		return err
 	}
-	e.Seq, e.PrevHash = h.Seq+1, h.Hash
-	stamp(&e.Time, now())
-	if e.Outcome == "" {
-		e.Outcome = codepod.AuditOK
+	rows := make([]auditRow, len(es))
+	seq, prev := h.Seq, h.Hash
+	for i, e := range es {
+		seq++
+		e.Seq, e.PrevHash = seq, prev
+		stamp(&e.Time, now())
+		if e.Outcome == "" {
+			e.Outcome = codepod.AuditOK
+		}
+		e.Hash = codepod.AuditHash(e.PrevHash, e)
+		prev = e.Hash
+		rows[i] = auditRow{Seq: e.Seq, Time: e.Time, ActorUserID: e.ActorUserID, ActorKeyID: e.ActorKeyID,
+			WorkspaceID: e.WorkspaceID, ClientAddr: e.ClientAddr, RequestID: e.RequestID, Action: e.Action,
+			TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome, Detail: e.Detail,
+			PrevHash: e.PrevHash, Hash: e.Hash}
 	}
-	e.Hash = codepod.AuditHash(e.PrevHash, e)
-	row := auditRow{Seq: e.Seq, Time: e.Time, ActorUserID: e.ActorUserID, ActorKeyID: e.ActorKeyID,
-		WorkspaceID: e.WorkspaceID, ClientAddr: e.ClientAddr, RequestID: e.RequestID, Action: e.Action,
-		TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome, Detail: e.Detail,
-		PrevHash: e.PrevHash, Hash: e.Hash}
 	if db.dialect == DialectPostgres {
-		ins := db.idb.NewInsert().Model(&row)
-		move := db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", e.Seq).Set("hash = ?", e.Hash).Where("id = 1")
+		ins := db.idb.NewInsert().Model(&rows)
+		move := db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", seq).Set("hash = ?", prev).Where("id = 1")
 		// One statement: every replica's appends wait for the head's row
 		// lock, held from lockAuditHead to the commit, so each round trip
 		// saved here is saved once per append in the queue.
 		_, err = move.With("audit_insert", ins).Exec(ctx)
 		return dbError(err, "append audit entry", nil)
 	}
-	if err := db.insertPrepared(ctx, "audit_insert", &row); err != nil {
-		return dbError(err, "append audit entry", nil)
+	for i := range rows {
+		if err := db.insertPrepared(ctx, "audit_insert", &rows[i]); err != nil {
+			return dbError(err, "append audit entry", nil)
+		}
 	}
 	err = db.execPrepared(ctx, "audit_head_move", func(arg func(int) any) execQuery {
 		return db.idb.NewUpdate().Model((*auditHeadRow)(nil)).Set("seq = ?", arg(0)).Set("hash = ?", arg(1)).Where("id = 1")
-	}, e.Seq, e.Hash)
+	}, seq, prev)
 	return dbError(err, "move the audit chain's head", nil)
 }
 

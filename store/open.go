@@ -92,7 +92,7 @@ func openSQLite(path string) (*DB, error) {
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(0)
 	b := bun.NewDB(sqldb, sqlitedialect.New())
-	return &DB{bun: b, idb: b, dialect: DialectSQLite, sqlite: newWriteLock(), stmts: &stmts{}}, nil
+	return &DB{bun: b, idb: b, dialect: DialectSQLite, sqlite: newWriteLock(), stmts: &stmts{}, audits: &auditBatcher{}}, nil
 }
 
 func openPostgres(databaseURL string) (*DB, error) {
@@ -113,7 +113,7 @@ func openPostgres(databaseURL string) (*DB, error) {
 	sqldb.SetMaxIdleConns(10)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	b := bun.NewDB(sqldb, pgdialect.New())
-	return &DB{bun: b, idb: b, dialect: DialectPostgres, pgConfig: cfg}, nil
+	return &DB{bun: b, idb: b, dialect: DialectPostgres, pgConfig: cfg, audits: &auditBatcher{}}, nil
 }
 
 // PrepareDataDir makes dir if it is missing and sets its mode to 0700

@@ -41,7 +41,8 @@ type DB struct {
 	pgConfig *pgx.ConnConfig // PostgreSQL: what NewHub's listener connects with; nil on SQLite
 	inTx     bool
 	migrated []string
-	stmts    *stmts // SQLite: the hottest reads, prepared once (prepared.go)
+	stmts    *stmts        // SQLite: the hottest reads, prepared once (prepared.go)
+	audits   *auditBatcher // group commit of FlushAudit (auditbatch.go)
 }
 
 // Dialect returns DialectSQLite or DialectPostgres.
@@ -91,9 +92,16 @@ func (db *DB) runInTx(ctx context.Context, fn func(ctx context.Context, tx *DB) 
 	if db.inTx {
 		return fn(ctx, db)
 	}
+	return db.runInTxThen(ctx, fn, nil)
+}
+
+// runInTxThen is runInTx, and runs committed after the commit, while
+// SQLite's writer is still held: what it marks done (an audit entry
+// written) is seen so by the next writer.
+func (db *DB) runInTxThen(ctx context.Context, fn func(ctx context.Context, tx *DB) error, committed func()) error {
 	var err error
 	for range txAttempts {
-		if err = db.runInTxOnce(ctx, fn); !retryable(err) || ctx.Err() != nil {
+		if err = db.runInTxOnce(ctx, fn, committed); !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}
@@ -107,7 +115,7 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *DB) error) error {
+func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *DB) error, committed func()) error {
 	if db.sqlite != nil {
 		if err := db.sqlite.lock(ctx, writeprio.IsUrgent(ctx)); err != nil {
 			return err
@@ -135,6 +143,9 @@ func (db *DB) runInTxOnce(ctx context.Context, fn func(ctx context.Context, tx *
 	})
 	if err == nil && audited != nil {
 		audited.MarkWritten()
+	}
+	if err == nil && committed != nil {
+		committed()
 	}
 	return err
 }
