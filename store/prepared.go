@@ -68,10 +68,8 @@ func (db *DB) scanPrepared(ctx context.Context, name string, build func(arg func
 	if err != nil {
 		return 0, err
 	}
-	if tx, ok := db.idb.(bun.Tx); ok {
-		stmt = tx.StmtContext(ctx, stmt)
-		defer stmt.Close()
-	}
+	stmt, done := db.here(ctx, stmt)
+	defer done()
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return 0, err
@@ -94,12 +92,7 @@ func (db *DB) execPrepared(ctx context.Context, name string, build func(arg func
 	if err != nil {
 		return err
 	}
-	if tx, ok := db.idb.(bun.Tx); ok {
-		stmt = tx.StmtContext(ctx, stmt)
-		defer stmt.Close()
-	}
-	_, err = stmt.ExecContext(ctx, args...)
-	return err
+	return db.execStmt(ctx, stmt, args)
 }
 
 // insertPrepared inserts row, a pointer to a model of strings, integers
@@ -141,11 +134,24 @@ func (db *DB) insertPrepared(ctx context.Context, name string, row any) error {
 	if err != nil {
 		return err
 	}
+	return db.execStmt(ctx, stmt, args)
+}
+
+// here returns stmt bound to db's transaction when db is one, and what
+// ends that binding.
+func (db *DB) here(ctx context.Context, stmt *sql.Stmt) (*sql.Stmt, func()) {
 	if tx, ok := db.idb.(bun.Tx); ok {
-		stmt = tx.StmtContext(ctx, stmt)
-		defer stmt.Close()
+		s := tx.StmtContext(ctx, stmt)
+		return s, func() { s.Close() }
 	}
-	_, err = stmt.ExecContext(ctx, args...)
+	return stmt, func() {}
+}
+
+// execStmt runs stmt with args on db.
+func (db *DB) execStmt(ctx context.Context, stmt *sql.Stmt, args []any) error {
+	stmt, done := db.here(ctx, stmt)
+	defer done()
+	_, err := stmt.ExecContext(ctx, args...)
 	return err
 }
 
