@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +17,8 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	"modernc.org/sqlite" // the "sqlite" driver (pure Go, no cgo)
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqlitePragmas are set on every SQLite connection. Transactions begin
@@ -40,7 +43,7 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*DB, er
 		return nil, err
 	}
 	db.logger = logger
-	if err := db.bun.PingContext(ctx); err != nil {
+	if err := db.ping(ctx); err != nil {
 		db.bun.Close()
 		return nil, fmt.Errorf("open %s database: %w", db.dialect, err)
 	}
@@ -50,6 +53,33 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*DB, er
 	}
 	return db, nil
 }
+
+// ping makes the pool's first connection. On SQLite that connection sets
+// the journal mode to WAL, which on a new file takes an exclusive lock
+// that SQLite refuses at once (SQLITE_BUSY, no busy timeout) to a second
+// connection converting it at the same moment: servers opening one new
+// database together. A refused connection is made again, for up to the
+// busy timeout.
+func (db *DB) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for {
+		err := db.bun.PingContext(ctx)
+		var sqErr *sqlite.Error
+		if err == nil || db.dialect != DialectSQLite || !errors.As(err, &sqErr) ||
+			sqErr.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
+	}
+}
+
+// sqliteBusyTimeout is how long a SQLite connection waits for a lock (the
+// busy_timeout pragma).
+const sqliteBusyTimeout = 10 * time.Second
 
 func openPool(databaseURL string) (*DB, error) {
 	scheme, rest, hasScheme := strings.Cut(databaseURL, "://")
