@@ -49,14 +49,13 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		exp := now.Add(spec.TTL)
 		sb.ExpiresAt = &exp
 	}
-	// Creates run side by side: placement reserves room in the view when it
-	// picks a runner (so concurrent creates spread over the runners) and
+	// One create of this process at a time (createGate); placement reserves
+	// room in the view when it picks a runner (so a placement pass running
+	// beside it, and other replicas' creates, spread over the runners) and
 	// claims it under the runner's row lock; res is given back if the
 	// transaction fails.
 	var res reservation
-	if s.createGate != nil {
-		s.createGate.Lock()
-	}
+	s.createGate.Lock()
 	err := s.inTx(ctx, func(tx codepod.Store, out *outbox) error {
 		s.release(&res) // an attempt run again gives back what the last one took
 		if err := s.checkQuota(ctx, tx, caller, spec); err != nil {
@@ -99,9 +98,7 @@ func (s *Service) createSandbox(ctx context.Context, caller *codepod.User, name 
 		out.jobs = append(out.jobs, j)
 		return nil
 	})
-	if s.createGate != nil {
-		s.createGate.Unlock()
-	}
+	s.createGate.Unlock()
 	if err != nil {
 		s.release(&res)
 	} else {

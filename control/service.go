@@ -148,7 +148,7 @@ type Service struct {
 	// and the WAL; docs/benchmarks.md, "Issue 13 on a quiet machine"). Other
 	// replicas' creates still run beside this one's: correctness rests on
 	// the row locks and conditional writes, not on this gate.
-	createGate  *sync.Mutex
+	createGate  sync.Mutex
 	view        *placement
 	viewLoading bool
 	viewStale   atomic.Bool
@@ -171,7 +171,6 @@ func New(st codepod.Store, cfg Config) *Service {
 	s := &Service{st: st, cfg: cfg, log: cfg.Logger, hub: cfg.Hub, leases: newLeaseWatch(),
 		hooks: cfg.Webhooks, hookWake: make(chan struct{}, 1)}
 	s.metrics = newMetrics(st, cfg.Registerer, cfg.Logger, cfg.Now, cfg.MetricsMaxAge)
-	s.createGate = &sync.Mutex{}
 	return s
 }
 

@@ -25,8 +25,8 @@ import (
 // IMMEDIATE (as writers), so a transaction that reads and then writes never
 // fails with SQLITE_BUSY half-way; writers wait for each other up to the
 // busy timeout instead.
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+var sqlitePragmas = fmt.Sprintf("_pragma=journal_mode(WAL)&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)"+
+	"&_pragma=synchronous(NORMAL)&_txlock=immediate", sqliteBusyTimeout.Milliseconds())
 
 // Open connects to databaseURL and brings its schema up to date.
 //
