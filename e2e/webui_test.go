@@ -273,8 +273,16 @@ func (u *webUI) terminal(id string) {
 	u.step("resize the window",
 		chromedp.EmulateViewport(900, 560),
 		discard(chromedp.Poll[bool](`true`)))
-	u.typeLine("clear; stty size")
-	after := u.waitMatch(func(l string) bool { return sttySize(l) && l != before })
+	// The new size reaches the shell after the browser has laid the page
+	// out again, refitted the terminal and sent it over the WebSocket: a
+	// line typed at once can run before it (CI's screen showed the old size,
+	// then busybox redrawing its prompt on the late SIGWINCH). Ask again, as
+	// a user would; a resize that never arrives still fails at the deadline.
+	var after string
+	for ok := false; !ok; {
+		u.typeLine("clear; stty size")
+		after, ok = u.waitMatchFor(3*time.Second, func(l string) bool { return sttySize(l) && l != before })
+	}
 	u.t.Logf("stty size %q → %q after the resize", before, after)
 	u.step("full screen", chromedp.EmulateViewport(1280, 860), chromedp.Click(chromedp.CSS(`#terminal-full`)),
 		chromedp.WaitVisible(chromedp.CSS(`#term-wrap.fullscreen`)))
@@ -717,16 +725,30 @@ func (u *webUI) waitLine(want string) {
 // waitMatch waits for a terminal line that ok accepts and returns it.
 func (u *webUI) waitMatch(ok func(string) bool) string {
 	u.t.Helper()
+	l, _ := u.waitMatchFor(0, ok)
+	return l
+}
+
+// waitMatchFor is waitMatch giving up after d (0: never) with false; the
+// test's deadline fails it either way.
+func (u *webUI) waitMatchFor(d time.Duration, ok func(string) bool) (string, bool) {
+	u.t.Helper()
+	var give <-chan time.Time
+	if d > 0 {
+		give = time.After(d)
+	}
 	for {
 		text := terminalText(u.ctx)
 		for _, l := range strings.Split(text, "\n") {
 			if l = strings.TrimSpace(l); ok(l) {
-				return l
+				return l, true
 			}
 		}
 		select {
 		case <-u.ctx.Done():
 			u.t.Fatalf("the terminal never showed the line; it shows:\n%s", text)
+		case <-give:
+			return "", false
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
