@@ -73,7 +73,11 @@ func TestOOMTheWorkloadDiesAndTheAgentLives(t *testing.T) {
 	b := backend(t, docker.Config{})
 	s := attackSandbox(t, b, "", 64<<20)
 	c := login(t, b, s)
-	out, err := run(t, c, "cat /proc/self/oom_score_adj /proc/1/oom_score_adj")
+	// The agent writes a process's score just after it starts (see
+	// docs/security-channel.md), so a command that reads its own at once can
+	// still see 0 on a busy machine. The session's shell ($$, the process the
+	// agent started) must reach 1000, and a child it forks then inherits it.
+	out, err := run(t, c, `for i in $(seq 200); do [ "$(cat /proc/$$/oom_score_adj)" = 1000 ] && break; sleep 0.05; done; cat /proc/self/oom_score_adj /proc/1/oom_score_adj`)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
