@@ -487,3 +487,54 @@ func TestChooseChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackFloodingTheAgentsOutputStaysWithinTheLogLimit: what the agent
+// (PID 1) writes to its output lands in the engine's log of the container,
+// a file on the runner's host. Root in the sandbox writes 40 MB straight
+// into it (the agent's stdout), as a tenant could by the agent's own log
+// lines over many sessions; the host keeps at most docker.LogMaxBytes of
+// it, and the agent still answers.
+func TestAttackFloodingTheAgentsOutputStaysWithinTheLogLimit(t *testing.T) {
+	b := backend(t, docker.Config{})
+	for _, rt := range runtimes(t, b) {
+		t.Run(runtimeName(rt), func(t *testing.T) {
+			s := attackSandbox(t, b, rt, 256<<20)
+			c := login(t, b, s)
+			out, err := run(t, c, "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000 > /proc/1/fd/1 && echo wrote")
+			if err != nil || !strings.Contains(out, "wrote") {
+				t.Fatalf("the write into the agent's output failed, so this test proves nothing: %v: %s", err, out)
+			}
+			insp, err := b.Client().ContainerInspect(context.Background(), docker.ContainerName(s.SandboxID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if insp.LogPath == "" {
+				t.Fatalf("the container has no log file (log driver %q): nothing to bound", insp.HostConfig.LogConfig.Type)
+			}
+			// The engine writes the log behind the pipe: wait until it has
+			// the last of the 40 MB (the newest file keeps growing until then).
+			var size int64
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				prev := size
+				size = 0
+				files, _ := filepath.Glob(insp.LogPath + "*")
+				for _, f := range files {
+					if fi, err := os.Stat(f); err == nil {
+						size += fi.Size()
+					}
+				}
+				if size == prev || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			t.Logf("40 MB written to the agent's output: %d bytes of log on the host (limit %d)", size, docker.LogMaxBytes)
+			if size > docker.LogMaxBytes+1<<20 {
+				t.Errorf("the container's log holds %d bytes on the host, over the limit of %d", size, docker.LogMaxBytes)
+			}
+			if err := agentHandshake(b, s); err != nil {
+				t.Fatalf("the agent stopped answering after the flood: %v", err)
+			}
+		})
+	}
+}

@@ -44,3 +44,16 @@ var Runtimes = map[string]string{
 	"runc":   "runc",
 	"gvisor": "runsc",
 }
+
+// The engine's log of a sandbox's container holds what the agent (PID 1)
+// writes: its own log lines, two per session, and anything tenant root
+// writes to /proc/1/fd/1. It is a file on the runner's host, so it is
+// bounded, whatever the engine's default log driver: json-file (what
+// `docker logs` reads) rotated at LogMaxSize, LogMaxFiles files kept.
+const (
+	LogDriver   = "json-file"
+	LogMaxSize  = "5m"
+	LogMaxFiles = 2
+	// LogMaxBytes is what one container's log can take on the host.
+	LogMaxBytes = LogMaxFiles * 5 << 20
+)

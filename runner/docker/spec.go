@@ -42,6 +42,9 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		Runtime:        engineRuntime(spec.Runtime),
 		IpcMode:        container.IPCModePrivate,
 		Resources:      resources(spec),
+		LogConfig: container.LogConfig{Type: LogDriver, Config: map[string]string{
+			"max-size": LogMaxSize, "max-file": fmt.Sprint(LogMaxFiles),
+		}},
 	}
 	return cfg, host
 }
