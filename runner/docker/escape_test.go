@@ -10,6 +10,7 @@ package docker_test
 // the runner's state directory.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -500,7 +501,10 @@ func TestAttackFloodingTheAgentsOutputStaysWithinTheLogLimit(t *testing.T) {
 		t.Run(runtimeName(rt), func(t *testing.T) {
 			s := attackSandbox(t, b, rt, 256<<20)
 			c := login(t, b, s)
-			out, err := run(t, c, "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000 > /proc/1/fd/1 && echo wrote")
+			// A marker after the flood: once the host's log has it, the
+			// engine has written all of the 40 MB it was going to keep.
+			marker := "flood-done-" + randHex()
+			out, err := run(t, c, "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000 > /proc/1/fd/1 && echo "+marker+" > /proc/1/fd/1 && echo wrote")
 			if err != nil || !strings.Contains(out, "wrote") {
 				t.Fatalf("the write into the agent's output failed, so this test proves nothing: %v: %s", err, out)
 			}
@@ -511,22 +515,21 @@ func TestAttackFloodingTheAgentsOutputStaysWithinTheLogLimit(t *testing.T) {
 			if insp.LogPath == "" {
 				t.Fatalf("the container has no log file (log driver %q): nothing to bound", insp.HostConfig.LogConfig.Type)
 			}
-			// The engine writes the log behind the pipe: wait until it has
-			// the last of the 40 MB (the newest file keeps growing until then).
-			var size int64
-			for deadline := time.Now().Add(30 * time.Second); ; {
-				prev := size
-				size = 0
-				files, _ := filepath.Glob(insp.LogPath + "*")
-				for _, f := range files {
-					if fi, err := os.Stat(f); err == nil {
-						size += fi.Size()
-					}
-				}
-				if size == prev || time.Now().After(deadline) {
+			for deadline := time.Now().Add(time.Minute); ; {
+				if b, _ := os.ReadFile(insp.LogPath); bytes.Contains(b, []byte(marker)) {
 					break
 				}
-				time.Sleep(200 * time.Millisecond)
+				if time.Now().After(deadline) {
+					t.Fatalf("the engine's log %s never got the line written after the flood", insp.LogPath)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			var size int64
+			files, _ := filepath.Glob(insp.LogPath + "*")
+			for _, f := range files {
+				if fi, err := os.Stat(f); err == nil {
+					size += fi.Size()
+				}
 			}
 			t.Logf("40 MB written to the agent's output: %d bytes of log on the host (limit %d)", size, docker.LogMaxBytes)
 			if size > docker.LogMaxBytes+1<<20 {

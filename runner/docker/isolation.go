@@ -49,11 +49,11 @@ var Runtimes = map[string]string{
 // writes: its own log lines, two per session, and anything tenant root
 // writes to /proc/1/fd/1. It is a file on the runner's host, so it is
 // bounded, whatever the engine's default log driver: json-file (what
-// `docker logs` reads) rotated at LogMaxSize, LogMaxFiles files kept.
+// `docker logs` reads) rotated at LogFileMiB, LogMaxFiles files kept.
 const (
 	LogDriver   = "json-file"
-	LogMaxSize  = "5m"
+	LogFileMiB  = 5
 	LogMaxFiles = 2
 	// LogMaxBytes is what one container's log can take on the host.
-	LogMaxBytes = LogMaxFiles * 5 << 20
+	LogMaxBytes = LogMaxFiles * LogFileMiB << 20
 )

@@ -43,7 +43,7 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 		IpcMode:        container.IPCModePrivate,
 		Resources:      resources(spec),
 		LogConfig: container.LogConfig{Type: LogDriver, Config: map[string]string{
-			"max-size": LogMaxSize, "max-file": fmt.Sprint(LogMaxFiles),
+			"max-size": fmt.Sprintf("%dm", LogFileMiB), "max-file": fmt.Sprint(LogMaxFiles),
 		}},
 	}
 	return cfg, host
