@@ -26,17 +26,27 @@ func (s *screen) Write(p []byte) (int, error) {
 // waitFor fails unless the output contains want within 5s.
 func (s *screen) waitFor(t *testing.T, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		ok := strings.Contains(s.buf.String(), want)
-		s.mu.Unlock()
-		if ok {
-			return
+	if !s.within(want, 5*time.Second) {
+		t.Fatalf("terminal output %q does not contain %q", s.text(), want)
+	}
+}
+
+// within reports whether the output contains want within d.
+func (s *screen) within(want string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(s.text(), want) {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
 		}
 	}
+}
+
+func (s *screen) text() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t.Fatalf("terminal output %q does not contain %q", s.buf.String(), want)
+	return s.buf.String()
 }
 
 func TestShellSizeResizeAndExit(t *testing.T) {
@@ -56,8 +66,19 @@ func TestShellSizeResizeAndExit(t *testing.T) {
 	if err := term.Resize(120, 40); err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(term.Stdin, "stty size\n")
-	out.waitFor(t, "40 120")
+	// The agent applies a window-change beside the keystrokes, not in line
+	// with them (gliderlabs/ssh hands each to its own goroutine), so a line
+	// typed at once may run before the new size: type it again until the
+	// size shows, as a user would.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		io.WriteString(term.Stdin, "stty size\n")
+		if out.within("40 120", 500*time.Millisecond) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal output %q does not contain %q", out.text(), "40 120")
+		}
+	}
 	io.WriteString(term.Stdin, "exit 5\n")
 	code, err := term.Wait()
 	if err != nil || code != 5 {

@@ -189,17 +189,49 @@ func testPTYWebSocket(t *testing.T, c *cluster, ref string) {
 	defer cancel()
 	ws := c.dialWS(ctx, t, "/api/v1/sandboxes/"+ref+"/pty?cols=80&rows=24")
 	defer ws.CloseNow()
+	// One goroutine reads the socket (a Read given a context that ends
+	// closes it): the terminal's output goes to screen, the control
+	// messages to control.
 	var screen strings.Builder
-	readUntil := func(want string) {
-		t.Helper()
-		for !strings.Contains(screen.String(), want) {
+	output, control, readErr := make(chan []byte, 64), make(chan []byte, 1), make(chan error, 1)
+	go func() {
+		for {
 			typ, b, err := ws.Read(ctx)
 			if err != nil {
-				t.Fatalf("waiting for %q: %v; the terminal showed %q", want, err, screen.String())
+				readErr <- err
+				return
 			}
+			to := control
 			if typ == websocket.MessageBinary {
-				screen.Write(b)
+				to = output
 			}
+			select {
+			case to <- b:
+			case <-ctx.Done(): // the test has returned
+				return
+			}
+		}
+	}()
+	// within reports whether the terminal shows want within d.
+	within := func(want string, d time.Duration) bool {
+		t.Helper()
+		timeout := time.After(d)
+		for !strings.Contains(screen.String(), want) {
+			select {
+			case b := <-output:
+				screen.Write(b)
+			case err := <-readErr:
+				t.Fatalf("waiting for %q: %v; the terminal showed %q", want, err, screen.String())
+			case <-timeout:
+				return false
+			}
+		}
+		return true
+	}
+	readUntil := func(want string) {
+		t.Helper()
+		if !within(want, 20*time.Second) {
+			t.Fatalf("waiting for %q: the terminal showed %q", want, screen.String())
 		}
 	}
 	type_ := func(s string) {
@@ -215,15 +247,23 @@ func testPTYWebSocket(t *testing.T, c *cluster, ref string) {
 	if err := ws.Write(ctx, websocket.MessageText, resize); err != nil {
 		t.Fatal(err)
 	}
-	type_("stty size\n")
-	readUntil("40 100")
+	// The agent applies the resize beside the keystrokes, not in line with
+	// them, so a line typed at once may run before the new size: type it
+	// again until the size shows, as a user would.
+	for deadline := time.Now().Add(20 * time.Second); !within("40 100", 500*time.Millisecond); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %q after the resize: the terminal showed %q", "40 100", screen.String())
+		}
+		type_("stty size\n")
+	}
 	type_("exit 3\n")
 	for {
-		typ, b, err := ws.Read(ctx)
-		if err != nil {
+		select {
+		case b := <-output: // the echo of what was typed, and the shell's last words
+			screen.Write(b)
+		case err := <-readErr:
 			t.Fatalf("no exit message after `exit 3`: %v", err)
-		}
-		if typ == websocket.MessageText {
+		case b := <-control:
 			var m streamMsg
 			json.Unmarshal(b, &m)
 			if m.Type != "exit" || m.ExitCode != 3 {
