@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/quartz"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
@@ -41,8 +42,10 @@ func forEachDB(t *testing.T, fn func(t *testing.T, url string)) {
 // testConfig is short enough for tests to see leases expire and runners
 // go offline.
 func testConfig() control.Config {
-	// Metrics are read fresh on every scrape, as the tests expect.
-	return control.Config{Lease: time.Second, RunnerTimeout: 2 * time.Second, TickInterval: 100 * time.Millisecond, PollWait: time.Second,
+	// Metrics are read fresh on every scrape, as the tests expect. A poll
+	// that asks for no wait is held a millisecond (pollNow): its heartbeat
+	// and claim run to the end with no deadline a busy machine could miss.
+	return control.Config{Lease: time.Second, RunnerTimeout: 2 * time.Second, TickInterval: 100 * time.Millisecond, PollWait: time.Millisecond,
 		MetricsMaxAge: time.Nanosecond}
 }
 
@@ -56,6 +59,7 @@ type env struct {
 	reg               *prometheus.Registry
 	admin, alice, bob *codepod.User
 	registrationToken string
+	clock             *quartz.Mock // the service's clock when a test mocks it
 }
 
 func newEnv(t testing.TB, url string, cfg control.Config) *env {
@@ -64,6 +68,7 @@ func newEnv(t testing.TB, url string, cfg control.Config) *env {
 	e.st = openStore(t, url)
 	cfg.Registerer = e.reg
 	e.svc = control.New(e.st, cfg)
+	e.clock, _ = cfg.Clock.(*quartz.Mock)
 	e.admin = e.user("admin@example.com", true)
 	e.alice = e.user("alice@example.com", false)
 	e.bob = e.user("bob@example.com", false)
@@ -144,13 +149,52 @@ func (e *env) poll(r *codepod.Runner, req wire.PollRequest) []wire.Job {
 // pollNow polls for r without waiting more than a moment for jobs.
 func (e *env) pollNow(r *codepod.Runner) []wire.Job {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, 300*time.Millisecond)
-	defer cancel()
-	resp, err := e.svc.Poll(ctx, r, wire.PollRequest{WaitSeconds: 1})
-	if err != nil {
-		e.t.Fatalf("poll of %s: %v", r.Name, err)
+	return e.pollUnheld(r, wire.PollRequest{})
+}
+
+// pollUnheld polls for r with req (its WaitSeconds left 0) and returns once
+// the poll has claimed what is due: its heartbeat and claim run with no
+// deadline a busy machine could miss. The hold that follows when nothing is
+// due is the env's PollWait on a real clock (a millisecond in testConfig);
+// on a mock clock the poll is cancelled once it starts that hold.
+func (e *env) pollUnheld(r *codepod.Runner, req wire.PollRequest) []wire.Job {
+	e.t.Helper()
+	type answer struct {
+		resp *wire.PollResponse
+		err  error
 	}
-	return resp.Jobs
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var holds *quartz.Trap
+	if e.clock != nil {
+		holds = e.clock.Trap().NewTimer("poll", "wait")
+		defer holds.Close()
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := e.svc.Poll(ctx, r, req)
+		done <- answer{resp, err}
+	}()
+	if holds != nil {
+		held := make(chan struct{})
+		go func() {
+			if call, err := holds.Wait(ctx); err == nil {
+				_ = call.Release(ctx)
+				close(held)
+			}
+		}()
+		select {
+		case <-held:
+			cancel() // found nothing: the cancelled hold answers with no jobs
+		case a := <-done:
+			done <- a
+		}
+	}
+	a := <-done
+	if a.err != nil {
+		e.t.Fatalf("poll of %s: %v", r.Name, a.err)
+	}
+	return a.resp.Jobs
 }
 
 // pollOne polls for r and expects exactly one job of kind for sandbox id.

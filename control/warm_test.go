@@ -1,22 +1,17 @@
 package control_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
-// reportPools polls once for r with its warm pools, taking no job.
+// reportPools polls once for r with its warm pools (claiming what is due,
+// as any poll does).
 func (e *env) reportPools(r *codepod.Runner, pools ...wire.WarmPool) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, 200*time.Millisecond)
-	defer cancel()
-	if _, err := e.svc.Poll(ctx, r, wire.PollRequest{WaitSeconds: 1, MaxJobs: 0, WarmPools: pools}); err != nil {
-		e.t.Fatalf("poll of %s: %v", r.Name, err)
-	}
+	e.pollUnheld(r, wire.PollRequest{WarmPools: pools})
 }
 
 func TestACreateThatMatchesAWarmPoolGoesToItsRunnerOnce(t *testing.T) {
