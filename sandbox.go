@@ -52,13 +52,16 @@ const (
 
 // SandboxSpec is what a user asks for. Zero values mean "server default".
 type SandboxSpec struct {
-	Image       string            `json:"image"`
-	CPU         float64           `json:"cpu"`          // cores, may be fractional
-	MemoryBytes int64             `json:"memory_bytes"` // hard limit
-	PidsLimit   int64             `json:"pids_limit"`
-	Env         map[string]string `json:"env,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	TTL         time.Duration     `json:"ttl"` // 0: no TTL
+	Image       string  `json:"image"`
+	CPU         float64 `json:"cpu"`          // cores, may be fractional
+	MemoryBytes int64   `json:"memory_bytes"` // hard limit
+	PidsLimit   int64   `json:"pids_limit"`
+	// DiskBytes bounds what the sandbox writes to its own file system (the
+	// container's writable layer), enforced by its runner (docs/isolation.md).
+	DiskBytes int64             `json:"disk_bytes,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	TTL       time.Duration     `json:"ttl"` // 0: no TTL
 	// IdleTimeout stops the sandbox after this long without activity (open
 	// sessions, preview traffic, processes beside the agent); 0: never.
 	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
@@ -140,6 +143,8 @@ type Limits struct {
 	MaxMemory     int64
 	DefaultPids   int64
 	MaxPids       int64
+	DefaultDisk   int64
+	MaxDisk       int64
 	MaxTTL        time.Duration // 0: no maximum
 	// DefaultRuntime is the runtime of a sandbox that names none
 	// ("": RuntimeRunc).
@@ -158,7 +163,11 @@ var DefaultLimits = Limits{
 	DefaultCPU: 1, MaxCPU: 16,
 	DefaultMemory: 512 << 20, MaxMemory: 64 << 30,
 	DefaultPids: 512, MaxPids: 32768,
+	DefaultDisk: 10 << 30, MaxDisk: 1 << 40,
 }
+
+// MinDisk is the least disk a sandbox may ask for.
+const MinDisk = 16 << 20
 
 // Normalize fills defaults into spec and checks it against the limits.
 // The returned error is an EINVALID *Error naming the first bad field.
@@ -200,6 +209,12 @@ func (l Limits) Normalize(spec *SandboxSpec) error {
 	}
 	if spec.PidsLimit < 16 || spec.PidsLimit > l.MaxPids {
 		return Errorf(EINVALID, "pids_limit %d must be between 16 and %d", spec.PidsLimit, l.MaxPids)
+	}
+	if spec.DiskBytes == 0 {
+		spec.DiskBytes = l.DefaultDisk
+	}
+	if spec.DiskBytes < MinDisk || spec.DiskBytes > l.MaxDisk {
+		return Errorf(EINVALID, "disk %s must be between %s and %s", FormatBytes(spec.DiskBytes), FormatBytes(MinDisk), FormatBytes(l.MaxDisk))
 	}
 	if spec.Network == "" && spec.NetworkPolicy == nil && l.DefaultNetworkPolicy != nil {
 		p := *l.DefaultNetworkPolicy

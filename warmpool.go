@@ -22,7 +22,7 @@ func (p WarmPool) Key() string {
 }
 
 // WarmPoolKey is the key of the pool a normalized spec can be served from,
-// or "" when none can: a spec with a pids limit other than the default
+// or "" when none can: a spec with a pids or disk limit other than the default
 // needs a container made for it (a container's limits are fixed when it is
 // made), and so does one with a network policy (its container joins the
 // runner's policy network, under firewall rules set up before it starts: a
@@ -32,6 +32,7 @@ func (p WarmPool) Key() string {
 // started before the sandbox was known).
 func WarmPoolKey(spec SandboxSpec) string {
 	if spec.NetworkPolicy != nil || (spec.PidsLimit != 0 && spec.PidsLimit != DefaultLimits.DefaultPids) ||
+		(spec.DiskBytes != 0 && spec.DiskBytes != DefaultLimits.DefaultDisk) ||
 		// A pool member started without the devcontainer settings, the
 		// built image or the copied workspace.
 		spec.Devcontainer != nil || spec.Build != nil || spec.Workspace != nil {

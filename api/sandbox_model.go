@@ -23,6 +23,8 @@ type Sandbox struct {
 	Memory             string            `json:"memory" doc:"Memory limit, human-readable (\"512m\")."`
 	MemoryBytes        int64             `json:"memory_bytes" doc:"Memory limit in bytes."`
 	PidsLimit          int64             `json:"pids_limit"`
+	Disk               string            `json:"disk" doc:"Most it may write to its file system, human-readable (\"10g\"); its runner stops it past that."`
+	DiskBytes          int64             `json:"disk_bytes" doc:"The disk limit in bytes; 0 for a sandbox made before disk limits (its runner applies 10g)."`
 	Env                map[string]string `json:"env"`
 	Labels             map[string]string `json:"labels"`
 	RunnerLabels       map[string]string `json:"runner_labels"`
@@ -44,6 +46,14 @@ type Sandbox struct {
 	UpdatedAt          time.Time         `json:"updated_at"`
 }
 
+// diskString is a disk limit as the API shows it; "" for none recorded.
+func diskString(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return codepod.FormatBytes(n)
+}
+
 // withSkew sets AgentVersionSkew against the server's version.
 func (x Sandbox) withSkew(serverVersion string) Sandbox {
 	x.AgentVersionSkew = x.AgentVersion != "" && x.AgentVersion != serverVersion
@@ -60,7 +70,7 @@ func newSandbox(sb *codepod.Sandbox) Sandbox {
 		ID:              sb.ID, Name: sb.Name, OwnerID: sb.OwnerID, WorkspaceID: sb.WorkspaceID, Status: string(sb.Status), Reason: sb.Reason,
 		Image: sb.Spec.Image, CPU: sb.Spec.CPU,
 		Memory: codepod.FormatBytes(sb.Spec.MemoryBytes), MemoryBytes: sb.Spec.MemoryBytes,
-		PidsLimit: sb.Spec.PidsLimit, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),
+		PidsLimit: sb.Spec.PidsLimit, Disk: diskString(sb.Spec.DiskBytes), DiskBytes: sb.Spec.DiskBytes, Env: nonNil(sb.Spec.Env), Labels: nonNil(sb.Spec.Labels),
 		RunnerLabels: nonNil(sb.Spec.RunnerLabels), Network: sb.Spec.Network, Runtime: runtimeOf(sb.Spec),
 		NetworkPolicy: apiPolicy(sb.Spec.NetworkPolicy),
 		TTLSeconds:    int64(sb.Spec.TTL / time.Second), ExpiresAt: sb.ExpiresAt,
@@ -80,6 +90,7 @@ type CreateSandboxRequest struct {
 	CPU           float64           `json:"cpu,omitempty" doc:"CPU cores, may be fractional (default 1)."`
 	Memory        string            `json:"memory,omitempty" maxLength:"32" doc:"Memory limit with a unit, e.g. \"512m\" or \"2g\" (default 512m)."`
 	PidsLimit     int64             `json:"pids_limit,omitempty" doc:"Most processes at once (default 512)."`
+	Disk          string            `json:"disk,omitempty" maxLength:"32" doc:"Most the sandbox may write to its file system, with a unit, e.g. \"20g\" (default 10g, at least 16m, at most the server's --max-disk). Its runner checks every few seconds and stops a sandbox past it, in error with the reason (docs/isolation.md)."`
 	Env           map[string]string `json:"env,omitempty" doc:"Environment variables of every process in the sandbox."`
 	Labels        map[string]string `json:"labels,omitempty" doc:"Your labels, to filter lists by."`
 	TTL           string            `json:"ttl,omitempty" maxLength:"32" doc:"Lifetime as a Go duration (\"30m\", \"1h\"); the sandbox is deleted when it ends. Absent: none."`
@@ -197,6 +208,13 @@ func (r *CreateSandboxRequest) spec() (codepod.SandboxSpec, error) {
 			return spec, codepod.Errorf(codepod.EINVALID, "memory %q must be a size with a unit, e.g. 512m or 2g", r.Memory)
 		}
 		spec.MemoryBytes = n
+	}
+	if r.Disk != "" {
+		n, err := codepod.ParseBytes(r.Disk)
+		if err != nil {
+			return spec, codepod.Errorf(codepod.EINVALID, "disk %q must be a size with a unit, e.g. 10g or 512m", r.Disk)
+		}
+		spec.DiskBytes = n
 	}
 	if r.TTL != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(r.TTL))

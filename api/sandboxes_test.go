@@ -17,7 +17,8 @@ func TestCreateSandboxDefaults(t *testing.T) {
 		"name": "dev", "memory": "1g", "cpu": 0.5, "ttl": "1h", "env": map[string]string{"A": "1"}, "labels": map[string]string{"team": "x"},
 	}).want(t, http.StatusCreated).decode(t, &sb)
 	if sb.Status != "pending" || sb.Name != "dev" || sb.MemoryBytes != 1<<30 || sb.Memory != "1g" || sb.CPU != 0.5 ||
-		sb.TTLSeconds != 3600 || sb.ExpiresAt == nil || sb.Image != "codepod/base:latest" || sb.Network != "none" || sb.Env["A"] != "1" {
+		sb.TTLSeconds != 3600 || sb.ExpiresAt == nil || sb.Image != "codepod/base:latest" || sb.Network != "none" || sb.Env["A"] != "1" ||
+		sb.Disk != "10g" || sb.DiskBytes != 10<<30 {
 		t.Errorf("created %+v", sb)
 	}
 	raw := e.do("GET", "/api/v1/sandboxes/dev", key, nil).want(t, http.StatusOK)
@@ -40,6 +41,9 @@ func TestCreateSandboxRejectsBadInput(t *testing.T) {
 	cases := map[string]string{
 		"bad image":       `{"image":"Not An Image!"}`,
 		"bad memory":      `{"memory":"12zb"}`,
+		"bad disk":        `{"disk":"lots"}`,
+		"disk too small":  `{"disk":"1m"}`,
+		"disk too large":  `{"disk":"2t"}`,
 		"negative cpu":    `{"cpu":-1}`,
 		"bad env name":    `{"env":{"1BAD":"x"}}`,
 		"bad ttl":         `{"ttl":"banana"}`,

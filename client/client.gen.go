@@ -912,6 +912,9 @@ type CreateSandboxRequest struct {
 	// Devcontainer What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md.
 	Devcontainer *map[string]interface{} `json:"devcontainer,omitempty"`
 
+	// Disk Most the sandbox may write to its file system, with a unit, e.g. "20g" (default 10g, at least 16m, at most the server's --max-disk). Its runner checks every few seconds and stops a sandbox past it, in error with the reason (docs/isolation.md).
+	Disk *string `json:"disk,omitempty"`
+
 	// Env Environment variables of every process in the sandbox.
 	Env *map[string]string `json:"env,omitempty"`
 
@@ -1798,7 +1801,13 @@ type Sandbox struct {
 
 	// Devcontainer What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes.
 	Devcontainer *map[string]interface{} `json:"devcontainer,omitempty"`
-	Env          map[string]string       `json:"env"`
+
+	// Disk Most it may write to its file system, human-readable ("10g"); its runner stops it past that.
+	Disk string `json:"disk"`
+
+	// DiskBytes The disk limit in bytes; 0 for a sandbox made before disk limits (its runner applies 10g).
+	DiskBytes int64             `json:"disk_bytes"`
+	Env       map[string]string `json:"env"`
 
 	// ExpiresAt When the TTL ends it; absent without a TTL.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
@@ -1867,7 +1876,10 @@ type SandboxPayload struct {
 	Cpu            float64       `json:"cpu"`
 
 	// Devcontainer The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes.
-	Devcontainer  interface{}           `json:"devcontainer,omitempty"`
+	Devcontainer interface{} `json:"devcontainer,omitempty"`
+
+	// DiskBytes Most the sandbox may write to its file system; 0: the runner's default (10g).
+	DiskBytes     *int64                `json:"disk_bytes,omitempty"`
 	Env           *map[string]string    `json:"env,omitempty"`
 	Id            string                `json:"id"`
 	Image         string                `json:"image"`

@@ -94,7 +94,7 @@ func (s *Service) sandboxJob(ctx context.Context, tx codepod.Store, kind codepod
 func sandboxPayload(sb *codepod.Sandbox) *wire.SandboxPayload {
 	return &wire.SandboxPayload{
 		ID: sb.ID, Name: sb.Name, OwnerID: sb.OwnerID,
-		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit,
+		Image: sb.Spec.Image, CPU: sb.Spec.CPU, MemoryBytes: sb.Spec.MemoryBytes, PidsLimit: sb.Spec.PidsLimit, DiskBytes: sb.Spec.DiskBytes,
 		Env: sb.Spec.Env, Labels: sb.Spec.Labels, Network: sb.Spec.Network, Runtime: sb.Spec.Runtime,
 		NetworkPolicy: wirePolicy(sb.Spec.NetworkPolicy, sb.Version),
 		Devcontainer:  wireDevcontainer(sb.Spec.Devcontainer),

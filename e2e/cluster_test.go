@@ -148,7 +148,8 @@ func (c *cluster) startRunner(agentBinary string, log *slog.Logger) error {
 	}
 	r, err := runner.New(runner.Config{Server: c.URL, Token: tok.Token, StateDir: filepath.Join(c.dir, "r"),
 		AgentBinary: agentBinary, Backend: be, Logger: log, StopTimeout: 2 * time.Second, Pools: c.pools,
-		Capacity: poolCapacity(c.pools), MaxBackoff: c.backoff})
+		DiskCheckInterval: 300 * time.Millisecond,
+		Capacity:          poolCapacity(c.pools), MaxBackoff: c.backoff})
 	if err != nil {
 		return err
 	}

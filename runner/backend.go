@@ -36,6 +36,12 @@ type Backend interface {
 	// ListSandboxes returns every container labelled with runnerID, running
 	// or not.
 	ListSandboxes(ctx context.Context, runnerID string) ([]ContainerState, error)
+	// DiskUsage measures the writable layer of every running sandbox of
+	// runnerID, with its disk limit (the runner's disk watch).
+	DiskUsage(ctx context.Context, runnerID string) ([]DiskUsage, error)
+	// DiskUsed measures one sandbox's writable layer, running or not. A
+	// missing container is an ENOTFOUND *codepod.Error.
+	DiskUsed(ctx context.Context, sandboxID string) (int64, error)
 	// MemoryBytes is the host's total memory, for the default capacity.
 	MemoryBytes(ctx context.Context) (int64, error)
 	// Runtimes lists the CodePod runtimes the engine has ("runc",
@@ -72,6 +78,14 @@ type Firewall interface {
 	Denied(ctx context.Context, sandboxID string) ([]wire.NetDenial, error)
 }
 
+// DiskUsage is what a running sandbox holds on the runner's disk.
+type DiskUsage struct {
+	SandboxID   string
+	ContainerID string
+	Used        int64 // bytes in its writable layer
+	Limit       int64 // its disk limit
+}
+
 // ContainerSpec is everything a Backend needs to make a sandbox's container.
 type ContainerSpec struct {
 	SandboxID string
@@ -83,8 +97,11 @@ type ContainerSpec struct {
 	CPU         float64 // cores
 	MemoryBytes int64   // hard limit; swap is not granted on top
 	PidsLimit   int64
-	Env         map[string]string
-	Network     string // codepod.NetworkNone or codepod.NetworkBridge
+	// DiskBytes bounds the container's writable layer: the runner stops
+	// the sandbox when it holds more (0: codepod.DefaultLimits.DefaultDisk).
+	DiskBytes int64
+	Env       map[string]string
+	Network   string // codepod.NetworkNone or codepod.NetworkBridge
 	// Policy puts the container on the policy network, where the runner's
 	// Firewall decides what it reaches (whatever Network says).
 	Policy  bool

@@ -74,6 +74,9 @@ type Config struct {
 	StopTimeout       time.Duration // container stop grace before SIGKILL (10s)
 	ProgressInterval  time.Duration // least time between two progress reports (3s)
 	ReachableTimeout  time.Duration // a created or started sandbox's agent must answer within (30s)
+	// DiskCheckInterval is how often the sandboxes' writable layers are
+	// measured against their disk limits (10s; disk.go).
+	DiskCheckInterval time.Duration
 
 	// HTTPClient dials the server; nil builds one that honours the proxy
 	// environment and trusts CAFile on top of the system roots.
@@ -130,6 +133,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.StopTimeout, DefaultStopTimeout)
 	setDefault(&c.ProgressInterval, DefaultProgressInterval)
 	setDefault(&c.ReachableTimeout, DefaultReachableTimeout)
+	setDefault(&c.DiskCheckInterval, DefaultDiskCheckInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

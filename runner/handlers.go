@@ -161,11 +161,15 @@ func (r *Runner) start(ctx context.Context, job wire.Job, progress func(string))
 			return wire.JobResult{}, err
 		}
 	}
+	if err := r.allowDiskAtStart(ctx, job.SandboxID); err != nil {
+		return wire.JobResult{}, err
+	}
 	cid, err := r.cfg.Backend.StartSandbox(ctx, job.SandboxID)
 	if err != nil {
 		return wire.JobResult{}, err
 	}
-	// A devcontainer hook's failure was about the previous run.
+	// A devcontainer hook's failure, or the disk watch's stop, was about
+	// the previous run.
 	if err := os.Remove(r.lifecycleFailedFile(job.SandboxID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return wire.JobResult{}, err
 	}
@@ -259,7 +263,7 @@ func (r *Runner) containerSpec(p *wire.SandboxPayload) ContainerSpec {
 	}
 	spec := ContainerSpec{
 		SandboxID: p.ID, Name: p.Name, OwnerID: p.OwnerID, RunnerID: r.ID(), Image: p.Image,
-		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, Env: p.Env,
+		CPU: p.CPU, MemoryBytes: p.MemoryBytes, PidsLimit: p.PidsLimit, DiskBytes: p.DiskBytes, Env: p.Env,
 		Network: p.Network, Policy: p.NetworkPolicy != nil, Runtime: rt, AgentBinary: r.cfg.AgentBinary,
 		EtcDir: r.sandboxDir(p.ID) + "/etc", AgentsDir: r.agentsDir(),
 	}

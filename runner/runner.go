@@ -101,6 +101,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.pools != nil {
 		r.bg.Go(func() { r.pools.run(loopCtx) })
 	}
+	r.bg.Go(func() { r.watchDisk(loopCtx) })
 	err := r.pollLoop(loopCtx, jobsCtx, d)
 	stopLoop()
 	if errors.Is(err, ErrRestart) {

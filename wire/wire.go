@@ -151,6 +151,7 @@ type SandboxPayload struct {
 	CPU         float64           `json:"cpu"`
 	MemoryBytes int64             `json:"memory_bytes"`
 	PidsLimit   int64             `json:"pids_limit"`
+	DiskBytes   int64             `json:"disk_bytes,omitempty" doc:"Most the sandbox may write to its file system; 0: the runner's default (10g)."`
 	Env         map[string]string `json:"env,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Network     string            `json:"network" enum:"none,bridge"`

@@ -33,6 +33,7 @@ type runnerOptions struct {
 	CapSandboxes                  int
 	CapMemory                     string
 	Reconcile                     time.Duration
+	DiskCheck                     time.Duration
 	LogLevel, LogFormat           string
 	AutoUpdate                    bool
 }
@@ -64,6 +65,7 @@ func (o *runnerOptions) register(cmd *cobra.Command, withServer bool) {
 	envInt(fs, &o.CapSandboxes, "capacity-sandboxes", "CODEPOD_CAPACITY_SANDBOXES", 0, "most sandboxes at once (default 20; -1: no limit)")
 	envString(fs, &o.CapMemory, "capacity-memory", "CODEPOD_CAPACITY_MEMORY", "", "total memory of its sandboxes, e.g. 16g (default 80% of the host's)")
 	envDuration(fs, &o.Reconcile, "reconcile-interval", "CODEPOD_RECONCILE_INTERVAL", runner.DefaultReconcileInterval, "how often the runner reports its full inventory")
+	envDuration(fs, &o.DiskCheck, "disk-check-interval", "CODEPOD_DISK_CHECK_INTERVAL", runner.DefaultDiskCheckInterval, "how often the runner measures its sandboxes' file systems against their disk limits")
 }
 
 // findAgent locates the codepod-agent binary.
@@ -109,7 +111,7 @@ func (o runnerOptions) config() (runner.Config, error) {
 	return runner.Config{
 		Pools:  pools,
 		Server: o.Server, Token: o.Token, StateDir: o.StateDir, Name: o.Name, Labels: labels,
-		AgentBinary: agent, Runtime: o.Runtime, Capacity: capacity, ReconcileInterval: o.Reconcile,
+		AgentBinary: agent, Runtime: o.Runtime, Capacity: capacity, ReconcileInterval: o.Reconcile, DiskCheckInterval: o.DiskCheck,
 		CAFile: os.Getenv("CODEPOD_CA_FILE"),
 	}, nil
 }

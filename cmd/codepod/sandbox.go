@@ -47,6 +47,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	var (
 		req            client.CreateSandboxRequest
 		image, mem     string
+		disk           string
 		ttl, network   string
 		idle           string
 		runtime        string
@@ -82,6 +83,7 @@ func newSandboxCreateCmd() *cobra.Command {
 			}
 			setIf(&req.Image, image)
 			setIf(&req.Memory, mem)
+			setIf(&req.Disk, disk)
 			setIf(&req.Ttl, ttl)
 			setIf(&req.IdleTimeout, idle)
 			if network != "" {
@@ -142,6 +144,7 @@ func newSandboxCreateCmd() *cobra.Command {
 	f.StringVar(&image, "image", "", "image to run (default codepod/base:latest)")
 	f.Float64Var(&cpu, "cpu", 1, "CPU cores, may be fractional")
 	f.StringVar(&mem, "memory", "", "memory limit, e.g. 512m or 2g (default 512m)")
+	f.StringVar(&disk, "disk", "", "most the sandbox may write to its file system, e.g. 20g (default 10g); its runner stops it past that")
 	f.StringArrayVar(&env, "env", nil, "environment variable KEY=VALUE (repeatable)")
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	f.StringVar(&ttl, "ttl", "", "delete the sandbox after this long, e.g. 30m or 1h")

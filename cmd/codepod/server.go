@@ -42,6 +42,7 @@ type serverOptions struct {
 	MaxTTL        time.Duration
 	MaxCPU        float64
 	MaxMemory     string
+	MaxDisk       string
 	AdvertiseURL  string
 	MetricsToken  string
 	// PreviewBaseURL is a separate origin for the preview proxy.
@@ -79,6 +80,7 @@ func (o *serverOptions) register(cmd *cobra.Command) {
 	o.Accounts.register(fs)
 	envString(fs, &o.DevcPolicy, "devcontainer-policy", "CODEPOD_DEVCONTAINER_POLICY", codepod.DevcontainerStrict, "devcontainer.json privileged, capAdd, securityOpt, runArgs, bind mounts, initializeCommand: strict refuses the sandbox naming them; filter drops them and lists them on the sandbox")
 	envString(fs, &o.MaxMemory, "max-memory", "CODEPOD_MAX_MEMORY", codepod.FormatBytes(codepod.DefaultLimits.MaxMemory), "most memory one sandbox may ask for")
+	envString(fs, &o.MaxDisk, "max-disk", "CODEPOD_MAX_DISK", codepod.FormatBytes(codepod.DefaultLimits.MaxDisk), "most disk one sandbox may write to its file system (its runner stops it past its own limit, 10g by default)")
 	envString(fs, &o.MaxUpload, "max-upload-bytes", "CODEPOD_MAX_UPLOAD_BYTES", "1g", "largest build context or workspace upload (sandbox create --devcontainer)")
 	envDuration(fs, &o.BlobGrace, "upload-grace", "CODEPOD_UPLOAD_GRACE", api.DefaultBlobGrace, "how long an upload no sandbox names is kept")
 	o.Limits.register(fs)
@@ -163,6 +165,17 @@ func (o serverOptions) limits() (codepod.Limits, error) {
 	l.MaxMemory = mem
 	if l.DefaultMemory > mem {
 		l.DefaultMemory = mem
+	}
+	disk, err := codepod.ParseBytes(o.MaxDisk)
+	if err != nil {
+		return l, fmt.Errorf("--max-disk: %w", err)
+	}
+	if disk < codepod.MinDisk {
+		return l, fmt.Errorf("--max-disk %s is below the least a sandbox may ask for (%s)", o.MaxDisk, codepod.FormatBytes(codepod.MinDisk))
+	}
+	l.MaxDisk = disk
+	if l.DefaultDisk > disk {
+		l.DefaultDisk = disk
 	}
 	return l, nil
 }

@@ -26,6 +26,7 @@ const (
 	LabelRunner  = "dev.codepod.runner"  // runner id
 	LabelName    = "dev.codepod.name"    // sandbox name
 	LabelBuild   = "dev.codepod.build"   // on images a runner built: their content-hash tag
+	LabelDisk    = "dev.codepod.disk"    // the disk limit in bytes (runner.ContainerSpec.DiskBytes)
 )
 
 // DefaultNetwork is the user-defined bridge that "bridge" sandboxes join.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
@@ -52,15 +53,26 @@ func containerConfig(spec runner.ContainerSpec, imageArgv []string, networkMode 
 // labels tie a container to its sandbox, owner and runner; a pool
 // member's carry only its runner and pool key (it belongs to no one yet).
 func labels(spec runner.ContainerSpec) map[string]string {
+	disk := strconv.FormatInt(diskLimit(spec.DiskBytes), 10)
 	if spec.Pool != "" {
-		return map[string]string{LabelRunner: spec.RunnerID, LabelPool: spec.Pool}
+		return map[string]string{LabelRunner: spec.RunnerID, LabelPool: spec.Pool, LabelDisk: disk}
 	}
 	return map[string]string{
 		LabelSandbox: spec.SandboxID,
 		LabelOwner:   spec.OwnerID,
 		LabelRunner:  spec.RunnerID,
 		LabelName:    spec.Name,
+		LabelDisk:    disk,
 	}
+}
+
+// diskLimit is a disk limit, CodePod's default for none (0 or a label
+// that does not parse): a sandbox is never unbounded.
+func diskLimit(n int64) int64 {
+	if n <= 0 {
+		return codepod.DefaultLimits.DefaultDisk
+	}
+	return n
 }
 
 // GVisorPidsOverhead is added to the pids limit of a sandbox under gVisor.

@@ -16,6 +16,7 @@ type CreateOptions struct {
 	CPU       float64           // cores, may be fractional; default 1
 	Memory    string            // with a unit, e.g. "512m", "2g"; default 512m
 	PidsLimit int64             // most processes at once; default 512
+	Disk      string            // most it may write to its file system, e.g. "20g"; default 10g
 	Env       map[string]string // environment of every process in it
 	Labels    map[string]string // yours, to filter lists by
 	TTL       time.Duration     // deleted this long after creation; 0: never
@@ -38,6 +39,7 @@ func (o CreateOptions) request() client.CreateSandboxRequest {
 	r.Name = ptrIf(o.Name)
 	r.Image = ptrIf(o.Image)
 	r.Memory = ptrIf(o.Memory)
+	r.Disk = ptrIf(o.Disk)
 	if o.CPU != 0 {
 		r.Cpu = &o.CPU
 	}

@@ -40,6 +40,8 @@ export interface CreateOptions {
   memory?: string;
   /** Most processes at once (default 512). */
   pidsLimit?: number;
+  /** Most the sandbox may write to its file system, with a unit, e.g. "20g" (default 10g); its runner stops it past that. */
+  disk?: string;
   /** Environment of every process in the sandbox. */
   env?: Record<string, string>;
   /** Your labels, to filter lists by. */
@@ -129,6 +131,7 @@ export class Sandbox {
       cpu: options.cpu,
       memory: options.memory,
       pids_limit: options.pidsLimit,
+      disk: options.disk,
       env: options.env,
       labels: options.labels,
       ttl: ttlString(options.ttl),

@@ -885,6 +885,9 @@ class CreateSandboxRequest:
     devcontainer: dict[str, Any] | None = None
     """What the sandbox keeps of a devcontainer.json: lifecycle commands (onCreateCommand … postAttachCommand, waitFor), remoteUser, containerUser, remoteEnv, workspaceFolder, forwardPorts, portsAttributes, overrideCommand, shutdownAction, hostRequirements ({cpus, memory_bytes}), mounts (named volumes). privileged, capAdd, securityOpt, runArgs, bind mounts and initializeCommand are refused (or dropped and listed, under the server's filter policy). See docs/devcontainers.md."""
 
+    disk: str | None = None
+    """Most the sandbox may write to its file system, with a unit, e.g. "20g" (default 10g, at least 16m, at most the server's --max-disk). Its runner checks every few seconds and stops a sandbox past it, in error with the reason (docs/isolation.md)."""
+
     env: dict[str, str] | None = None
     """Environment variables of every process in the sandbox."""
 
@@ -929,6 +932,7 @@ class CreateSandboxRequest:
             build=BuildRequest.from_dict(d["build"]) if d.get("build") is not None else None,
             cpu=float(d["cpu"]) if d.get("cpu") is not None else None,
             devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
+            disk=d["disk"] if d.get("disk") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
             idle_timeout=d["idle_timeout"] if d.get("idle_timeout") is not None else None,
             image=d["image"] if d.get("image") is not None else None,
@@ -953,6 +957,8 @@ class CreateSandboxRequest:
             out["cpu"] = self.cpu
         if self.devcontainer is not None:
             out["devcontainer"] = {k: v for k, v in self.devcontainer.items()}
+        if self.disk is not None:
+            out["disk"] = self.disk
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
         if self.idle_timeout is not None:
@@ -3196,6 +3202,12 @@ class Sandbox:
     devcontainer: dict[str, Any] | None = None
     """What it keeps of a devcontainer.json (forwardPorts, portsAttributes, lifecycle commands, …; filtered lists the properties the server's policy dropped); absent for other sandboxes."""
 
+    disk: str
+    """Most it may write to its file system, human-readable ("10g"); its runner stops it past that."""
+
+    disk_bytes: int
+    """The disk limit in bytes; 0 for a sandbox made before disk limits (its runner applies 10g)."""
+
     env: dict[str, str]
 
     expires_at: datetime.datetime | None = None
@@ -3268,6 +3280,8 @@ class Sandbox:
             cpu=float(d["cpu"]),
             created_at=_parse_time(d["created_at"]),
             devcontainer={k: v for k, v in d["devcontainer"].items()} if d.get("devcontainer") is not None else None,
+            disk=d["disk"],
+            disk_bytes=int(d["disk_bytes"]),
             env={k: v for k, v in d["env"].items()},
             expires_at=_parse_time(d["expires_at"]) if d.get("expires_at") is not None else None,
             host_key_fingerprint=d["host_key_fingerprint"],
@@ -3304,6 +3318,8 @@ class Sandbox:
         out["created_at"] = _format_time(self.created_at)
         if self.devcontainer is not None:
             out["devcontainer"] = {k: v for k, v in self.devcontainer.items()}
+        out["disk"] = self.disk
+        out["disk_bytes"] = self.disk_bytes
         out["env"] = {k: v for k, v in self.env.items()}
         if self.expires_at is not None:
             out["expires_at"] = _format_time(self.expires_at)
@@ -3350,6 +3366,9 @@ class SandboxPayload:
     devcontainer: Any | None = None
     """The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes."""
 
+    disk_bytes: int | None = None
+    """Most the sandbox may write to its file system; 0: the runner's default (10g)."""
+
     env: dict[str, str] | None = None
 
     id: str
@@ -3385,6 +3404,7 @@ class SandboxPayload:
             build=BuildPayload.from_dict(d["build"]) if d.get("build") is not None else None,
             cpu=float(d["cpu"]),
             devcontainer=d["devcontainer"] if d.get("devcontainer") is not None else None,
+            disk_bytes=int(d["disk_bytes"]) if d.get("disk_bytes") is not None else None,
             env={k: v for k, v in d["env"].items()} if d.get("env") is not None else None,
             id=d["id"],
             image=d["image"],
@@ -3410,6 +3430,8 @@ class SandboxPayload:
         out["cpu"] = self.cpu
         if self.devcontainer is not None:
             out["devcontainer"] = self.devcontainer
+        if self.disk_bytes is not None:
+            out["disk_bytes"] = self.disk_bytes
         if self.env is not None:
             out["env"] = {k: v for k, v in self.env.items()}
         out["id"] = self.id

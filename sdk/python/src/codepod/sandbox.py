@@ -75,6 +75,7 @@ class Sandbox:
         cpu: float | None = None,
         memory: str | None = None,
         pids_limit: int | None = None,
+        disk: str | None = None,
         env: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         ttl: float | str | None = None,
@@ -89,7 +90,9 @@ class Sandbox:
     ) -> Sandbox:
         """Creates a sandbox and waits until it runs.
 
-        ``memory`` takes a unit (``"512m"``, ``"2g"``); ``ttl`` is seconds or
+        ``memory`` and ``disk`` take a unit (``"512m"``, ``"2g"``; ``disk``,
+        default 10g, bounds what the sandbox writes to its file system: its
+        runner stops it past that); ``ttl`` is seconds or
         a duration string (``"30m"``) after which the server deletes it;
         ``idle_timeout`` (same units) stops it after that long without
         activity (docs/preview.md);
@@ -108,6 +111,7 @@ class Sandbox:
             cpu=cpu,
             memory=memory,
             pids_limit=pids_limit,
+            disk=disk,
             env=dict(env) if env else None,
             labels=dict(labels) if labels else None,
             ttl=_duration(ttl),

@@ -1829,6 +1829,8 @@ export interface components {
             devcontainer?: {
                 [key: string]: unknown;
             };
+            /** @description Most the sandbox may write to its file system, with a unit, e.g. "20g" (default 10g, at least 16m, at most the server's --max-disk). Its runner checks every few seconds and stops a sandbox past it, in error with the reason (docs/isolation.md). */
+            disk?: string;
             /** @description Environment variables of every process in the sandbox. */
             env?: {
                 [key: string]: string;
@@ -2622,6 +2624,13 @@ export interface components {
             devcontainer?: {
                 [key: string]: unknown;
             };
+            /** @description Most it may write to its file system, human-readable ("10g"); its runner stops it past that. */
+            disk: string;
+            /**
+             * Format: int64
+             * @description The disk limit in bytes; 0 for a sandbox made before disk limits (its runner applies 10g).
+             */
+            disk_bytes: number;
             env: {
                 [key: string]: string;
             };
@@ -2698,6 +2707,11 @@ export interface components {
             cpu: number;
             /** @description The sandbox's devcontainer settings (codepod.DevcontainerSpec as JSON); absent for other sandboxes. */
             devcontainer?: unknown;
+            /**
+             * Format: int64
+             * @description Most the sandbox may write to its file system; 0: the runner's default (10g).
+             */
+            disk_bytes?: number;
             env?: {
                 [key: string]: string;
             };
