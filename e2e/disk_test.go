@@ -57,11 +57,17 @@ func quoteJSON(s string) string {
 // may delete files but not grow; back under its limit the limit holds.
 func TestAttackFillingTheDiskStopsTheSandbox(t *testing.T) {
 	c := sharedCluster(t)
+	for _, rt := range []string{"runc", "gvisor"} {
+		t.Run(rt, func(t *testing.T) { testDiskFill(t, c, rt) })
+	}
+}
+
+func testDiskFill(t *testing.T, c *cluster, runtime string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var sb sandbox
-	if err := c.call(ctx, "POST", "/api/v1/sandboxes", map[string]any{"name": "disk-fill", "image": "codepod/tiny:latest",
-		"memory": "64m", "disk": "64m"}, &sb, http.StatusCreated); err != nil {
+	if err := c.call(ctx, "POST", "/api/v1/sandboxes", map[string]any{"name": "disk-fill-" + runtime, "image": "codepod/tiny:latest",
+		"memory": "128m", "disk": "64m", "runtime": runtime}, &sb, http.StatusCreated); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { deleteSandbox(t, c, sb.ID) })
