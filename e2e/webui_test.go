@@ -418,6 +418,7 @@ func (u *webUI) networkPolicy() string {
 		chromedp.SetValue(chromedp.CSS(`#f-name`), "ui-policy"),
 		chromedp.SetValue(chromedp.CSS(`#f-image`), "codepod/tiny:latest"),
 		chromedp.SetValue(chromedp.CSS(`#f-memory`), "64m"),
+		chromedp.SetValue(chromedp.CSS(`#f-disk`), "128m"),
 		chromedp.SetValue(chromedp.CSS(`#f-policy_mode`), "allow"),
 		chromedp.SetValue(chromedp.CSS(`#f-allow`), "203.0.113.0/24\napi.example.com"),
 		chromedp.SetValue(chromedp.CSS(`#f-deny`), "198.51.100.7"),
@@ -448,9 +449,13 @@ func (u *webUI) networkPolicy() string {
 			Mode  string
 			Allow []string
 		} `json:"network_policy"`
+		Disk string `json:"disk"`
 	}
 	if err := u.c.call(u.ctx, "GET", "/api/v1/sandboxes/"+id, nil, &sb, http.StatusOK); err != nil || sb.NetworkPolicy.Mode != "allow" || len(sb.NetworkPolicy.Allow) != 2 {
 		u.t.Errorf("the API shows policy %+v (%v)", sb.NetworkPolicy, err)
+	}
+	if sb.Disk != "128m" {
+		u.t.Errorf("the form's disk 128m made a sandbox with disk %q", sb.Disk)
 	}
 	return id
 }

@@ -102,18 +102,21 @@ func (r *Runner) stopForDisk(ctx context.Context, u DiskUsage, allowed int64) {
 		"start it to delete files (it cannot grow until it is back under its limit), or make a sandbox with a larger disk",
 		humanBytes(u.Used), humanBytes(allowed))
 	r.log.Warn("sandbox over its disk limit: stopping it", "sandbox_id", u.SandboxID, "used", u.Used, "limit", allowed)
-	// Marked first: a start after the stop measures what the sandbox holds.
+	// Both marks go first. A start after the stop measures what the
+	// sandbox holds; the inventory reports it failed, with the reason, from
+	// the moment it no longer runs (so no inventory in between says merely
+	// stopped), should the report below not arrive.
 	if err := writeFileAtomic(r.diskExceededFile(u.SandboxID), nil, 0o600); err != nil {
 		r.log.Warn("cannot mark a sandbox over its disk limit", "sandbox_id", u.SandboxID, "err", err)
 	}
-	if err := r.cfg.Backend.StopSandbox(ctx, u.SandboxID, 0); err != nil { // killed: no grace to write more
-		r.log.Warn("cannot stop a sandbox over its disk limit", "sandbox_id", u.SandboxID, "err", err)
-		return
-	}
-	// The inventory reports the sandbox failed from now on, should the
-	// report below not arrive.
 	if err := writeFileAtomic(r.lifecycleFailedFile(u.SandboxID), []byte(reason), 0o644); err != nil {
-		r.log.Warn("cannot record why a sandbox was stopped", "sandbox_id", u.SandboxID, "err", err)
+		r.log.Warn("cannot record why a sandbox is stopped", "sandbox_id", u.SandboxID, "err", err)
+	}
+	if err := r.cfg.Backend.StopSandbox(ctx, u.SandboxID, 0); err != nil { // killed: no grace to write more
+		r.log.Warn("cannot stop a sandbox over its disk limit; the next check tries again", "sandbox_id", u.SandboxID, "err", err)
+		// Not stopped: a later stop of the owner's own is not a failure.
+		os.Remove(r.lifecycleFailedFile(u.SandboxID))
+		return
 	}
 	st := wire.SandboxState{ID: u.SandboxID, State: wire.StateFailed, Reason: reason}
 	st.HostKeyFingerprint, _ = r.fingerprint(u.SandboxID)

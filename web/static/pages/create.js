@@ -26,6 +26,7 @@ export function render(view, ctx) {
     field('CPU', inp('cpu', { type: 'number', step: '0.1', min: '0', placeholder: '1' })),
     field('Memory', inp('memory', { placeholder: '512m' })),
     field('Process limit', inp('pids_limit', { type: 'number', min: '0', placeholder: '512' })),
+    field('Disk', inp('disk', { placeholder: '10g' })),
     field('TTL', inp('ttl', { placeholder: 'e.g. 2h' }), 'Deleted when it ends; empty: never.'),
     field('Runtime', sel('runtime', [['', 'server default'], ['runc', 'runc'], ['gvisor', 'gVisor']])),
     field('Network', sel('network', [['', 'none (default)'], ['none', 'none'], ['bridge', 'bridge']]), 'Ignored when a policy is set.'),
@@ -41,7 +42,7 @@ export function render(view, ctx) {
     const s = (/** @type {string} */ k) => String(f.get(k) || '').trim();
     /** @type {Record<string, any>} */
     const body = {};
-    for (const k of ['name', 'image', 'memory', 'ttl', 'runtime', 'network']) if (s(k)) body[k] = s(k);
+    for (const k of ['name', 'image', 'memory', 'disk', 'ttl', 'runtime', 'network']) if (s(k)) body[k] = s(k);
     if (s('cpu')) body.cpu = Number(s('cpu'));
     if (s('pids_limit')) body.pids_limit = Number(s('pids_limit'));
     for (const k of ['env', 'labels', 'runner_labels']) { const m = parsePairs(s(k)); if (m) body[k] = m; }

@@ -52,7 +52,7 @@ export function render(panel, sb, ctx) {
     cards.replaceChildren(
       h('section', { class: 'card' }, h('h2', {}, 'Spec'), dl([
         ['Image', h('code', {}, s.image)], ['CPU', String(s.cpu)], ['Memory', `${s.memory} (${bytes(s.memory_bytes)})`],
-        ['Processes', String(s.pids_limit)], ['Runtime', s.runtime], ['Network', s.network_policy ? `policy ${s.network_policy.mode}` : s.network],
+        ['Processes', String(s.pids_limit)], ['Disk', s.disk ? `${s.disk} (${bytes(s.disk_bytes)})` : 'runner default'], ['Runtime', s.runtime], ['Network', s.network_policy ? `policy ${s.network_policy.mode}` : s.network],
         ['Environment', pairs(s.env).map((p) => h('code', { class: 'tag' }, p))], ['Labels', pairs(s.labels).map((p) => h('span', { class: 'tag' }, p))],
         ['Runner labels', pairs(s.runner_labels).map((p) => h('span', { class: 'tag' }, p))],
       ])),
