@@ -64,6 +64,9 @@ type PortAttributes struct {
 type DevcontainerResources struct {
 	CPUs        int   `json:"cpus,omitempty"`
 	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// StorageBytes is the disk the project needs: the sandbox's disk
+	// limit is at least that (SandboxSpec.DiskBytes).
+	StorageBytes int64 `json:"storage_bytes,omitempty"`
 }
 
 // DevcontainerMount is one mounts entry. Only type "volume" is applied: a
@@ -200,8 +203,8 @@ const (
 )
 
 // normalizeDevcontainer checks d against the limits and the policy; it
-// sets spec's CPU and memory from hostRequirements when they were not
-// asked for.
+// sets spec's CPU, memory and disk from hostRequirements when they were
+// not asked for.
 func (l Limits) normalizeDevcontainer(spec *SandboxSpec) error {
 	d := spec.Devcontainer
 	if d == nil {
@@ -225,6 +228,12 @@ func (l Limits) normalizeDevcontainer(spec *SandboxSpec) error {
 		}
 		if spec.MemoryBytes == 0 && hr.MemoryBytes > 0 {
 			spec.MemoryBytes = hr.MemoryBytes
+		}
+		if hr.StorageBytes > l.MaxDisk {
+			return Errorf(EINVALID, "devcontainer hostRequirements.storage %s is above this server's maximum disk of %s; lower it in devcontainer.json or ask the admin", FormatBytes(hr.StorageBytes), FormatBytes(l.MaxDisk))
+		}
+		if spec.DiskBytes == 0 && hr.StorageBytes > l.DefaultDisk {
+			spec.DiskBytes = hr.StorageBytes // a requirement: the default, when larger, meets it
 		}
 	}
 	return nil

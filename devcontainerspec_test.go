@@ -50,6 +50,20 @@ func TestDevcontainerPolicy(t *testing.T) {
 	if err := l.Normalize(&spec); err != nil || spec.CPU != 2 || spec.MemoryBytes != 1<<30 {
 		t.Fatalf("hostRequirements: %v, cpu %g, memory %d", err, spec.CPU, spec.MemoryBytes)
 	}
+	// storage is a requirement: the default disk meets a smaller one, a
+	// larger one becomes the disk limit, an explicit disk wins.
+	for _, c := range []struct{ storage, disk, want int64 }{
+		{4 << 30, 0, codepod.DefaultLimits.DefaultDisk}, {32 << 30, 0, 32 << 30}, {32 << 30, 20 << 30, 20 << 30},
+	} {
+		spec = codepod.SandboxSpec{DiskBytes: c.disk, Devcontainer: &codepod.DevcontainerSpec{HostRequirements: &codepod.DevcontainerResources{StorageBytes: c.storage}}}
+		if err := l.Normalize(&spec); err != nil || spec.DiskBytes != c.want {
+			t.Fatalf("hostRequirements.storage %d with disk %d: %v, disk %d; want %d", c.storage, c.disk, err, spec.DiskBytes, c.want)
+		}
+	}
+	spec = codepod.SandboxSpec{Devcontainer: &codepod.DevcontainerSpec{HostRequirements: &codepod.DevcontainerResources{StorageBytes: 2 << 40}}}
+	if err := l.Normalize(&spec); err == nil || !strings.Contains(err.Error(), "hostRequirements.storage 2t is above this server's maximum disk of 1t") {
+		t.Fatalf("storage above the maximum: %v", err)
+	}
 	spec = codepod.SandboxSpec{Devcontainer: &codepod.DevcontainerSpec{HostRequirements: &codepod.DevcontainerResources{MemoryBytes: 1 << 40}}}
 	if err := l.Normalize(&spec); err == nil || !strings.Contains(err.Error(), "hostRequirements.memory 1t is above this server's maximum of 64g") {
 		t.Fatalf("hostRequirements above the maximum: %v", err)

@@ -49,7 +49,7 @@ func ToSpec(c *Config) (*codepod.DevcontainerSpec, error) {
 	for _, m := range c.Mounts {
 		d.Mounts = append(d.Mounts, codepod.DevcontainerMount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	if hr := c.HostRequirements; hr != nil && (hr.CPUs > 0 || hr.Memory != "") {
+	if hr := c.HostRequirements; hr != nil && (hr.CPUs > 0 || hr.Memory != "" || hr.Storage != "") {
 		d.HostRequirements = &codepod.DevcontainerResources{CPUs: hr.CPUs}
 		if hr.Memory != "" {
 			n, err := codepod.ParseBytes(hr.Memory)
@@ -57,6 +57,13 @@ func ToSpec(c *Config) (*codepod.DevcontainerSpec, error) {
 				return nil, fmt.Errorf("hostRequirements.memory %q: want a size such as 4gb", hr.Memory)
 			}
 			d.HostRequirements.MemoryBytes = n
+		}
+		if hr.Storage != "" {
+			n, err := codepod.ParseBytes(hr.Storage)
+			if err != nil {
+				return nil, fmt.Errorf("hostRequirements.storage %q: want a size such as 32gb", hr.Storage)
+			}
+			d.HostRequirements.StorageBytes = n
 		}
 	}
 	return d, nil

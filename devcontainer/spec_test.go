@@ -15,7 +15,7 @@ func TestToSpec(t *testing.T) {
   "image": "x", "remoteUser": "dev", "workspaceFolder": "/w",
   "onCreateCommand": "a", "postCreateCommand": ["b", "c"], "postStartCommand": {"x": "y"},
   "forwardPorts": [3000, "db:5432"], "portsAttributes": {"3000": {"label": "app", "protocol": "http"}},
-  "hostRequirements": {"cpus": 2, "memory": "4gb"}, "mounts": ["type=volume,source=cache,target=/c"],
+  "hostRequirements": {"cpus": 2, "memory": "4gb", "storage": "32gb"}, "mounts": ["type=volume,source=cache,target=/c"],
   "privileged": true, "capAdd": ["NET_ADMIN"],
 }`))
 	if err != nil {
@@ -31,7 +31,7 @@ func TestToSpec(t *testing.T) {
 	if strings.Join(d.ForwardPorts, ",") != "3000,db:5432" || d.PortsAttributes["3000"].Label != "app" {
 		t.Errorf("ports: %v %v", d.ForwardPorts, d.PortsAttributes)
 	}
-	if d.HostRequirements.CPUs != 2 || d.HostRequirements.MemoryBytes != 4<<30 {
+	if d.HostRequirements.CPUs != 2 || d.HostRequirements.MemoryBytes != 4<<30 || d.HostRequirements.StorageBytes != 32<<30 {
 		t.Errorf("hostRequirements: %+v", d.HostRequirements)
 	}
 	if len(d.Mounts) != 1 || d.Mounts[0].Source != "cache" || d.Mounts[0].Type != "volume" {

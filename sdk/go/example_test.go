@@ -24,6 +24,7 @@ func ExampleClient_CreateSandbox() {
 	sb, err := c.CreateSandbox(ctx, codepod.CreateOptions{
 		Image:  "codepod/tiny:latest",
 		Memory: "64m",
+		Disk:   "1g",      // most it may write to its file system
 		TTL:    time.Hour, // deleted by the server after an hour at the latest
 		Labels: map[string]string{"example": "create"},
 	})
@@ -31,8 +32,8 @@ func ExampleClient_CreateSandbox() {
 		log.Fatal(err)
 	}
 	defer sb.Close() // and by us when we are done
-	fmt.Println(sb.Info().Status, sb.Info().Memory)
-	// Output: running 64m
+	fmt.Println(sb.Info().Status, sb.Info().Memory, sb.Info().Disk)
+	// Output: running 64m 1g
 }
 
 func ExampleSandbox_Exec() {

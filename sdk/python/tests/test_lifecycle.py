@@ -14,11 +14,11 @@ class LifecycleTest(unittest.TestCase):
 
     def test_create_connect_list_delete(self) -> None:
         with codepod.Sandbox.create(
-            name="sdk-py-life", image=TINY, cpu=0.5, memory="64m", env={"GREETING": "hi"},
+            name="sdk-py-life", image=TINY, cpu=0.5, memory="64m", disk="128m", env={"GREETING": "hi"},
             labels={"suite": "sdk-py"}, ttl=3600, network="none", client=self.client,
         ) as sb:
             self.assertEqual(sb.status, "running")
-            self.assertEqual((sb.name, sb.info.memory, sb.info.env), ("sdk-py-life", "64m", {"GREETING": "hi"}))
+            self.assertEqual((sb.name, sb.info.memory, sb.info.disk, sb.info.env), ("sdk-py-life", "64m", "128m", {"GREETING": "hi"}))
             self.assertTrue(sb.info.host_key_fingerprint.startswith("SHA256:"))
             self.assertIsNotNone(sb.info.expires_at)
 

@@ -15,12 +15,12 @@ import { TINY, client, skip, waitGone } from "./helpers.mjs";
 test("create, connect, list and delete a sandbox", { skip }, async () => {
   const c = client();
   const sb = await Sandbox.create({
-    client: c, name: "sdk-ts-life", image: TINY, cpu: 0.5, memory: "64m", env: { GREETING: "hi" },
+    client: c, name: "sdk-ts-life", image: TINY, cpu: 0.5, memory: "64m", disk: "128m", env: { GREETING: "hi" },
     labels: { suite: "sdk-ts" }, ttl: "1h", network: "none",
   });
   try {
     assert.equal(sb.status, "running");
-    assert.deepEqual([sb.name, sb.info.memory, sb.info.env], ["sdk-ts-life", "64m", { GREETING: "hi" }]);
+    assert.deepEqual([sb.name, sb.info.memory, sb.info.disk, sb.info.env], ["sdk-ts-life", "64m", "128m", { GREETING: "hi" }]);
     assert.match(sb.info.host_key_fingerprint, /^SHA256:/);
     assert.ok(sb.info.expires_at);
 

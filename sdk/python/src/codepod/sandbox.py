@@ -140,6 +140,7 @@ class Sandbox:
         name: str | None = None,
         cpu: float | None = None,
         memory: str | None = None,
+        disk: str | None = None,
         env: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         ttl: float | str | None = None,
@@ -171,7 +172,7 @@ class Sandbox:
                   if "${containerEnv:" not in v}
         merged.update(env or {})
         body = CreateSandboxRequest(
-            image=None if build else dc.get("image"), name=name, cpu=cpu, memory=memory,
+            image=None if build else dc.get("image"), name=name, cpu=cpu, memory=memory, disk=disk,
             env=merged or None, labels=dict(labels) if labels else None, ttl=_duration(ttl),
             network=network,  # type: ignore[arg-type]
         ).to_dict()
