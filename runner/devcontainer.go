@@ -184,22 +184,10 @@ func (r *Runner) followInBackground(ctx context.Context, id string, stopOnDetach
 	switch {
 	case errors.As(err, &shutdown):
 		r.log.Info("stopped a sandbox its agent asked to stop", "sandbox_id", id, "reason", shutdown.reason)
-		st := wire.SandboxState{ID: id, State: wire.StateStopped, Reason: shutdown.reason}
-		st.HostKeyFingerprint, _ = r.fingerprint(id)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := r.api.reportState(rctx, r.credential(), st); err != nil {
-			r.log.Warn("cannot report a stopped sandbox now; the next inventory will", "sandbox_id", id, "err", err)
-		}
+		r.reportStateNow(ctx, wire.SandboxState{ID: id, State: wire.StateStopped, Reason: shutdown.reason}, "a stopped sandbox")
 	case errors.As(err, &failed):
 		r.log.Info("devcontainer hook failed after the sandbox was ready: stopped it", "sandbox_id", id, "err", err)
-		st := wire.SandboxState{ID: id, State: wire.StateFailed, Reason: truncate(failed.reason, 1024)}
-		st.HostKeyFingerprint, _ = r.fingerprint(id)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := r.api.reportState(rctx, r.credential(), st); err != nil {
-			r.log.Warn("cannot report a failed devcontainer hook now; the next inventory will", "sandbox_id", id, "err", err)
-		}
+		r.reportStateNow(ctx, wire.SandboxState{ID: id, State: wire.StateFailed, Reason: truncate(failed.reason, 1024)}, "a failed devcontainer hook")
 	case err != nil && ctx.Err() == nil:
 		r.log.Info("devcontainer lifecycle after ready", "sandbox_id", id, "err", err)
 	}

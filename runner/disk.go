@@ -126,13 +126,7 @@ func (r *Runner) stopForDisk(ctx context.Context, u DiskUsage, allowed int64) {
 		os.Remove(r.lifecycleFailedFile(u.SandboxID))
 		return
 	}
-	st := wire.SandboxState{ID: u.SandboxID, State: wire.StateFailed, Reason: reason}
-	st.HostKeyFingerprint, _ = r.fingerprint(u.SandboxID)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := r.api.reportState(rctx, r.credential(), st); err != nil {
-		r.log.Warn("cannot report a sandbox stopped for its disk now; the next inventory will", "sandbox_id", u.SandboxID, "err", err)
-	}
+	r.reportStateNow(ctx, wire.SandboxState{ID: u.SandboxID, State: wire.StateFailed, Reason: reason}, "a sandbox stopped for its disk")
 }
 
 // allowDiskAtStart runs before a start: a sandbox the disk watch stopped

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"time"
 	"unicode/utf8"
 
 	"github.com/codepod-dev/codepod/wire"
@@ -51,4 +52,16 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// reportStateNow tells the server at once what became of a sandbox the
+// runner stopped by itself (what names it in the log); the inventory
+// carries the same should the report not arrive.
+func (r *Runner) reportStateNow(ctx context.Context, st wire.SandboxState, what string) {
+	st.HostKeyFingerprint, _ = r.fingerprint(st.ID)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.api.reportState(rctx, r.credential(), st); err != nil {
+		r.log.Warn("cannot report "+what+" now; the next inventory will", "sandbox_id", st.ID, "err", err)
+	}
 }
