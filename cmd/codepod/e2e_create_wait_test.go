@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,17 +74,20 @@ func TestCLICreateWait(t *testing.T) {
 		c.must("sandbox", "delete", "kept")
 	})
 
-	id := c.must("sandbox", "create", "demo", "--image", "codepod/tiny:latest", "--wait", "--timeout", "60s")
+	id := c.must("sandbox", "create", "demo", "--image", "codepod/tiny:latest", "--disk", "256m", "--wait", "--timeout", "60s")
 
 	t.Run("quiet and yaml", func(t *testing.T) {
 		if got := c.must("sandbox", "list", "-q"); got != id {
 			t.Errorf("sandbox list -q = %q; want %q", got, id)
 		}
 		y := c.must("sandbox", "get", "demo", "-o", "yaml")
-		for _, want := range []string{"id: " + id, "name: demo", "status: running", "image: codepod/tiny:latest"} {
+		for _, want := range []string{"id: " + id, "name: demo", "status: running", "image: codepod/tiny:latest", "disk: 256m"} {
 			if !strings.Contains(y, want) {
 				t.Errorf("sandbox get -o yaml lacks %q:\n%s", want, y)
 			}
+		}
+		if table := c.must("sandbox", "get", "demo"); !regexp.MustCompile(`(?m)^Disk:\s+256m$`).MatchString(table) {
+			t.Errorf("sandbox get shows no Disk 256m row:\n%s", table)
 		}
 		if got := c.must("api-key", "list", "-q"); !strings.HasPrefix(got, "key_") {
 			t.Errorf("api-key list -q = %q; want key ids", got)

@@ -99,7 +99,7 @@ func newSandboxGetCmd() *cobra.Command {
 			}
 			rows := [][]string{
 				{"ID", s.Id}, {"Name", s.Name}, {"Status", string(s.Status)}, {"Reason", s.Reason},
-				{"Image", s.Image}, {"CPU", fmt.Sprint(s.Cpu)}, {"Memory", s.Memory},
+				{"Image", s.Image}, {"CPU", fmt.Sprint(s.Cpu)}, {"Memory", s.Memory}, {"Disk", s.Disk},
 				{"Network", string(s.Network)}, {"Runtime", string(s.Runtime)}, {"Runner", s.RunnerId},
 				{"Host key", s.HostKeyFingerprint}, {"Agent", agentVersion(s.AgentVersion, s.AgentVersionSkew)},
 				{"Created", s.CreatedAt.Format(time.RFC3339)},
