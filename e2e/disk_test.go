@@ -60,6 +60,35 @@ func TestAttackFillingTheDiskStopsTheSandbox(t *testing.T) {
 	for _, rt := range []string{"runc", "gvisor"} {
 		t.Run(rt, func(t *testing.T) { testDiskFill(t, c, rt) })
 	}
+	t.Run("named volume", func(t *testing.T) { testVolumeFill(t, c) })
+}
+
+// testVolumeFill: a devcontainer's named volume is outside the writable
+// layer, on the runner's disk all the same; it counts toward the limit.
+func testVolumeFill(t *testing.T, c *cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var sb sandbox
+	if err := c.call(ctx, "POST", "/api/v1/sandboxes", map[string]any{"name": "disk-fill-volume", "image": "codepod/tiny:latest",
+		"memory": "128m", "disk": "64m", "devcontainer": map[string]any{
+			"mounts": []map[string]any{{"type": "volume", "source": "cache", "target": "/cache"}}}}, &sb, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteSandbox(t, c, sb.ID) })
+	c.waitSandbox(ctx, t, sb.ID, "running")
+	c.writeInBackground(ctx, sb.ID, `i=0; while [ $i -lt 256 ]; do head -c 8388608 /dev/zero > /cache/fill.$i || exit 1; i=$((i+1)); sleep 0.05; done`)
+	stopped := c.waitSandbox(ctx, t, sb.ID, "error")
+	if !strings.HasPrefix(stopped.Reason, "disk: ") {
+		t.Fatalf("reason %q; want the disk limit named", stopped.Reason)
+	}
+	insp, _, err := c.Docker.Client().ContainerInspectWithRaw(ctx, docker.ContainerName(sb.ID), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *insp.SizeRw > 16<<20 {
+		t.Fatalf("the writable layer holds %d MiB: the fill did not go to the volume, so this test proves nothing", *insp.SizeRw>>20)
+	}
+	t.Logf("stopped with %d MiB in its layer: %s", *insp.SizeRw>>20, stopped.Reason)
 }
 
 func testDiskFill(t *testing.T, c *cluster, runtime string) {

@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 
-	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/runner"
 )
 
@@ -54,46 +52,6 @@ func (b *Backend) sandboxOf(c container.Summary) string {
 		id = b.renames.sandboxOf(c.ID) // adopted, its rename under way
 	}
 	return id
-}
-
-// DiskUsage measures the writable layer of every running sandbox of
-// runnerID, in one call: the engine sums each container's layer (its own
-// walk of the upper directory; the runner reads no path in it). Pool
-// members nobody adopted are left out: no tenant writes to them.
-func (b *Backend) DiskUsage(ctx context.Context, runnerID string) ([]runner.DiskUsage, error) {
-	list, err := b.cli.ContainerList(ctx, container.ListOptions{
-		Size: true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelRunner+"="+runnerID),
-			filters.Arg("status", "running")),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list containers with their sizes: %w", err)
-	}
-	out := make([]runner.DiskUsage, 0, len(list))
-	for _, c := range list {
-		id := b.sandboxOf(c)
-		if id == "" {
-			continue
-		}
-		limit, _ := strconv.ParseInt(c.Labels[LabelDisk], 10, 64)
-		out = append(out, runner.DiskUsage{SandboxID: id, ContainerID: c.ID, Used: c.SizeRw, Limit: diskLimit(limit)})
-	}
-	return out, nil
-}
-
-// DiskUsed measures sandboxID's writable layer, running or not.
-func (b *Backend) DiskUsed(ctx context.Context, sandboxID string) (int64, error) {
-	c, _, err := b.cli.ContainerInspectWithRaw(ctx, ContainerName(sandboxID), true)
-	if cerrdefs.IsNotFound(err) {
-		return 0, codepod.Errorf(codepod.ENOTFOUND, "sandbox %s has no container on this runner", sandboxID)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("inspect container %s: %w", ContainerName(sandboxID), err)
-	}
-	if c.SizeRw == nil {
-		return 0, fmt.Errorf("the engine did not report the size of container %s", ContainerName(sandboxID))
-	}
-	return *c.SizeRw, nil
 }
 
 // whyStopped fills s's OOMKilled, ExitCode and Reason from the engine.

@@ -66,15 +66,6 @@ func labels(spec runner.ContainerSpec) map[string]string {
 	}
 }
 
-// diskLimit is a disk limit, CodePod's default for none (0 or a label
-// that does not parse): a sandbox is never unbounded.
-func diskLimit(n int64) int64 {
-	if n <= 0 {
-		return codepod.DefaultLimits.DefaultDisk
-	}
-	return n
-}
-
 // GVisorPidsOverhead is added to the pids limit of a sandbox under gVisor.
 // There the engine's pids limit counts the host threads of gVisor's own
 // kernel (the sentry: about 75 with one idle shell, more under load), not
