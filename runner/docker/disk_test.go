@@ -22,8 +22,9 @@ func usageOf(list []runner.DiskUsage, sandboxID string) (runner.DiskUsage, bool)
 }
 
 // DiskUsage reports what each running sandbox wrote to its writable layer
-// beside its limit (the label the create set; the default for none), and
-// leaves stopped ones out; DiskUsed measures a stopped one.
+// and its named volumes beside its limit (the label the create set; the
+// default for none), and leaves stopped ones out; DiskUsed measures a
+// stopped one.
 func TestDiskUsageMeasuresTheWritableLayer(t *testing.T) {
 	b := backend(t, docker.Config{})
 	ctx := context.Background()
@@ -31,6 +32,7 @@ func TestDiskUsageMeasuresTheWritableLayer(t *testing.T) {
 	limited, plain := spec(t, "sb_d1"+randHex()), spec(t, "sb_d2"+randHex())
 	limited.RunnerID, plain.RunnerID = runnerID, runnerID
 	limited.DiskBytes = 32 << 20
+	plain.Volumes = []runner.Volume{{Name: "cache", Target: "/cache"}}
 	for _, s := range []runner.ContainerSpec{limited, plain} {
 		if _, err := b.CreateSandbox(ctx, s); err != nil {
 			t.Fatal(err)
@@ -40,6 +42,9 @@ func TestDiskUsageMeasuresTheWritableLayer(t *testing.T) {
 	if out, err := asRoot(t, limited, "head -c 10485760 /dev/zero > /ten-mib && sync"); err != nil {
 		t.Fatalf("write: %v: %s", err, out)
 	}
+	if out, err := asRoot(t, plain, "head -c 5242880 /dev/zero > /cache/five-mib && sync"); err != nil {
+		t.Fatalf("write to the volume: %v: %s", err, out)
+	}
 	list, err := b.DiskUsage(ctx, runnerID)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +53,8 @@ func TestDiskUsageMeasuresTheWritableLayer(t *testing.T) {
 	if !ok || u.Used < 10<<20 || u.Used > 12<<20 || u.Limit != 32<<20 || u.ContainerID == "" {
 		t.Fatalf("usage of the sandbox that wrote 10 MiB: %+v (found %v); want 10-12 MiB of 32 MiB", u, ok)
 	}
-	if p, ok := usageOf(list, plain.SandboxID); !ok || p.Used > 1<<20 || p.Limit != codepod.DefaultLimits.DefaultDisk {
-		t.Fatalf("usage of the idle sandbox: %+v (found %v); want under 1 MiB of the default limit", p, ok)
+	if p, ok := usageOf(list, plain.SandboxID); !ok || p.Used < 5<<20 || p.Used > 6<<20 || p.Limit != codepod.DefaultLimits.DefaultDisk {
+		t.Fatalf("usage of the sandbox that wrote 5 MiB to its volume: %+v (found %v); want 5-6 MiB of the default limit", p, ok)
 	}
 
 	if err := b.StopSandbox(ctx, limited.SandboxID, 0); err != nil {
