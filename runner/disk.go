@@ -18,13 +18,13 @@ import (
 // layer only on xfs with project quotas (--storage-opt size=), so a
 // sandbox could fill the runner's disk. Like the kubelet's ephemeral
 // storage limit, the runner measures instead: every DiskCheckInterval it
-// asks the engine for the writable layer of each running sandbox (one
-// call; the engine walks the layers, the runner opens no path in them) and
-// kills a sandbox past its limit at once. The sandbox goes to error with
+// asks the engine what each running sandbox holds, its writable layer and
+// its named volumes (the engine walks them; the runner opens no path in
+// them), and kills a sandbox past its limit at once. The sandbox goes to error with
 // the reason, reported at once and in every inventory after.
 //
 // A sandbox stopped this way still holds what it wrote. A start measures
-// its layer before the container runs, and until it is back under its
+// it before the container runs, and until it is back under its
 // limit it may hold no more than that: the owner can start it to delete
 // files (or copy them out), not to write more.
 
