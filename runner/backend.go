@@ -82,8 +82,8 @@ type Firewall interface {
 type DiskUsage struct {
 	SandboxID   string
 	ContainerID string
-	Used        int64 // bytes in its writable layer
-	Limit       int64 // its disk limit
+	Used        int64 // bytes in its writable layer and named volumes
+	Limit       int64 // its disk limit; 0 for a container made before disk limits
 }
 
 // ContainerSpec is everything a Backend needs to make a sandbox's container.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codepod-dev/codepod"
 	"github.com/codepod-dev/codepod/wire"
 )
 
@@ -41,6 +42,12 @@ func (r *Runner) diskExceededFile(id string) string {
 
 func (r *Runner) diskAllowanceFile(id string) string {
 	return filepath.Join(r.sandboxDir(id), "disk-allowance")
+}
+
+// diskLegacyFile marks a sandbox made before disk limits as measured once
+// (grandfatherDisk).
+func (r *Runner) diskLegacyFile(id string) string {
+	return filepath.Join(r.sandboxDir(id), "disk-legacy-measured")
 }
 
 // diskDuty bounds the share of the time the engine spends measuring: a
@@ -79,6 +86,9 @@ func (r *Runner) checkDisk(ctx context.Context) {
 		if validSandboxID(u.SandboxID) != nil {
 			continue
 		}
+		if u.Limit == 0 && r.grandfatherDisk(&u) {
+			continue
+		}
 		if u.Used <= u.Limit {
 			// Back under its limit (or never over): the limit holds again.
 			if err := os.Remove(r.diskAllowanceFile(u.SandboxID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -93,8 +103,36 @@ func (r *Runner) checkDisk(ctx context.Context) {
 	}
 }
 
+// grandfatherDisk gives a sandbox made before disk limits (u.Limit 0)
+// the default limit. A runner upgrade must not kill one that already
+// holds more: the first time it is measured it keeps what it holds as its
+// allowance (it may shrink, not grow), and true says so. Only the first
+// time: one that shrank back under the default and grows again is over
+// its limit like any other.
+func (r *Runner) grandfatherDisk(u *DiskUsage) bool {
+	u.Limit = codepod.DefaultLimits.DefaultDisk
+	seen := r.diskLegacyFile(u.SandboxID)
+	if _, err := os.Stat(seen); err == nil {
+		return false
+	}
+	if err := writeFileAtomic(seen, nil, 0o600); err != nil {
+		r.log.Warn("cannot record a sandbox's first disk measure", "sandbox_id", u.SandboxID, "err", err)
+		return false
+	}
+	if u.Used <= u.Limit {
+		return false
+	}
+	r.log.Info("sandbox made before disk limits holds more than the default: it may not grow", "sandbox_id", u.SandboxID, "used", u.Used, "limit", u.Limit)
+	if err := writeFileAtomic(r.diskAllowanceFile(u.SandboxID), []byte(strconv.FormatInt(u.Used, 10)), 0o600); err != nil {
+		r.log.Warn("cannot record a sandbox's disk allowance", "sandbox_id", u.SandboxID, "err", err)
+		return false
+	}
+	return true
+}
+
 // diskAllowance is what a sandbox stopped by the disk watch held when it
-// was started again; 0 when there is none.
+// was started again, or what one made before disk limits held when first
+// measured; 0 when there is none.
 func (r *Runner) diskAllowance(id string) int64 {
 	b, err := os.ReadFile(r.diskAllowanceFile(id))
 	if err != nil {

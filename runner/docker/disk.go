@@ -38,8 +38,11 @@ func (b *Backend) DiskUsage(ctx context.Context, runnerID string) ([]runner.Disk
 		if id == "" {
 			continue
 		}
-		limit, _ := strconv.ParseInt(c.Labels[LabelDisk], 10, 64)
-		u := runner.DiskUsage{SandboxID: id, ContainerID: c.ID, Used: c.SizeRw, Limit: diskLimit(limit)}
+		u := runner.DiskUsage{SandboxID: id, ContainerID: c.ID, Used: c.SizeRw} // Limit 0: made before disk limits
+		if label, ok := c.Labels[LabelDisk]; ok {
+			limit, _ := strconv.ParseInt(label, 10, 64)
+			u.Limit = diskLimit(limit)
+		}
 		for _, name := range sandboxVolumes(id, c.Mounts) {
 			if volumes == nil {
 				if volumes, err = b.volumeSizes(ctx); err != nil {
