@@ -36,11 +36,12 @@ type Backend interface {
 	// ListSandboxes returns every container labelled with runnerID, running
 	// or not.
 	ListSandboxes(ctx context.Context, runnerID string) ([]ContainerState, error)
-	// DiskUsage measures the writable layer of every running sandbox of
-	// runnerID, with its disk limit (the runner's disk watch).
+	// DiskUsage measures what every running sandbox of runnerID holds (its
+	// writable layer and named volumes), with its disk limit (the runner's
+	// disk watch).
 	DiskUsage(ctx context.Context, runnerID string) ([]DiskUsage, error)
-	// DiskUsed measures one sandbox's writable layer, running or not. A
-	// missing container is an ENOTFOUND *codepod.Error.
+	// DiskUsed measures what one sandbox holds, running or not. A missing
+	// container is an ENOTFOUND *codepod.Error.
 	DiskUsed(ctx context.Context, sandboxID string) (int64, error)
 	// MemoryBytes is the host's total memory, for the default capacity.
 	MemoryBytes(ctx context.Context) (int64, error)
@@ -97,8 +98,9 @@ type ContainerSpec struct {
 	CPU         float64 // cores
 	MemoryBytes int64   // hard limit; swap is not granted on top
 	PidsLimit   int64
-	// DiskBytes bounds the container's writable layer: the runner stops
-	// the sandbox when it holds more (0: codepod.DefaultLimits.DefaultDisk).
+	// DiskBytes bounds the container's writable layer and named volumes
+	// together: the runner stops the sandbox when they hold more (0:
+	// codepod.DefaultLimits.DefaultDisk).
 	DiskBytes int64
 	Env       map[string]string
 	Network   string // codepod.NetworkNone or codepod.NetworkBridge

@@ -74,8 +74,9 @@ type Config struct {
 	StopTimeout       time.Duration // container stop grace before SIGKILL (10s)
 	ProgressInterval  time.Duration // least time between two progress reports (3s)
 	ReachableTimeout  time.Duration // a created or started sandbox's agent must answer within (30s)
-	// DiskCheckInterval is how often the sandboxes' writable layers are
-	// measured against their disk limits (10s; disk.go).
+	// DiskCheckInterval is how often what the sandboxes hold (writable
+	// layers, named volumes) is measured against their disk limits (10s;
+	// disk.go).
 	DiskCheckInterval time.Duration
 
 	// HTTPClient dials the server; nil builds one that honours the proxy

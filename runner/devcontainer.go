@@ -224,8 +224,9 @@ func (r *Runner) resumeFollows(ctx context.Context) {
 	}
 }
 
-// lifecycleFailedFile holds why a sandbox's devcontainer hook failed (the
-// runner's side of the sandbox directory, which the sandbox does not see).
+// lifecycleFailedFile holds why a sandbox the runner stopped by itself
+// failed: a devcontainer hook, or the disk watch (disk.go). It is in the
+// runner's side of the sandbox directory, which the sandbox does not see.
 func (r *Runner) lifecycleFailedFile(id string) string {
 	return filepath.Join(r.sandboxDir(id), "lifecycle-failed")
 }

@@ -21,13 +21,13 @@ import (
 // storage limit, the runner measures instead: every DiskCheckInterval it
 // asks the engine what each running sandbox holds, its writable layer and
 // its named volumes (the engine walks them; the runner opens no path in
-// them), and kills a sandbox past its limit at once. The sandbox goes to error with
-// the reason, reported at once and in every inventory after.
+// them), and kills a sandbox past its limit at once. The sandbox goes to
+// error with the reason, reported at once and in every inventory after.
 //
 // A sandbox stopped this way still holds what it wrote. A start measures
-// it before the container runs, and until it is back under its
-// limit it may hold no more than that: the owner can start it to delete
-// files (or copy them out), not to write more.
+// it before the container runs, and until it is back under its limit it
+// may hold no more than that: the owner can start it to delete files (or
+// copy them out), not to write more.
 
 // DefaultDiskCheckInterval is how often the runner measures its sandboxes'
 // disk by default.

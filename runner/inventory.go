@@ -28,7 +28,8 @@ func (r *Runner) Inventory(ctx context.Context) ([]wire.SandboxState, error) {
 		if c.Running {
 			s.State = wire.StateRunning
 		} else if validSandboxID(c.SandboxID) == nil {
-			// A devcontainer hook that failed after the sandbox was ready.
+			// A devcontainer hook that failed after the sandbox was ready,
+			// or the disk watch's stop.
 			if b, err := os.ReadFile(r.lifecycleFailedFile(c.SandboxID)); err == nil && len(b) > 0 {
 				s.State, s.Reason = wire.StateFailed, truncate(string(b), 1024)
 			}

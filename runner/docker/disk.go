@@ -31,7 +31,7 @@ func (b *Backend) DiskUsage(ctx context.Context, runnerID string) ([]runner.Disk
 	if err != nil {
 		return nil, fmt.Errorf("list containers with their sizes: %w", err)
 	}
-	var volumes map[string]int64
+	var volumes map[string]int64 // measured once, when a sandbox has some
 	out := make([]runner.DiskUsage, 0, len(list))
 	for _, c := range list {
 		id := b.sandboxOf(c)
@@ -43,14 +43,11 @@ func (b *Backend) DiskUsage(ctx context.Context, runnerID string) ([]runner.Disk
 			limit, _ := strconv.ParseInt(label, 10, 64)
 			u.Limit = diskLimit(limit)
 		}
-		for _, name := range sandboxVolumes(id, c.Mounts) {
-			if volumes == nil {
-				if volumes, err = b.volumeSizes(ctx); err != nil {
-					return nil, err
-				}
-			}
-			u.Used += volumes[name]
+		inVolumes, err := b.volumesUsed(ctx, id, c.Mounts, &volumes)
+		if err != nil {
+			return nil, err
 		}
+		u.Used += inVolumes
 		out = append(out, u)
 	}
 	return out, nil
@@ -69,29 +66,33 @@ func (b *Backend) DiskUsed(ctx context.Context, sandboxID string) (int64, error)
 	if c.SizeRw == nil {
 		return 0, fmt.Errorf("the engine did not report the size of container %s", ContainerName(sandboxID))
 	}
-	used := *c.SizeRw
-	if names := sandboxVolumes(sandboxID, c.Mounts); len(names) > 0 {
-		sizes, err := b.volumeSizes(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for _, n := range names {
-			used += sizes[n]
-		}
+	var volumes map[string]int64
+	inVolumes, err := b.volumesUsed(ctx, sandboxID, c.Mounts, &volumes)
+	if err != nil {
+		return 0, err
 	}
-	return used, nil
+	return *c.SizeRw + inVolumes, nil
 }
 
-// sandboxVolumes are the names of the sandbox's own named volumes among
-// a container's mounts (VolumeName's).
-func sandboxVolumes(sandboxID string, mounts []container.MountPoint) []string {
-	var names []string
+// volumesUsed sums what the sandbox's own named volumes (VolumeName's)
+// among a container's mounts hold. The engine's measure of every volume
+// is asked for at the first such volume and kept in *sizes for the next
+// sandbox.
+func (b *Backend) volumesUsed(ctx context.Context, sandboxID string, mounts []container.MountPoint, sizes *map[string]int64) (int64, error) {
+	var used int64
 	for _, m := range mounts {
-		if m.Type == mount.TypeVolume && strings.HasPrefix(m.Name, VolumeName(sandboxID, "")) {
-			names = append(names, m.Name)
+		if m.Type != mount.TypeVolume || !strings.HasPrefix(m.Name, VolumeName(sandboxID, "")) {
+			continue
 		}
+		if *sizes == nil {
+			var err error
+			if *sizes, err = b.volumeSizes(ctx); err != nil {
+				return 0, err
+			}
+		}
+		used += (*sizes)[m.Name]
 	}
-	return names
+	return used, nil
 }
 
 // volumeSizes is the engine's measure of every volume it has, by name.
